@@ -1,0 +1,45 @@
+/** AgentRegistryService handlers (agents only). */
+import type { ServiceImpl } from "@connectrpc/connect";
+import { durationFromMs } from "@bufbuild/protobuf/wkt";
+import { AgentRegistryService } from "../../gen/hostaggregates/v1/agent_registry_pb.js";
+import { assertValid } from "../domain/aggregates.js";
+import { capacityRecord, nowIso, poolFactsRecord, validateRegistration } from "../domain/hosts.js";
+import { checkHostName, violations } from "../domain/validation.js";
+import { hostMessage } from "./convert.js";
+import type { ControllerContext } from "./controller-context.js";
+
+/** Handlers of AgentRegistryService over the controller context. */
+export function agentRegistryService(ctx: ControllerContext): ServiceImpl<typeof AgentRegistryService> {
+  const { store, log } = ctx;
+  return {
+    registerHost(req) {
+      validateRegistration(req);
+      const facts = poolFactsRecord(req.pool);
+      const host = store.transaction(() => {
+        const isNew = store.hosts.register(
+          {
+            name: req.name,
+            uuid: facts?.hostUuid || null,
+            xapiAddress: req.xapiAddress,
+            agentEndpoint: req.agentEndpoint,
+            azHint: req.availabilityZoneHint || null,
+            capacity: capacityRecord(req.capacity),
+            poolFacts: facts,
+          },
+          nowIso(),
+        );
+        if (isNew) {
+          store.events.append({ time: nowIso(), kind: "host.registered", aggregateId: null, host: req.name, operationId: null, message: `host ${req.name} registered (disabled)` });
+        }
+        return store.hosts.get(req.name)!;
+      });
+      log.info("host registered", { host: req.name, agentEndpoint: req.agentEndpoint });
+      return { host: hostMessage(host), heartbeatInterval: durationFromMs(ctx.heartbeatIntervalMs) };
+    },
+    heartbeat(req) {
+      assertValid(violations(checkHostName(req.name, "name")));
+      const known = store.hosts.heartbeat(req.name, capacityRecord(req.capacity), poolFactsRecord(req.pool), nowIso());
+      return { heartbeatInterval: durationFromMs(ctx.heartbeatIntervalMs), reregister: !known };
+    },
+  };
+}

@@ -1,0 +1,66 @@
+/** AggregateService handlers. */
+import type { ServiceImpl } from "@connectrpc/connect";
+import { AggregateService } from "../../gen/hostaggregates/v1/aggregate_pb.js";
+import { unimplemented } from "../../shared/errors.js";
+import {
+  checkAddHost,
+  checkRemoveHost,
+  createAggregate,
+  deleteAggregate,
+  idFrom,
+  listAggregates,
+  requireAggregate,
+  setAggregateMetadata,
+  updateAggregate,
+  validateHostRequest,
+} from "../domain/aggregates.js";
+import { aggregateMessage, operationMessage } from "./convert.js";
+import type { ControllerContext } from "./controller-context.js";
+
+/** Handlers of AggregateService over the controller context. */
+export function aggregateService(ctx: ControllerContext): ServiceImpl<typeof AggregateService> {
+  const { store } = ctx;
+  const operationById = (id: string) => operationMessage(store.operations.get(id)!);
+  return {
+    createAggregate(req) {
+      return aggregateMessage(createAggregate(store, { name: req.name, availabilityZone: req.availabilityZone, validateOnly: req.validateOnly }));
+    },
+    getAggregate(req) {
+      return aggregateMessage(requireAggregate(store, idFrom(req.id)));
+    },
+    listAggregates(req) {
+      const page = listAggregates(store, { availabilityZone: req.availabilityZone, pageSize: req.pageSize, pageToken: req.pageToken });
+      return { aggregates: page.aggregates.map(aggregateMessage), nextPageToken: page.nextPageToken };
+    },
+    updateAggregate(req) {
+      return aggregateMessage(updateAggregate(store, { id: idFrom(req.id), name: req.name, availabilityZone: req.availabilityZone }));
+    },
+    setAggregateMetadata(req) {
+      return aggregateMessage(setAggregateMetadata(store, { id: idFrom(req.id), set: req.metadata, remove: req.removeKeys }));
+    },
+    deleteAggregate(req) {
+      deleteAggregate(store, idFrom(req.id));
+      return {};
+    },
+    addHost(req) {
+      const aggregateId = validateHostRequest(req.aggregateId, req.host);
+      if (ctx.operations) return operationById(ctx.operations.addHost(aggregateId, req.host));
+      store.transaction(() => checkAddHost(store, aggregateId, req.host));
+      throw unimplemented("AddHost passed validation, but pool orchestration (joining the XenServer pool) is not implemented yet");
+    },
+    removeHost(req) {
+      const aggregateId = validateHostRequest(req.aggregateId, req.host);
+      if (ctx.operations) return operationById(ctx.operations.removeHost(aggregateId, req.host));
+      store.transaction(() => checkRemoveHost(store, aggregateId, req.host));
+      throw unimplemented("RemoveHost passed validation, but pool orchestration (ejecting from the XenServer pool) is not implemented yet");
+    },
+    repairAggregate(req) {
+      requireAggregate(store, idFrom(req.id));
+      throw unimplemented("RepairAggregate needs pool orchestration, which is not implemented yet");
+    },
+    recoverMaster(req) {
+      requireAggregate(store, idFrom(req.id));
+      throw unimplemented("RecoverMaster (master failure recovery) is not implemented yet");
+    },
+  };
+}

@@ -1,0 +1,26 @@
+/** What the API handlers share: the store, the logger, settings, and the orchestration hooks. */
+import type { Logger } from "../../shared/logging.js";
+import type { ChangeFeed } from "../domain/change-feed.js";
+import type { Store } from "../store/store.js";
+
+/** Starts long-running operations; provided once pool orchestration is wired in. */
+export interface OperationStarter {
+  /** Validates and records AddHost in one transaction, then schedules it. Returns the operation id. */
+  addHost(aggregateId: number, host: string): string;
+  /** Validates and records RemoveHost in one transaction, then schedules it. */
+  removeHost(aggregateId: number, host: string): string;
+  /** Asks a running operation to stop. */
+  cancel(operationId: string): void;
+}
+
+/** Shared dependencies of the API handlers. */
+export interface ControllerContext {
+  store: Store;
+  log: Logger;
+  /** Announces operation changes and new events to waiting calls. */
+  changes: ChangeFeed;
+  /** Heartbeat interval told to agents. */
+  heartbeatIntervalMs: number;
+  /** Pool orchestration; when absent, AddHost/RemoveHost validate and answer UNIMPLEMENTED. */
+  operations?: OperationStarter;
+}

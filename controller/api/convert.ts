@@ -1,0 +1,130 @@
+/** Converts store records into API messages. */
+import type { MessageInitShape } from "@bufbuild/protobuf";
+import { timestampFromDate, type Timestamp } from "@bufbuild/protobuf/wkt";
+import { MembershipState, PoolState, type AggregateSchema } from "../../gen/hostaggregates/v1/aggregate_pb.js";
+import { HostLiveness, HostRole, MaintenanceState, type HostSchema } from "../../gen/hostaggregates/v1/host_pb.js";
+import { OperationKind, OperationState, StepState, type OperationSchema } from "../../gen/hostaggregates/v1/operation_pb.js";
+import type { EventSchema } from "../../gen/hostaggregates/v1/event_pb.js";
+import type { AggregateRecord, EventRecord, HostRecord, OperationRecord } from "../domain/records.js";
+
+/** An ISO time as a Timestamp (undefined for null). */
+export function timestamp(iso: string | null | undefined): Timestamp | undefined {
+  return iso ? timestampFromDate(new Date(iso)) : undefined;
+}
+
+/** Looks up an enum value by the record's name (e.g. "ACTIVE" in PoolState as POOL_STATE_ACTIVE → ACTIVE). */
+function enumValue<E extends Record<string, string | number>>(e: E, name: string | null | undefined): E[keyof E] {
+  return (name && name in e ? e[name as keyof E] : 0) as E[keyof E];
+}
+
+/** Aggregate record → message. */
+export function aggregateMessage(a: AggregateRecord): MessageInitShape<typeof AggregateSchema> {
+  return {
+    id: BigInt(a.id),
+    uuid: a.uuid,
+    name: a.name,
+    availabilityZone: a.availabilityZone ?? "",
+    hosts: a.members.map((m) => m.host),
+    metadata: a.metadata,
+    createdAt: timestamp(a.createdAt),
+    updatedAt: timestamp(a.updatedAt),
+    pool: {
+      state: enumValue(PoolState, a.poolState),
+      masterHost: a.masterHost ?? "",
+      poolUuid: a.poolUuid ?? "",
+      lastError: a.lastError
+        ? {
+            message: a.lastError.message,
+            xapiCode: a.lastError.xapiCode ?? "",
+            xapiParams: a.lastError.xapiParams ?? [],
+            operationId: a.lastError.operationId ?? "",
+            occurredAt: timestamp(a.lastError.occurredAt),
+          }
+        : undefined,
+      drift: a.drift,
+      lostVms: a.lostVms.map((v) => ({ vmUuid: v.vmUuid, vmName: v.vmName, host: v.host })),
+      checkedAt: timestamp(a.checkedAt),
+    },
+    members: a.members.map((m) => ({ host: m.host, state: enumValue(MembershipState, m.state), master: m.host === a.masterHost })),
+  };
+}
+
+/** Host record → message. */
+export function hostMessage(h: HostRecord): MessageInitShape<typeof HostSchema> {
+  return {
+    name: h.name,
+    uuid: h.uuid ?? "",
+    xapiAddress: h.xapiAddress,
+    agentEndpoint: h.agentEndpoint,
+    availabilityZoneHint: h.azHint ?? "",
+    enabled: h.enabled,
+    aggregateId: BigInt(h.aggregateId ?? 0),
+    membership: enumValue(MembershipState, h.membership),
+    role: enumValue(HostRole, h.poolFacts?.role),
+    capacity: h.capacity
+      ? {
+          memoryTotalBytes: BigInt(h.capacity.memoryTotalBytes),
+          memoryFreeBytes: BigInt(h.capacity.memoryFreeBytes),
+          runningVms: h.capacity.runningVms,
+          cpuVendor: h.capacity.cpuVendor,
+        }
+      : undefined,
+    pool: h.poolFacts
+      ? {
+          hostUuid: h.poolFacts.hostUuid,
+          poolUuid: h.poolFacts.poolUuid,
+          poolName: h.poolFacts.poolName,
+          masterAddress: h.poolFacts.masterAddress,
+          role: enumValue(HostRole, h.poolFacts.role),
+          xapiReachable: h.poolFacts.xapiReachable,
+          emergencyMode: h.poolFacts.emergencyMode,
+        }
+      : undefined,
+    liveness: enumValue(HostLiveness, h.liveness),
+    lastHeartbeatAt: timestamp(h.lastHeartbeatAt),
+    registeredAt: timestamp(h.registeredAt),
+    maintenance: enumValue(MaintenanceState, h.maintenance),
+    statusReason: h.statusReason ?? "",
+  };
+}
+
+/** Operation record → message. */
+export function operationMessage(op: OperationRecord): MessageInitShape<typeof OperationSchema> {
+  return {
+    id: op.id,
+    kind: enumValue(OperationKind, op.kind),
+    target: op.aggregateId !== null ? `aggregates/${op.aggregateId}${op.host ? `/hosts/${op.host}` : ""}` : `hosts/${op.host ?? ""}`,
+    aggregateId: BigInt(op.aggregateId ?? 0),
+    host: op.host ?? "",
+    state: enumValue(OperationState, op.state),
+    progress: op.progress,
+    steps: op.steps.map((s) => ({
+      name: s.name,
+      state: enumValue(StepState, s.state),
+      detail: s.detail ?? "",
+      startedAt: timestamp(s.startedAt),
+      finishedAt: timestamp(s.finishedAt),
+    })),
+    error: op.error
+      ? { code: op.error.code, message: op.error.message, xapiCode: op.error.xapiCode ?? "", xapiParams: op.error.xapiParams ?? [] }
+      : undefined,
+    createdAt: timestamp(op.createdAt),
+    updatedAt: timestamp(op.updatedAt),
+    finishedAt: timestamp(op.finishedAt),
+    cancelRequested: op.cancelRequested,
+    evacuation: (op.evacuation ?? undefined) as MessageInitShape<typeof OperationSchema>["evacuation"],
+  };
+}
+
+/** Event record → message. */
+export function eventMessage(e: EventRecord): MessageInitShape<typeof EventSchema> {
+  return {
+    id: BigInt(e.id),
+    time: timestamp(e.time),
+    kind: e.kind,
+    aggregateId: BigInt(e.aggregateId ?? 0),
+    host: e.host ?? "",
+    operationId: e.operationId ?? "",
+    message: e.message,
+  };
+}

@@ -1,0 +1,60 @@
+/** HostService handlers. */
+import type { ServiceImpl } from "@connectrpc/connect";
+import { HostService } from "../../gen/hostaggregates/v1/host_pb.js";
+import { failedPrecondition, unimplemented } from "../../shared/errors.js";
+import { assertValid, requireHost } from "../domain/aggregates.js";
+import { pageOfHosts } from "../domain/hosts.js";
+import { checkHostName, violations } from "../domain/validation.js";
+import { hostMessage } from "./convert.js";
+import type { ControllerContext } from "./controller-context.js";
+
+/** Handlers of HostService over the controller context. */
+export function hostService(ctx: ControllerContext): ServiceImpl<typeof HostService> {
+  const { store } = ctx;
+  const validName = (name: string, field = "name") => assertValid(violations(checkHostName(name, field)));
+  return {
+    listHosts(req) {
+      if (req.aggregateId < 0n) assertValid([{ field: "aggregate_id", description: "aggregate_id must not be negative" }]);
+      const aggregateId = Number(req.aggregateId);
+      const page = pageOfHosts(
+        (afterName, limit) => store.hosts.list({ aggregateId: aggregateId === 0 ? undefined : aggregateId, afterName, limit }),
+        { aggregateId, pageSize: req.pageSize, pageToken: req.pageToken },
+      );
+      return { hosts: page.hosts.map(hostMessage), nextPageToken: page.nextPageToken };
+    },
+    getHost(req) {
+      validName(req.name);
+      return hostMessage(requireHost(store, req.name));
+    },
+    setHostEnabled(req) {
+      validName(req.name);
+      return store.transaction(() => {
+        const host = requireHost(store, req.name);
+        if (req.enabled && host.maintenance !== "NONE") {
+          throw failedPrecondition(`host "${req.name}" is in maintenance (${host.maintenance}); use StopMaintenance`);
+        }
+        store.hosts.setEnabled(req.name, req.enabled, req.enabled ? null : "disabled by an operator");
+        return hostMessage(store.hosts.get(req.name)!);
+      });
+    },
+    startMaintenance(req) {
+      validName(req.host, "host");
+      requireHost(store, req.host);
+      throw unimplemented("StartMaintenance (host evacuation) is not implemented yet");
+    },
+    stopMaintenance(req) {
+      validName(req.host, "host");
+      requireHost(store, req.host);
+      throw unimplemented("StopMaintenance is not implemented yet");
+    },
+    forgetHost(req) {
+      validName(req.name);
+      store.transaction(() => {
+        const host = requireHost(store, req.name);
+        if (host.aggregateId !== null) throw failedPrecondition(`host "${req.name}" is in aggregate ${host.aggregateId}; remove it first`);
+        store.hosts.delete(req.name);
+      });
+      return {};
+    },
+  };
+}

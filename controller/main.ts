@@ -1,0 +1,92 @@
+/** aggregates-controller: the controller daemon's command line. */
+import { dirname, resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { TokenRegistry } from "../shared/auth.js";
+import { formatHostPort } from "../shared/address.js";
+import { createLogger } from "../shared/logging.js";
+import { loadServerTls } from "../shared/tls.js";
+import { devToken } from "./dev-tokens.js";
+import { startController } from "./server.js";
+
+const usage = `usage: aggregates-controller [--listen HOST:PORT] [--http-listen HOST:PORT|off] [--db PATH]
+       [--tokens-file FILE] [--tls-cert F --tls-key F [--tls-client-ca F]] [--heartbeat-interval SECONDS]
+
+  --listen            gRPC address (default 127.0.0.1:50051)
+  --http-listen       Connect/JSON (curl) address (default 127.0.0.1:50052; "off" disables)
+  --db                SQLite database (default ./data/controller.db)
+  --tokens-file       JSON list of {"token": "...", "role": "admin"|"agent"}
+                      (also AGGREGATES_ADMIN_TOKEN / AGGREGATES_AGENT_TOKEN); with neither,
+                      development tokens are generated under the database's directory
+  --tls-cert/--tls-key  serve TLS; --tls-client-ca requires client certificates (mTLS)`;
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      listen: { type: "string", default: "127.0.0.1:50051" },
+      "http-listen": { type: "string", default: "127.0.0.1:50052" },
+      db: { type: "string", default: "./data/controller.db" },
+      "tokens-file": { type: "string" },
+      "tls-cert": { type: "string" },
+      "tls-key": { type: "string" },
+      "tls-client-ca": { type: "string" },
+      "heartbeat-interval": { type: "string", default: "10" },
+      help: { type: "boolean", short: "h" },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    console.log(usage);
+    return;
+  }
+  const log = createLogger("controller");
+  const dbPath = resolve(values.db);
+  const tokens = TokenRegistry.load({ file: values["tokens-file"] });
+  const notes: string[] = [];
+  if (tokens.size === 0) {
+    const dataDir = dirname(dbPath);
+    const admin = devToken(dataDir, "admin-token");
+    const agent = devToken(dataDir, "agent-token");
+    tokens.add(admin.token, "admin").add(agent.token, "agent");
+    notes.push(
+      admin.created
+        ? `generated a development admin token (stored in ${admin.path}, mode 0600): ${admin.token}`
+        : `development admin token: read it from ${admin.path}`,
+      `agents authenticate with the token in ${agent.path}`,
+    );
+  }
+  if (Boolean(values["tls-cert"]) !== Boolean(values["tls-key"])) throw new Error("--tls-cert and --tls-key go together");
+  const heartbeatSeconds = Number(values["heartbeat-interval"]);
+  if (!(heartbeatSeconds > 0)) throw new Error("--heartbeat-interval must be a positive number of seconds");
+  const tls = values["tls-cert"] ? loadServerTls({ cert: values["tls-cert"], key: values["tls-key"]!, clientCa: values["tls-client-ca"] }) : undefined;
+  const controller = await startController({
+    grpcListen: values.listen,
+    httpListen: values["http-listen"] === "off" ? undefined : values["http-listen"],
+    dbPath,
+    tokens,
+    tls,
+    log,
+    heartbeatIntervalMs: heartbeatSeconds * 1000,
+  });
+  const grpcEndpoint = formatHostPort(controller.grpcAddress);
+  console.log(`controller serving gRPC on ${grpcEndpoint}${tls ? " (TLS)" : ""}`);
+  if (controller.httpAddress) console.log(`Connect/JSON (curl) on ${tls ? "https" : "http"}://${formatHostPort(controller.httpAddress)}`);
+  console.log(`database: ${dbPath}`);
+  for (const note of notes) console.log(note);
+  console.log(`authenticate with the header "authorization: Bearer <admin token>"; for aggctl: export AGGREGATES_ENDPOINT=${grpcEndpoint} AGGREGATES_TOKEN=<admin token>`);
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info("shutting down", { signal });
+    void controller.close().then(() => process.exit(0));
+  };
+  process.on("SIGINT", () => stop("SIGINT"));
+  process.on("SIGTERM", () => stop("SIGTERM"));
+}
+
+main().catch((err: unknown) => {
+  console.error(`aggregates-controller: ${err instanceof Error ? err.message : String(err)}`);
+  console.error(usage);
+  process.exit(2);
+});

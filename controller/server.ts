@@ -1,0 +1,86 @@
+/** Starts the controller in-process: store, API services, gRPC and Connect/JSON endpoints. */
+import { AgentRegistryService } from "../gen/hostaggregates/v1/agent_registry_pb.js";
+import { AggregateService } from "../gen/hostaggregates/v1/aggregate_pb.js";
+import { EventService } from "../gen/hostaggregates/v1/event_pb.js";
+import { HostService } from "../gen/hostaggregates/v1/host_pb.js";
+import { OperationService } from "../gen/hostaggregates/v1/operation_pb.js";
+import { tokenAuthenticator, type TokenRegistry } from "../shared/auth.js";
+import type { HostPort } from "../shared/address.js";
+import { createLogger, type Logger } from "../shared/logging.js";
+import { startRpcServer, type HttpRoute } from "../shared/rpc/server.js";
+import { registerService } from "../shared/rpc/service-registration.js";
+import type { ServerTls } from "../shared/tls.js";
+import { agentRegistryService } from "./api/agent-registry-service.js";
+import { aggregateService } from "./api/aggregate-service.js";
+import type { ControllerContext } from "./api/controller-context.js";
+import { eventService } from "./api/event-service.js";
+import { hostService } from "./api/host-service.js";
+import { operationService } from "./api/operation-service.js";
+import { ChangeFeed } from "./domain/change-feed.js";
+import { Store } from "./store/store.js";
+
+/** Options of startController. */
+export interface ControllerOptions {
+  /** gRPC listen address (default 127.0.0.1:50051; port 0 picks one). */
+  grpcListen?: string;
+  /** Connect/JSON listen address; none when undefined. */
+  httpListen?: string;
+  /** SQLite database path. */
+  dbPath: string;
+  tokens: TokenRegistry;
+  tls?: ServerTls;
+  log?: Logger;
+  /** Heartbeat interval told to agents (default 10 s). */
+  heartbeatIntervalMs?: number;
+  /** Extra HTTP routes on the HTTP port. */
+  httpRoutes?: (ctx: ControllerContext) => HttpRoute[];
+}
+
+/** A running controller. */
+export interface Controller {
+  grpcAddress: HostPort;
+  httpAddress?: HostPort;
+  context: ControllerContext;
+  /** Finishes in-flight calls, then closes the endpoints and the database. */
+  close(graceMs?: number): Promise<void>;
+}
+
+/** Opens the store and serves the API. */
+export async function startController(options: ControllerOptions): Promise<Controller> {
+  const log = options.log ?? createLogger("controller");
+  const store = Store.open(options.dbPath);
+  const context: ControllerContext = {
+    store,
+    log,
+    changes: new ChangeFeed(),
+    heartbeatIntervalMs: options.heartbeatIntervalMs ?? 10_000,
+  };
+  const admin = ["admin"] as const;
+  const server = await startRpcServer({
+    grpcListen: options.grpcListen ?? "127.0.0.1:50051",
+    httpListen: options.httpListen,
+    authenticator: tokenAuthenticator(options.tokens, "agent"),
+    log,
+    tls: options.tls,
+    httpRoutes: options.httpRoutes?.(context),
+    services: [
+      registerService(AggregateService, aggregateService(context), admin),
+      registerService(HostService, hostService(context), admin),
+      registerService(OperationService, operationService(context), admin),
+      registerService(EventService, eventService(context), admin),
+      registerService(AgentRegistryService, agentRegistryService(context), ["agent"]),
+    ],
+  }).catch((err: unknown) => {
+    store.close();
+    throw err;
+  });
+  return {
+    grpcAddress: server.grpcAddress,
+    httpAddress: server.httpAddress,
+    context,
+    async close(graceMs) {
+      await server.close(graceMs);
+      store.close();
+    },
+  };
+}

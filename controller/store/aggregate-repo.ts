@@ -1,0 +1,173 @@
+/** Aggregates and their metadata in SQLite. Callers wrap writes in a transaction. */
+import { randomUUID } from "node:crypto";
+import type { Statement } from "better-sqlite3";
+import type { AggregateRecord, MemberRecord, MembershipName, PoolErrorRecord, PoolStateName } from "../domain/records.js";
+import type { Db } from "./database.js";
+import { parseJson, toJson } from "./json-column.js";
+
+interface AggregateRow {
+  id: number;
+  uuid: string;
+  name: string;
+  availability_zone: string | null;
+  az_from_host: number;
+  pool_state: PoolStateName;
+  master_host: string | null;
+  pool_uuid: string | null;
+  last_error: string | null;
+  drift: string | null;
+  lost_vms: string | null;
+  checked_at: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+/** Pool bookkeeping fields that orchestration updates. */
+export interface PoolUpdate {
+  poolState?: PoolStateName;
+  masterHost?: string | null;
+  poolUuid?: string | null;
+  lastError?: PoolErrorRecord | null;
+  drift?: string[];
+  lostVms?: AggregateRecord["lostVms"];
+  checkedAt?: string | null;
+  availabilityZone?: string | null;
+  azFromHost?: boolean;
+}
+
+/** Data access for aggregates. */
+export class AggregateRepo {
+  private readonly byId: Statement<[number], AggregateRow>;
+  private readonly byName: Statement<[string], AggregateRow>;
+  private readonly metadataOf: Statement<[number], { key: string; value: string }>;
+  private readonly membersOf: Statement<[number], { name: string; membership: MembershipName }>;
+  private readonly insertRow: Statement<[string, string, string | null, string, string]>;
+  private readonly touchRow: Statement<[string, number]>;
+
+  constructor(private readonly db: Db) {
+    this.byId = db.prepare("SELECT * FROM aggregates WHERE id = ?");
+    this.byName = db.prepare("SELECT * FROM aggregates WHERE name = ?");
+    this.metadataOf = db.prepare("SELECT key, value FROM aggregate_metadata WHERE aggregate_id = ? ORDER BY key");
+    this.membersOf = db.prepare("SELECT name, membership FROM hosts WHERE aggregate_id = ? ORDER BY member_seq, name");
+    this.insertRow = db.prepare(
+      "INSERT INTO aggregates (uuid, name, availability_zone, created_at, updated_at) VALUES (?, ?, ?, ?, ?)",
+    );
+    this.touchRow = db.prepare("UPDATE aggregates SET updated_at = ? WHERE id = ?");
+  }
+
+  private hydrate(row: AggregateRow, metadata: { key: string; value: string }[], members: MemberRecord[]): AggregateRecord {
+    return {
+      id: row.id,
+      uuid: row.uuid,
+      name: row.name,
+      availabilityZone: row.availability_zone,
+      azFromHost: row.az_from_host === 1,
+      poolState: row.pool_state,
+      masterHost: row.master_host,
+      poolUuid: row.pool_uuid,
+      lastError: parseJson(row.last_error, null),
+      drift: parseJson(row.drift, []),
+      lostVms: parseJson(row.lost_vms, []),
+      checkedAt: row.checked_at,
+      createdAt: row.created_at,
+      updatedAt: row.updated_at,
+      metadata: Object.fromEntries(metadata.map((m) => [m.key, m.value])),
+      members,
+    };
+  }
+
+  /** One aggregate, or undefined. */
+  get(id: number): AggregateRecord | undefined {
+    const row = this.byId.get(id);
+    if (!row) return undefined;
+    const members = this.membersOf.all(id).map((m) => ({ host: m.name, state: m.membership }));
+    return this.hydrate(row, this.metadataOf.all(id), members);
+  }
+
+  /** The id of the aggregate with this name, or undefined. */
+  idByName(name: string): number | undefined {
+    return this.byName.get(name)?.id;
+  }
+
+  /** A page of aggregates with id > afterId, optionally in one zone, ordered by id. */
+  list(options: { availabilityZone?: string; afterId: number; limit: number }): AggregateRecord[] {
+    const where = options.availabilityZone !== undefined ? "availability_zone = ? AND id > ?" : "id > ?";
+    const args = options.availabilityZone !== undefined ? [options.availabilityZone, options.afterId] : [options.afterId];
+    const rows = this.db.prepare(`SELECT * FROM aggregates WHERE ${where} ORDER BY id LIMIT ?`).all(...args, options.limit) as AggregateRow[];
+    if (rows.length === 0) return [];
+    const first = rows[0]!.id;
+    const last = rows.at(-1)!.id;
+    const metadata = new Map<number, { key: string; value: string }[]>();
+    for (const m of this.db
+      .prepare("SELECT aggregate_id, key, value FROM aggregate_metadata WHERE aggregate_id BETWEEN ? AND ? ORDER BY key")
+      .all(first, last) as { aggregate_id: number; key: string; value: string }[]) {
+      (metadata.get(m.aggregate_id) ?? metadata.set(m.aggregate_id, []).get(m.aggregate_id)!).push(m);
+    }
+    const members = new Map<number, MemberRecord[]>();
+    for (const h of this.db
+      .prepare("SELECT aggregate_id, name, membership FROM hosts WHERE aggregate_id BETWEEN ? AND ? ORDER BY member_seq, name")
+      .all(first, last) as { aggregate_id: number; name: string; membership: MembershipName }[]) {
+      (members.get(h.aggregate_id) ?? members.set(h.aggregate_id, []).get(h.aggregate_id)!).push({ host: h.name, state: h.membership });
+    }
+    return rows.map((r) => this.hydrate(r, metadata.get(r.id) ?? [], members.get(r.id) ?? []));
+  }
+
+  /** Inserts an aggregate and returns its id. */
+  insert(name: string, availabilityZone: string | null, now: string): number {
+    return Number(this.insertRow.run(randomUUID(), name, availabilityZone, now, now).lastInsertRowid);
+  }
+
+  /** Sets name and/or zone and bumps updated_at. */
+  update(id: number, changes: { name?: string; availabilityZone?: string }, now: string): void {
+    const sets: string[] = ["updated_at = @now"];
+    if (changes.name !== undefined) sets.push("name = @name");
+    if (changes.availabilityZone !== undefined) sets.push("availability_zone = @az, az_from_host = 0");
+    this.db.prepare(`UPDATE aggregates SET ${sets.join(", ")} WHERE id = @id`).run({
+      id,
+      now,
+      name: changes.name,
+      az: changes.availabilityZone,
+    });
+  }
+
+  /** Upserts and removes metadata keys and bumps updated_at. */
+  setMetadata(id: number, set: Record<string, string>, remove: string[], now: string): void {
+    const del = this.db.prepare("DELETE FROM aggregate_metadata WHERE aggregate_id = ? AND key = ?");
+    const put = this.db.prepare(
+      "INSERT INTO aggregate_metadata (aggregate_id, key, value) VALUES (?, ?, ?) ON CONFLICT(aggregate_id, key) DO UPDATE SET value = excluded.value",
+    );
+    for (const key of remove) del.run(id, key);
+    for (const [key, value] of Object.entries(set)) put.run(id, key, value);
+    this.touchRow.run(now, id);
+  }
+
+  /** Updates pool bookkeeping fields (and updated_at). */
+  updatePool(id: number, update: PoolUpdate, now: string): void {
+    const sets: string[] = ["updated_at = @now"];
+    const params: Record<string, unknown> = { id, now };
+    const column = (name: string, value: unknown) => {
+      sets.push(`${name} = @${name}`);
+      params[name] = value;
+    };
+    if (update.poolState !== undefined) column("pool_state", update.poolState);
+    if (update.masterHost !== undefined) column("master_host", update.masterHost);
+    if (update.poolUuid !== undefined) column("pool_uuid", update.poolUuid);
+    if (update.lastError !== undefined) column("last_error", toJson(update.lastError));
+    if (update.drift !== undefined) column("drift", toJson(update.drift));
+    if (update.lostVms !== undefined) column("lost_vms", toJson(update.lostVms));
+    if (update.checkedAt !== undefined) column("checked_at", update.checkedAt);
+    if (update.availabilityZone !== undefined) column("availability_zone", update.availabilityZone);
+    if (update.azFromHost !== undefined) column("az_from_host", update.azFromHost ? 1 : 0);
+    this.db.prepare(`UPDATE aggregates SET ${sets.join(", ")} WHERE id = @id`).run(params);
+  }
+
+  /** Bumps updated_at (membership changes). */
+  touch(id: number, now: string): void {
+    this.touchRow.run(now, id);
+  }
+
+  /** Deletes an aggregate and its metadata. */
+  delete(id: number): void {
+    this.db.prepare("DELETE FROM aggregates WHERE id = ?").run(id);
+  }
+}

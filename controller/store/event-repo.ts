@@ -1,0 +1,61 @@
+/** The event log in SQLite. */
+import type { EventRecord } from "../domain/records.js";
+import type { Db } from "./database.js";
+
+interface EventRow {
+  id: number;
+  time: string;
+  kind: string;
+  aggregate_id: number | null;
+  host: string | null;
+  operation_id: string | null;
+  message: string;
+}
+
+const hydrate = (r: EventRow): EventRecord => ({
+  id: r.id,
+  time: r.time,
+  kind: r.kind,
+  aggregateId: r.aggregate_id,
+  host: r.host,
+  operationId: r.operation_id,
+  message: r.message,
+});
+
+/** Data access for events. */
+export class EventRepo {
+  constructor(private readonly db: Db) {}
+
+  /** Appends an event and returns it. */
+  append(e: Omit<EventRecord, "id">): EventRecord {
+    const id = Number(
+      this.db
+        .prepare("INSERT INTO events (time, kind, aggregate_id, host, operation_id, message) VALUES (?, ?, ?, ?, ?, ?)")
+        .run(e.time, e.kind, e.aggregateId, e.host, e.operationId, e.message).lastInsertRowid,
+    );
+    return { ...e, id };
+  }
+
+  /** Events with id < beforeId, newest first. */
+  list(filter: { aggregateId?: number; beforeId: number; limit: number }): EventRecord[] {
+    const rows =
+      filter.aggregateId !== undefined
+        ? this.db.prepare("SELECT * FROM events WHERE aggregate_id = ? AND id < ? ORDER BY id DESC LIMIT ?").all(filter.aggregateId, filter.beforeId, filter.limit)
+        : this.db.prepare("SELECT * FROM events WHERE id < ? ORDER BY id DESC LIMIT ?").all(filter.beforeId, filter.limit);
+    return (rows as EventRow[]).map(hydrate);
+  }
+
+  /** Events with id > afterId, oldest first. */
+  since(afterId: number, aggregateId?: number): EventRecord[] {
+    const rows =
+      aggregateId !== undefined
+        ? this.db.prepare("SELECT * FROM events WHERE id > ? AND aggregate_id = ? ORDER BY id LIMIT 1000").all(afterId, aggregateId)
+        : this.db.prepare("SELECT * FROM events WHERE id > ? ORDER BY id LIMIT 1000").all(afterId);
+    return (rows as EventRow[]).map(hydrate);
+  }
+
+  /** The newest event id (0 when none). */
+  lastId(): number {
+    return (this.db.prepare("SELECT COALESCE(MAX(id), 0) AS id FROM events").get() as { id: number }).id;
+  }
+}

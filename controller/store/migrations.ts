@@ -1,0 +1,94 @@
+/** Numbered schema migrations, applied in order at start-up (PRAGMA user_version holds the last one). */
+
+/** One migration: its number and the SQL that brings the schema from number-1 to number. */
+export interface Migration {
+  version: number;
+  description: string;
+  sql: string;
+}
+
+export const migrations: readonly Migration[] = [
+  {
+    version: 1,
+    description: "aggregates, metadata, hosts, operations, events",
+    sql: `
+      CREATE TABLE aggregates (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        uuid TEXT NOT NULL UNIQUE,
+        name TEXT NOT NULL UNIQUE,
+        availability_zone TEXT,
+        az_from_host INTEGER NOT NULL DEFAULT 0,
+        pool_state TEXT NOT NULL DEFAULT 'EMPTY',
+        master_host TEXT,
+        pool_uuid TEXT,
+        last_error TEXT,
+        drift TEXT,
+        lost_vms TEXT,
+        checked_at TEXT,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+      );
+      CREATE INDEX aggregates_az ON aggregates(availability_zone, id);
+
+      CREATE TABLE aggregate_metadata (
+        aggregate_id INTEGER NOT NULL REFERENCES aggregates(id) ON DELETE CASCADE,
+        key TEXT NOT NULL,
+        value TEXT NOT NULL,
+        PRIMARY KEY (aggregate_id, key)
+      );
+      -- Keys differing only in case are refused (Nova bug 1538011).
+      CREATE UNIQUE INDEX aggregate_metadata_key_nocase ON aggregate_metadata(aggregate_id, key COLLATE NOCASE);
+
+      CREATE TABLE hosts (
+        name TEXT PRIMARY KEY,
+        uuid TEXT,
+        xapi_address TEXT NOT NULL,
+        agent_endpoint TEXT NOT NULL,
+        az_hint TEXT,
+        enabled INTEGER NOT NULL DEFAULT 0,
+        aggregate_id INTEGER REFERENCES aggregates(id),
+        membership TEXT,
+        member_seq INTEGER,
+        capacity TEXT,
+        pool_facts TEXT,
+        liveness TEXT NOT NULL DEFAULT 'ALIVE',
+        last_heartbeat_at TEXT,
+        registered_at TEXT NOT NULL,
+        maintenance TEXT NOT NULL DEFAULT 'NONE',
+        status_reason TEXT
+      );
+      CREATE INDEX hosts_aggregate ON hosts(aggregate_id, member_seq);
+
+      CREATE TABLE operations (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        id TEXT NOT NULL UNIQUE,
+        kind TEXT NOT NULL,
+        aggregate_id INTEGER,
+        host TEXT,
+        state TEXT NOT NULL,
+        progress REAL NOT NULL DEFAULT 0,
+        steps TEXT NOT NULL,
+        params TEXT NOT NULL DEFAULT '{}',
+        error TEXT,
+        evacuation TEXT,
+        cancel_requested INTEGER NOT NULL DEFAULT 0,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        finished_at TEXT
+      );
+      CREATE INDEX operations_aggregate ON operations(aggregate_id, seq);
+      CREATE INDEX operations_state ON operations(state, seq);
+
+      CREATE TABLE events (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        time TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        aggregate_id INTEGER,
+        host TEXT,
+        operation_id TEXT,
+        message TEXT NOT NULL
+      );
+      CREATE INDEX events_aggregate ON events(aggregate_id, id);
+    `,
+  },
+];

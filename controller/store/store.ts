@@ -1,0 +1,36 @@
+/** The controller's store: one SQLite database, its repositories, and transactions. */
+import { openDatabase, type Db } from "./database.js";
+import { AggregateRepo } from "./aggregate-repo.js";
+import { EventRepo } from "./event-repo.js";
+import { HostRepo } from "./host-repo.js";
+import { OperationRepo } from "./operation-repo.js";
+
+/** All persistent state of the controller. */
+export class Store {
+  readonly aggregates: AggregateRepo;
+  readonly hosts: HostRepo;
+  readonly operations: OperationRepo;
+  readonly events: EventRepo;
+
+  private constructor(readonly db: Db) {
+    this.aggregates = new AggregateRepo(db);
+    this.hosts = new HostRepo(db);
+    this.operations = new OperationRepo(db);
+    this.events = new EventRepo(db);
+  }
+
+  /** Opens the database at path (":memory:" for tests that need no file). */
+  static open(path: string): Store {
+    return new Store(openDatabase(path));
+  }
+
+  /** Runs fn in one IMMEDIATE transaction (all of it is written, or none). */
+  transaction<T>(fn: () => T): T {
+    return this.db.transaction(fn).immediate();
+  }
+
+  /** Closes the database. */
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+}

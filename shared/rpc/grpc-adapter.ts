@@ -1,0 +1,196 @@
+/** Serves connect-style service handlers on a @grpc/grpc-js server. */
+import * as grpc from "@grpc/grpc-js";
+import { create, fromBinary, toBinary, type DescMessage, type DescMethod } from "@bufbuild/protobuf";
+import { ConnectError, createContextValues, createHandlerContext, type HandlerContext } from "@connectrpc/connect";
+import { setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
+import { principalKey, type Authenticator } from "../auth.js";
+import { toConnectError } from "../errors.js";
+import type { Logger } from "../logging.js";
+import type { ServiceRegistration } from "./service-registration.js";
+
+/** What the adapter needs besides the services. */
+export interface GrpcAdapterOptions {
+  authenticator: Authenticator;
+  shutdownSignal: AbortSignal;
+  log: Logger;
+  /** True when the server verifies client certificates (mTLS). */
+  verifiesClientCertificates: boolean;
+}
+
+type AnyImpl = (input: unknown, ctx: HandlerContext) => unknown;
+/** The parts of a grpc-js call that every call kind has. */
+interface SurfaceCall {
+  readonly metadata: grpc.Metadata;
+  getDeadline(): grpc.Deadline;
+  getAuthContext(): { sslPeerCertificate?: unknown } | undefined;
+  on(event: "cancelled", listener: () => void): unknown;
+}
+
+/** Converts a ConnectError into the status object grpc-js sends, details included. */
+export function toGrpcStatus(err: ConnectError): grpc.ServiceError {
+  const metadata = new grpc.Metadata();
+  const details = setTrailerStatus(new Headers(), err).get("grpc-status-details-bin");
+  if (details) metadata.set("grpc-status-details-bin", Buffer.from(details, "base64"));
+  return Object.assign(new Error(err.rawMessage), { code: err.code as number, details: err.rawMessage, metadata });
+}
+
+function requestHeaders(metadata: grpc.Metadata): Headers {
+  const headers = new Headers();
+  for (const [key, value] of Object.entries(metadata.getMap())) {
+    headers.set(key, typeof value === "string" ? value : Buffer.from(value).toString("base64"));
+  }
+  return headers;
+}
+
+function timeoutOf(call: SurfaceCall): number | undefined {
+  const deadline = call.getDeadline();
+  const at = deadline instanceof Date ? deadline.getTime() : deadline;
+  return Number.isFinite(at) ? Math.max(0, at - Date.now()) : undefined;
+}
+
+function peerVerified(call: SurfaceCall): boolean {
+  const auth = call.getAuthContext?.();
+  return Boolean(auth?.sslPeerCertificate);
+}
+
+/** Adds one service to a grpc-js server. */
+export function addGrpcService(server: grpc.Server, registration: ServiceRegistration, options: GrpcAdapterOptions): void {
+  const { service, access } = registration;
+  const definition: Record<string, grpc.MethodDefinition<unknown, unknown>> = {};
+  const handlers: grpc.UntypedServiceImplementation = {};
+
+  for (const method of service.methods) {
+    const impl = (registration.impl as unknown as Record<string, AnyImpl>)[method.localName]!;
+    const path = `/${service.typeName}/${method.name}`;
+    const serialize = (schema: DescMessage) => (m: unknown) => Buffer.from(toBinary(schema, m as never));
+    const deserialize = (schema: DescMessage) => (b: Buffer) => fromBinary(schema, b);
+    definition[method.name] = {
+      path,
+      originalName: method.localName,
+      requestStream: method.methodKind === "client_streaming" || method.methodKind === "bidi_streaming",
+      responseStream: method.methodKind === "server_streaming" || method.methodKind === "bidi_streaming",
+      requestSerialize: serialize(method.input),
+      requestDeserialize: deserialize(method.input),
+      responseSerialize: serialize(method.output),
+      responseDeserialize: deserialize(method.output),
+    };
+
+    const contextFor = (call: SurfaceCall): HandlerContext => {
+      const headers = requestHeaders(call.metadata);
+      const principal = options.authenticator.authorize(
+        access,
+        headers.get("authorization"),
+        options.verifiesClientCertificates && peerVerified(call),
+      );
+      const requestAbort = new AbortController();
+      call.on("cancelled", () => requestAbort.abort(new Error("call cancelled by the client")));
+      const contextValues = createContextValues().set(principalKey, principal);
+      return createHandlerContext({
+        service,
+        method,
+        protocolName: "grpc",
+        requestMethod: "POST",
+        url: path,
+        timeoutMs: timeoutOf(call),
+        shutdownSignal: options.shutdownSignal,
+        requestSignal: requestAbort.signal,
+        requestHeader: headers,
+        contextValues,
+      });
+    };
+    handlers[method.name] = makeHandler(method, impl, contextFor, options.log);
+  }
+  server.addService(definition as grpc.ServiceDefinition, handlers);
+}
+
+/** The incoming messages of a client-streaming or bidi call, ending when the client half-closes. */
+async function* incoming(call: NodeJS.EventEmitter): AsyncGenerator<unknown> {
+  const queue: unknown[] = [];
+  let ended = false;
+  let failure: unknown;
+  let wake: (() => void) | undefined;
+  const notify = () => {
+    wake?.();
+    wake = undefined;
+  };
+  call.on("data", (m: unknown) => {
+    queue.push(m);
+    notify();
+  });
+  call.on("end", () => {
+    ended = true;
+    notify();
+  });
+  call.on("cancelled", () => {
+    ended = true;
+    notify();
+  });
+  call.on("error", (err: unknown) => {
+    failure = err;
+    notify();
+  });
+  for (;;) {
+    if (queue.length > 0) {
+      yield queue.shift();
+      continue;
+    }
+    if (failure) throw failure;
+    if (ended) return;
+    await new Promise<void>((resolve) => (wake = resolve));
+  }
+}
+
+function makeHandler(
+  method: DescMethod,
+  impl: AnyImpl,
+  contextFor: (call: SurfaceCall) => HandlerContext,
+  log: Logger,
+): grpc.UntypedHandleCall {
+  const output = method.output;
+  const fail = (err: unknown) => toGrpcStatus(toConnectError(err, log));
+
+  if (method.methodKind === "unary") {
+    return (async (call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => {
+      try {
+        const ctx = contextFor(call);
+        const result = await impl(call.request, ctx);
+        callback(null, create(output, result as never));
+      } catch (err) {
+        callback(fail(err));
+      }
+    }) as grpc.handleUnaryCall<unknown, unknown>;
+  }
+
+  const writeAll = async (call: grpc.ServerWritableStream<unknown, unknown> | grpc.ServerDuplexStream<unknown, unknown>, input: unknown) => {
+    try {
+      const ctx = contextFor(call);
+      const results = impl(input, ctx) as AsyncIterable<unknown>;
+      for await (const result of results) {
+        if (call.cancelled) break;
+        if (!call.write(create(output, result as never))) {
+          await new Promise<void>((resolve) => call.once("drain", resolve));
+        }
+      }
+      call.end();
+    } catch (err) {
+      call.emit("error", fail(err));
+    }
+  };
+
+  if (method.methodKind === "server_streaming") {
+    return ((call: grpc.ServerWritableStream<unknown, unknown>) => void writeAll(call, call.request)) as grpc.handleServerStreamingCall<unknown, unknown>;
+  }
+  if (method.methodKind === "bidi_streaming") {
+    return ((call: grpc.ServerDuplexStream<unknown, unknown>) => void writeAll(call, incoming(call))) as grpc.handleBidiStreamingCall<unknown, unknown>;
+  }
+  return ((call: grpc.ServerReadableStream<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => {
+    void (async () => {
+      try {
+        const result = await impl(incoming(call), contextFor(call));
+        callback(null, create(output, result as never));
+      } catch (err) {
+        callback(fail(err));
+      }
+    })();
+  }) as grpc.handleClientStreamingCall<unknown, unknown>;
+}
