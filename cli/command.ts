@@ -1,0 +1,48 @@
+/** The shape of an aggctl command. */
+import { parseArgs, type ParseArgsConfig } from "node:util";
+import type { ApiClients } from "./api-clients.js";
+import { UsageError } from "./cli-error.js";
+
+/** What a command gets to work with. */
+export interface CommandIo {
+  /** Clients of the controller (connects lazily). */
+  api(): ApiClients;
+  /** Writes a line of output. */
+  out(text: string): void;
+  /** Writes progress to stderr (a rewritten line on a terminal). */
+  progress(text: string, final?: boolean): void;
+  /** True when --json was given. */
+  json: boolean;
+}
+
+/** One aggctl command. */
+export interface Command {
+  name: string;
+  usage: string;
+  summary: string;
+  run(args: string[], io: CommandIo): Promise<void>;
+}
+
+/** Parses a command's arguments, turning parse errors into usage errors. */
+export function parseCommandArgs<T extends NonNullable<ParseArgsConfig["options"]>>(
+  args: string[],
+  options: T,
+  positionals: { min: number; max: number; usage: string },
+) {
+  try {
+    const parsed = parseArgs({ args, options, allowPositionals: true, strict: true });
+    if (parsed.positionals.length < positionals.min || parsed.positionals.length > positionals.max) {
+      throw new UsageError(`usage: aggctl ${positionals.usage}`);
+    }
+    return parsed;
+  } catch (err) {
+    if (err instanceof UsageError) throw err;
+    throw new UsageError(`${err instanceof Error ? err.message : String(err)}\nusage: aggctl ${positionals.usage}`);
+  }
+}
+
+/** Parses a positive integer argument. */
+export function positiveInt(value: string, what: string): number {
+  if (!/^\d+$/.test(value) || Number(value) <= 0) throw new UsageError(`${what} must be a positive integer (got "${value}")`);
+  return Number(value);
+}

@@ -1,0 +1,84 @@
+/** aggctl: the operator's command line for host aggregates. */
+import { aggregateCommands } from "./aggregate-commands.js";
+import { connect, type ApiClients } from "./api-clients.js";
+import { describeError, UsageError } from "./cli-error.js";
+import type { Command, CommandIo } from "./command.js";
+import { hostCommands } from "./host-commands.js";
+import { operationCommands } from "./operation-commands.js";
+
+const commands: Command[] = [...aggregateCommands, ...hostCommands, ...operationCommands];
+
+const globalUsage = `usage: aggctl [--endpoint HOST:PORT] [--token TOKEN] [--json] [--ca F --cert F --key F] COMMAND [ARGS]
+
+Environment: AGGREGATES_ENDPOINT (default 127.0.0.1:50051), AGGREGATES_TOKEN (an admin token).
+
+Commands:
+${commands.map((c) => `  ${c.usage}\n      ${c.summary}`).join("\n")}`;
+
+/** Splits global flags (before or after the command) from the command's own arguments. */
+function splitArgs(argv: string[]) {
+  const global: Record<string, string | boolean> = {};
+  const rest: string[] = [];
+  const valued = new Set(["--endpoint", "--token", "--ca", "--cert", "--key"]);
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const [flag, inline] = arg.includes("=") ? [arg.slice(0, arg.indexOf("=")), arg.slice(arg.indexOf("=") + 1)] : [arg, undefined];
+    if (valued.has(flag)) {
+      const value = inline ?? argv[++i];
+      if (value === undefined) throw new UsageError(`${flag} needs a value`);
+      global[flag.slice(2)] = value;
+    } else if (arg === "--json") global.json = true;
+    else if (arg === "--help" || arg === "-h") global.help = true;
+    else rest.push(arg);
+  }
+  return { global, rest };
+}
+
+async function main(argv: string[]): Promise<number> {
+  const { global, rest } = splitArgs(argv);
+  const [name, ...args] = rest;
+  if (!name || name === "help" || (global.help && !name)) {
+    console.log(globalUsage);
+    return 0;
+  }
+  const command = commands.find((c) => c.name === name);
+  if (!command) throw new UsageError(`unknown command "${name}"`);
+  if (global.help) {
+    console.log(`usage: aggctl ${command.usage}\n  ${command.summary}`);
+    return 0;
+  }
+  let clients: ApiClients | undefined;
+  const interactive = process.stderr.isTTY === true;
+  let lastProgress = "";
+  const io: CommandIo = {
+    json: global.json === true,
+    api: () =>
+      (clients ??= connect({
+        endpoint: (global.endpoint as string | undefined) ?? process.env.AGGREGATES_ENDPOINT ?? "127.0.0.1:50051",
+        token: (global.token as string | undefined) ?? process.env.AGGREGATES_TOKEN,
+        caFile: global.ca as string | undefined,
+        certFile: global.cert as string | undefined,
+        keyFile: global.key as string | undefined,
+      })),
+    out: (text) => console.log(text),
+    progress: (text, final) => {
+      if (interactive) {
+        process.stderr.write(`\r\x1b[2K${text}${final ? "\n" : ""}`);
+      } else if (text !== lastProgress) {
+        process.stderr.write(text + "\n");
+      }
+      lastProgress = text;
+    },
+  };
+  await command.run(args, io);
+  return 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    const { text, exitCode } = describeError(err);
+    console.error(text);
+    process.exit(exitCode);
+  },
+);
