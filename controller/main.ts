@@ -4,12 +4,16 @@ import { parseArgs } from "node:util";
 import { TokenRegistry } from "../shared/auth.js";
 import { formatHostPort } from "../shared/address.js";
 import { createLogger } from "../shared/logging.js";
-import { loadServerTls } from "../shared/tls.js";
+import { loadClientTls, loadServerTls } from "../shared/tls.js";
+import { readFileSync } from "node:fs";
+import { crashHookFromEnv } from "./orchestrator/crash-hook.js";
 import { devToken } from "./dev-tokens.js";
 import { startController } from "./server.js";
 
 const usage = `usage: aggregates-controller [--listen HOST:PORT] [--http-listen HOST:PORT|off] [--db PATH]
        [--tokens-file FILE] [--tls-cert F --tls-key F [--tls-client-ca F]] [--heartbeat-interval SECONDS]
+       [--agent-token-file F] [--agent-ca F --agent-cert F --agent-key F]
+       [--step-timeout SECONDS] [--reconcile-interval SECONDS]
 
   --listen            gRPC address (default 127.0.0.1:50051)
   --http-listen       Connect/JSON (curl) address (default 127.0.0.1:50052; "off" disables)
@@ -17,7 +21,12 @@ const usage = `usage: aggregates-controller [--listen HOST:PORT] [--http-listen 
   --tokens-file       JSON list of {"token": "...", "role": "admin"|"agent"}
                       (also AGGREGATES_ADMIN_TOKEN / AGGREGATES_AGENT_TOKEN); with neither,
                       development tokens are generated under the database's directory
-  --tls-cert/--tls-key  serve TLS; --tls-client-ca requires client certificates (mTLS)`;
+  --tls-cert/--tls-key  serve TLS; --tls-client-ca requires client certificates (mTLS)
+  --agent-token-file  token the controller presents to agents (default: AGGREGATES_AGENT_TOKEN,
+                      else the development agent token)
+  --agent-ca/--agent-cert/--agent-key  TLS towards agents (client certificate for mTLS)
+  --step-timeout      deadline of one operation step (default 900)
+  --reconcile-interval  how often records are compared with the real pools (default 60; 0 = off)`;
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -30,6 +39,12 @@ async function main(): Promise<void> {
       "tls-key": { type: "string" },
       "tls-client-ca": { type: "string" },
       "heartbeat-interval": { type: "string", default: "10" },
+      "agent-token-file": { type: "string" },
+      "agent-ca": { type: "string" },
+      "agent-cert": { type: "string" },
+      "agent-key": { type: "string" },
+      "step-timeout": { type: "string", default: "900" },
+      "reconcile-interval": { type: "string", default: "60" },
       help: { type: "boolean", short: "h" },
     },
     strict: true,
@@ -42,11 +57,13 @@ async function main(): Promise<void> {
   const dbPath = resolve(values.db);
   const tokens = TokenRegistry.load({ file: values["tokens-file"] });
   const notes: string[] = [];
+  let agentToken = values["agent-token-file"] ? readFileSync(values["agent-token-file"], "utf8").trim() : process.env.AGGREGATES_AGENT_TOKEN;
   if (tokens.size === 0) {
     const dataDir = dirname(dbPath);
     const admin = devToken(dataDir, "admin-token");
     const agent = devToken(dataDir, "agent-token");
     tokens.add(admin.token, "admin").add(agent.token, "agent");
+    agentToken ??= agent.token;
     notes.push(
       admin.created
         ? `generated a development admin token (stored in ${admin.path}, mode 0600): ${admin.token}`
@@ -58,7 +75,16 @@ async function main(): Promise<void> {
   const heartbeatSeconds = Number(values["heartbeat-interval"]);
   if (!(heartbeatSeconds > 0)) throw new Error("--heartbeat-interval must be a positive number of seconds");
   const tls = values["tls-cert"] ? loadServerTls({ cert: values["tls-cert"], key: values["tls-key"]!, clientCa: values["tls-client-ca"] }) : undefined;
+  const seconds = (flag: string, value: string, allowZero = false) => {
+    const n = Number(value);
+    if (!(n > 0 || (allowZero && n === 0))) throw new Error(`${flag} must be a ${allowZero ? "non-negative" : "positive"} number of seconds`);
+    return n * 1000;
+  };
   const controller = await startController({
+    agentCredentials: { token: agentToken, tls: loadClientTls({ ca: values["agent-ca"], cert: values["agent-cert"], key: values["agent-key"] }) },
+    stepTimeoutMs: seconds("--step-timeout", values["step-timeout"]),
+    reconcileIntervalMs: seconds("--reconcile-interval", values["reconcile-interval"], true),
+    crashHook: crashHookFromEnv(),
     grpcListen: values.listen,
     httpListen: values["http-listen"] === "off" ? undefined : values["http-listen"],
     dbPath,

@@ -17,6 +17,10 @@ import { eventService } from "./api/event-service.js";
 import { hostService } from "./api/host-service.js";
 import { operationService } from "./api/operation-service.js";
 import { ChangeFeed } from "./domain/change-feed.js";
+import { AgentDirectory, type AgentCredentials } from "./orchestrator/agent-directory.js";
+import type { CrashHook } from "./orchestrator/crash-hook.js";
+import { Orchestrator } from "./orchestrator/orchestrator.js";
+import { Reconciler } from "./orchestrator/reconciler.js";
 import { Store } from "./store/store.js";
 
 /** Options of startController. */
@@ -32,6 +36,16 @@ export interface ControllerOptions {
   log?: Logger;
   /** Heartbeat interval told to agents (default 10 s). */
   heartbeatIntervalMs?: number;
+  /** How the controller authenticates to agents (the agent token, or a client certificate). */
+  agentCredentials?: AgentCredentials;
+  /** Deadline of one operation step (default 15 min). */
+  stepTimeoutMs?: number;
+  /** First retry delay of a transient step failure (default 1 s). */
+  retryDelayMs?: number;
+  /** How often the reconciler compares records with pools (default 60 s; 0 disables). */
+  reconcileIntervalMs?: number;
+  /** Test hook: kill the process at a chosen step. */
+  crashHook?: CrashHook;
   /** Extra HTTP routes on the HTTP port. */
   httpRoutes?: (ctx: ControllerContext) => HttpRoute[];
 }
@@ -41,6 +55,8 @@ export interface Controller {
   grpcAddress: HostPort;
   httpAddress?: HostPort;
   context: ControllerContext;
+  orchestrator: Orchestrator;
+  reconciler: Reconciler;
   /** Finishes in-flight calls, then closes the endpoints and the database. */
   close(graceMs?: number): Promise<void>;
 }
@@ -55,6 +71,17 @@ export async function startController(options: ControllerOptions): Promise<Contr
     changes: new ChangeFeed(),
     heartbeatIntervalMs: options.heartbeatIntervalMs ?? 10_000,
   };
+  const agents = new AgentDirectory(options.agentCredentials ?? {});
+  const orchestrator = new Orchestrator(context, agents, {
+    stepTimeoutMs: options.stepTimeoutMs ?? 15 * 60_000,
+    retryDelayMs: options.retryDelayMs ?? 1000,
+    crashHook: options.crashHook,
+  });
+  context.operations = orchestrator;
+  const reconciler = new Reconciler(context, agents, {
+    intervalMs: options.reconcileIntervalMs ?? 60_000,
+    heartbeatIntervalMs: context.heartbeatIntervalMs,
+  });
   const admin = ["admin"] as const;
   const server = await startRpcServer({
     grpcListen: options.grpcListen ?? "127.0.0.1:50051",
@@ -74,12 +101,18 @@ export async function startController(options: ControllerOptions): Promise<Contr
     store.close();
     throw err;
   });
+  orchestrator.resume();
+  reconciler.start();
   return {
     grpcAddress: server.grpcAddress,
     httpAddress: server.httpAddress,
     context,
+    orchestrator,
+    reconciler,
     async close(graceMs) {
       await server.close(graceMs);
+      await reconciler.close();
+      await orchestrator.close();
       store.close();
     },
   };

@@ -42,20 +42,22 @@ export function aggregateService(ctx: ControllerContext): ServiceImpl<typeof Agg
       deleteAggregate(store, idFrom(req.id));
       return {};
     },
-    addHost(req) {
+    async addHost(req) {
       const aggregateId = validateHostRequest(req.aggregateId, req.host);
-      if (ctx.operations) return operationById(ctx.operations.addHost(aggregateId, req.host));
+      if (ctx.operations) return operationById(await ctx.operations.addHost(aggregateId, req.host));
       store.transaction(() => checkAddHost(store, aggregateId, req.host));
       throw unimplemented("AddHost passed validation, but pool orchestration (joining the XenServer pool) is not implemented yet");
     },
-    removeHost(req) {
+    async removeHost(req) {
       const aggregateId = validateHostRequest(req.aggregateId, req.host);
-      if (ctx.operations) return operationById(ctx.operations.removeHost(aggregateId, req.host));
+      if (ctx.operations) return operationById(await ctx.operations.removeHost(aggregateId, req.host));
       store.transaction(() => checkRemoveHost(store, aggregateId, req.host));
       throw unimplemented("RemoveHost passed validation, but pool orchestration (ejecting from the XenServer pool) is not implemented yet");
     },
-    repairAggregate(req) {
-      requireAggregate(store, idFrom(req.id));
+    async repairAggregate(req) {
+      const id = idFrom(req.id);
+      if (ctx.operations) return aggregateMessage(await ctx.operations.repair(id));
+      requireAggregate(store, id);
       throw unimplemented("RepairAggregate needs pool orchestration, which is not implemented yet");
     },
     recoverMaster(req) {

@@ -1,16 +1,19 @@
 /** What the API handlers share: the store, the logger, settings, and the orchestration hooks. */
 import type { Logger } from "../../shared/logging.js";
+import type { AggregateRecord } from "../domain/records.js";
 import type { ChangeFeed } from "../domain/change-feed.js";
 import type { Store } from "../store/store.js";
 
 /** Starts long-running operations; provided once pool orchestration is wired in. */
 export interface OperationStarter {
   /** Validates and records AddHost in one transaction, then schedules it. Returns the operation id. */
-  addHost(aggregateId: number, host: string): string;
+  addHost(aggregateId: number, host: string): Promise<string>;
   /** Validates and records RemoveHost in one transaction, then schedules it. */
-  removeHost(aggregateId: number, host: string): string;
+  removeHost(aggregateId: number, host: string): Promise<string>;
   /** Asks a running operation to stop. */
   cancel(operationId: string): void;
+  /** Re-reads the real pool and converges the aggregate's record to it. */
+  repair(aggregateId: number): Promise<AggregateRecord>;
 }
 
 /** Shared dependencies of the API handlers. */

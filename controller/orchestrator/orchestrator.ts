@@ -1,0 +1,150 @@
+/** Accepts long-running operations, runs them one at a time per aggregate (FIFO), and resumes them after a restart. */
+import { randomUUID } from "node:crypto";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { failedPrecondition, unavailable } from "../../shared/errors.js";
+import type { ControllerContext, OperationStarter } from "../api/controller-context.js";
+import { checkAddHost, checkRemoveHost } from "../domain/aggregates.js";
+import { nowIso, type AggregateRecord, type OperationKindName, type OperationRecord } from "../domain/records.js";
+import { addHostHandler } from "./add-host.js";
+import type { AgentDirectory } from "./agent-directory.js";
+import { OperationRunner, settledPoolState, type RunnerSettings } from "./operation-runner.js";
+import { recordEvent } from "./record-event.js";
+import { removeHostHandler } from "./remove-host.js";
+import { repairAggregate } from "./repair.js";
+import type { OperationKindHandler } from "./step.js";
+
+/** Settings of the orchestrator. */
+export type OrchestratorSettings = RunnerSettings;
+
+/** The orchestrator: the only code that changes pools. */
+export class Orchestrator implements OperationStarter {
+  private readonly tails = new Map<number, Promise<void>>();
+  private readonly shutdown = new AbortController();
+  private readonly runner: OperationRunner;
+
+  constructor(
+    private readonly ctx: ControllerContext,
+    private readonly agents: AgentDirectory,
+    settings: OrchestratorSettings,
+    extraHandlers: Partial<Record<OperationKindName, OperationKindHandler>> = {},
+  ) {
+    const handlers = { ADD_HOST: addHostHandler, REMOVE_HOST: removeHostHandler, ...extraHandlers };
+    this.runner = new OperationRunner(ctx, agents, handlers, settings, this.shutdown.signal);
+  }
+
+  /** Schedules every unfinished operation, oldest first (call once at start-up). */
+  resume(): void {
+    for (const op of this.ctx.store.operations.unfinished()) {
+      this.ctx.log.info("resuming operation", { operation: op.id, kind: op.kind, state: op.state });
+      this.schedule(op);
+    }
+  }
+
+  /** Queues an operation behind the others of its aggregate. */
+  schedule(op: Pick<OperationRecord, "id" | "aggregateId">): void {
+    const key = op.aggregateId ?? 0;
+    const previous = this.tails.get(key) ?? Promise.resolve();
+    const next = previous
+      .then(() => (this.shutdown.signal.aborted ? undefined : this.runner.run(op.id)))
+      .catch((err: unknown) => this.ctx.log.error("operation runner failed", { operation: op.id, error: err instanceof Error ? err.stack : String(err) }));
+    this.tails.set(key, next);
+    void next.then(() => {
+      if (this.tails.get(key) === next) this.tails.delete(key);
+    });
+  }
+
+  /** Resolves when every queued operation has ended (for tests and shutdown). */
+  async idle(): Promise<void> {
+    while (this.tails.size > 0) await Promise.all([...this.tails.values()]);
+  }
+
+  private refuseWhileError(aggregate: AggregateRecord): void {
+    if (aggregate.poolState === "ERROR") {
+      throw failedPrecondition(
+        `aggregate ${aggregate.id} is in ERROR (${aggregate.lastError?.message ?? "unknown reason"}); run "aggctl aggregate-repair ${aggregate.id}" first`,
+      );
+    }
+  }
+
+  /** Records an operation and the intent, in the caller's transaction. */
+  private record(kind: OperationKindName, aggregateId: number, host: string, params: Record<string, unknown> = {}): OperationRecord {
+    const op = this.ctx.store.operations.insert({ id: `op-${randomUUID()}`, kind, aggregateId, host, steps: [], params }, nowIso());
+    this.ctx.store.aggregates.updatePool(aggregateId, { poolState: "CHANGING" }, nowIso());
+    recordEvent(this.ctx, { kind: "operation.accepted", aggregateId, host, operationId: op.id, message: `${kind} ${host} accepted` });
+    return op;
+  }
+
+  /** Accepts AddHost: validation, AZ rules and intent in one transaction. */
+  async addHost(aggregateId: number, hostName: string): Promise<string> {
+    const { store } = this.ctx;
+    const op = store.transaction(() => {
+      const { aggregate, host } = checkAddHost(store, aggregateId, hostName);
+      this.refuseWhileError(aggregate);
+      if (!aggregate.availabilityZone && host.azHint) {
+        if (aggregate.members.length > 0) {
+          throw failedPrecondition(`host "${hostName}" asks for availability zone "${host.azHint}" but aggregate ${aggregateId} has no availability zone`);
+        }
+        store.aggregates.updatePool(aggregateId, { availabilityZone: host.azHint, azFromHost: true }, nowIso());
+      }
+      store.hosts.setMembership(hostName, aggregateId, "JOINING");
+      return this.record("ADD_HOST", aggregateId, hostName);
+    });
+    this.schedule(op);
+    return op.id;
+  }
+
+  /** Accepts RemoveHost: the host must be a disabled member running no VMs. */
+  async removeHost(aggregateId: number, hostName: string): Promise<string> {
+    const { store } = this.ctx;
+    const { aggregate, host } = checkRemoveHost(store, aggregateId, hostName);
+    this.refuseWhileError(aggregate);
+    if (host.membership !== "MEMBER") throw failedPrecondition(`host "${hostName}" is ${host.membership} in aggregate ${aggregateId}; wait for its operation to end`);
+    if (host.enabled) throw failedPrecondition(`host "${hostName}" is enabled; disable it first ("aggctl host-disable ${hostName}") so no new VMs land on it`);
+    let running: string[];
+    try {
+      const info = await this.agents.forHost(host).getHostInfo({ includeVms: true }, { timeoutMs: 15_000 });
+      running = info.vms.filter((v) => v.powerState === "Running" && !v.isControlDomain).map((v) => `${v.name} (${v.uuid})`);
+    } catch (err) {
+      if (err instanceof ConnectError && err.code !== Code.Unavailable && err.code !== Code.DeadlineExceeded) throw err;
+      throw unavailable(`cannot check the VMs of "${hostName}": its agent did not answer (${err instanceof Error ? err.message : String(err)})`);
+    }
+    if (running.length > 0) {
+      throw failedPrecondition(`host "${hostName}" still runs ${running.length} VM(s): ${running.join(", ")}; migrate them away or use host maintenance first`);
+    }
+    const op = store.transaction(() => {
+      const fresh = checkRemoveHost(store, aggregateId, hostName);
+      this.refuseWhileError(fresh.aggregate);
+      if (fresh.host.membership !== "MEMBER") throw failedPrecondition(`host "${hostName}" is ${fresh.host.membership}; wait for its operation to end`);
+      store.hosts.setMembership(hostName, aggregateId, "LEAVING");
+      return this.record("REMOVE_HOST", aggregateId, hostName);
+    });
+    this.schedule(op);
+    return op.id;
+  }
+
+  /** Cancels a pending operation at once; asks a running one to stop before its next step. */
+  cancel(operationId: string): void {
+    const { store } = this.ctx;
+    store.transaction(() => {
+      const op = store.operations.get(operationId);
+      if (!op || op.state === "SUCCEEDED" || op.state === "FAILED" || op.state === "CANCELLED") return;
+      op.cancelRequested = true;
+      store.operations.save(op, nowIso());
+      recordEvent(this.ctx, { kind: "operation.cancel-requested", aggregateId: op.aggregateId, host: op.host, operationId: op.id, message: `cancellation of ${op.id} requested` });
+    });
+    this.ctx.changes.operationChanged(operationId);
+  }
+
+  /** Re-reads the real pool and converges the record (no operation may be running on the aggregate). */
+  async repair(aggregateId: number): Promise<AggregateRecord> {
+    return repairAggregate({ ctx: this.ctx, agents: this.agents, signal: this.shutdown.signal }, aggregateId);
+  }
+
+  /** Stops scheduling; in-flight steps are abandoned and resume after the next start. */
+  async close(): Promise<void> {
+    this.shutdown.abort(new Error("controller shutting down"));
+    await Promise.race([this.idle(), new Promise((r) => setTimeout(r, 5000))]);
+  }
+}
+
+export { settledPoolState };

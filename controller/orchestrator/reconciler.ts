@@ -1,0 +1,116 @@
+/**
+ * Periodically compares each aggregate's record with its pool master's view and reports drift
+ * on the aggregate and in the event stream, and marks hosts whose heartbeats stopped. It never
+ * ejects, joins or changes a pool.
+ */
+import type { ControllerContext } from "../api/controller-context.js";
+import { nowIso, type AggregateRecord } from "../domain/records.js";
+import type { AgentDirectory } from "./agent-directory.js";
+import { memberOf, readPool } from "./pool-view.js";
+import { recordEvent } from "./record-event.js";
+
+/** Settings of the reconciler. */
+export interface ReconcilerSettings {
+  /** How often to compare (0 disables the timer; tick() can still be called). */
+  intervalMs: number;
+  /** Heartbeat interval told to agents; a host silent for 3 of them is UNREACHABLE. */
+  heartbeatIntervalMs: number;
+}
+
+/** The drift between a record and its pool. */
+export async function driftOf(ctx: ControllerContext, agents: AgentDirectory, aggregate: AggregateRecord, signal: AbortSignal): Promise<string[]> {
+  const hosts = ctx.store.hosts.members(aggregate.id).filter((h) => h.membership === "MEMBER");
+  const askable = [aggregate.masterHost, ...hosts.map((h) => h.name)].filter((n, i, all): n is string => !!n && all.indexOf(n) === i);
+  const { pool } = await readPool({ ctx, agents, signal, remainingMs: () => 15_000 }, askable);
+  const drift: string[] = [];
+  for (const h of hosts) if (!memberOf(pool, h.uuid)) drift.push(`host ${h.name} is recorded as a member but is not in the pool`);
+  for (const m of pool.members) {
+    if (!hosts.some((h) => h.uuid === m.uuid)) drift.push(`pool member ${m.name} (${m.uuid}) is not a host of this aggregate`);
+  }
+  const master = pool.members.find((m) => m.master);
+  const recordedMaster = hosts.find((h) => h.name === aggregate.masterHost);
+  if (master && recordedMaster && recordedMaster.uuid !== master.uuid) drift.push(`the pool master is ${master.name} but the record says ${aggregate.masterHost}`);
+  if (pool.name !== aggregate.name) drift.push(`the pool is named "${pool.name}", not "${aggregate.name}"`);
+  return drift;
+}
+
+/** The periodic reconciler. */
+export class Reconciler {
+  private timer?: NodeJS.Timeout;
+  private running?: Promise<void>;
+  private readonly stop = new AbortController();
+
+  constructor(
+    private readonly ctx: ControllerContext,
+    private readonly agents: AgentDirectory,
+    private readonly settings: ReconcilerSettings,
+  ) {}
+
+  /** Starts the timer. */
+  start(): void {
+    if (this.settings.intervalMs <= 0) return;
+    this.timer = setInterval(() => void this.tick(), this.settings.intervalMs);
+    this.timer.unref();
+  }
+
+  /** One pass over hosts and aggregates (overlapping calls share the pass). */
+  tick(): Promise<void> {
+    return (this.running ??= this.pass().finally(() => (this.running = undefined)));
+  }
+
+  private async pass(): Promise<void> {
+    const { store } = this.ctx;
+    this.markSilentHosts();
+    let afterId = 0;
+    for (;;) {
+      const page = store.aggregates.list({ afterId, limit: 100 });
+      if (page.length === 0) break;
+      afterId = page.at(-1)!.id;
+      for (const aggregate of page) {
+        if (this.stop.signal.aborted) return;
+        if (aggregate.poolState !== "ACTIVE" || aggregate.members.length === 0) continue;
+        let drift: string[];
+        try {
+          drift = await driftOf(this.ctx, this.agents, aggregate, this.stop.signal);
+        } catch (err) {
+          drift = [`cannot read the pool: ${err instanceof Error ? err.message : String(err)}`];
+        }
+        const current = store.aggregates.get(aggregate.id);
+        if (!current || current.poolState !== "ACTIVE") continue; // an operation started meanwhile
+        const changed = JSON.stringify(drift) !== JSON.stringify(current.drift);
+        store.transaction(() => {
+          store.aggregates.updatePool(aggregate.id, { drift, checkedAt: nowIso() }, current.updatedAt);
+          if (changed) {
+            recordEvent(this.ctx, {
+              kind: drift.length ? "pool.drift" : "pool.drift-resolved",
+              aggregateId: aggregate.id,
+              message: drift.length ? `aggregate ${aggregate.id} drifted from its pool: ${drift.join("; ")}` : `aggregate ${aggregate.id} matches its pool again`,
+            });
+          }
+        });
+      }
+    }
+  }
+
+  /** Hosts silent for three heartbeat intervals become UNREACHABLE. */
+  private markSilentHosts(): void {
+    const { store } = this.ctx;
+    const cutoff = new Date(Date.now() - 3 * this.settings.heartbeatIntervalMs).toISOString();
+    const silent = store.db
+      .prepare("SELECT name FROM hosts WHERE liveness IN ('ALIVE', 'XAPI_UNREACHABLE') AND last_heartbeat_at < ?")
+      .all(cutoff) as { name: string }[];
+    for (const { name } of silent) {
+      store.transaction(() => {
+        store.hosts.setLiveness(name, "UNREACHABLE", "no heartbeat for three intervals");
+        recordEvent(this.ctx, { kind: "host.unreachable", host: name, message: `host ${name} stopped heartbeating` });
+      });
+    }
+  }
+
+  /** Stops the timer and waits for a running pass. */
+  async close(): Promise<void> {
+    clearInterval(this.timer);
+    this.stop.abort();
+    await this.running;
+  }
+}

@@ -1,0 +1,40 @@
+/** What a step of an operation gets and returns. */
+import type { Logger } from "../../shared/logging.js";
+import type { ControllerContext } from "../api/controller-context.js";
+import type { OperationRecord } from "../domain/records.js";
+import type { AgentDirectory } from "./agent-directory.js";
+
+/** Everything a step needs. */
+export interface StepContext {
+  ctx: ControllerContext;
+  agents: AgentDirectory;
+  /** The operation; steps may write op.params (saved with the step's result). */
+  op: OperationRecord;
+  /** Aborted when the controller shuts down or the step's deadline passes. */
+  signal: AbortSignal;
+  /** Milliseconds left before the step's deadline. */
+  remainingMs(): number;
+  log: Logger;
+}
+
+/** What a step reports: a detail for people, and whether it had nothing to do. */
+export interface StepResult {
+  detail: string;
+  skipped?: boolean;
+}
+
+/** One step: idempotent, checks the real pool before acting. */
+export type StepFn = (s: StepContext) => Promise<StepResult>;
+
+/** How one kind of operation runs. */
+export interface OperationKindHandler {
+  /** The steps, decided when the operation starts running (recorded, so a resume follows the same plan). */
+  plan(s: StepContext): string[];
+  steps: Record<string, StepFn>;
+  /** Steps that change the pool (the others only read). */
+  mutating: ReadonlySet<string>;
+  /** Called in the transaction that records success. */
+  succeeded(s: Pick<StepContext, "ctx" | "op">): void;
+  /** Called in the transaction that records failure or cancellation; `changedPool` is false when no step acted. */
+  ended(s: Pick<StepContext, "ctx" | "op">, outcome: { failed: boolean; changedPool: boolean; message: string }): void;
+}
