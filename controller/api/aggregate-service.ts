@@ -14,7 +14,15 @@ import {
   updateAggregate,
   validateHostRequest,
 } from "../domain/aggregates.js";
+import { maintenanceHeadroom } from "../orchestrator/evacuation-plan.js";
+import type { HostRecord } from "../domain/records.js";
 import { aggregateMessage, operationMessage } from "./convert.js";
+
+/** How many members can be in maintenance at once, from their last reported memory. */
+function headroomOf(members: HostRecord[]): number {
+  const usable = members.filter((h) => h.membership === "MEMBER" && h.capacity && h.maintenance === "NONE");
+  return maintenanceHeadroom(usable.map((h) => ({ totalBytes: h.capacity!.memoryTotalBytes, freeBytes: h.capacity!.memoryFreeBytes })));
+}
 import type { ControllerContext } from "./controller-context.js";
 
 /** Handlers of AggregateService over the controller context. */
@@ -26,7 +34,10 @@ export function aggregateService(ctx: ControllerContext): ServiceImpl<typeof Agg
       return aggregateMessage(createAggregate(store, { name: req.name, availabilityZone: req.availabilityZone, validateOnly: req.validateOnly }));
     },
     getAggregate(req) {
-      return aggregateMessage(requireAggregate(store, idFrom(req.id)));
+      const aggregate = requireAggregate(store, idFrom(req.id));
+      const message = aggregateMessage(aggregate);
+      message.pool!.maintenanceHeadroom = headroomOf(store.hosts.members(aggregate.id));
+      return message;
     },
     listAggregates(req) {
       const page = listAggregates(store, { availabilityZone: req.availabilityZone, pageSize: req.pageSize, pageToken: req.pageToken });

@@ -1,6 +1,15 @@
 /** What the API handlers share: the store, the logger, settings, and the orchestration hooks. */
 import type { Logger } from "../../shared/logging.js";
-import type { AggregateRecord } from "../domain/records.js";
+import type { AggregateRecord, OperationRecord } from "../domain/records.js";
+
+/** A VM resident on a host. */
+export interface ResidentVm {
+  uuid: string;
+  name: string;
+  powerState: string;
+  memoryBytes: number;
+  originHost: string;
+}
 import type { ChangeFeed } from "../domain/change-feed.js";
 import type { Store } from "../store/store.js";
 
@@ -12,6 +21,12 @@ export interface OperationStarter {
   removeHost(aggregateId: number, host: string): Promise<string>;
   /** Asks a running operation to stop. */
   cancel(operationId: string): void;
+  /** Accepts StartMaintenance; a dry run returns the unsaved plan instead of an id. */
+  startMaintenance(host: string, options: { validateOnly: boolean; maxParallel: number; allowPartial: boolean }): Promise<string | OperationRecord>;
+  /** Accepts StopMaintenance. */
+  stopMaintenance(host: string, rebalance: boolean): Promise<string>;
+  /** The VMs resident on a host, as its pool reports them, with where maintenance moved them from. */
+  residentVms(host: string): Promise<ResidentVm[]>;
   /** Re-reads the real pool and converges the aggregate's record to it. */
   repair(aggregateId: number): Promise<AggregateRecord>;
 }

@@ -3,9 +3,9 @@ import type { MessageInitShape } from "@bufbuild/protobuf";
 import { timestampFromDate, type Timestamp } from "@bufbuild/protobuf/wkt";
 import { MembershipState, PoolState, type AggregateSchema } from "../../gen/hostaggregates/v1/aggregate_pb.js";
 import { HostLiveness, HostRole, MaintenanceState, type HostSchema } from "../../gen/hostaggregates/v1/host_pb.js";
-import { OperationKind, OperationState, StepState, type OperationSchema } from "../../gen/hostaggregates/v1/operation_pb.js";
+import { OperationKind, OperationState, StepState, VmMoveState, type EvacuationDetailSchema, type OperationSchema } from "../../gen/hostaggregates/v1/operation_pb.js";
 import type { EventSchema } from "../../gen/hostaggregates/v1/event_pb.js";
-import type { AggregateRecord, EventRecord, HostRecord, OperationRecord } from "../domain/records.js";
+import type { AggregateRecord, EvacuationRecord, EventRecord, HostRecord, OperationRecord, VmMoveRecord } from "../domain/records.js";
 
 /** An ISO time as a Timestamp (undefined for null). */
 export function timestamp(iso: string | null | undefined): Timestamp | undefined {
@@ -112,7 +112,37 @@ export function operationMessage(op: OperationRecord): MessageInitShape<typeof O
     updatedAt: timestamp(op.updatedAt),
     finishedAt: timestamp(op.finishedAt),
     cancelRequested: op.cancelRequested,
-    evacuation: (op.evacuation ?? undefined) as MessageInitShape<typeof OperationSchema>["evacuation"],
+    evacuation: op.evacuation ? evacuationMessage(op.evacuation) : undefined,
+  };
+}
+
+const moveStates: Record<VmMoveRecord["state"], VmMoveState> = {
+  PLANNED: VmMoveState.PLANNED,
+  MIGRATING: VmMoveState.MIGRATING,
+  DONE: VmMoveState.DONE,
+  FAILED: VmMoveState.FAILED,
+  SKIPPED: VmMoveState.SKIPPED,
+};
+
+/** Evacuation record → message. */
+export function evacuationMessage(e: EvacuationRecord): MessageInitShape<typeof EvacuationDetailSchema> {
+  return {
+    moves: e.moves.map((m) => ({
+      vmUuid: m.vmUuid,
+      vmName: m.vmName,
+      fromHost: m.fromHost,
+      toHost: m.toHost,
+      memoryBytes: BigInt(m.memoryBytes),
+      state: moveStates[m.state],
+      progress: m.progress,
+      error: m.error ?? "",
+      attempts: m.attempts,
+    })),
+    blockers: e.blockers.map((b) => ({ vmUuid: b.vmUuid, vmName: b.vmName, reason: b.reason, xapiCode: b.xapiCode, xapiParams: b.xapiParams })),
+    vmsTotal: e.vmsTotal,
+    vmsMoved: e.vmsMoved,
+    maxParallel: e.maxParallel,
+    validateOnly: e.validateOnly,
   };
 }
 

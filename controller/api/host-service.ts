@@ -5,7 +5,7 @@ import { failedPrecondition, unimplemented } from "../../shared/errors.js";
 import { assertValid, requireHost } from "../domain/aggregates.js";
 import { pageOfHosts } from "../domain/hosts.js";
 import { checkHostName, violations } from "../domain/validation.js";
-import { hostMessage } from "./convert.js";
+import { hostMessage, operationMessage } from "./convert.js";
 import type { ControllerContext } from "./controller-context.js";
 
 /** Handlers of HostService over the controller context. */
@@ -22,9 +22,17 @@ export function hostService(ctx: ControllerContext): ServiceImpl<typeof HostServ
       );
       return { hosts: page.hosts.map(hostMessage), nextPageToken: page.nextPageToken };
     },
-    getHost(req) {
+    async getHost(req) {
       validName(req.name);
-      return hostMessage(requireHost(store, req.name));
+      const host = hostMessage(requireHost(store, req.name));
+      if (ctx.operations) {
+        try {
+          host.vms = (await ctx.operations.residentVms(req.name)).map((v) => ({ ...v, memoryBytes: BigInt(v.memoryBytes) }));
+        } catch (err) {
+          host.statusReason ||= `resident VMs unknown: ${err instanceof Error ? err.message : String(err)}`;
+        }
+      }
+      return host;
     },
     setHostEnabled(req) {
       validName(req.name);
@@ -37,15 +45,16 @@ export function hostService(ctx: ControllerContext): ServiceImpl<typeof HostServ
         return hostMessage(store.hosts.get(req.name)!);
       });
     },
-    startMaintenance(req) {
+    async startMaintenance(req) {
       validName(req.host, "host");
-      requireHost(store, req.host);
-      throw unimplemented("StartMaintenance (host evacuation) is not implemented yet");
+      if (!ctx.operations) throw unimplemented("StartMaintenance needs the orchestrator");
+      const result = await ctx.operations.startMaintenance(req.host, { validateOnly: req.validateOnly, maxParallel: req.maxParallel, allowPartial: req.allowPartial });
+      return operationMessage(typeof result === "string" ? store.operations.get(result)! : result);
     },
-    stopMaintenance(req) {
+    async stopMaintenance(req) {
       validName(req.host, "host");
-      requireHost(store, req.host);
-      throw unimplemented("StopMaintenance is not implemented yet");
+      if (!ctx.operations) throw unimplemented("StopMaintenance needs the orchestrator");
+      return operationMessage(store.operations.get(await ctx.operations.stopMaintenance(req.host, req.rebalance))!);
     },
     forgetHost(req) {
       validName(req.name);

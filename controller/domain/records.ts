@@ -106,6 +106,41 @@ export interface OperationErrorRecord {
   xapiParams?: string[];
 }
 
+/** One VM move of an evacuation or rebalance. */
+export interface VmMoveRecord {
+  vmUuid: string;
+  vmName: string;
+  fromHost: string;
+  toHost: string;
+  toHostUuid: string;
+  memoryBytes: number;
+  state: "PLANNED" | "MIGRATING" | "DONE" | "FAILED" | "SKIPPED";
+  progress: number;
+  error?: string;
+  attempts: number;
+  /** Targets that refused this VM (uuids). */
+  refusedBy?: string[];
+}
+
+/** A VM that cannot move. */
+export interface VmBlockerRecord {
+  vmUuid: string;
+  vmName: string;
+  reason: string;
+  xapiCode: string;
+  xapiParams: string[];
+}
+
+/** Plan and progress of an evacuation or rebalance. */
+export interface EvacuationRecord {
+  moves: VmMoveRecord[];
+  blockers: VmBlockerRecord[];
+  vmsTotal: number;
+  vmsMoved: number;
+  maxParallel: number;
+  validateOnly: boolean;
+}
+
 /** A long-running operation (the journal the orchestrator resumes from). */
 export interface OperationRecord {
   seq: number;
@@ -118,7 +153,7 @@ export interface OperationRecord {
   steps: StepRecord[];
   params: Record<string, unknown>;
   error: OperationErrorRecord | null;
-  evacuation: unknown;
+  evacuation: EvacuationRecord | null;
   cancelRequested: boolean;
   createdAt: string;
   updatedAt: string;

@@ -7,7 +7,7 @@ import type { AgentDirectory } from "./agent-directory.js";
 import type { CrashHook } from "./crash-hook.js";
 import { isTransient, operationError, StepFailure } from "./failure.js";
 import { recordEvent } from "./record-event.js";
-import type { OperationKindHandler, StepContext, StepResult } from "./step.js";
+import { OperationCancelled, type OperationKindHandler, type StepContext, type StepResult } from "./step.js";
 
 const terminal = new Set<OperationStateName>(["SUCCEEDED", "FAILED", "CANCELLED"]);
 
@@ -47,7 +47,16 @@ export class OperationRunner {
   }
 
   private stepContext(op: OperationRecord, signal: AbortSignal, deadline: number): StepContext {
-    return { ctx: this.ctx, agents: this.agents, op, signal, remainingMs: () => deadline - Date.now(), log: this.ctx.log.child({ operation: op.id }) };
+    return {
+      ctx: this.ctx,
+      agents: this.agents,
+      op,
+      signal,
+      remainingMs: () => deadline - Date.now(),
+      log: this.ctx.log.child({ operation: op.id }),
+      checkpoint: () => this.ctx.store.transaction(() => this.save(op)),
+      cancelRequested: () => this.ctx.store.operations.get(op.id)?.cancelRequested === true,
+    };
   }
 
   /** Runs (or resumes) the operation with this id until it ends or the controller shuts down. */
@@ -90,6 +99,12 @@ export class OperationRunner {
         result = await this.withRetry(() => handler.steps[step.name]!(this.stepContext(current, signal, deadlineAt)), signal, deadlineAt);
       } catch (err) {
         if (this.shutdown.aborted) return; // resumes after restart from this step
+        if (err instanceof OperationCancelled) {
+          step.state = "DONE";
+          step.detail = err.message;
+          step.finishedAt = nowIso();
+          return this.end(current, "CANCELLED", null, true, handler);
+        }
         const error: OperationErrorRecord = timeout.aborted
           ? { ...operationError(err, step.name), code: "DEADLINE_EXCEEDED", message: `${step.name}: did not finish within ${Math.round(this.settings.stepTimeoutMs / 1000)} s (last error: ${err instanceof Error ? err.message : String(err)})` }
           : operationError(err, step.name);
@@ -153,7 +168,7 @@ export class OperationRunner {
       if (state === "SUCCEEDED") handler?.succeeded({ ctx: this.ctx, op });
       else handler?.ended({ ctx: this.ctx, op }, { failed: state === "FAILED", changedPool, message: error?.message ?? "cancelled" });
       if (op.aggregateId !== null && store.aggregates.get(op.aggregateId)) {
-        const failed = state === "FAILED";
+        const failed = state === "FAILED" && handler?.failureBreaksPool !== false;
         store.aggregates.updatePool(
           op.aggregateId,
           {

@@ -2,7 +2,7 @@
 import { randomUUID } from "node:crypto";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { failedPrecondition, unavailable } from "../../shared/errors.js";
-import type { ControllerContext, OperationStarter } from "../api/controller-context.js";
+import type { ControllerContext, OperationStarter, ResidentVm } from "../api/controller-context.js";
 import { checkAddHost, checkRemoveHost } from "../domain/aggregates.js";
 import { nowIso, type AggregateRecord, type OperationKindName, type OperationRecord } from "../domain/records.js";
 import { addHostHandler } from "./add-host.js";
@@ -11,6 +11,9 @@ import { OperationRunner, settledPoolState, type RunnerSettings } from "./operat
 import { recordEvent } from "./record-event.js";
 import { removeHostHandler } from "./remove-host.js";
 import { repairAggregate } from "./repair.js";
+import { dryRunEvacuation, effectiveMaxParallel, memberHost, residentVms } from "./maintenance-intake.js";
+import { startMaintenanceHandler } from "./start-maintenance.js";
+import { stopMaintenanceHandler } from "./stop-maintenance.js";
 import type { OperationKindHandler } from "./step.js";
 
 /** Settings of the orchestrator. */
@@ -28,7 +31,13 @@ export class Orchestrator implements OperationStarter {
     settings: OrchestratorSettings,
     extraHandlers: Partial<Record<OperationKindName, OperationKindHandler>> = {},
   ) {
-    const handlers = { ADD_HOST: addHostHandler, REMOVE_HOST: removeHostHandler, ...extraHandlers };
+    const handlers = {
+      ADD_HOST: addHostHandler,
+      REMOVE_HOST: removeHostHandler,
+      START_MAINTENANCE: startMaintenanceHandler,
+      STOP_MAINTENANCE: stopMaintenanceHandler,
+      ...extraHandlers,
+    };
     this.runner = new OperationRunner(ctx, agents, handlers, settings, this.shutdown.signal);
   }
 
@@ -120,6 +129,46 @@ export class Orchestrator implements OperationStarter {
     });
     this.schedule(op);
     return op.id;
+  }
+
+  /** Accepts StartMaintenance (or answers a dry run with the plan). */
+  async startMaintenance(hostName: string, options: { validateOnly: boolean; maxParallel: number; allowPartial: boolean }): Promise<string | OperationRecord> {
+    const { store } = this.ctx;
+    const host = memberHost(this.ctx, hostName);
+    this.refuseWhileError(store.aggregates.get(host.aggregateId)!);
+    if (host.maintenance !== "NONE") throw failedPrecondition(`host "${hostName}" is already ${host.maintenance === "ENTERING" ? "being evacuated" : "in maintenance"}`);
+    const maxParallel = effectiveMaxParallel(this.ctx, host.aggregateId, options.maxParallel);
+    if (options.validateOnly) return dryRunEvacuation(this.ctx, this.agents, host, maxParallel, this.shutdown.signal);
+    const op = store.transaction(() => {
+      const fresh = memberHost(this.ctx, hostName);
+      if (fresh.maintenance !== "NONE") throw failedPrecondition(`host "${hostName}" is already in maintenance (${fresh.maintenance})`);
+      store.hosts.setMaintenance(hostName, "ENTERING");
+      return this.record("START_MAINTENANCE", fresh.aggregateId, hostName, { maxParallel, allowPartial: options.allowPartial });
+    });
+    this.schedule(op);
+    return op.id;
+  }
+
+  /** Accepts StopMaintenance. */
+  async stopMaintenance(hostName: string, rebalance: boolean): Promise<string> {
+    const { store } = this.ctx;
+    const op = store.transaction(() => {
+      const host = memberHost(this.ctx, hostName);
+      if (host.maintenance === "ENTERING") {
+        throw failedPrecondition(`host "${hostName}" is still being evacuated; wait for the operation or cancel it first`);
+      }
+      if (host.maintenance === "LEAVING") throw failedPrecondition(`host "${hostName}" is already leaving maintenance`);
+      if (host.maintenance === "NONE" && host.enabled) throw failedPrecondition(`host "${hostName}" is not in maintenance`);
+      store.hosts.setMaintenance(hostName, "LEAVING");
+      return this.record("STOP_MAINTENANCE", host.aggregateId, hostName, { rebalance, maxParallel: effectiveMaxParallel(this.ctx, host.aggregateId, 0) });
+    });
+    this.schedule(op);
+    return op.id;
+  }
+
+  /** VMs resident on a host (asks its pool). */
+  residentVms(hostName: string): Promise<ResidentVm[]> {
+    return residentVms(this.ctx, this.agents, hostName);
   }
 
   /** Cancels a pending operation at once; asks a running one to stop before its next step. */

@@ -15,6 +15,17 @@ export interface StepContext {
   /** Milliseconds left before the step's deadline. */
   remainingMs(): number;
   log: Logger;
+  /** Saves op (progress, params, evacuation detail) now and wakes watchers. */
+  checkpoint(): void;
+  /** True once CancelOperation was called on this operation. */
+  cancelRequested(): boolean;
+}
+
+/** Thrown by a step that stopped because the operation was cancelled. */
+export class OperationCancelled extends Error {
+  constructor(message = "cancelled") {
+    super(message);
+  }
 }
 
 /** What a step reports: a detail for people, and whether it had nothing to do. */
@@ -33,6 +44,8 @@ export interface OperationKindHandler {
   steps: Record<string, StepFn>;
   /** Steps that change the pool (the others only read). */
   mutating: ReadonlySet<string>;
+  /** True when a failure puts the aggregate into ERROR (default); evacuations leave the pool as it is. */
+  failureBreaksPool?: boolean;
   /** Called in the transaction that records success. */
   succeeded(s: Pick<StepContext, "ctx" | "op">): void;
   /** Called in the transaction that records failure or cancellation; `changedPool` is false when no step acted. */

@@ -91,4 +91,19 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX events_aggregate ON events(aggregate_id, id);
     `,
   },
+  {
+    version: 2,
+    description: "where VMs moved by maintenance came from",
+    sql: `
+      CREATE TABLE vm_origins (
+        vm_uuid TEXT PRIMARY KEY,
+        vm_name TEXT NOT NULL,
+        origin_host TEXT NOT NULL,
+        moved_to TEXT NOT NULL,
+        operation_id TEXT NOT NULL,
+        moved_at TEXT NOT NULL
+      );
+      CREATE INDEX vm_origins_origin ON vm_origins(origin_host);
+    `,
+  },
 ];

@@ -4,6 +4,7 @@ import { AggregateRepo } from "./aggregate-repo.js";
 import { EventRepo } from "./event-repo.js";
 import { HostRepo } from "./host-repo.js";
 import { OperationRepo } from "./operation-repo.js";
+import { VmOriginRepo } from "./vm-origin-repo.js";
 
 /** All persistent state of the controller. */
 export class Store {
@@ -11,12 +12,14 @@ export class Store {
   readonly hosts: HostRepo;
   readonly operations: OperationRepo;
   readonly events: EventRepo;
+  readonly vmOrigins: VmOriginRepo;
 
   private constructor(readonly db: Db) {
     this.aggregates = new AggregateRepo(db);
     this.hosts = new HostRepo(db);
     this.operations = new OperationRepo(db);
     this.events = new EventRepo(db);
+    this.vmOrigins = new VmOriginRepo(db);
   }
 
   /** Opens the database at path (":memory:" for tests that need no file). */

@@ -1,0 +1,70 @@
+/** Reads a host's VMs and its pool's members, and plans the evacuation (also used by dry runs). */
+import type { HostRecord, EvacuationRecord } from "../domain/records.js";
+import { planEvacuation, type PlacementTarget } from "./evacuation-plan.js";
+import { callOptions, hostRecord, readPool } from "./pool-view.js";
+import type { StepContext } from "./step.js";
+
+type Reader = Pick<StepContext, "ctx" | "agents" | "signal" | "remainingMs">;
+
+/** Hosts of the aggregate whose agents can answer for the pool, master first. */
+export function poolContacts(s: Pick<StepContext, "ctx">, aggregateId: number): string[] {
+  const aggregate = s.ctx.store.aggregates.get(aggregateId)!;
+  const members = s.ctx.store.hosts.members(aggregateId).filter((h) => h.membership === "MEMBER").map((h) => h.name);
+  return [aggregate.masterHost, ...members].filter((n, i, all): n is string => !!n && all.indexOf(n) === i);
+}
+
+/** Members that can take VMs: enabled and live in XenServer, enabled and not in maintenance in the record. */
+export async function placementTargets(s: Reader, aggregateId: number, excludeHost: string): Promise<PlacementTarget[]> {
+  const { pool } = await readPool(s, poolContacts(s, aggregateId));
+  const records = new Map(s.ctx.store.hosts.members(aggregateId).map((h) => [h.uuid, h]));
+  return pool.members
+    .filter((m) => {
+      const record = records.get(m.uuid);
+      return m.enabled && m.live && record && record.name !== excludeHost && record.enabled && record.maintenance === "NONE" && record.membership === "MEMBER";
+    })
+    .map((m) => ({ name: records.get(m.uuid)!.name, uuid: m.uuid, freeBytes: Number(m.memoryFreeBytes), cpuVendor: m.cpuVendor }));
+}
+
+/** The host's CPU vendor as its pool reports it. */
+export async function cpuVendorOf(s: Reader, host: HostRecord): Promise<string> {
+  const info = await s.agents.forHost(host).getHostInfo({}, callOptions(s, 15_000));
+  return info.cpuVendor;
+}
+
+/** Plans the evacuation of a host: every running guest VM gets a target or a blocker. */
+export async function planHostEvacuation(s: Reader, hostName: string, maxParallel: number, validateOnly: boolean): Promise<EvacuationRecord> {
+  const host = hostRecord(s, hostName);
+  const aggregateId = host.aggregateId!;
+  const contact = hostRecord(s, poolContacts(s, aggregateId)[0] ?? hostName);
+  const { vms } = await s.agents.forHost(contact).listVms({ hostUuid: host.uuid ?? "" }, callOptions(s, 30_000));
+  const guests = vms.filter((v) => v.powerState === "Running" && !v.isControlDomain && !v.isTemplate);
+  const targets = await placementTargets(s, aggregateId, hostName);
+  const plan = planEvacuation(
+    guests.map((v) => ({ uuid: v.uuid, name: v.name, memoryBytes: Number(v.memoryBytes), localStorage: v.localStorage || !v.canMigrate })),
+    targets,
+    await cpuVendorOf(s, host),
+  );
+  return {
+    moves: plan.moves.map((m) => ({
+      vmUuid: m.vm.uuid,
+      vmName: m.vm.name,
+      fromHost: hostName,
+      toHost: m.target.name,
+      toHostUuid: m.target.uuid,
+      memoryBytes: m.vm.memoryBytes,
+      state: "PLANNED",
+      progress: 0,
+      attempts: 0,
+    })),
+    blockers: plan.blockers.map((b) => ({ vmUuid: b.vm.uuid, vmName: b.vm.name, reason: b.reason, xapiCode: b.xapiCode, xapiParams: b.xapiParams })),
+    vmsTotal: guests.length,
+    vmsMoved: 0,
+    maxParallel,
+    validateOnly,
+  };
+}
+
+/** A one-line list of blockers for messages. */
+export function describeBlockers(ev: EvacuationRecord): string {
+  return ev.blockers.map((b) => `${b.vmName} (${b.vmUuid}): ${b.xapiCode} [${b.xapiParams.join(", ")}] ${b.reason}`).join("; ");
+}

@@ -1,0 +1,123 @@
+/**
+ * The os-aggregates operations over the domain layer — the same functions the gRPC
+ * AggregateService calls, so both APIs share every rule.
+ */
+import { unimplemented } from "../../shared/errors.js";
+import type { ControllerContext } from "../api/controller-context.js";
+import {
+  checkAddHost,
+  checkRemoveHost,
+  createAggregate,
+  deleteAggregate,
+  idFrom,
+  listAggregates,
+  requireAggregate,
+  setAggregateMetadata,
+  updateAggregate,
+  validateHostRequest,
+} from "../domain/aggregates.js";
+import type { AggregateRecord } from "../domain/records.js";
+import { aggregateView } from "./aggregate-view.js";
+import { badRequest } from "./faults.js";
+import type { Microversion } from "./microversion.js";
+import type { AggregateAction } from "./request-shapes.js";
+
+/** What a handler answers. */
+export interface NovaReply {
+  status: number;
+  /** JSON body; none for an empty 200. */
+  body?: unknown;
+  headers?: Record<string, string>;
+}
+
+/** The metadata key Nova keeps the zone under; here it maps onto the aggregate's zone field. */
+const zoneKey = "availability_zone";
+/** Response header naming the operation an add_host/remove_host started (see GetOperation over gRPC). */
+export const operationIdHeader = "X-Operation-Id";
+
+/** A path `{id}` as the domain's id: non-integers are 400 (bug 1865040), other checks are the domain's. */
+export function aggregateIdFrom(raw: string): number {
+  if (!/^\d{1,30}$/.test(raw)) throw badRequest(`Invalid aggregate id ${JSON.stringify(raw.slice(0, 40))}: it must be an integer.`);
+  return idFrom(BigInt(raw));
+}
+
+const one = (a: AggregateRecord, v: Microversion, brief = false): NovaReply => ({ status: 200, body: { aggregate: aggregateView(a, v, { brief }) } });
+
+/** The os-aggregates handlers of one controller. */
+export class AggregateHandlers {
+  constructor(private readonly ctx: ControllerContext) {}
+
+  /** GET /os-aggregates: every aggregate (the domain pages; Nova answers them all). */
+  list(v: Microversion): NovaReply {
+    const all: AggregateRecord[] = [];
+    let pageToken = "";
+    do {
+      const page = listAggregates(this.ctx.store, { availabilityZone: "", pageSize: 1000, pageToken });
+      all.push(...page.aggregates);
+      pageToken = page.nextPageToken;
+    } while (pageToken !== "");
+    return { status: 200, body: { aggregates: all.map((a) => aggregateView(a, v)) } };
+  }
+
+  /** POST /os-aggregates: 200 (not 201) with the aggregate minus hosts and metadata. */
+  create(v: Microversion, input: { name: string; availabilityZone?: string }): NovaReply {
+    return one(createAggregate(this.ctx.store, input), v, true);
+  }
+
+  /** GET /os-aggregates/{id}. */
+  show(v: Microversion, id: number): NovaReply {
+    return one(requireAggregate(this.ctx.store, id), v);
+  }
+
+  /** PUT /os-aggregates/{id}. */
+  update(v: Microversion, id: number, input: { name?: string; availabilityZone?: string }): NovaReply {
+    return one(updateAggregate(this.ctx.store, { id, ...input }), v);
+  }
+
+  /** DELETE /os-aggregates/{id}: 200 with an empty body. */
+  delete(id: number): NovaReply {
+    deleteAggregate(this.ctx.store, id);
+    return { status: 200 };
+  }
+
+  /** POST /os-aggregates/{id}/action. */
+  async action(v: Microversion, id: number, action: AggregateAction): Promise<NovaReply> {
+    switch (action.action) {
+      case "set_metadata":
+        return one(this.setMetadata(id, action.metadata), v);
+      case "add_host":
+      case "remove_host":
+        return this.changeHost(v, id, action.action, action.host);
+    }
+  }
+
+  /**
+   * set_metadata: string values are set, null values delete their key; `availability_zone` is the
+   * aggregate's zone, so it goes through UpdateAggregate's rules (null or "" → 400). All of it in
+   * one transaction.
+   */
+  private setMetadata(id: number, metadata: [string, string | null][]): AggregateRecord {
+    const { store } = this.ctx;
+    const zone = metadata.find(([key]) => key === zoneKey);
+    const rest = metadata.filter(([key]) => key !== zoneKey);
+    const set = Object.fromEntries(rest.filter((e): e is [string, string] => e[1] !== null));
+    const remove = rest.filter(([, value]) => value === null).map(([key]) => key);
+    return store.transaction(() => {
+      if (zone) updateAggregate(store, { id, availabilityZone: zone[1] ?? "" });
+      if (rest.length > 0) setAggregateMetadata(store, { id, set, remove });
+      return requireAggregate(store, id);
+    });
+  }
+
+  /** add_host / remove_host: answered once the operation is accepted, with the aggregate listing the new membership. */
+  private async changeHost(v: Microversion, id: number, action: "add_host" | "remove_host", host: string): Promise<NovaReply> {
+    const { store, operations } = this.ctx;
+    const aggregateId = validateHostRequest(BigInt(id), host);
+    if (!operations) {
+      store.transaction(() => (action === "add_host" ? checkAddHost : checkRemoveHost)(store, aggregateId, host));
+      throw unimplemented(`${action} passed validation, but pool orchestration is not available in this controller`);
+    }
+    const operationId = action === "add_host" ? await operations.addHost(aggregateId, host) : await operations.removeHost(aggregateId, host);
+    return { ...one(requireAggregate(store, aggregateId), v), headers: { [operationIdHeader]: operationId } };
+  }
+}

@@ -1,0 +1,59 @@
+/** AggregateRecord → Nova's aggregate body (nova-aggregates.md §1.2). */
+import type { AggregateRecord } from "../domain/records.js";
+import { atLeast, uuidMicroversion, type Microversion } from "./microversion.js";
+
+/** A Nova aggregate body. */
+export interface NovaAggregate {
+  availability_zone: string | null;
+  created_at: string;
+  deleted: false;
+  deleted_at: null;
+  hosts?: string[];
+  id: number;
+  metadata?: Record<string, string>;
+  name: string;
+  updated_at: string | null;
+  uuid?: string;
+}
+
+/** An ISO time as Nova writes it: no zone, microseconds ("2013-08-18T12:17:56.380226"). */
+export function novaTime(iso: string): string {
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return iso;
+  return `${d.toISOString().slice(0, 19)}.${String(d.getUTCMilliseconds()).padStart(3, "0")}000`;
+}
+
+/** The hosts Nova would list: the desired membership (joining hosts are in, leaving hosts are out). */
+export function listedHosts(a: AggregateRecord): string[] {
+  return a.members.filter((m) => m.state !== "LEAVING").map((m) => m.host);
+}
+
+/** The metadata Nova shows: the user's keys plus `availability_zone` when the aggregate has a zone. */
+export function listedMetadata(a: AggregateRecord): Record<string, string> {
+  const entries = Object.entries(a.metadata);
+  if (a.availabilityZone) entries.push(["availability_zone", a.availabilityZone]);
+  entries.sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0));
+  return Object.fromEntries(entries);
+}
+
+/**
+ * The body of one aggregate. `brief` is the create answer, which Nova sends without hosts and
+ * metadata; `uuid` appears from microversion 2.41; `updated_at` is null until the first change.
+ */
+export function aggregateView(a: AggregateRecord, version: Microversion, options: { brief?: boolean } = {}): NovaAggregate {
+  const body: NovaAggregate = {
+    availability_zone: a.availabilityZone || null,
+    created_at: novaTime(a.createdAt),
+    deleted: false,
+    deleted_at: null,
+    id: a.id,
+    name: a.name,
+    updated_at: a.updatedAt === a.createdAt ? null : novaTime(a.updatedAt),
+  };
+  if (!options.brief) {
+    body.hosts = listedHosts(a);
+    body.metadata = listedMetadata(a);
+  }
+  if (atLeast(version, uuidMicroversion)) body.uuid = a.uuid;
+  return body;
+}

@@ -1,0 +1,34 @@
+/** Reading a request body: bounded in size (413 overLimit) and parsed as JSON (400 on malformed input). */
+import type { IncomingMessage } from "node:http";
+import { NovaFault, badRequest } from "./faults.js";
+
+/** Largest request body accepted (1 MiB). */
+export const maxRequestBodyBytes = 1024 * 1024;
+
+const tooLarge = () => new NovaFault(413, `Request is too large: at most ${maxRequestBodyBytes} bytes are accepted.`);
+
+/** Reads the whole body as bytes, refusing more than `limit` bytes. */
+async function readBytes(req: IncomingMessage, limit: number): Promise<Buffer> {
+  const declared = Number(req.headers["content-length"]);
+  if (Number.isFinite(declared) && declared > limit) throw tooLarge();
+  const chunks: Buffer[] = [];
+  let total = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    total += chunk.length;
+    if (total > limit) throw tooLarge();
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks);
+}
+
+/** The JSON body of a POST/PUT; 400 when it is empty or not JSON. */
+export async function readJsonBody(req: IncomingMessage, limit = maxRequestBodyBytes): Promise<unknown> {
+  const bytes = await readBytes(req, limit);
+  const text = bytes.toString("utf8");
+  if (text.trim() === "") throw badRequest("Malformed request body: a JSON body is required.");
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    throw badRequest("Malformed request body: it is not valid JSON.");
+  }
+}

@@ -1,0 +1,67 @@
+/** Where VMs moved by maintenance came from, so they can be moved back. */
+import type { Db } from "./database.js";
+
+/** One moved VM. */
+export interface VmOrigin {
+  vmUuid: string;
+  vmName: string;
+  originHost: string;
+  movedTo: string;
+  operationId: string;
+  movedAt: string;
+}
+
+interface Row {
+  vm_uuid: string;
+  vm_name: string;
+  origin_host: string;
+  moved_to: string;
+  operation_id: string;
+  moved_at: string;
+}
+
+const hydrate = (r: Row): VmOrigin => ({
+  vmUuid: r.vm_uuid,
+  vmName: r.vm_name,
+  originHost: r.origin_host,
+  movedTo: r.moved_to,
+  operationId: r.operation_id,
+  movedAt: r.moved_at,
+});
+
+/** Data access for VM origins. */
+export class VmOriginRepo {
+  constructor(private readonly db: Db) {}
+
+  /** Records (or replaces) where a VM came from. */
+  record(o: VmOrigin): void {
+    this.db
+      .prepare(
+        `INSERT INTO vm_origins (vm_uuid, vm_name, origin_host, moved_to, operation_id, moved_at) VALUES (?, ?, ?, ?, ?, ?)
+         ON CONFLICT(vm_uuid) DO UPDATE SET vm_name = excluded.vm_name, origin_host = excluded.origin_host,
+           moved_to = excluded.moved_to, operation_id = excluded.operation_id, moved_at = excluded.moved_at`,
+      )
+      .run(o.vmUuid, o.vmName, o.originHost, o.movedTo, o.operationId, o.movedAt);
+  }
+
+  /** VMs that left a host. */
+  fromHost(originHost: string): VmOrigin[] {
+    return (this.db.prepare("SELECT * FROM vm_origins WHERE origin_host = ? ORDER BY vm_name").all(originHost) as Row[]).map(hydrate);
+  }
+
+  /** Origins of the given VMs, by uuid. */
+  byVm(uuids: string[]): Map<string, VmOrigin> {
+    const out = new Map<string, VmOrigin>();
+    const stmt = this.db.prepare("SELECT * FROM vm_origins WHERE vm_uuid = ?");
+    for (const uuid of uuids) {
+      const row = stmt.get(uuid) as Row | undefined;
+      if (row) out.set(uuid, hydrate(row));
+    }
+    return out;
+  }
+
+  /** Forgets a VM's origin (it went back, or it is gone). */
+  forget(vmUuid: string): void {
+    this.db.prepare("DELETE FROM vm_origins WHERE vm_uuid = ?").run(vmUuid);
+  }
+}
