@@ -21,6 +21,7 @@ import { AgentDirectory, type AgentCredentials } from "./orchestrator/agent-dire
 import type { CrashHook } from "./orchestrator/crash-hook.js";
 import { Orchestrator } from "./orchestrator/orchestrator.js";
 import { Reconciler } from "./orchestrator/reconciler.js";
+import { novaRoutes } from "./rest/nova-routes.js";
 import { Store } from "./store/store.js";
 
 /** Options of startController. */
@@ -89,7 +90,7 @@ export async function startController(options: ControllerOptions): Promise<Contr
     authenticator: tokenAuthenticator(options.tokens, "agent"),
     log,
     tls: options.tls,
-    httpRoutes: options.httpRoutes?.(context),
+    httpRoutes: [...novaRoutes(context, options.tokens), ...(options.httpRoutes?.(context) ?? [])],
     services: [
       registerService(AggregateService, aggregateService(context), admin),
       registerService(HostService, hostService(context), admin),

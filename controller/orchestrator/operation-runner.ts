@@ -47,7 +47,11 @@ export class OperationRunner {
   }
 
   private stepContext(op: OperationRecord, signal: AbortSignal, deadline: number): StepContext {
+    const running = Math.max(0, op.steps.findIndex((st) => st.state === "RUNNING"));
     return {
+      reportStepProgress: (fraction) => {
+        op.progress = Math.min(1, (running + Math.max(0, Math.min(1, fraction))) / Math.max(1, op.steps.length));
+      },
       ctx: this.ctx,
       agents: this.agents,
       op,

@@ -15,6 +15,8 @@ export interface StepContext {
   /** Milliseconds left before the step's deadline. */
   remainingMs(): number;
   log: Logger;
+  /** Sets the operation's progress from how far this step is (0 to 1). */
+  reportStepProgress(fraction: number): void;
   /** Saves op (progress, params, evacuation detail) now and wakes watchers. */
   checkpoint(): void;
   /** True once CancelOperation was called on this operation. */

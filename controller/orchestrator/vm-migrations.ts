@@ -35,7 +35,8 @@ export async function runMigrations(s: StepContext, ev: EvacuationRecord, setup:
   let lastSave = 0;
   const save = (force = false) => {
     ev.vmsMoved = ev.moves.filter((m) => m.state === "DONE").length;
-    s.op.progress = ev.vmsTotal === 0 ? 1 : ev.moves.reduce((sum, m) => sum + (m.state === "DONE" ? 1 : m.state === "MIGRATING" ? m.progress : 0), 0) / ev.vmsTotal;
+    const total = Math.max(1, ev.moves.length);
+    s.reportStepProgress(ev.moves.reduce((sum, m) => sum + (m.state === "DONE" ? 1 : m.state === "MIGRATING" ? m.progress : 0), 0) / total);
     if (force || Date.now() - lastSave >= progressSaveIntervalMs) {
       lastSave = Date.now();
       s.checkpoint();

@@ -47,12 +47,15 @@ const one = (a: AggregateRecord, v: Microversion, brief = false): NovaReply => (
 export class AggregateHandlers {
   constructor(private readonly ctx: ControllerContext) {}
 
-  /** GET /os-aggregates: every aggregate (the domain pages; Nova answers them all). */
-  list(v: Microversion): NovaReply {
+  /**
+   * GET /os-aggregates: every aggregate (the domain pages; Nova answers them all), optionally only
+   * those of one zone (`?availability_zone=`, as the seed's design promised; Nova ignores it).
+   */
+  list(v: Microversion, availabilityZone = ""): NovaReply {
     const all: AggregateRecord[] = [];
     let pageToken = "";
     do {
-      const page = listAggregates(this.ctx.store, { availabilityZone: "", pageSize: 1000, pageToken });
+      const page = listAggregates(this.ctx.store, { availabilityZone, pageSize: 1000, pageToken });
       all.push(...page.aggregates);
       pageToken = page.nextPageToken;
     } while (pageToken !== "");

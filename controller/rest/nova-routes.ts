@@ -35,6 +35,12 @@ function expectMethod(req: IncomingMessage, allowed: string[]): string {
   return method;
 }
 
+/** True when the request has a body this route did not read (not authenticated, refused, too large): close rather than drain it. */
+function bodyLeftUnread(req: IncomingMessage): boolean {
+  const declaresBody = req.headers["transfer-encoding"] !== undefined || Number(req.headers["content-length"] ?? 0) > 0;
+  return declaresBody && !req.readableEnded;
+}
+
 /** The operation a request performs, for the error mapping and the log. */
 function operationOf(target: NovaTarget, method: string): NovaOperation {
   switch (target.kind) {
@@ -61,6 +67,7 @@ export function novaRoutes(ctx: ControllerContext, tokens: TokenRegistry): HttpR
   /** Answers an authenticated API request (everything but the version documents). */
   async function dispatch(
     req: IncomingMessage,
+    query: URLSearchParams,
     target: Exclude<NovaTarget, { kind: "versions" | "version" }>,
     v: Microversion,
     call: { operation: NovaOperation },
@@ -72,7 +79,7 @@ export function novaRoutes(ctx: ControllerContext, tokens: TokenRegistry): HttpR
         expectMethod(req, ["GET"]);
         return { status: 200, body: target.alias === undefined ? extensionList() : extensionShow(target.alias) };
       case "aggregates":
-        if (expectMethod(req, ["GET", "POST"]) === "GET") return handlers.list(v);
+        if (expectMethod(req, ["GET", "POST"]) === "GET") return handlers.list(v, query.get("availability_zone") ?? "");
         return handlers.create(v, parseCreate(await readJsonBody(req)));
       case "aggregate": {
         const method = expectMethod(req, ["GET", "PUT", "DELETE"]);
@@ -92,7 +99,10 @@ export function novaRoutes(ctx: ControllerContext, tokens: TokenRegistry): HttpR
   }
 
   const route: HttpRoute = async (req: IncomingMessage, res: ServerResponse) => {
-    const pathname = new URL(req.url ?? "/", "http://localhost").pathname;
+    const raw = req.url ?? "/";
+    const queryAt = raw.indexOf("?");
+    const pathname = queryAt < 0 ? raw : raw.slice(0, queryAt);
+    const query = new URLSearchParams(queryAt < 0 ? "" : raw.slice(queryAt + 1));
     const target = matchNovaPath(pathname);
     if (!target) return false;
     const started = Date.now();
@@ -111,16 +121,17 @@ export function novaRoutes(ctx: ControllerContext, tokens: TokenRegistry): HttpR
         // Essex's v1.1 had no microversions: it is the v2.1 base, without the headers.
         const version = target.api === "v2.1" ? negotiateMicroversion(req.headers) : minMicroversion;
         if (target.api === "v2.1") Object.assign(headers, microversionHeaders(version));
-        reply = await dispatch(req, target, version, call);
+        reply = await dispatch(req, query, target, version, call);
       }
       status = reply.status;
+      if (bodyLeftUnread(req)) headers.Connection = "close";
       sendReply(res, reply.status, reply.body, { ...headers, ...reply.headers });
     } catch (err) {
       const fault = faultFrom(err, call.operation, log);
       status = fault.status;
+      if (bodyLeftUnread(req)) headers.Connection = "close";
       sendFault(res, fault, headers);
     }
-    if (req.readableEnded === false && status !== 413) req.resume();
     log.debug("os-aggregates request", { method: req.method, path: pathname, status, requestId, operation: call.operation, ms: Date.now() - started });
     return true;
   };

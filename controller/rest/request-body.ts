@@ -7,18 +7,43 @@ export const maxRequestBodyBytes = 1024 * 1024;
 
 const tooLarge = () => new NovaFault(413, `Request is too large: at most ${maxRequestBodyBytes} bytes are accepted.`);
 
-/** Reads the whole body as bytes, refusing more than `limit` bytes. */
-async function readBytes(req: IncomingMessage, limit: number): Promise<Buffer> {
+/**
+ * Reads the whole body as bytes, refusing more than `limit` bytes. On refusal it stops reading
+ * (without destroying the socket, so the 413 can still be sent; the caller closes the connection).
+ */
+function readBytes(req: IncomingMessage, limit: number): Promise<Buffer> {
   const declared = Number(req.headers["content-length"]);
-  if (Number.isFinite(declared) && declared > limit) throw tooLarge();
-  const chunks: Buffer[] = [];
-  let total = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    total += chunk.length;
-    if (total > limit) throw tooLarge();
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks);
+  if (Number.isFinite(declared) && declared > limit) return Promise.reject(tooLarge());
+  return new Promise<Buffer>((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let total = 0;
+    const cleanup = () => {
+      req.off("data", onData);
+      req.off("end", onEnd);
+      req.off("error", onError);
+    };
+    const onData = (chunk: Buffer) => {
+      total += chunk.length;
+      if (total > limit) {
+        cleanup();
+        req.pause();
+        reject(tooLarge());
+        return;
+      }
+      chunks.push(chunk);
+    };
+    const onEnd = () => {
+      cleanup();
+      resolve(Buffer.concat(chunks));
+    };
+    const onError = (err: Error) => {
+      cleanup();
+      reject(err);
+    };
+    req.on("data", onData);
+    req.on("end", onEnd);
+    req.on("error", onError);
+  });
 }
 
 /** The JSON body of a POST/PUT; 400 when it is empty or not JSON. */

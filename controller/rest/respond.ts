@@ -15,8 +15,7 @@ export function sendReply(res: ServerResponse, status: number, body: unknown, he
   res.end(payload);
 }
 
-/** Writes a fault; 413 also closes the connection, since the rest of the body was not read. */
+/** Writes a fault. */
 export function sendFault(res: ServerResponse, fault: NovaFault, headers: Record<string, string>): void {
-  const extra: Record<string, string> = fault.status === 413 ? { Connection: "close" } : {};
-  sendReply(res, fault.status, fault.body(), { ...headers, ...fault.headers, ...extra });
+  sendReply(res, fault.status, fault.body(), { ...headers, ...fault.headers });
 }

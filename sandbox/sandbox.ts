@@ -1,0 +1,143 @@
+/**
+ * The whole product on one machine: the fake XAPI simulator, one agent per simulated host,
+ * and the controller, with their state kept in one directory so a restart keeps everything.
+ */
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { startAgent, type Agent } from "../agent/index.js";
+import { TokenRegistry } from "../shared/auth.js";
+import { formatHostPort } from "../shared/address.js";
+import { createLogger, type Logger } from "../shared/logging.js";
+import { devToken } from "../controller/dev-tokens.js";
+import { startController, type Controller } from "../controller/server.js";
+import { startSimulator, type Simulator } from "../simulator/index.js";
+
+/** Options of the sandbox. */
+export interface SandboxOptions {
+  /** Simulated hosts on first start (default 3). */
+  hosts: number;
+  /** Running VMs per host on first start (default 2). */
+  vmsPerHost: number;
+  /** Controller gRPC port (default 50051); Connect/JSON and REST listen on port + 1. */
+  port: number;
+  /** Where the database, the simulator state and the tokens live. */
+  stateDir: string;
+  /** Simulator clock: real duration = nominal × timeScale (default 0.1: a join takes ~3 s). */
+  timeScale: number;
+  log?: Logger;
+}
+
+/** What sandbox.json tells clients. */
+export interface SandboxInfo {
+  controller: string;
+  http: string;
+  adminToken: string;
+  simulatorControl: string;
+  hosts: { name: string; xapiUrl: string; agent: string }[];
+  xapi: { username: string; password: string };
+}
+
+/** A running sandbox. */
+export interface Sandbox {
+  info: SandboxInfo;
+  controller: Controller;
+  simulator: Simulator;
+  agents: Agent[];
+  close(): Promise<void>;
+}
+
+function secretFile(dir: string, name: string): string {
+  const path = join(dir, name);
+  if (existsSync(path)) return readFileSync(path, "utf8").trim();
+  const secret = randomBytes(18).toString("base64url");
+  writeFileSync(path, secret + "\n", { mode: 0o600 });
+  return secret;
+}
+
+/** Starts the sandbox and resolves once every agent has registered. */
+export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
+  const log = options.log ?? createLogger("sandbox");
+  mkdirSync(options.stateDir, { recursive: true, mode: 0o700 });
+  const adminToken = devToken(options.stateDir, "admin-token").token;
+  const agentToken = devToken(options.stateDir, "agent-token").token;
+  const xapiPassword = secretFile(options.stateDir, "xapi-password");
+  const username = "root";
+
+  const stateFile = join(options.stateDir, "simulator.json");
+  const firstStart = !existsSync(stateFile);
+  const simulator = await startSimulator({
+    hosts: options.hosts,
+    vmsPerHost: 0,
+    timeScale: options.timeScale,
+    password: xapiPassword,
+    username,
+    stateFile,
+  });
+  if (firstStart && options.vmsPerHost > 0) {
+    // XenServer refuses to join a host with running VMs: only the first host (which founds the
+    // pool) runs its VMs; the others' VMs are halted, as an operator would have them before pooling.
+    simulator.hosts.forEach((h, i) => {
+      for (const [n, memoryMiB] of [[Math.ceil(options.vmsPerHost / 2), 2048], [Math.floor(options.vmsPerHost / 2), 4096]] as const) {
+        if (n > 0) simulator.control.addVms(h.name, { count: n, memoryMiB, powerState: i === 0 ? "Running" : "Halted", namePrefix: `${h.name}-${memoryMiB / 1024}g` });
+      }
+    });
+  }
+  const started: { controller?: Controller; agents: Agent[] } = { agents: [] };
+  const close = async () => {
+    await Promise.allSettled(started.agents.map((a) => a.close()));
+    await started.controller?.close();
+    await simulator.close();
+  };
+  try {
+    const tokens = new TokenRegistry().add(adminToken, "admin").add(agentToken, "agent");
+    const controller = await startController({
+      grpcListen: `127.0.0.1:${options.port}`,
+      httpListen: `127.0.0.1:${options.port === 0 ? 0 : options.port + 1}`,
+      dbPath: join(options.stateDir, "controller.db"),
+      tokens,
+      agentCredentials: { token: agentToken },
+      heartbeatIntervalMs: 5000,
+      reconcileIntervalMs: 30_000,
+      log: log.child({ component: "controller" }),
+    });
+    started.controller = controller;
+    const controllerEndpoint = formatHostPort(controller.grpcAddress);
+    for (const host of simulator.hosts) {
+      started.agents.push(
+        await startAgent({
+          listen: "127.0.0.1:0",
+          hostName: host.name,
+          xapiUrl: host.url,
+          xapiUsername: username,
+          xapiPassword,
+          controller: controllerEndpoint,
+          token: agentToken,
+          heartbeatIntervalMs: 5000,
+          pollIntervalMs: 200,
+          log: log.child({ component: "agent", host: host.name }),
+        }),
+      );
+    }
+    // Ready once every agent's host is registered.
+    const names = simulator.hosts.map((h) => h.name);
+    const deadline = Date.now() + 60_000;
+    while (!names.every((n) => controller.context.store.hosts.get(n))) {
+      if (Date.now() > deadline) throw new Error(`agents did not register within 60 s: ${names.filter((n) => !controller.context.store.hosts.get(n)).join(", ")}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const info: SandboxInfo = {
+      controller: controllerEndpoint,
+      http: formatHostPort(controller.httpAddress!),
+      adminToken,
+      simulatorControl: simulator.controlUrl,
+      hosts: simulator.hosts.map((h, i) => ({ name: h.name, xapiUrl: h.url, agent: started.agents[i]!.endpoint })),
+      xapi: { username, password: xapiPassword },
+    };
+    writeFileSync(join(options.stateDir, "sandbox.json"), JSON.stringify(info, null, 2) + "\n", { mode: 0o600 });
+    return { info, controller, simulator, agents: started.agents, close };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}
