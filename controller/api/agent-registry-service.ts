@@ -5,6 +5,7 @@ import { AgentRegistryService } from "../../gen/hostaggregates/v1/agent_registry
 import { assertValid } from "../domain/aggregates.js";
 import { capacityRecord, nowIso, poolFactsRecord, validateRegistration } from "../domain/hosts.js";
 import { checkHostName, violations } from "../domain/validation.js";
+import { recordEvent } from "../orchestrator/record-event.js";
 import { hostMessage } from "./convert.js";
 import type { ControllerContext } from "./controller-context.js";
 
@@ -28,9 +29,7 @@ export function agentRegistryService(ctx: ControllerContext): ServiceImpl<typeof
           },
           nowIso(),
         );
-        if (isNew) {
-          store.events.append({ time: nowIso(), kind: "host.registered", aggregateId: null, host: req.name, operationId: null, message: `host ${req.name} registered (disabled)` });
-        }
+        if (isNew) recordEvent(ctx, { kind: "host.registered", host: req.name, message: `host ${req.name} registered (disabled)` });
         return store.hosts.get(req.name)!;
       });
       log.info("host registered", { host: req.name, agentEndpoint: req.agentEndpoint });

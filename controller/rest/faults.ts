@@ -43,6 +43,7 @@ export const itemNotFound = (message = "The resource could not be found.") => ne
 export type NovaOperation =
   | "versions"
   | "extensions"
+  | "unknown"
   | "list"
   | "create"
   | "show"

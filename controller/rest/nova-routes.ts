@@ -49,7 +49,7 @@ function operationOf(target: NovaTarget, method: string): NovaOperation {
       return "versions";
     case "extensions":
     case "unknown":
-      return "extensions";
+      return target.kind;
     case "aggregates":
       return method === "POST" ? "create" : "list";
     case "aggregate":

@@ -14,6 +14,8 @@ export interface ConnectAdapterOptions {
   shutdownSignal: AbortSignal;
   log: Logger;
   verifiesClientCertificates: boolean;
+  /** Largest request accepted, in bytes. */
+  maxRequestBytes: number;
 }
 
 const certificateVerifiedKey = Symbol("client-certificate-verified");
@@ -40,6 +42,7 @@ export function createConnectHandler(
       for (const r of registrations) router.service(r.service, r.impl);
     },
     interceptors: [authInterceptor],
+    readMaxBytes: options.maxRequestBytes,
     shutdownSignal: options.shutdownSignal,
     contextValues: (req) => {
       const values = createContextValues();

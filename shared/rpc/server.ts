@@ -81,9 +81,15 @@ export async function startRpcServer(options: RpcServerOptions): Promise<RpcServ
       shutdownSignal: shutdown.signal,
       log: options.log,
       verifiesClientCertificates,
+      maxRequestBytes: maxBytes,
     });
     const routes = options.httpRoutes ?? [];
     const handler = async (req: http.IncomingMessage, res: http.ServerResponse) => {
+      // While shutting down, answered connections are closed instead of kept alive.
+      if (shutdown.signal.aborted) res.setHeader("connection", "close");
+      res.once("finish", () => {
+        if (shutdown.signal.aborted) httpServer?.closeIdleConnections();
+      });
       try {
         for (const route of routes) if (await route(req, res)) return;
         connectHandler(req, res);
