@@ -1,0 +1,153 @@
+/** The agent's command line (flags and environment) turned into startAgent options. */
+import { readFileSync } from "node:fs";
+import { parseArgs } from "node:util";
+import { parseHostPort } from "../shared/address.js";
+import { loadClientTls, loadServerTls } from "../shared/tls.js";
+import type { AgentOptions } from "./index.js";
+import { parseXapiUrl } from "./xapi/endpoint.js";
+
+/** Usage text. */
+export const usage = `usage: aggregates-agent --listen HOST:PORT --host-name NAME --xapi-url URL
+       [--xapi-username root] (--xapi-password-file F | env XAPI_PASSWORD)
+       --controller HOST:PORT (--token-file F | env AGGREGATES_AGENT_TOKEN)
+       [--advertise-endpoint HOST:PORT] [--availability-zone AZ] [--heartbeat-interval SECONDS]
+       [--poll-interval SECONDS] [--call-timeout SECONDS]
+       [--tls-cert F --tls-key F [--tls-client-ca F]]
+       [--controller-ca F] [--controller-cert F --controller-key F] [--xapi-ca F]
+
+  --listen              gRPC address of PoolAgentService (port 0 picks one)
+  --advertise-endpoint  HOST:PORT the controller calls (default: the listen address)
+  --host-name           name of this host in the controller (^[a-zA-Z0-9-._]{1,255}$)
+  --xapi-url            this host's XAPI, e.g. https://10.0.0.5/
+  --xapi-password-file  file holding the XAPI password (or env XAPI_PASSWORD)
+  --controller          controller gRPC address
+  --token-file          file holding the agent token (or env AGGREGATES_AGENT_TOKEN)
+  --heartbeat-interval  seconds between heartbeats until the controller names its interval
+  --tls-cert/--tls-key  serve TLS; --tls-client-ca also accepts controller client certificates (mTLS)
+  --controller-ca/-cert/-key  TLS to the controller (CA to trust, client certificate for mTLS)
+  --xapi-ca             CA (or host certificate) to trust for an https XAPI URL`;
+
+/** A command-line mistake (exit status 2). */
+export class UsageError extends Error {
+  override readonly name = "UsageError";
+}
+
+/** What the command line asks for. */
+export type CliRequest = { help: true } | { help: false; options: AgentOptions };
+
+function secretFrom(file: string | undefined, env: string | undefined, what: string, flag: string, envName: string): string {
+  let value: string | undefined;
+  if (file) {
+    try {
+      value = readFileSync(file, "utf8").replace(/\r?\n$/, "");
+    } catch (err) {
+      throw new UsageError(`${flag}: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? "error"})`);
+    }
+  } else value = env;
+  if (!value) throw new UsageError(`the ${what} is required: ${flag} FILE or ${envName}`);
+  return value;
+}
+
+function seconds(value: string | undefined, flag: string): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new UsageError(`${flag}: expected a positive number of seconds, got "${value}"`);
+  return Math.round(n * 1000);
+}
+
+function required(value: string | undefined, flag: string): string {
+  if (!value) throw new UsageError(`${flag} is required`);
+  return value;
+}
+
+/** Parses argv (without node and script) and the environment; throws UsageError on mistakes. */
+export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv): CliRequest {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        listen: { type: "string" },
+        "advertise-endpoint": { type: "string" },
+        "host-name": { type: "string" },
+        "xapi-url": { type: "string" },
+        "xapi-username": { type: "string", default: "root" },
+        "xapi-password-file": { type: "string" },
+        controller: { type: "string" },
+        "token-file": { type: "string" },
+        "availability-zone": { type: "string" },
+        "heartbeat-interval": { type: "string" },
+        "poll-interval": { type: "string" },
+        "call-timeout": { type: "string" },
+        "tls-cert": { type: "string" },
+        "tls-key": { type: "string" },
+        "tls-client-ca": { type: "string" },
+        "controller-ca": { type: "string" },
+        "controller-cert": { type: "string" },
+        "controller-key": { type: "string" },
+        "xapi-ca": { type: "string" },
+        help: { type: "boolean", short: "h" },
+      },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (err) {
+    throw new UsageError(err instanceof Error ? err.message : String(err));
+  }
+  if (values.help) return { help: true };
+
+  const listen = required(values.listen, "--listen");
+  const controller = required(values.controller, "--controller");
+  const checkAddress = (value: string, flag: string) => {
+    try {
+      parseHostPort(value, flag);
+    } catch (err) {
+      throw new UsageError((err as Error).message);
+    }
+  };
+  checkAddress(listen, "--listen");
+  checkAddress(controller, "--controller");
+  if (values["advertise-endpoint"]) checkAddress(values["advertise-endpoint"], "--advertise-endpoint");
+  const hostName = required(values["host-name"], "--host-name");
+  if (!/^[a-zA-Z0-9-._]{1,255}$/.test(hostName)) throw new UsageError("--host-name must match ^[a-zA-Z0-9-._]{1,255}$");
+  const xapiUrl = required(values["xapi-url"], "--xapi-url");
+  try {
+    parseXapiUrl(xapiUrl);
+  } catch (err) {
+    throw new UsageError(`--xapi-url: ${(err as Error).message}`);
+  }
+  if (Boolean(values["tls-cert"]) !== Boolean(values["tls-key"])) throw new UsageError("--tls-cert and --tls-key go together");
+  if (values["tls-client-ca"] && !values["tls-cert"]) throw new UsageError("--tls-client-ca needs --tls-cert and --tls-key");
+  if (Boolean(values["controller-cert"]) !== Boolean(values["controller-key"])) throw new UsageError("--controller-cert and --controller-key go together");
+
+  const xapiPassword = secretFrom(values["xapi-password-file"], env.XAPI_PASSWORD, "XAPI password", "--xapi-password-file", "XAPI_PASSWORD");
+  const token = secretFrom(values["token-file"], env.AGGREGATES_AGENT_TOKEN, "agent token", "--token-file", "AGGREGATES_AGENT_TOKEN").trim();
+
+  let server, controllerTls, xapiCa;
+  try {
+    server = values["tls-cert"] ? loadServerTls({ cert: values["tls-cert"], key: values["tls-key"]!, clientCa: values["tls-client-ca"] }) : undefined;
+    controllerTls = loadClientTls({ ca: values["controller-ca"], cert: values["controller-cert"], key: values["controller-key"] });
+    xapiCa = values["xapi-ca"] ? readFileSync(values["xapi-ca"]) : undefined;
+  } catch (err) {
+    throw new UsageError(`cannot read a TLS file: ${(err as Error).message}`);
+  }
+
+  return {
+    help: false,
+    options: {
+      listen,
+      advertiseEndpoint: values["advertise-endpoint"],
+      hostName,
+      xapiUrl,
+      xapiUsername: values["xapi-username"],
+      xapiPassword,
+      controller,
+      token,
+      availabilityZone: values["availability-zone"],
+      heartbeatIntervalMs: seconds(values["heartbeat-interval"], "--heartbeat-interval"),
+      pollIntervalMs: seconds(values["poll-interval"], "--poll-interval"),
+      callTimeoutMs: seconds(values["call-timeout"], "--call-timeout"),
+      tls: { server, controller: controllerTls, xapi: xapiCa ? { ca: xapiCa } : undefined },
+    },
+  };
+}

@@ -1,0 +1,148 @@
+/**
+ * The agent in-process: serves PoolAgentService (agent token or verified controller certificate
+ * only), speaks XenAPI to its own host, and registers and heartbeats with the controller.
+ */
+import { hostname } from "node:os";
+import { AgentRegistryService } from "../gen/hostaggregates/v1/agent_registry_pb.js";
+import { PoolAgentService } from "../gen/hostaggregates/agent/v1/pool_agent_pb.js";
+import { formatHostPort, parseHostPort, type HostPort } from "../shared/address.js";
+import { TokenRegistry, tokenAuthenticator } from "../shared/auth.js";
+import { createLogger, type Logger } from "../shared/logging.js";
+import { createRpcClient } from "../shared/rpc/client.js";
+import { startRpcServer } from "../shared/rpc/server.js";
+import { registerService } from "../shared/rpc/service-registration.js";
+import type { ClientTls, ServerTls } from "../shared/tls.js";
+import { resolveTimings, type AgentTimings } from "./config.js";
+import type { BackoffOptions } from "./registry/backoff.js";
+import { Registrar, type RegistrarStats } from "./registry/registrar.js";
+import { scrubbingLogger } from "./scrubbing-logger.js";
+import type { AgentContext } from "./service/agent-context.js";
+import { poolAgentService } from "./service/pool-agent-service.js";
+import { XapiClient } from "./xapi/client.js";
+import { XapiCredentials } from "./xapi/credentials.js";
+import { parseXapiUrl } from "./xapi/endpoint.js";
+import type { XapiTls } from "./xapi/xmlrpc-transport.js";
+
+/** TLS settings: the agent's own server (with clientCa: mTLS), its client to the controller, and XAPI over https. */
+export interface AgentTls {
+  server?: ServerTls;
+  controller?: ClientTls;
+  xapi?: XapiTls;
+}
+
+/** Options of startAgent. */
+export interface AgentOptions {
+  /** gRPC listen address "HOST:PORT" (port 0 picks a free port). */
+  listen: string;
+  /** host:port the controller should call (default: the listen address with the bound port). */
+  advertiseEndpoint?: string;
+  /** The host's name in the controller (^[a-zA-Z0-9-._]{1,255}$). */
+  hostName: string;
+  /** The host's own XAPI, e.g. https://10.0.0.5/ or http://127.0.0.130:PORT/. */
+  xapiUrl: string;
+  xapiUsername: string;
+  xapiPassword: string;
+  /** Controller gRPC endpoint "HOST:PORT". */
+  controller: string;
+  /** Agent token: sent to the controller, and required from callers of this agent. */
+  token: string;
+  availabilityZone?: string;
+  /** Heartbeat interval until the controller names one (default 10 s). */
+  heartbeatIntervalMs?: number;
+  /** Poll interval of every wait (default 1 s). */
+  pollIntervalMs?: number;
+  /** Timeout of one XenAPI call (default 30 s). */
+  callTimeoutMs?: number;
+  /** Any other timing (wait deadlines). */
+  timings?: Partial<AgentTimings>;
+  /** Backoff while the controller is unreachable (default 500 ms doubling up to 30 s). */
+  controllerBackoff?: Partial<BackoffOptions>;
+  log?: Logger;
+  tls?: AgentTls;
+}
+
+/** A running agent. */
+export interface Agent {
+  /** Where the gRPC server listens. */
+  address: HostPort;
+  /** host:port the agent registered with the controller. */
+  endpoint: string;
+  /** Registration counters and the last report (for tests and diagnostics). */
+  stats(): RegistrarStats & { xapiEpoch: number; xapiReachable: boolean | undefined };
+  /** Stops heartbeating, finishes in-flight calls, closes the server and logs out of XAPI. */
+  close(): Promise<void>;
+}
+
+const hostNamePattern = /^[a-zA-Z0-9-._]{1,255}$/;
+
+/** Starts an agent. */
+export async function startAgent(options: AgentOptions): Promise<Agent> {
+  if (!hostNamePattern.test(options.hostName)) throw new Error(`host name must match ${hostNamePattern.source}`);
+  if (options.token.trim() === "") throw new Error("agent token is empty");
+  parseHostPort(options.controller, "controller");
+  const credentials = new XapiCredentials(options.xapiUsername, options.xapiPassword);
+  const baseLog = options.log ?? createLogger("agent");
+  const log = scrubbingLogger(baseLog, (text) => credentials.scrub(text)).child({ host: options.hostName });
+  const timings = resolveTimings({
+    ...options.timings,
+    ...(options.pollIntervalMs !== undefined ? { pollIntervalMs: options.pollIntervalMs } : {}),
+    ...(options.callTimeoutMs !== undefined ? { callTimeoutMs: options.callTimeoutMs } : {}),
+  });
+
+  const xapi = new XapiClient({
+    url: parseXapiUrl(options.xapiUrl),
+    credentials,
+    callTimeoutMs: timings.callTimeoutMs,
+    retryDelayMs: timings.pollIntervalMs,
+    tls: options.tls?.xapi,
+  });
+  const ctx: AgentContext = { xapi, credentials, hostName: options.hostName, timings, identity: {}, log };
+
+  const tokens = new TokenRegistry().add(options.token, "agent");
+  const serverTls = options.tls?.server;
+  const server = await startRpcServer({
+    grpcListen: options.listen,
+    services: [registerService(PoolAgentService, poolAgentService(ctx), ["agent"])],
+    authenticator: tokenAuthenticator(tokens, serverTls?.clientCa ? "agent" : undefined),
+    log,
+    tls: serverTls,
+  });
+  const endpoint = options.advertiseEndpoint ?? advertised(server.grpcAddress, log);
+
+  const registrar = new Registrar({
+    ctx,
+    client: createRpcClient(AgentRegistryService, { endpoint: options.controller, token: options.token, tls: options.tls?.controller }),
+    agentEndpoint: endpoint,
+    availabilityZone: options.availabilityZone ?? "",
+    heartbeatIntervalMs: options.heartbeatIntervalMs ?? 10_000,
+    backoff: { initialMs: 500, maxMs: 30_000, ...options.controllerBackoff },
+    callTimeoutMs: timings.callTimeoutMs,
+    log,
+  });
+  registrar.start();
+  log.info("agent started", { listen: formatHostPort(server.grpcAddress), endpoint, xapi: xapi.address, controller: options.controller });
+
+  let closing: Promise<void> | undefined;
+  return {
+    address: server.grpcAddress,
+    endpoint,
+    stats: () => ({ ...registrar.stats, xapiEpoch: xapi.monitor.epoch, xapiReachable: xapi.monitor.reachable }),
+    close: () =>
+      (closing ??= (async () => {
+        await registrar.stop();
+        await server.close();
+        await xapi.close();
+        log.info("agent stopped");
+      })()),
+  };
+}
+
+/** The endpoint to advertise for a bound address; a wildcard address is replaced by the machine's host name. */
+function advertised(address: HostPort, log: Logger): string {
+  if (address.host === "0.0.0.0" || address.host === "::" || address.host === "") {
+    const name = hostname();
+    log.warn("listening on a wildcard address; advertising the machine name (set advertiseEndpoint to override)", { endpoint: `${name}:${address.port}` });
+    return formatHostPort({ host: name, port: address.port });
+  }
+  return formatHostPort(address);
+}

@@ -1,0 +1,37 @@
+/** EjectHost: pool.eject sent to the master, then a wait until the master no longer lists the host. */
+import { invalidArgument } from "../../shared/errors.js";
+import { XapiUnreachableError } from "../xapi/errors.js";
+import { notYet, ready, waitUntil } from "../xapi/wait.js";
+import type { AgentContext } from "./agent-context.js";
+import { poolInfo, type PoolInfoInit } from "./convert.js";
+import { Deadline } from "./deadline.js";
+import { hostByUuid, readPool } from "./pool-snapshot.js";
+import { probePool } from "./pool-probe.js";
+
+/** Ejects the host with hostUuid from the pool; succeeds at once when it is not a member. */
+export async function ejectHost(ctx: AgentContext, hostUuid: string, signal: AbortSignal): Promise<PoolInfoInit> {
+  const uuid = hostUuid.trim();
+  if (!uuid) throw invalidArgument([{ field: "host_uuid", description: "required" }]);
+  const deadline = new Deadline(ctx.timings.ejectTimeoutMs, `host ${uuid} to leave the pool`);
+  const before = await readPool(ctx.xapi.pool, { signal });
+  const target = hostByUuid(before, uuid);
+  if (!target) {
+    ctx.log.info("eject: host is not a member", { host: uuid });
+    return poolInfo(before);
+  }
+  ctx.log.info("eject: calling pool.eject", { host: uuid, name: target.name });
+  try {
+    await ctx.xapi.pool.call("pool.eject", [target.ref], { signal, timeoutMs: deadline.remaining() });
+  } catch (err) {
+    if (!(err instanceof XapiUnreachableError) || err.neverSent || err.reason === "aborted") throw err;
+    ctx.log.warn("eject: connection lost during the call; checking the outcome", { error: err.message });
+  }
+  return waitUntil(
+    { what: `the master to drop host ${uuid}`, timeoutMs: deadline.remaining(), intervalMs: ctx.timings.pollIntervalMs, signal },
+    async (probe) => {
+      const read = await probePool(ctx.xapi.pool, probe);
+      if (!read.done) return read;
+      return hostByUuid(read.value, uuid) ? notYet("still listed") : ready(poolInfo(read.value));
+    },
+  );
+}

@@ -1,0 +1,82 @@
+/**
+ * Facts about the agent's own host, whatever its state: a master (read from itself), a slave
+ * (read from its master), in emergency mode, or unreachable.
+ */
+import { HostRole } from "../../gen/hostaggregates/agent/v1/pool_agent_pb.js";
+import { failedPrecondition } from "../../shared/errors.js";
+import { XapiUnreachableError } from "../xapi/errors.js";
+import type { XapiSession } from "../xapi/session.js";
+import { str } from "../xapi/values.js";
+import type { XapiCallOptions } from "../xapi/xapi-rpc.js";
+import type { AgentContext } from "./agent-context.js";
+import { hostInfo, type HostInfoInit } from "./convert.js";
+import { findOwnHost, readPool, readVms, type PoolHost, type PoolSnapshot, type PoolVm } from "./pool-snapshot.js";
+
+/** The own host as far as it can be read. */
+export type OwnHost =
+  | { kind: "read"; info: HostInfoInit; snapshot: PoolSnapshot; host: PoolHost; vms?: PoolVm[] }
+  /** Emergency mode, or a slave whose master cannot be reached: what is known without the master. */
+  | { kind: "partial"; info: HostInfoInit; reason: string }
+  | { kind: "unreachable"; error: XapiUnreachableError };
+
+/** Reads the own host; VMs are read when includeVms is set. */
+export async function readOwnHost(ctx: AgentContext, includeVms: boolean, options: XapiCallOptions = {}): Promise<OwnHost> {
+  const state = await ctx.xapi.homeState(options);
+  switch (state.kind) {
+    case "unreachable":
+      return { kind: "unreachable", error: state.error };
+    case "emergency":
+      return { kind: "partial", info: partialInfo(ctx, { emergencyMode: true }), reason: `emergency mode (${state.code})` };
+    case "master": {
+      const thisHost = state.hostRef ?? str(await ctx.xapi.home.callWith("session.get_this_host", (s) => [s, s], options));
+      return read(ctx, ctx.xapi.home, includeVms, options, (snapshot) => snapshot.hosts.find((h) => h.ref === thisHost));
+    }
+    case "slave": {
+      ctx.identity.masterAddress = state.masterAddress;
+      try {
+        return await read(ctx, ctx.xapi.pool, includeVms, options, (snapshot) =>
+          findOwnHost(snapshot, ctx.identity, ctx.xapi.address, ctx.hostName),
+        );
+      } catch (err) {
+        if (!(err instanceof XapiUnreachableError) || err.reason === "aborted") throw err;
+        return { kind: "partial", info: partialInfo(ctx, {}), reason: err.message };
+      }
+    }
+  }
+}
+
+async function read(
+  ctx: AgentContext,
+  session: XapiSession,
+  includeVms: boolean,
+  options: XapiCallOptions,
+  pick: (snapshot: PoolSnapshot) => PoolHost | undefined,
+): Promise<OwnHost> {
+  const snapshot = await readPool(session, options);
+  const host = pick(snapshot);
+  if (!host) throw failedPrecondition(`the pool master does not list this host (${ctx.hostName}, ${ctx.xapi.address})`);
+  const vms = includeVms ? await readVms(session, options) : undefined;
+  const info = hostInfo(snapshot, host, vms);
+  Object.assign(ctx.identity, { uuid: host.uuid, masterAddress: info.masterAddress, poolUuid: snapshot.pool.uuid, poolName: snapshot.pool.name });
+  return { kind: "read", info, snapshot, host, vms };
+}
+
+function partialInfo(ctx: AgentContext, extra: { emergencyMode?: boolean }): HostInfoInit {
+  return {
+    uuid: ctx.identity.uuid ?? "",
+    name: ctx.hostName,
+    address: ctx.xapi.address,
+    role: HostRole.SLAVE,
+    masterAddress: ctx.identity.masterAddress ?? "",
+    poolUuid: "",
+    poolName: "",
+    ...extra,
+  };
+}
+
+/** The own host's HostInfo for a handler: unreachable XAPI is an error, partial facts are returned as they are. */
+export async function ownHostInfo(ctx: AgentContext, includeVms: boolean, options: XapiCallOptions = {}): Promise<HostInfoInit> {
+  const own = await readOwnHost(ctx, includeVms, options);
+  if (own.kind === "unreachable") throw own.error;
+  return own.info;
+}

@@ -1,0 +1,49 @@
+/** PoolAgentService: every RPC of pool_agent.proto over the agent's XenAPI client. */
+import type { ServiceImpl } from "@connectrpc/connect";
+import { PoolAgentService } from "../../gen/hostaggregates/agent/v1/pool_agent_pb.js";
+import type { AgentContext } from "./agent-context.js";
+import type { PoolInfoInit } from "./convert.js";
+import { designateNewMaster } from "./designate-new-master.js";
+import { ejectHost } from "./eject-host.js";
+import { emergencyResetMaster, emergencyTransitionToMaster, recoverSlaves } from "./emergency.js";
+import { guarded, guardedStream } from "./error-mapping.js";
+import { joinPool } from "./join-pool.js";
+import { migrateVm } from "./migrate-vm.js";
+import { ownHostInfo } from "./own-host.js";
+import { checkPoolName, setPoolName } from "./pool-name.js";
+import { getPoolInfo, listVms } from "./read-calls.js";
+import { setHostEnabled } from "./set-host-enabled.js";
+import { SingleFlight } from "./single-flight.js";
+
+/** The handlers of PoolAgentService. */
+export function poolAgentService(ctx: AgentContext): ServiceImpl<typeof PoolAgentService> {
+  const log = ctx.log;
+  const unary = <I, O>(name: string, handler: Parameters<typeof guarded<I, O>>[3]) => guarded(name, ctx.credentials, log, handler);
+  // Pool-changing calls that restart toolstacks must not overlap with a retry of themselves.
+  const exclusive = new SingleFlight<PoolInfoInit>();
+  return {
+    getHostInfo: unary("GetHostInfo", (req: { includeVms: boolean }, c) => ownHostInfo(ctx, req.includeVms, { signal: c.signal })),
+    getPoolInfo: unary("GetPoolInfo", (_req, c) => getPoolInfo(ctx, c.signal)),
+    initPool: unary("InitPool", (req: { name: string }, c) => setPoolName(ctx, checkPoolName(req.name), c.signal)),
+    clearPool: unary("ClearPool", (_req, c) => setPoolName(ctx, "", c.signal)),
+    joinPool: unary("JoinPool", (req: { masterAddress: string; force: boolean }, c) =>
+      exclusive.run(`join ${req.masterAddress.trim()} ${req.force}`, () => joinPool(ctx, req.masterAddress, req.force, c.signal)),
+    ),
+    ejectHost: unary("EjectHost", (req: { hostUuid: string }, c) =>
+      exclusive.run(`eject ${req.hostUuid.trim()}`, () => ejectHost(ctx, req.hostUuid, c.signal)),
+    ),
+    designateNewMaster: unary("DesignateNewMaster", (req: { hostUuid: string }, c) =>
+      exclusive.run(`designate ${req.hostUuid.trim()}`, () => designateNewMaster(ctx, req.hostUuid, c.signal)),
+    ),
+    emergencyTransitionToMaster: unary("EmergencyTransitionToMaster", (_req, c) => emergencyTransitionToMaster(ctx, c.signal)),
+    recoverSlaves: unary("RecoverSlaves", (_req, c) => recoverSlaves(ctx, c.signal)),
+    emergencyResetMaster: unary("EmergencyResetMaster", (req: { masterAddress: string }, c) => emergencyResetMaster(ctx, req.masterAddress, c.signal)),
+    setHostEnabled: unary("SetHostEnabled", (req: { hostUuid: string; enabled: boolean }, c) => setHostEnabled(ctx, req.hostUuid, req.enabled, c.signal)),
+    listVms: unary("ListVms", async (req: { hostUuid: string; includeSystem: boolean }, c) => ({
+      vms: await listVms(ctx, req.hostUuid.trim(), req.includeSystem, c.signal),
+    })),
+    migrateVm: guardedStream("MigrateVm", ctx.credentials, log, (req: { vmUuid: string; targetHostUuid: string }, c) =>
+      migrateVm(ctx, req.vmUuid, req.targetHostUuid, c.signal),
+    ),
+  };
+}

@@ -1,0 +1,28 @@
+/** SetHostEnabled: host.enable / host.disable on the master (both idempotent in XenAPI). */
+import { failedPrecondition, notFound } from "../../shared/errors.js";
+import type { AgentContext } from "./agent-context.js";
+import { hostInfo, type HostInfoInit } from "./convert.js";
+import { readOwnHost } from "./own-host.js";
+import { hostByUuid, readPool } from "./pool-snapshot.js";
+
+/** Enables or disables hostUuid (empty: the own host) and returns its facts afterwards. */
+export async function setHostEnabled(ctx: AgentContext, hostUuid: string, enabled: boolean, signal: AbortSignal): Promise<HostInfoInit> {
+  let uuid = hostUuid.trim();
+  if (!uuid) {
+    const own = await readOwnHost(ctx, false, { signal });
+    if (own.kind === "unreachable") throw own.error;
+    if (own.kind === "partial") throw failedPrecondition(`cannot reach the pool master of ${ctx.hostName}: ${own.reason}`);
+    uuid = own.host.uuid;
+  }
+  const before = await readPool(ctx.xapi.pool, { signal });
+  const host = hostByUuid(before, uuid);
+  if (!host) throw notFound(`host ${uuid} is not a member of this pool`);
+  if (host.enabled !== enabled) {
+    await ctx.xapi.pool.call(enabled ? "host.enable" : "host.disable", [host.ref], { signal });
+    ctx.log.info(enabled ? "host enabled" : "host disabled", { host: host.name, uuid });
+  }
+  const after = await readPool(ctx.xapi.pool, { signal });
+  const updated = hostByUuid(after, uuid);
+  if (!updated) throw notFound(`host ${uuid} left the pool`);
+  return hostInfo(after, updated);
+}

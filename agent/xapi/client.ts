@@ -1,0 +1,128 @@
+/**
+ * The agent's XenAPI client: one session on its own host (stays there, surfaces HOST_IS_SLAVE),
+ * one pool session that follows HOST_IS_SLAVE to the master, host-local sessions for the
+ * emergency calls, and a monitor that notices toolstack restarts of the own host.
+ */
+import type { XapiCredentials } from "./credentials.js";
+import { hostOf, withHost } from "./endpoint.js";
+import { XapiError, XapiUnreachableError, isXapiError } from "./errors.js";
+import { withLocalSession, type LocalCall } from "./local-session.js";
+import { XapiSession } from "./session.js";
+import { ToolstackMonitor } from "./toolstack-monitor.js";
+import { xapiRpc, type XapiCallOptions, type XapiRpcSettings } from "./xapi-rpc.js";
+import { bool, str } from "./values.js";
+import type { XapiTls } from "./xmlrpc-transport.js";
+
+/** Options of the client. */
+export interface XapiClientOptions {
+  url: URL;
+  credentials: XapiCredentials;
+  callTimeoutMs: number;
+  /** Pause between login attempts while the endpoint refuses connections. */
+  retryDelayMs: number;
+  loginAttempts?: number;
+  tls?: XapiTls;
+}
+
+/** How an endpoint answers a login. */
+export type EndpointState =
+  /** hostRef: the host the session is on (only known for the own host). */
+  | { kind: "master"; hostRef?: string }
+  | { kind: "slave"; masterAddress: string }
+  | { kind: "emergency"; code: string }
+  | { kind: "unreachable"; error: XapiUnreachableError };
+
+/** Error codes a host in emergency mode answers every normal call with (xenapi.md §2). */
+const emergencyCodes = new Set([
+  "HOST_STILL_BOOTING",
+  "HOST_MASTER_CANNOT_TALK_BACK",
+  "HOST_UNKNOWN_TO_MASTER",
+  "HOST_HAS_NO_MANAGEMENT_IP",
+  "HOST_ITS_OWN_SLAVE",
+  "HOST_BROKEN",
+]);
+
+/** XenAPI access for one agent. */
+export class XapiClient {
+  readonly monitor: ToolstackMonitor;
+  /** Session on the agent's own host; calls fail with HOST_IS_SLAVE when the host is a slave. */
+  readonly home: XapiSession;
+  /** Session on the pool master, reached through HOST_IS_SLAVE redirects. */
+  readonly pool: XapiSession;
+  readonly settings: XapiRpcSettings;
+
+  constructor(readonly options: XapiClientOptions) {
+    this.monitor = new ToolstackMonitor(options.url);
+    this.settings = { callTimeoutMs: options.callTimeoutMs, tls: options.tls, observer: this.monitor };
+    const common = {
+      ...this.settings,
+      home: options.url,
+      credentials: options.credentials,
+      loginAttempts: options.loginAttempts,
+      retryDelayMs: options.retryDelayMs,
+    };
+    this.home = new XapiSession({ ...common, followMaster: false });
+    this.pool = new XapiSession({ ...common, followMaster: true });
+  }
+
+  /** The own host's management address (from the XAPI URL). */
+  get address(): string {
+    return hostOf(this.options.url);
+  }
+
+  /** The XAPI endpoint of another host of the pool (same scheme and port). */
+  endpointOf(address: string): URL {
+    return withHost(this.options.url, address);
+  }
+
+  /** How the own host answers: as a master, a slave (naming its master), in emergency mode, or not at all. */
+  async homeState(options: XapiCallOptions = {}): Promise<EndpointState> {
+    try {
+      const hostRef = str(await this.home.callWith("session.get_this_host", (s) => [s, s], options));
+      return { kind: "master", hostRef };
+    } catch (err) {
+      return this.classify(err, options);
+    }
+  }
+
+  /** How another endpoint answers a fresh login (logged out again at once). */
+  async endpointState(url: URL, options: XapiCallOptions = {}): Promise<EndpointState> {
+    const { credentials } = this.options;
+    try {
+      const session = str(await xapiRpc(this.settings, url, "session.login_with_password", [credentials.username, credentials.reveal(), "1.0", "host-aggregates-agent"], options));
+      await xapiRpc(this.settings, url, "session.logout", [session], { timeoutMs: 2000 }).catch(() => undefined);
+      return { kind: "master" };
+    } catch (err) {
+      if (err instanceof XapiUnreachableError) return { kind: "unreachable", error: err };
+      if (isXapiError(err, "HOST_IS_SLAVE")) return { kind: "slave", masterAddress: err.params[0] ?? "" };
+      if (isXapiError(err) && emergencyCodes.has(err.code)) return { kind: "emergency", code: err.code };
+      throw err;
+    }
+  }
+
+  /** Runs emergency calls with a host-local session on the own host. */
+  local<T>(work: (call: LocalCall) => Promise<T>, options: XapiCallOptions = {}): Promise<T> {
+    return withLocalSession(this.settings, this.options.url, this.options.credentials, work, options);
+  }
+
+  /** Logs out of every session (best effort). */
+  async close(): Promise<void> {
+    await Promise.all([this.home.logout(), this.pool.logout()]);
+  }
+
+  private async classify(err: unknown, options: XapiCallOptions): Promise<EndpointState> {
+    if (err instanceof XapiUnreachableError) {
+      if (err.reason === "aborted") throw err;
+      return { kind: "unreachable", error: err };
+    }
+    if (isXapiError(err, "HOST_IS_SLAVE")) return { kind: "slave", masterAddress: err.params[0] ?? "" };
+    if (!(err instanceof XapiError)) throw err;
+    // Emergency mode answers every normal call with a stashed error; confirm with a local session.
+    const inEmergency = await this.local((call) => call("host.is_in_emergency_mode"), options).then(
+      (value) => bool(value),
+      () => emergencyCodes.has(err.code),
+    );
+    if (inEmergency) return { kind: "emergency", code: err.code };
+    throw err;
+  }
+}

@@ -1,0 +1,79 @@
+/** bin/aggregates-agent: flag errors exit 2; from another directory it serves, registers, and stops on SIGTERM. */
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startSimulator, type Simulator } from "../../simulator/index.js";
+import { startTestController, type TestController } from "../support/controller-harness.js";
+import { eventually } from "./agent-harness.js";
+
+const bin = resolve(import.meta.dirname, "../../bin/aggregates-agent");
+const password = "cli-Secret-Pa55";
+let sim: Simulator;
+let controller: TestController;
+let dir: string;
+
+interface Run {
+  code: Promise<number | null>;
+  stdout: () => string;
+  stderr: () => string;
+  kill(signal: NodeJS.Signals): void;
+}
+
+function run(args: string[], env: Record<string, string> = {}): Run {
+  const child = spawn(bin, args, { cwd: tmpdir(), env: { PATH: process.env.PATH ?? "", ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  let out = "";
+  let err = "";
+  child.stdout.on("data", (d: Buffer) => (out += d.toString()));
+  child.stderr.on("data", (d: Buffer) => (err += d.toString()));
+  return {
+    code: new Promise((done) => child.on("exit", (code) => done(code))),
+    stdout: () => out,
+    stderr: () => err,
+    kill: (signal) => child.kill(signal),
+  };
+}
+
+beforeAll(async () => {
+  sim = await startSimulator({ hosts: 1, baseAddress: "127.0.0.190", timeScale: 0.01, password });
+  controller = await startTestController({ heartbeatIntervalMs: 200 });
+  dir = mkdtempSync(join(tmpdir(), "agent-cli-"));
+});
+afterAll(async () => {
+  await controller?.close();
+  await sim?.close();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+describe("aggregates-agent", () => {
+  it("exits 2 with a clear message on bad flags or missing credentials", async () => {
+    const unknown = run(["--bogus"]);
+    const noPassword = run(["--listen", "127.0.0.1:0", "--host-name", "xs1", "--xapi-url", "http://127.0.0.1:1/", "--controller", "127.0.0.1:1"]);
+    const badUrl = run(["--listen", "127.0.0.1:0", "--host-name", "xs1", "--xapi-url", "http://root:pw@h/", "--controller", "127.0.0.1:1"], { XAPI_PASSWORD: "x", AGGREGATES_AGENT_TOKEN: "t" });
+    expect(await unknown.code).toBe(2);
+    expect(unknown.stderr()).toMatch(/aggregates-agent: Unknown option '--bogus'[\s\S]*usage: aggregates-agent/);
+    expect(await noPassword.code).toBe(2);
+    expect(noPassword.stderr()).toContain("the XAPI password is required: --xapi-password-file FILE or XAPI_PASSWORD");
+    expect(await badUrl.code).toBe(2);
+    expect(badUrl.stderr()).toContain("must not contain credentials");
+  });
+
+  it("runs from another directory, registers its host, and stops gracefully on SIGTERM", async () => {
+    const tokenFile = join(dir, "agent-token");
+    writeFileSync(tokenFile, `${controller.agentToken}\n`, { mode: 0o600 });
+    const agent = run(
+      ["--listen", "127.0.0.1:0", "--host-name", "cli-host", "--xapi-url", sim.hosts[0]!.url, "--controller", controller.grpcEndpoint, "--token-file", tokenFile, "--availability-zone", "az-cli"],
+      { XAPI_PASSWORD: password },
+    );
+    try {
+      const host = await eventually("the agent to register", () => controller.hosts.getHost({ name: "cli-host" }).catch(() => undefined), 15_000);
+      expect([host.enabled, host.availabilityZoneHint, host.pool?.hostUuid]).toEqual([false, "az-cli", sim.hosts[0]!.uuid]);
+      expect(agent.stdout()).toContain(`serving PoolAgentService on ${host.agentEndpoint}`);
+    } finally {
+      agent.kill("SIGTERM");
+    }
+    expect(await agent.code).toBe(0);
+    expect(agent.stdout() + agent.stderr()).not.toContain(password);
+  });
+});

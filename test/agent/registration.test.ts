@@ -1,0 +1,101 @@
+/** Registration and heartbeats with the real controller; XAPI outages; controller outages and re-registration. */
+import { createServer } from "node:net";
+import { Code } from "@connectrpc/connect";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { HostRole } from "../../gen/hostaggregates/v1/host_pb.js";
+import { startTestController } from "../support/controller-harness.js";
+import { expectRpcError } from "../support/rpc-errors.js";
+import { eventually, startAgentWorld, type AgentWorld } from "./agent-harness.js";
+
+let w: AgentWorld;
+const getHost = (name: string) => w.controller.hosts.getHost({ name });
+
+beforeAll(async () => {
+  w = await startAgentWorld({ sim: { hosts: 3, baseAddress: "127.0.0.130" }, heartbeatIntervalMs: 200 });
+});
+afterAll(async () => {
+  await w?.close();
+});
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer().once("error", reject);
+    probe.listen(0, "127.0.0.1", () => {
+      const port = (probe.address() as { port: number }).port;
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+describe("registration", () => {
+  it("registers each host disabled with its endpoint, capacity and pool facts", async () => {
+    const host = await eventually("xs1 to register", () => getHost("xs1").catch(() => undefined));
+    const sim = w.host("xs1");
+    expect(host.enabled).toBe(false);
+    expect(host.agentEndpoint).toBe(w.agent("xs1").agent.endpoint);
+    expect([host.xapiAddress, host.availabilityZoneHint]).toEqual(["127.0.0.130", "az1"]);
+    expect(host.pool).toMatchObject({ hostUuid: sim.uuid, poolUuid: sim.poolUuid, role: HostRole.MASTER, masterAddress: "127.0.0.130", xapiReachable: true, emergencyMode: false });
+    expect(host.capacity).toMatchObject({ memoryTotalBytes: BigInt(sim.memoryTotalBytes), runningVms: 0, cpuVendor: "GenuineIntel" });
+  });
+
+  it("heartbeats bring fresh capacity", async () => {
+    const before = (await getHost("xs2")).capacity!;
+    w.sim.control.addVms("xs2", { count: 2, memoryMiB: 4096 });
+    const after = await eventually("the heartbeat to report the new VMs", async () => {
+      const capacity = (await getHost("xs2")).capacity!;
+      return capacity.runningVms === 2 ? capacity : undefined;
+    });
+    expect(after.memoryFreeBytes).toBe(BigInt(w.host("xs2").memoryFreeBytes));
+    expect(before.memoryFreeBytes - after.memoryFreeBytes).toBeGreaterThanOrEqual(8n << 30n);
+    expect(w.agent("xs2").agent.stats().heartbeats).toBeGreaterThan(0);
+  });
+
+  it("an unreachable XAPI gives UNAVAILABLE and xapi_reachable=false; the agent recovers when XAPI returns", async () => {
+    await w.sim.control.power("xs3", false);
+    const err = await expectRpcError(w.agent("xs3").client.getHostInfo({}), Code.Unavailable);
+    expect(err.rawMessage).toContain("127.0.0.132");
+    await expectRpcError(w.agent("xs3").client.getPoolInfo({}), Code.Unavailable);
+    await eventually("the controller to see xs3's XAPI down", async () => (await getHost("xs3")).pool?.xapiReachable === false);
+
+    const registrations = w.agent("xs3").agent.stats().registrations;
+    await w.sim.control.power("xs3", true);
+    const info = await eventually("xs3's XAPI to answer again", () => w.agent("xs3").client.getHostInfo({}).catch(() => undefined), 10_000);
+    expect(info.uuid).toBe(w.host("xs3").uuid);
+    await eventually("the controller to see xs3's XAPI back", async () => (await getHost("xs3")).pool?.xapiReachable === true);
+    // The toolstack came back: the agent registered again.
+    expect(w.agent("xs3").agent.stats().registrations).toBeGreaterThan(registrations);
+  });
+
+  it("re-registers after a toolstack restart (sessions invalidated)", async () => {
+    await eventually("xs1 to be registered", () => w.agent("xs1").agent.stats().registrations > 0);
+    const { registrations, xapiEpoch } = w.agent("xs1").agent.stats();
+    await w.sim.control.restartToolstack("xs1");
+    await eventually("xs1's agent to register again", () => w.agent("xs1").agent.stats().registrations > registrations);
+    expect(w.agent("xs1").agent.stats().xapiEpoch).toBeGreaterThan(xapiEpoch);
+  });
+
+  it("registers again when a heartbeat answers reregister (host forgotten)", async () => {
+    await w.controller.hosts.forgetHost({ name: "xs2" });
+    await expectRpcError(getHost("xs2"), Code.NotFound);
+    const host = await eventually("xs2 to register again", () => getHost("xs2").catch(() => undefined));
+    expect(host.pool?.hostUuid).toBe(w.host("xs2").uuid);
+  });
+
+  it("backs off while the controller is unreachable, keeps serving, and registers once it is up", async () => {
+    const port = await freePort();
+    const late = await w.addAgent("xs3", { controller: `127.0.0.1:${port}`, hostName: "xs3-late" });
+    await eventually("a few failed attempts", () => late.agent.stats().failures >= 3);
+    expect(late.agent.stats().registrations).toBe(0);
+    expect((await late.client.getHostInfo({})).uuid).toBe(w.host("xs3").uuid);
+
+    const controller = await startTestController({ grpcListen: `127.0.0.1:${port}`, heartbeatIntervalMs: 200 });
+    try {
+      await eventually("the agent to register with the new controller", () => late.agent.stats().registrations > 0, 5_000);
+      const host = await controller.hosts.getHost({ name: "xs3-late" });
+      expect([host.enabled, host.agentEndpoint]).toEqual([false, late.agent.endpoint]);
+    } finally {
+      await late.agent.close();
+      await controller.close();
+    }
+  });
+});
