@@ -23,9 +23,13 @@ export function novaTime(iso: string): string {
   return `${d.toISOString().slice(0, 19)}.${String(d.getUTCMilliseconds()).padStart(3, "0")}000`;
 }
 
-/** The hosts Nova would list: the desired membership (joining hosts are in, leaving hosts are out). */
+/**
+ * The hosts Nova would list: the desired membership. Joining hosts are in; leaving hosts are out
+ * while their removal runs, and back in once it failed (the aggregate is then in ERROR), as Nova's
+ * undo re-added them.
+ */
 export function listedHosts(a: AggregateRecord): string[] {
-  return a.members.filter((m) => m.state !== "LEAVING").map((m) => m.host);
+  return a.members.filter((m) => m.state !== "LEAVING" || a.poolState === "ERROR").map((m) => m.host);
 }
 
 /** The metadata Nova shows: the user's keys plus `availability_zone` when the aggregate has a zone. */
