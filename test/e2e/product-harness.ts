@@ -1,0 +1,239 @@
+/**
+ * Runs the whole product on loopback for end-to-end tests: the simulator (the only stand-in,
+ * for XenServer) with a fast clock, one real agent per simulated host, and the real controller
+ * (in-process, or as a separate process that tests can SIGKILL and restart on the same port).
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createClient, type Client, type Transport } from "@connectrpc/connect";
+import { startAgent, type Agent } from "../../agent/index.js";
+import { TokenRegistry } from "../../shared/auth.js";
+import { formatHostPort } from "../../shared/address.js";
+import { silentLogger } from "../../shared/logging.js";
+import { createRpcTransport } from "../../shared/rpc/client.js";
+import { startController, type Controller } from "../../controller/server.js";
+import { startSimulator, type Simulator, type SimulatorOptions } from "../../simulator/index.js";
+import { AggregateService } from "../../gen/hostaggregates/v1/aggregate_pb.js";
+import { HostService } from "../../gen/hostaggregates/v1/host_pb.js";
+import { OperationService, OperationState, type Operation } from "../../gen/hostaggregates/v1/operation_pb.js";
+import { EventService } from "../../gen/hostaggregates/v1/event_pb.js";
+
+const root = new URL("../..", import.meta.url).pathname;
+
+/** Options of the product harness. */
+export interface ProductOptions {
+  hosts: number;
+  /** Simulator base address; give every test file its own range. */
+  baseAddress: string;
+  /** Simulator clock (default 0.005: a join takes ~150 ms). */
+  timeScale?: number;
+  /** Any other simulator option (durations, memory). */
+  simulator?: Partial<SimulatorOptions>;
+  /** Run the controller as a child process (for crash tests). */
+  controllerProcess?: boolean;
+  /** Environment for the controller process (e.g. AGGREGATES_TEST_CRASH). */
+  controllerEnv?: Record<string, string>;
+}
+
+/** Admin clients of the controller. */
+export interface AdminClients {
+  aggregates: Client<typeof AggregateService>;
+  hosts: Client<typeof HostService>;
+  operations: Client<typeof OperationService>;
+  events: Client<typeof EventService>;
+}
+
+/** A controller running as a child process. */
+export class ControllerProcess {
+  child?: ChildProcess;
+  output = "";
+  endpoint = "";
+
+  constructor(
+    private readonly dbPath: string,
+    private readonly env: Record<string, string>,
+  ) {}
+
+  /** Starts it (on the previous port when restarted) and resolves once it serves. */
+  async start(extraEnv: Record<string, string> = {}): Promise<void> {
+    const listen = this.endpoint || "127.0.0.1:0";
+    const child = spawn(
+      join(root, "bin/aggregates-controller"),
+      ["--listen", listen, "--http-listen", "off", "--db", this.dbPath, "--reconcile-interval", "0", "--step-timeout", "30", "--heartbeat-interval", "0.2"],
+      { env: { ...process.env, ...this.env, ...extraEnv }, stdio: ["ignore", "pipe", "pipe"] },
+    );
+    this.child = child;
+    child.stdout!.on("data", (d: Buffer) => (this.output += d.toString()));
+    child.stderr!.on("data", (d: Buffer) => (this.output += d.toString()));
+    const endpoint = await new Promise<string>((resolve, reject) => {
+      const check = () => {
+        const m = /serving gRPC on (\S+)/.exec(this.output);
+        if (m) resolve(m[1]!);
+      };
+      child.stdout!.on("data", check);
+      child.once("exit", (code) => reject(new Error(`controller exited (${code}) before serving:\n${this.output}`)));
+    });
+    this.endpoint = endpoint;
+  }
+
+  /** Resolves when the process has exited (e.g. after the crash hook killed it). */
+  exited(): Promise<void> {
+    const child = this.child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+    return new Promise((resolve) => child.once("exit", () => resolve()));
+  }
+
+  /** Kills it with a signal and waits for the exit. */
+  async kill(signal: NodeJS.Signals = "SIGKILL"): Promise<void> {
+    this.child?.kill(signal);
+    await this.exited();
+  }
+}
+
+/** The running product. */
+export interface Product {
+  sim: Simulator;
+  agents: Agent[];
+  api: AdminClients;
+  /** In-process controller (undefined with controllerProcess). */
+  controller?: Controller;
+  /** Controller child process (with controllerProcess). */
+  controllerProcess?: ControllerProcess;
+  controllerEndpoint: string;
+  adminToken: string;
+  agentToken: string;
+  /** Waits until the operation ends (WaitOperation in a loop). */
+  waitOperation(id: string, timeoutMs?: number): Promise<Operation>;
+  /** Waits until the controller knows these hosts. */
+  waitRegistered(names: string[], timeoutMs?: number): Promise<void>;
+  /** Adds a host and waits; throws unless it succeeded. */
+  addHost(aggregateId: bigint, host: string): Promise<Operation>;
+  /** Waits for a condition on the controller, polling. */
+  waitFor<T>(probe: () => Promise<T | undefined | false>, timeoutMs?: number, what?: string): Promise<T>;
+  close(): Promise<void>;
+}
+
+const terminal = new Set([OperationState.SUCCEEDED, OperationState.FAILED, OperationState.CANCELLED]);
+
+/** Starts simulator, controller and agents. */
+export async function startProduct(options: ProductOptions): Promise<Product> {
+  const dir = mkdtempSync(join(tmpdir(), "aggregates-e2e-"));
+  const adminToken = randomBytes(12).toString("hex");
+  const agentToken = randomBytes(12).toString("hex");
+  const sim = await startSimulator({
+    hosts: options.hosts,
+    baseAddress: options.baseAddress,
+    port: 0,
+    password: "sim-secret",
+    timeScale: options.timeScale ?? 0.005,
+    ...options.simulator,
+  });
+  let controller: Controller | undefined;
+  let controllerProcess: ControllerProcess | undefined;
+  let endpoint: string;
+  if (options.controllerProcess) {
+    controllerProcess = new ControllerProcess(join(dir, "controller.db"), {
+      AGGREGATES_ADMIN_TOKEN: adminToken,
+      AGGREGATES_AGENT_TOKEN: agentToken,
+      AGGREGATES_LOG_LEVEL: "warn",
+      ...options.controllerEnv,
+    });
+    await controllerProcess.start();
+    endpoint = controllerProcess.endpoint;
+  } else {
+    controller = await startController({
+      grpcListen: "127.0.0.1:0",
+      dbPath: join(dir, "controller.db"),
+      tokens: new TokenRegistry().add(adminToken, "admin").add(agentToken, "agent"),
+      agentCredentials: { token: agentToken },
+      heartbeatIntervalMs: 200,
+      stepTimeoutMs: 30_000,
+      retryDelayMs: 50,
+      reconcileIntervalMs: 0,
+      log: silentLogger,
+    });
+    endpoint = formatHostPort(controller.grpcAddress);
+  }
+  const agents: Agent[] = [];
+  for (const host of sim.hosts) {
+    agents.push(
+      await startAgent({
+        listen: "127.0.0.1:0",
+        hostName: host.name,
+        xapiUrl: host.url,
+        xapiUsername: "root",
+        xapiPassword: "sim-secret",
+        controller: endpoint,
+        token: agentToken,
+        heartbeatIntervalMs: 200,
+        pollIntervalMs: 20,
+        callTimeoutMs: 5000,
+        controllerBackoff: { initialMs: 50, maxMs: 500 },
+        log: silentLogger,
+      }),
+    );
+  }
+  const transport: Transport = createRpcTransport({ endpoint, token: adminToken });
+  const api: AdminClients = {
+    aggregates: createClient(AggregateService, transport),
+    hosts: createClient(HostService, transport),
+    operations: createClient(OperationService, transport),
+    events: createClient(EventService, transport),
+  };
+
+  const waitFor = async <T>(probe: () => Promise<T | undefined | false>, timeoutMs = 20_000, what = "condition"): Promise<T> => {
+    const deadline = Date.now() + timeoutMs;
+    let lastError: unknown;
+    for (;;) {
+      try {
+        const value = await probe();
+        if (value !== undefined && value !== false) return value;
+      } catch (err) {
+        lastError = err;
+      }
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${lastError ? ` (last error: ${String(lastError)})` : ""}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  };
+  const waitOperation = async (id: string, timeoutMs = 30_000): Promise<Operation> =>
+    waitFor(async () => {
+      const op = await api.operations.waitOperation({ id, timeout: { seconds: 5n, nanos: 0 } });
+      return terminal.has(op.state) ? op : undefined;
+    }, timeoutMs, `operation ${id}`);
+  const product: Product = {
+    sim,
+    agents,
+    api,
+    controller,
+    controllerProcess,
+    controllerEndpoint: endpoint,
+    adminToken,
+    agentToken,
+    waitOperation,
+    waitFor,
+    async waitRegistered(names, timeoutMs = 20_000) {
+      await waitFor(async () => {
+        const { hosts } = await api.hosts.listHosts({ pageSize: 1000 });
+        return names.every((n) => hosts.some((h) => h.name === n)) || undefined;
+      }, timeoutMs, `registration of ${names.join(", ")}`);
+    },
+    async addHost(aggregateId, host) {
+      const op = await api.aggregates.addHost({ aggregateId, host });
+      const done = await waitOperation(op.id);
+      if (done.state !== OperationState.SUCCEEDED) throw new Error(`AddHost ${host} ended ${OperationState[done.state]}: ${done.error?.message}`);
+      return done;
+    },
+    async close() {
+      await Promise.allSettled(agents.map((a) => a.close()));
+      await controller?.close(1000);
+      await controllerProcess?.kill("SIGKILL");
+      await sim.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  await product.waitRegistered(sim.hosts.map((h) => h.name));
+  return product;
+}
