@@ -6,6 +6,8 @@ export interface VmToPlace {
   name: string;
   memoryBytes: number;
   localStorage: boolean;
+  /** What XenServer reports would stop the VM from moving (code, then params), if anything. */
+  blocker?: string[];
 }
 
 /** A member that can take VMs. */
@@ -36,6 +38,18 @@ export interface EvacuationPlan {
   blockers: PlacementBlocker[];
 }
 
+/** XenAPI codes that describe the VM itself (not the pool's current capacity). */
+export const vmIntrinsicCodes = new Set(["VM_REQUIRES_SR", "VM_IS_IMMOBILE", "VM_HAS_PCI_ATTACHED", "VM_HAS_VUSBS", "VM_INCOMPATIBLE_WITH_THIS_HOST", "OPERATION_NOT_ALLOWED"]);
+
+const reasons: Record<string, string> = {
+  VM_REQUIRES_SR: "its disks are on storage only this host can reach (local SR), so it cannot live-migrate",
+  VM_IS_IMMOBILE: "it is marked immobile",
+  VM_HAS_PCI_ATTACHED: "it has a PCI device passed through",
+  VM_HAS_VUSBS: "it has USB devices passed through",
+  VM_INCOMPATIBLE_WITH_THIS_HOST: "no other member has a compatible CPU",
+  OPERATION_NOT_ALLOWED: "XenServer does not allow migrating it",
+};
+
 /**
  * Places VMs largest first, each on the target whose free memory fits it most tightly
  * (best-fit decreasing), so large VMs still find room. Free memory is reduced as VMs are
@@ -47,6 +61,11 @@ export function planEvacuation(vms: VmToPlace[], targets: PlacementTarget[], sou
   const blockers: PlacementBlocker[] = [];
   const ordered = [...vms].sort((a, b) => b.memoryBytes - a.memoryBytes || a.name.localeCompare(b.name));
   for (const vm of ordered) {
+    if (vm.blocker && vm.blocker.length > 0 && vmIntrinsicCodes.has(vm.blocker[0]!)) {
+      const [code, ...params] = vm.blocker;
+      blockers.push({ vm, reason: reasons[code!] ?? "XenServer refuses to move it", xapiCode: code!, xapiParams: params });
+      continue;
+    }
     if (vm.localStorage) {
       blockers.push({ vm, reason: "its disks are on host-local storage, so it cannot live-migrate", xapiCode: "VM_REQUIRES_SR", xapiParams: [vm.uuid, "local-storage"] });
       continue;

@@ -40,7 +40,7 @@ export async function planHostEvacuation(s: Reader, hostName: string, maxParalle
   const guests = vms.filter((v) => v.powerState === "Running" && !v.isControlDomain && !v.isTemplate);
   const targets = await placementTargets(s, aggregateId, hostName);
   const plan = planEvacuation(
-    guests.map((v) => ({ uuid: v.uuid, name: v.name, memoryBytes: Number(v.memoryBytes), localStorage: v.localStorage || !v.canMigrate })),
+    guests.map((v) => ({ uuid: v.uuid, name: v.name, memoryBytes: Number(v.memoryBytes), localStorage: v.localStorage, blocker: v.evacuationBlocker })),
     targets,
     await cpuVendorOf(s, host),
   );

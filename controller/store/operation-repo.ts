@@ -70,11 +70,11 @@ export class OperationRepo {
     return this.get(op.id)!;
   }
 
-  /** Saves the mutable fields of an operation. */
+  /** Saves the mutable fields of an operation. A cancellation request, once recorded, is never cleared. */
   save(op: OperationRecord, now: string): void {
     this.db
       .prepare(
-        `UPDATE operations SET state = ?, progress = ?, steps = ?, params = ?, error = ?, evacuation = ?, cancel_requested = ?,
+        `UPDATE operations SET state = ?, progress = ?, steps = ?, params = ?, error = ?, evacuation = ?, cancel_requested = MAX(cancel_requested, ?),
            updated_at = ?, finished_at = ? WHERE id = ?`,
       )
       .run(

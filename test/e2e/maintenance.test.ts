@@ -51,6 +51,13 @@ describe("host maintenance", () => {
     expect(xs1.vms.filter((v) => v.originHost === "xs2").length + (await p.api.hosts.getHost({ name: "xs3" })).vms.filter((v) => v.originHost === "xs2").length).toBe(30);
   }, 90_000);
 
+  it("reports how many hosts can be in maintenance at once", async () => {
+    const agg = (await p.api.aggregates.listAggregates({})).aggregates.find((a) => a.name === "maint")!;
+    // xs2 is already in maintenance; of the two others, one can still go (256 GiB hosts, ~110 GiB of VMs).
+    const details = await p.api.aggregates.getAggregate({ id: agg.id });
+    expect(details.pool?.maintenanceHeadroom).toBe(1);
+  });
+
   it("refuses a second start and re-enabling while in maintenance", async () => {
     await expect(p.api.hosts.startMaintenance({ host: "xs2" })).rejects.toThrow(/already/);
     await expect(p.api.hosts.setHostEnabled({ name: "xs2", enabled: true })).rejects.toThrow(/maintenance/);
@@ -101,6 +108,41 @@ describe("host maintenance", () => {
     expect(retried[0]!.state).toBe(VmMoveState.DONE);
     expect(vms.every((v) => p.sim.control.state().vms.find((x) => x.uuid === v.uuid)?.residentOn !== slave)).toBe(true);
     await p.waitOperation((await p.api.hosts.stopMaintenance({ host: slave })).id);
+  }, 90_000);
+});
+
+describe("cancelling an evacuation", () => {
+  let p: Product;
+  beforeAll(async () => {
+    p = await startProduct({ hosts: 3, baseAddress: "127.0.1.190", simulator: { linkBandwidthMiBps: 40 } });
+    await pool(p, "cancel", ["xs1", "xs2", "xs3"]);
+    p.sim.control.addVms("xs2", { count: 12, memoryMiB: 4096, namePrefix: "vm" });
+  }, 60_000);
+  afterAll(async () => p?.close());
+
+  it("stops starting migrations, lets running ones finish, and leaves a consistent record", async () => {
+    const op = await p.api.hosts.startMaintenance({ host: "xs2", maxParallel: 2 });
+    await p.waitFor(async () => ((await p.api.operations.getOperation({ id: op.id })).evacuation?.vmsMoved ?? 0) >= 2 || undefined, 30_000, "two VMs moved");
+    await p.api.operations.cancelOperation({ id: op.id });
+    const done = await p.waitOperation(op.id, 60_000);
+    expect(done.state).toBe(OperationState.CANCELLED);
+    const moves = done.evacuation!.moves;
+    expect(moves.some((m) => m.state === VmMoveState.SKIPPED)).toBe(true);
+    expect(moves.every((m) => m.state === VmMoveState.DONE || m.state === VmMoveState.SKIPPED)).toBe(true);
+    // The record matches the simulator: DONE moves are on their target, SKIPPED ones still on xs2.
+    const vms = new Map(p.sim.control.state().vms.map((v) => [v.uuid, v]));
+    for (const m of moves) {
+      const vm = vms.get(m.vmUuid)!;
+      expect(vm.migratingTo).toBeNull();
+      expect(vm.residentOn).toBe(m.state === VmMoveState.DONE ? m.toHost : "xs2");
+    }
+    expect(done.evacuation!.vmsMoved).toBe(moves.filter((m) => m.state === VmMoveState.DONE).length);
+    const host = await p.api.hosts.getHost({ name: "xs2" });
+    expect(host).toMatchObject({ enabled: false, maintenance: MaintenanceState.NONE });
+    expect(host.statusReason).toMatch(/maintenance did not complete/);
+    // The operator takes the host back.
+    expect((await p.waitOperation((await p.api.hosts.stopMaintenance({ host: "xs2" })).id)).state).toBe(OperationState.SUCCEEDED);
+    expect((await p.api.hosts.getHost({ name: "xs2" })).enabled).toBe(true);
   }, 90_000);
 });
 
