@@ -95,6 +95,7 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
     callTimeoutMs: timings.callTimeoutMs,
     retryDelayMs: timings.pollIntervalMs,
     tls: options.tls?.xapi,
+    onRehome: (reason) => log.info("pool session sent back to the own host to rediscover its master", { reason }),
   });
   const ctx: AgentContext = { xapi, credentials, hostName: options.hostName, timings, identity: {}, log };
 

@@ -46,8 +46,26 @@ export function isGuest(vm: PoolVm): boolean {
   return !vm.isControlDomain && !vm.isTemplate && !vm.isSnapshot;
 }
 
+/**
+ * Evacuation blocker codes that are properties of the VM itself (its storage, devices, CPU
+ * needs, or the operation being forbidden for it): such a VM cannot be moved whatever the pool
+ * looks like. Other codes (HOST_NOT_ENOUGH_FREE_MEMORY, NO_HOSTS_AVAILABLE, …) depend on the
+ * current state of the other hosts and are only passed through.
+ */
+export const vmIntrinsicBlockers: ReadonlySet<string> = new Set([
+  "VM_REQUIRES_SR",
+  "VM_IS_IMMOBILE",
+  "VM_HAS_PCI_ATTACHED",
+  "VM_HAS_VUSBS",
+  "VM_INCOMPATIBLE_WITH_THIS_HOST",
+  "OPERATION_NOT_ALLOWED",
+]);
+
 /** A VM; `hostUuidByRef` resolves resident_on. */
-export function vmInfo(vm: PoolVm, hostUuidByRef: ReadonlyMap<string, string>): VmInfoInit {
+export function vmInfo(vm: PoolVm, hostUuidByRef: ReadonlyMap<string, string>, scrub: (text: string) => string = (t) => t): VmInfoInit {
+  const code = vm.evacuationBlocker[0] ?? "";
+  const localStorage = vm.localStorage || code === "VM_REQUIRES_SR";
+  const immobile = vmIntrinsicBlockers.has(code);
   return {
     uuid: vm.uuid,
     name: vm.name,
@@ -56,8 +74,9 @@ export function vmInfo(vm: PoolVm, hostUuidByRef: ReadonlyMap<string, string>): 
     memoryBytes: vm.memoryStaticMax,
     isControlDomain: vm.isControlDomain,
     isTemplate: vm.isTemplate,
-    localStorage: vm.localStorage,
-    canMigrate: isGuest(vm) && vm.powerState === "Running" && !vm.localStorage,
+    localStorage,
+    canMigrate: isGuest(vm) && vm.powerState === "Running" && !localStorage && !immobile,
+    evacuationBlocker: vm.evacuationBlocker.map(scrub),
   };
 }
 
@@ -67,7 +86,7 @@ export function hostUuids(snapshot: PoolSnapshot): Map<string, string> {
 }
 
 /** Facts about one host of the pool; `vms` are the pool's VMs when they are wanted. */
-export function hostInfo(snapshot: PoolSnapshot, host: PoolHost, vms?: PoolVm[]): HostInfoInit {
+export function hostInfo(snapshot: PoolSnapshot, host: PoolHost, vms?: PoolVm[], scrub?: (text: string) => string): HostInfoInit {
   const master = masterOf(snapshot);
   const uuids = hostUuids(snapshot);
   return {
@@ -82,7 +101,7 @@ export function hostInfo(snapshot: PoolSnapshot, host: PoolHost, vms?: PoolVm[])
     memoryFreeBytes: host.metrics.memoryFree,
     enabled: host.enabled,
     cpuVendor: host.cpuVendor,
-    vms: (vms ?? []).filter((vm) => isGuest(vm) && vm.residentOn === host.ref).map((vm) => vmInfo(vm, uuids)),
+    vms: (vms ?? []).filter((vm) => isGuest(vm) && vm.residentOn === host.ref).map((vm) => vmInfo(vm, uuids, scrub)),
     emergencyMode: false,
   };
 }

@@ -9,7 +9,8 @@ import { notYet, ready, waitUntil } from "../xapi/wait.js";
 import type { AgentContext } from "./agent-context.js";
 import { poolInfo, type PoolInfoInit } from "./convert.js";
 import { Deadline, sameAddress } from "./deadline.js";
-import { hostByUuid, masterOf, readPool } from "./pool-snapshot.js";
+import { readCurrentPool } from "./current-pool.js";
+import { hostByUuid, masterOf } from "./pool-snapshot.js";
 import { probePool } from "./pool-probe.js";
 
 /** Hands the master role to hostUuid; no-op when it already is the master. */
@@ -17,7 +18,7 @@ export async function designateNewMaster(ctx: AgentContext, hostUuid: string, si
   const uuid = hostUuid.trim();
   if (!uuid) throw invalidArgument([{ field: "host_uuid", description: "required" }]);
   const deadline = new Deadline(ctx.timings.designateTimeoutMs, `host ${uuid} to become the master`);
-  const before = await readPool(ctx.xapi.pool, { signal });
+  const before = await readCurrentPool(ctx, { signal });
   const target = hostByUuid(before, uuid);
   if (!target) throw notFound(`host ${uuid} is not a member of this pool`);
   const oldMaster = masterOf(before);

@@ -10,15 +10,17 @@ import { isXapiError } from "../xapi/errors.js";
 import { watchTask } from "../xapi/task.js";
 import { str } from "../xapi/values.js";
 import type { AgentContext } from "./agent-context.js";
+import { readCurrentPool } from "./current-pool.js";
+import { hostByUuid } from "./pool-snapshot.js";
 
 type ProgressInit = MessageInitShape<typeof MigrateVmProgressSchema>;
 
-/** Resolves a uuid to a ref with `<cls>.get_by_uuid`; NOT_FOUND when XAPI does not know it. */
-async function refOf(ctx: AgentContext, cls: "VM" | "host", uuid: string, signal: AbortSignal): Promise<string> {
+/** Resolves a VM uuid to a ref with VM.get_by_uuid; NOT_FOUND when XAPI does not know it. */
+async function vmRefOf(ctx: AgentContext, uuid: string, signal: AbortSignal): Promise<string> {
   try {
-    return str(await ctx.xapi.pool.call(`${cls}.get_by_uuid`, [uuid], { signal }));
+    return str(await ctx.xapi.pool.call("VM.get_by_uuid", [uuid], { signal }));
   } catch (err) {
-    if (isXapiError(err, "UUID_INVALID")) throw notFound(`${cls} ${uuid} is not known to the pool`);
+    if (isXapiError(err, "UUID_INVALID")) throw notFound(`VM ${uuid} is not known to the pool`);
     throw err;
   }
 }
@@ -30,8 +32,11 @@ export async function* migrateVm(ctx: AgentContext, vmUuid: string, targetHostUu
   if (!targetHostUuid.trim()) violations.push({ field: "target_host_uuid", description: "required" });
   if (violations.length) throw invalidArgument(violations);
   const pool = ctx.xapi.pool;
-  const vm = await refOf(ctx, "VM", vmUuid.trim(), signal);
-  const host = await refOf(ctx, "host", targetHostUuid.trim(), signal);
+  // Also makes sure the pool session is on the master of the pool the own host is in now.
+  const snapshot = await readCurrentPool(ctx, { signal });
+  const vm = await vmRefOf(ctx, vmUuid.trim(), signal);
+  const host = hostByUuid(snapshot, targetHostUuid.trim())?.ref;
+  if (!host) throw notFound(`host ${targetHostUuid.trim()} is not known to the pool`);
   const residentOn = str(await pool.call("VM.get_resident_on", [vm], { signal }));
   const powerState = str(await pool.call("VM.get_power_state", [vm], { signal }));
   if (residentOn === host && powerState === "Running") {

@@ -10,7 +10,8 @@ import { str } from "../xapi/values.js";
 import type { XapiCallOptions } from "../xapi/xapi-rpc.js";
 import type { AgentContext } from "./agent-context.js";
 import { hostInfo, type HostInfoInit } from "./convert.js";
-import { findOwnHost, readPool, readVms, type PoolHost, type PoolSnapshot, type PoolVm } from "./pool-snapshot.js";
+import { ownHostIn, readCurrentPool } from "./current-pool.js";
+import { readPool, readVmsOfHost, type PoolHost, type PoolSnapshot, type PoolVm } from "./pool-snapshot.js";
 
 /** The own host as far as it can be read. */
 export type OwnHost =
@@ -19,7 +20,7 @@ export type OwnHost =
   | { kind: "partial"; info: HostInfoInit; reason: string }
   | { kind: "unreachable"; error: XapiUnreachableError };
 
-/** Reads the own host; VMs are read when includeVms is set. */
+/** Reads the own host; VMs (with their evacuation blockers) are read when includeVms is set. */
 export async function readOwnHost(ctx: AgentContext, includeVms: boolean, options: XapiCallOptions = {}): Promise<OwnHost> {
   const state = await ctx.xapi.homeState(options);
   switch (state.kind) {
@@ -29,14 +30,13 @@ export async function readOwnHost(ctx: AgentContext, includeVms: boolean, option
       return { kind: "partial", info: partialInfo(ctx, { emergencyMode: true }), reason: `emergency mode (${state.code})` };
     case "master": {
       const thisHost = state.hostRef ?? str(await ctx.xapi.home.callWith("session.get_this_host", (s) => [s, s], options));
-      return read(ctx, ctx.xapi.home, includeVms, options, (snapshot) => snapshot.hosts.find((h) => h.ref === thisHost));
+      return read(ctx, ctx.xapi.home, includeVms, options, () => readPool(ctx.xapi.home, options), (snapshot) => snapshot.hosts.find((h) => h.ref === thisHost));
     }
     case "slave": {
       ctx.identity.masterAddress = state.masterAddress;
       try {
-        return await read(ctx, ctx.xapi.pool, includeVms, options, (snapshot) =>
-          findOwnHost(snapshot, ctx.identity, ctx.xapi.address, ctx.hostName),
-        );
+        // The master it names may not be the one the pool session last followed: readCurrentPool checks.
+        return await read(ctx, ctx.xapi.pool, includeVms, options, () => readCurrentPool(ctx, options), (snapshot) => ownHostIn(ctx, snapshot));
       } catch (err) {
         if (!(err instanceof XapiUnreachableError) || err.reason === "aborted") throw err;
         return { kind: "partial", info: partialInfo(ctx, {}), reason: err.message };
@@ -50,13 +50,14 @@ async function read(
   session: XapiSession,
   includeVms: boolean,
   options: XapiCallOptions,
+  readSnapshot: () => Promise<PoolSnapshot>,
   pick: (snapshot: PoolSnapshot) => PoolHost | undefined,
 ): Promise<OwnHost> {
-  const snapshot = await readPool(session, options);
+  const snapshot = await readSnapshot();
   const host = pick(snapshot);
   if (!host) throw failedPrecondition(`the pool master does not list this host (${ctx.hostName}, ${ctx.xapi.address})`);
-  const vms = includeVms ? await readVms(session, options) : undefined;
-  const info = hostInfo(snapshot, host, vms);
+  const vms = includeVms ? await readVmsOfHost(session, host.ref, ctx.log, options) : undefined;
+  const info = hostInfo(snapshot, host, vms, (text) => ctx.credentials.scrub(text));
   Object.assign(ctx.identity, { uuid: host.uuid, masterAddress: info.masterAddress, poolUuid: snapshot.pool.uuid, poolName: snapshot.pool.name });
   return { kind: "read", info, snapshot, host, vms };
 }

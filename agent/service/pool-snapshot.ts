@@ -1,5 +1,6 @@
 /** Reading a pool as its master reports it: the pool record, every host with its metrics, and the VMs. */
-import { isXapiError } from "../xapi/errors.js";
+import type { Logger } from "../../shared/logging.js";
+import { XapiUnreachableError, isXapiError } from "../xapi/errors.js";
 import {
   hostMetrics,
   hostRecord,
@@ -71,16 +72,55 @@ export function findOwnHost(snapshot: PoolSnapshot, identity: HostIdentity, addr
   );
 }
 
-/** A VM with whether its disks are on host-local storage. */
+/** A VM with whether its disks are on host-local storage, and what keeps it from leaving its host. */
 export interface PoolVm extends VmRecord {
   localStorage: boolean;
+  /**
+   * The VM's entry of host.get_vms_which_prevent_evacuation for its host: [code, params…];
+   * empty when it can move, or when that was not asked or could not be read.
+   */
+  evacuationBlocker: string[];
 }
 
-/** Reads every VM of the pool (templates, snapshots and control domains included). */
+/** Evacuation blockers by VM ref (host.get_vms_which_prevent_evacuation). */
+export type EvacuationBlockers = ReadonlyMap<string, readonly string[]>;
+
+/** Reads every VM of the pool (templates, snapshots and control domains included); no evacuation blockers yet. */
 export async function readVms(session: XapiSession, options: XapiCallOptions = {}): Promise<PoolVm[]> {
   const vms = recordsOf(await session.call("VM.get_all_records", [], options), vmRecord);
   const local = await localStorageVms(session, vms, options);
-  return vms.map((vm) => ({ ...vm, localStorage: local.has(vm.ref) }));
+  return vms.map((vm) => ({ ...vm, localStorage: local.has(vm.ref), evacuationBlocker: [] }));
+}
+
+/** The VMs with their evacuation blockers attached (see readEvacuationBlockers). */
+export function withEvacuationBlockers(vms: PoolVm[], blockers: EvacuationBlockers): PoolVm[] {
+  return vms.map((vm) => ({ ...vm, evacuationBlocker: [...(blockers.get(vm.ref) ?? vm.evacuationBlocker)] }));
+}
+
+/** The pool's VMs and, read concurrently, the evacuation blockers of the VMs resident on hostRef. */
+export async function readVmsOfHost(session: XapiSession, hostRef: string, log: Logger, options: XapiCallOptions = {}): Promise<PoolVm[]> {
+  const [vms, blockers] = await Promise.all([readVms(session, options), readEvacuationBlockers(session, hostRef, log, options)]);
+  return withEvacuationBlockers(vms, blockers);
+}
+
+/**
+ * host.get_vms_which_prevent_evacuation(host) on the master: VM ref → [code, params…] for every
+ * VM XenServer would refuse to move off `hostRef` now. Best effort: when the call fails (not
+ * implemented, host offline, …) that is logged at debug and no VM has a blocker. A cancelled
+ * call still throws.
+ */
+export async function readEvacuationBlockers(session: XapiSession, hostRef: string, log: Logger, options: XapiCallOptions = {}): Promise<Map<string, string[]>> {
+  try {
+    const value = struct(await session.call("host.get_vms_which_prevent_evacuation", [hostRef], options));
+    return new Map(Object.entries(value).map(([vm, entry]) => [vm, strings(entry)] as const).filter(([, entry]) => entry.length > 0));
+  } catch (err) {
+    if (options.signal?.aborted || (err instanceof XapiUnreachableError && err.reason === "aborted")) throw err;
+    log.debug("cannot read the VMs that prevent evacuation; leaving evacuation_blocker empty", {
+      host: hostRef,
+      error: err instanceof Error ? err.message : String(err),
+    });
+    return new Map();
+  }
 }
 
 /**

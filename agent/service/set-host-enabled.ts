@@ -3,6 +3,7 @@ import { failedPrecondition, notFound } from "../../shared/errors.js";
 import type { AgentContext } from "./agent-context.js";
 import { hostInfo, type HostInfoInit } from "./convert.js";
 import { readOwnHost } from "./own-host.js";
+import { readCurrentPool } from "./current-pool.js";
 import { hostByUuid, readPool } from "./pool-snapshot.js";
 
 /** Enables or disables hostUuid (empty: the own host) and returns its facts afterwards. */
@@ -14,7 +15,7 @@ export async function setHostEnabled(ctx: AgentContext, hostUuid: string, enable
     if (own.kind === "partial") throw failedPrecondition(`cannot reach the pool master of ${ctx.hostName}: ${own.reason}`);
     uuid = own.host.uuid;
   }
-  const before = await readPool(ctx.xapi.pool, { signal });
+  const before = await readCurrentPool(ctx, { signal });
   const host = hostByUuid(before, uuid);
   if (!host) throw notFound(`host ${uuid} is not a member of this pool`);
   if (host.enabled !== enabled) {

@@ -1,7 +1,10 @@
 /**
  * The agent's XenAPI client: one session on its own host (stays there, surfaces HOST_IS_SLAVE),
  * one pool session that follows HOST_IS_SLAVE to the master, host-local sessions for the
- * emergency calls, and a monitor that notices toolstack restarts of the own host.
+ * emergency calls, and a monitor that notices toolstack restarts of the own host. The pool
+ * session goes back to the own host (and rediscovers the master) whenever the own host
+ * restarted or answers in another role or with another master than before: it may have left
+ * the pool whose master the session followed (eject, emergency reset, designate).
  */
 import type { XapiCredentials } from "./credentials.js";
 import { hostOf, withHost } from "./endpoint.js";
@@ -22,6 +25,8 @@ export interface XapiClientOptions {
   retryDelayMs: number;
   loginAttempts?: number;
   tls?: XapiTls;
+  /** Told when the pool session was sent back to the own host, and why (for logging). */
+  onRehome?: (reason: string) => void;
 }
 
 /** How an endpoint answers a login. */
@@ -50,6 +55,8 @@ export class XapiClient {
   /** Session on the pool master, reached through HOST_IS_SLAVE redirects. */
   readonly pool: XapiSession;
   readonly settings: XapiRpcSettings;
+  /** The own host's last definite answer ("master" or "slave of ADDRESS"). */
+  #homeAnswer: string | undefined;
 
   constructor(readonly options: XapiClientOptions) {
     this.monitor = new ToolstackMonitor(options.url);
@@ -63,6 +70,17 @@ export class XapiClient {
     };
     this.home = new XapiSession({ ...common, followMaster: false });
     this.pool = new XapiSession({ ...common, followMaster: true });
+    this.monitor.onChange((change) => {
+      if (change.kind === "restarted") this.rehomePool(`own toolstack restarted (${change.reason})`);
+    });
+  }
+
+  /**
+   * Sends the pool session back to the own host; the next pool call rediscovers the master from
+   * there. `logout`: also end the old session (when it is on a master whose pool we left).
+   */
+  rehomePool(reason: string, options: { logout?: boolean } = {}): void {
+    if (this.pool.rehome(options)) this.options.onRehome?.(reason);
   }
 
   /** The own host's management address (from the XAPI URL). */
@@ -77,12 +95,24 @@ export class XapiClient {
 
   /** How the own host answers: as a master, a slave (naming its master), in emergency mode, or not at all. */
   async homeState(options: XapiCallOptions = {}): Promise<EndpointState> {
+    let state: EndpointState;
     try {
       const hostRef = str(await this.home.callWith("session.get_this_host", (s) => [s, s], options));
-      return { kind: "master", hostRef };
+      state = { kind: "master", hostRef };
     } catch (err) {
-      return this.classify(err, options);
+      state = await this.classify(err, options);
     }
+    this.noteHomeAnswer(state);
+    return state;
+  }
+
+  /** Remembers how the own host answered; a different role or master than before repoints the pool session. */
+  private noteHomeAnswer(state: EndpointState): void {
+    if (state.kind !== "master" && state.kind !== "slave") return;
+    const answer = state.kind === "master" ? "master" : `slave of ${state.masterAddress.trim().toLowerCase()}`;
+    const before = this.#homeAnswer;
+    this.#homeAnswer = answer;
+    if (before !== undefined && before !== answer) this.rehomePool(`own host answered as ${before}, now as ${answer}`);
   }
 
   /** How another endpoint answers a fresh login (logged out again at once). */

@@ -28,12 +28,23 @@ export interface XapiSessionOptions extends XapiRpcSettings {
 
 const maxRedirects = 3;
 const maxCallAttempts = 4;
+/** Logins thrown away because the session was repointed meanwhile, before giving up. */
+const maxDiscardedLogins = 3;
+
+/** A session ref and the endpoint it was obtained from (a ref is only ever sent there). */
+interface Current {
+  ref: string;
+  url: URL;
+}
 
 /** A lazily logged-in XenAPI session. Safe for concurrent calls (one login at a time). */
 export class XapiSession {
-  #ref: string | undefined;
+  #current: Current | undefined;
+  /** Where the next login starts (home, or the master a HOST_IS_SLAVE named). */
   #url: URL;
-  #login: Promise<string> | undefined;
+  #login: Promise<Current> | undefined;
+  /** Bumped whenever the session is repointed, so a login that raced with it is not kept. */
+  #generation = 0;
 
   constructor(private readonly options: XapiSessionOptions) {
     this.#url = options.home;
@@ -41,7 +52,7 @@ export class XapiSession {
 
   /** The endpoint calls currently go to (home, or the master it redirected to). */
   get endpoint(): URL {
-    return this.#url;
+    return this.#current?.url ?? this.#url;
   }
 
   /** Calls `method` with the session ref followed by `params` (checked: no bigint/undefined). */
@@ -55,14 +66,14 @@ export class XapiSession {
   async callWith(method: string, build: (session: string) => readonly XapiParam[], options: XapiCallOptions = {}): Promise<XapiValue> {
     let lastError: unknown;
     for (let attempt = 0; attempt < maxCallAttempts; attempt++) {
-      const session = await this.sessionRef();
-      const url = this.#url;
+      const current = await this.current();
+      const url = current.url;
       try {
-        return await xapiRpc(this.options, url, method, build(session), options);
+        return await xapiRpc(this.options, url, method, build(current.ref), options);
       } catch (err) {
         lastError = err;
         if (isXapiError(err, "SESSION_INVALID")) {
-          this.forget(session);
+          this.forget(current);
           continue;
         }
         if (this.options.followMaster && isXapiError(err, "HOST_IS_SLAVE") && err.params[0]) {
@@ -81,44 +92,84 @@ export class XapiSession {
   }
 
   /** The current session ref, logging in first when there is none. */
-  sessionRef(): Promise<string> {
-    if (this.#ref) return Promise.resolve(this.#ref);
-    this.#login ??= this.login().finally(() => (this.#login = undefined));
-    return this.#login;
+  async sessionRef(): Promise<string> {
+    return (await this.current()).ref;
   }
 
-  /** Drops the session (without logging out), e.g. after the host restarted; the next call logs in again. */
-  reset(): void {
-    this.#ref = undefined;
-    this.#url = this.options.home;
+  /**
+   * Points the session back at the agent's own host: the next call logs in there and, for a
+   * pool session, rediscovers the master through HOST_IS_SLAVE. Used when the own host
+   * restarted, changed role or master, or when the master's view no longer lists the own host
+   * (it left that pool). The old session is dropped without logging out unless `logout` is set
+   * (an Async task it started may still be watched; XAPI expires idle sessions); a session on
+   * the own host itself is never logged out here. Returns true when it pointed elsewhere.
+   */
+  rehome(options: { logout?: boolean } = {}): boolean {
+    const { home } = this.options;
+    const old = this.#current;
+    const moved = !sameEndpoint(this.endpoint, home) || !sameEndpoint(this.#url, home);
+    this.pointAt(home);
+    if (options.logout && old && !sameEndpoint(old.url, home)) this.logoutQuietly(old);
+    return moved;
   }
 
   /** Logs out (best effort, short timeout) and drops the session. */
   async logout(): Promise<void> {
-    const ref = this.#ref;
-    const url = this.#url;
-    this.#ref = undefined;
-    if (!ref) return;
-    await xapiRpc(this.options, url, "session.logout", [ref], { timeoutMs: Math.min(2000, this.options.callTimeoutMs) }).catch(() => undefined);
+    const old = this.#current;
+    this.#current = undefined;
+    this.#generation++;
+    if (!old) return;
+    await xapiRpc(this.options, old.url, "session.logout", [old.ref], { timeoutMs: Math.min(2000, this.options.callTimeoutMs) }).catch(() => undefined);
   }
 
-  private forget(session: string): void {
-    if (this.#ref === session) this.#ref = undefined;
+  private current(): Promise<Current> {
+    if (this.#current) return Promise.resolve(this.#current);
+    this.#login ??= this.loginCurrent().finally(() => (this.#login = undefined));
+    return this.#login;
+  }
+
+  private forget(current: Current): void {
+    if (this.#current === current) this.#current = undefined;
   }
 
   private pointAt(url: URL): void {
-    this.#ref = undefined;
+    this.#current = undefined;
     this.#url = url;
+    this.#generation++;
   }
 
-  private async login(): Promise<string> {
+  /** Logs in from #url; a login that raced with a repoint (rehome) is discarded (logged out) and redone. */
+  private async loginCurrent(): Promise<Current> {
+    for (let discarded = 0; ; discarded++) {
+      const generation = this.#generation;
+      const result = await this.login(generation);
+      if (generation === this.#generation || discarded >= maxDiscardedLogins) {
+        this.#url = result.url;
+        this.#current = result;
+        return result;
+      }
+      this.logoutQuietly(result);
+    }
+  }
+
+  /** session.logout in the background (best effort, short timeout). */
+  private logoutQuietly(old: Current): void {
+    void xapiRpc(this.options, old.url, "session.logout", [old.ref], { timeoutMs: Math.min(2000, this.options.callTimeoutMs) }).catch(() => undefined);
+  }
+
+  /** Logs in, starting at #url and following redirects; moves #url along unless the session was repointed meanwhile. */
+  private async login(generation: number): Promise<Current> {
     const { credentials, home, followMaster } = this.options;
     const attempts = this.options.loginAttempts ?? 3;
     let refusals = 0;
     let redirects = 0;
     let masterUnreachable: XapiUnreachableError | undefined;
+    let url = this.#url;
+    const moveTo = (next: URL) => {
+      url = next;
+      if (this.#generation === generation) this.#url = next;
+    };
     for (;;) {
-      const url = this.#url;
       try {
         const value = await xapiRpc(this.options, url, "session.login_with_password", [
           credentials.username,
@@ -128,21 +179,20 @@ export class XapiSession {
         ]);
         const ref = str(value);
         if (!ref) throw new XapiUnreachableError(`${endpointName(url)} returned an empty session`, "protocol", endpointName(url));
-        this.#ref = ref;
-        return ref;
+        return { ref, url };
       } catch (err) {
         if (followMaster && isXapiError(err, "HOST_IS_SLAVE") && err.params[0]) {
           const master = withHost(home, err.params[0]);
           // Our host still names the master that just refused us: it is down, say so.
           if (masterUnreachable && masterUnreachable.endpoint === endpointName(master)) throw masterUnreachable;
           if (redirects++ >= maxRedirects) throw masterUnreachable ?? err;
-          this.#url = master;
+          moveTo(master);
           continue;
         }
         if (err instanceof XapiUnreachableError && err.neverSent) {
           if (followMaster && !sameEndpoint(url, home)) {
             masterUnreachable = new XapiUnreachableError(`pool master at ${endpointName(url)} is unreachable`, err.reason, err.endpoint);
-            this.#url = home;
+            moveTo(home);
             continue;
           }
           if (++refusals < attempts) {

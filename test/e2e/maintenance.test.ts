@@ -114,7 +114,7 @@ describe("host maintenance", () => {
 describe("cancelling an evacuation", () => {
   let p: Product;
   beforeAll(async () => {
-    p = await startProduct({ hosts: 3, baseAddress: "127.0.1.190", simulator: { linkBandwidthMiBps: 40 } });
+    p = await startProduct({ hosts: 3, baseAddress: "127.0.1.190", simulator: { linkBandwidthMiBps: 20 } });
     await pool(p, "cancel", ["xs1", "xs2", "xs3"]);
     p.sim.control.addVms("xs2", { count: 12, memoryMiB: 4096, namePrefix: "vm" });
   }, 60_000);
