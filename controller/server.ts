@@ -17,8 +17,11 @@ import { eventService } from "./api/event-service.js";
 import { hostService } from "./api/host-service.js";
 import { operationService } from "./api/operation-service.js";
 import { ChangeFeed } from "./domain/change-feed.js";
+import { HeartbeatBatcher } from "./domain/heartbeat-batcher.js";
 import { AgentDirectory, type AgentCredentials } from "./orchestrator/agent-directory.js";
 import type { CrashHook } from "./orchestrator/crash-hook.js";
+import { KnownCapacity } from "./orchestrator/known-capacity.js";
+import { MasterFailureDetector, masterFailureSettings } from "./orchestrator/master-failure-detector.js";
 import { Orchestrator } from "./orchestrator/orchestrator.js";
 import { Reconciler } from "./orchestrator/reconciler.js";
 import { novaRoutes } from "./rest/nova-routes.js";
@@ -45,6 +48,10 @@ export interface ControllerOptions {
   retryDelayMs?: number;
   /** How often the reconciler compares records with pools (default 60 s; 0 disables). */
   reconcileIntervalMs?: number;
+  /** How often the master-failure detector checks pool masters (default: the heartbeat interval; 0 disables it). */
+  masterCheckIntervalMs?: number;
+  /** How long a master must stay unreachable before it is declared failed (default: six heartbeat intervals). */
+  masterFailureThresholdMs?: number;
   /** Test hook: kill the process at a chosen step. */
   crashHook?: CrashHook;
   /** Extra HTTP routes on the HTTP port. */
@@ -58,6 +65,7 @@ export interface Controller {
   context: ControllerContext;
   orchestrator: Orchestrator;
   reconciler: Reconciler;
+  masterFailureDetector: MasterFailureDetector;
   /** Finishes in-flight calls, then closes the endpoints and the database. */
   close(graceMs?: number): Promise<void>;
 }
@@ -71,18 +79,28 @@ export async function startController(options: ControllerOptions): Promise<Contr
     log,
     changes: new ChangeFeed(),
     heartbeatIntervalMs: options.heartbeatIntervalMs ?? 10_000,
+    heartbeats: new HeartbeatBatcher(store),
   };
   const agents = new AgentDirectory(options.agentCredentials ?? {});
+  const knownCapacity = new KnownCapacity();
   const orchestrator = new Orchestrator(context, agents, {
     stepTimeoutMs: options.stepTimeoutMs ?? 15 * 60_000,
     retryDelayMs: options.retryDelayMs ?? 1000,
     crashHook: options.crashHook,
+    knownCapacity,
   });
   context.operations = orchestrator;
   const reconciler = new Reconciler(context, agents, {
     intervalMs: options.reconcileIntervalMs ?? 60_000,
     heartbeatIntervalMs: context.heartbeatIntervalMs,
   });
+  const masterFailureDetector = new MasterFailureDetector(
+    context,
+    agents,
+    orchestrator,
+    masterFailureSettings(context.heartbeatIntervalMs, { intervalMs: options.masterCheckIntervalMs, failureThresholdMs: options.masterFailureThresholdMs }),
+    knownCapacity,
+  );
   const admin = ["admin"] as const;
   const server = await startRpcServer({
     grpcListen: options.grpcListen ?? "127.0.0.1:50051",
@@ -104,16 +122,20 @@ export async function startController(options: ControllerOptions): Promise<Contr
   });
   orchestrator.resume();
   reconciler.start();
+  masterFailureDetector.start();
   return {
     grpcAddress: server.grpcAddress,
     httpAddress: server.httpAddress,
     context,
     orchestrator,
     reconciler,
+    masterFailureDetector,
     async close(graceMs) {
       await server.close(graceMs);
+      await masterFailureDetector.close();
       await reconciler.close();
       await orchestrator.close();
+      context.heartbeats.flush();
       store.close();
     },
   };

@@ -15,6 +15,7 @@ export function agentRegistryService(ctx: ControllerContext): ServiceImpl<typeof
   return {
     registerHost(req) {
       validateRegistration(req);
+      ctx.heartbeats.flush();
       const facts = poolFactsRecord(req.pool);
       const host = store.transaction(() => {
         const isNew = store.hosts.register(
@@ -37,7 +38,7 @@ export function agentRegistryService(ctx: ControllerContext): ServiceImpl<typeof
     },
     heartbeat(req) {
       assertValid(violations(checkHostName(req.name, "name")));
-      const known = store.hosts.heartbeat(req.name, capacityRecord(req.capacity), poolFactsRecord(req.pool), nowIso());
+      const known = ctx.heartbeats.record(req.name, capacityRecord(req.capacity), poolFactsRecord(req.pool), nowIso());
       return { heartbeatInterval: durationFromMs(ctx.heartbeatIntervalMs), reregister: !known };
     },
   };

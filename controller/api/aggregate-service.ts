@@ -36,7 +36,10 @@ export function aggregateService(ctx: ControllerContext): ServiceImpl<typeof Agg
     getAggregate(req) {
       const aggregate = requireAggregate(store, idFrom(req.id));
       const message = aggregateMessage(aggregate);
-      message.pool!.maintenanceHeadroom = headroomOf(store.hosts.members(aggregate.id));
+      if (aggregate.members.length > 0) {
+        ctx.heartbeats.flush();
+        message.pool!.maintenanceHeadroom = headroomOf(store.hosts.members(aggregate.id));
+      }
       return message;
     },
     listAggregates(req) {
@@ -71,9 +74,11 @@ export function aggregateService(ctx: ControllerContext): ServiceImpl<typeof Agg
       requireAggregate(store, id);
       throw unimplemented("RepairAggregate needs pool orchestration, which is not implemented yet");
     },
-    recoverMaster(req) {
-      requireAggregate(store, idFrom(req.id));
-      throw unimplemented("RecoverMaster (master failure recovery) is not implemented yet");
+    async recoverMaster(req) {
+      const id = idFrom(req.id);
+      if (ctx.operations) return operationById(await ctx.operations.recoverMaster(id, req.newMaster || undefined));
+      requireAggregate(store, id);
+      throw unimplemented("RecoverMaster needs pool orchestration, which is not implemented yet");
     },
   };
 }

@@ -10,6 +10,7 @@ export interface ResidentVm {
   memoryBytes: number;
   originHost: string;
 }
+import type { HeartbeatBatcher } from "../domain/heartbeat-batcher.js";
 import type { ChangeFeed } from "../domain/change-feed.js";
 import type { Store } from "../store/store.js";
 
@@ -29,6 +30,8 @@ export interface OperationStarter {
   residentVms(host: string): Promise<ResidentVm[]>;
   /** Re-reads the real pool and converges the aggregate's record to it. */
   repair(aggregateId: number): Promise<AggregateRecord>;
+  /** Accepts RecoverMaster once the master's failure is confirmed through the agents; returns the operation id. */
+  recoverMaster(aggregateId: number, newMaster?: string): Promise<string>;
 }
 
 /** Shared dependencies of the API handlers. */
@@ -37,6 +40,8 @@ export interface ControllerContext {
   log: Logger;
   /** Announces operation changes and new events to waiting calls. */
   changes: ChangeFeed;
+  /** Batched heartbeat writes. */
+  heartbeats: HeartbeatBatcher;
   /** Heartbeat interval told to agents. */
   heartbeatIntervalMs: number;
   /** Pool orchestration; when absent, AddHost/RemoveHost validate and answer UNIMPLEMENTED. */

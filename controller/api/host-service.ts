@@ -14,6 +14,7 @@ export function hostService(ctx: ControllerContext): ServiceImpl<typeof HostServ
   const validName = (name: string, field = "name") => assertValid(violations(checkHostName(name, field)));
   return {
     listHosts(req) {
+      ctx.heartbeats.flush();
       if (req.aggregateId < 0n) assertValid([{ field: "aggregate_id", description: "aggregate_id must not be negative" }]);
       const aggregateId = Number(req.aggregateId);
       const page = pageOfHosts(
@@ -24,6 +25,7 @@ export function hostService(ctx: ControllerContext): ServiceImpl<typeof HostServ
     },
     async getHost(req) {
       validName(req.name);
+      ctx.heartbeats.flush();
       const host = hostMessage(requireHost(store, req.name));
       if (ctx.operations) {
         try {

@@ -95,6 +95,7 @@ export class Reconciler {
   /** Hosts silent for three heartbeat intervals become UNREACHABLE. */
   private markSilentHosts(): void {
     const { store } = this.ctx;
+    this.ctx.heartbeats.flush();
     const cutoff = new Date(Date.now() - 3 * this.settings.heartbeatIntervalMs).toISOString();
     const silent = store.db
       .prepare("SELECT name FROM hosts WHERE liveness IN ('ALIVE', 'XAPI_UNREACHABLE') AND last_heartbeat_at < ?")
