@@ -14,6 +14,7 @@ const usage = `usage: aggregates-controller [--listen HOST:PORT] [--http-listen 
        [--tokens-file FILE] [--tls-cert F --tls-key F [--tls-client-ca F]] [--heartbeat-interval SECONDS]
        [--agent-token-file F] [--agent-ca F --agent-cert F --agent-key F]
        [--step-timeout SECONDS] [--reconcile-interval SECONDS]
+       [--master-check-interval SECONDS] [--master-failure-threshold SECONDS]
 
   --listen            gRPC address (default 127.0.0.1:50051)
   --http-listen       Connect/JSON (curl) address (default 127.0.0.1:50052; "off" disables)
@@ -26,7 +27,12 @@ const usage = `usage: aggregates-controller [--listen HOST:PORT] [--http-listen 
                       else the development agent token)
   --agent-ca/--agent-cert/--agent-key  TLS towards agents (client certificate for mTLS)
   --step-timeout      deadline of one operation step (default 900)
-  --reconcile-interval  how often records are compared with the real pools (default 60; 0 = off)`;
+  --reconcile-interval  how often records are compared with the real pools (default 60; 0 = off)
+  --master-check-interval  how often pool masters are checked for failure (default: the heartbeat
+                      interval; 0 = off)
+  --master-failure-threshold  how long a master must stay unreachable (agent, XAPI and heartbeats)
+                      before the members are asked and it is declared failed (default: 6 heartbeat
+                      intervals)`;
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -45,6 +51,8 @@ async function main(): Promise<void> {
       "agent-key": { type: "string" },
       "step-timeout": { type: "string", default: "900" },
       "reconcile-interval": { type: "string", default: "60" },
+      "master-check-interval": { type: "string" },
+      "master-failure-threshold": { type: "string" },
       help: { type: "boolean", short: "h" },
     },
     strict: true,
@@ -84,6 +92,8 @@ async function main(): Promise<void> {
     agentCredentials: { token: agentToken, tls: loadClientTls({ ca: values["agent-ca"], cert: values["agent-cert"], key: values["agent-key"] }) },
     stepTimeoutMs: seconds("--step-timeout", values["step-timeout"]),
     reconcileIntervalMs: seconds("--reconcile-interval", values["reconcile-interval"], true),
+    masterCheckIntervalMs: values["master-check-interval"] !== undefined ? seconds("--master-check-interval", values["master-check-interval"], true) : undefined,
+    masterFailureThresholdMs: values["master-failure-threshold"] !== undefined ? seconds("--master-failure-threshold", values["master-failure-threshold"]) : undefined,
     crashHook: crashHookFromEnv(),
     grpcListen: values.listen,
     httpListen: values["http-listen"] === "off" ? undefined : values["http-listen"],

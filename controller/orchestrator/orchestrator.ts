@@ -7,8 +7,11 @@ import { checkAddHost, checkRemoveHost } from "../domain/aggregates.js";
 import { nowIso, type AggregateRecord, type OperationKindName, type OperationRecord } from "../domain/records.js";
 import { addHostHandler } from "./add-host.js";
 import type { AgentDirectory } from "./agent-directory.js";
+import type { KnownCapacity } from "./known-capacity.js";
+import type { MasterFailure } from "./master-assessment.js";
 import { OperationRunner, settledPoolState, type RunnerSettings } from "./operation-runner.js";
 import { recordEvent } from "./record-event.js";
+import { checkRecoverMaster, confirmMasterFailure, recoverMasterHandler, recoverMasterParams } from "./recover-master.js";
 import { removeHostHandler } from "./remove-host.js";
 import { repairAggregate } from "./repair.js";
 import { dryRunEvacuation, effectiveMaxParallel, memberHost, residentVms } from "./maintenance-intake.js";
@@ -17,7 +20,10 @@ import { stopMaintenanceHandler } from "./stop-maintenance.js";
 import type { OperationKindHandler } from "./step.js";
 
 /** Settings of the orchestrator. */
-export type OrchestratorSettings = RunnerSettings;
+export type OrchestratorSettings = RunnerSettings & {
+  /** Members' last complete capacity (for choosing a new master by free memory). */
+  knownCapacity?: KnownCapacity;
+};
 
 /** The orchestrator: the only code that changes pools. */
 export class Orchestrator implements OperationStarter {
@@ -28,7 +34,7 @@ export class Orchestrator implements OperationStarter {
   constructor(
     private readonly ctx: ControllerContext,
     private readonly agents: AgentDirectory,
-    settings: OrchestratorSettings,
+    private readonly settings: OrchestratorSettings,
     extraHandlers: Partial<Record<OperationKindName, OperationKindHandler>> = {},
   ) {
     const handlers = {
@@ -36,6 +42,7 @@ export class Orchestrator implements OperationStarter {
       REMOVE_HOST: removeHostHandler,
       START_MAINTENANCE: startMaintenanceHandler,
       STOP_MAINTENANCE: stopMaintenanceHandler,
+      RECOVER_MASTER: recoverMasterHandler,
       ...extraHandlers,
     };
     this.runner = new OperationRunner(ctx, agents, handlers, settings, this.shutdown.signal);
@@ -49,9 +56,12 @@ export class Orchestrator implements OperationStarter {
     }
   }
 
-  /** Queues an operation behind the others of its aggregate. */
-  schedule(op: Pick<OperationRecord, "id" | "aggregateId">): void {
-    const key = op.aggregateId ?? 0;
+  /**
+   * Queues an operation behind the others of its aggregate. Master recovery has its own lane:
+   * it must not wait behind operations that cannot progress while the master is dead.
+   */
+  schedule(op: Pick<OperationRecord, "id" | "aggregateId" | "kind">): void {
+    const key = op.kind === "RECOVER_MASTER" ? -(op.aggregateId ?? 0) - 1 : (op.aggregateId ?? 0);
     const previous = this.tails.get(key) ?? Promise.resolve();
     const next = previous
       .then(() => (this.shutdown.signal.aborted ? undefined : this.runner.run(op.id)))
@@ -161,6 +171,22 @@ export class Orchestrator implements OperationStarter {
       if (host.maintenance === "NONE" && host.enabled) throw failedPrecondition(`host "${hostName}" is not in maintenance`);
       store.hosts.setMaintenance(hostName, "LEAVING");
       return this.record("STOP_MAINTENANCE", host.aggregateId, hostName, { rebalance, maxParallel: effectiveMaxParallel(this.ctx, host.aggregateId, 0) });
+    });
+    this.schedule(op);
+    return op.id;
+  }
+
+  /**
+   * Accepts RecoverMaster: by an operator (the failure is confirmed through the agents first) or
+   * by the master-failure detector (which passes what it confirmed). Allowed while in ERROR.
+   */
+  async recoverMaster(aggregateId: number, newMaster?: string, detected?: MasterFailure): Promise<string> {
+    const failure = detected ?? (await confirmMasterFailure(this.ctx, this.agents, aggregateId, newMaster || undefined, this.shutdown.signal));
+    const op = this.ctx.store.transaction(() => {
+      const { master } = checkRecoverMaster(this.ctx.store, aggregateId, newMaster || undefined);
+      if (master.name !== failure.master) throw failedPrecondition(`the pool master of aggregate ${aggregateId} is ${master.name} now, not the failed ${failure.master}`);
+      const params = recoverMasterParams(this.ctx, aggregateId, failure, detected ? "detector" : "operator", newMaster || undefined, this.settings.knownCapacity);
+      return this.record("RECOVER_MASTER", aggregateId, failure.master, params);
     });
     this.schedule(op);
     return op.id;

@@ -24,8 +24,9 @@ export async function driftOf(ctx: ControllerContext, agents: AgentDirectory, ag
   const { pool } = await readPool({ ctx, agents, signal, remainingMs: () => 15_000 }, askable);
   const drift: string[] = [];
   for (const h of hosts) if (!memberOf(pool, h.uuid)) drift.push(`host ${h.name} is recorded as a member but is not in the pool`);
+  const recorded = ctx.store.hosts.members(aggregate.id);
   for (const m of pool.members) {
-    if (!hosts.some((h) => h.uuid === m.uuid)) drift.push(`pool member ${m.name} (${m.uuid}) is not a host of this aggregate`);
+    if (!recorded.some((h) => h.uuid === m.uuid)) drift.push(`pool member ${m.name} (${m.uuid}) is not a host of this aggregate`);
   }
   const master = pool.members.find((m) => m.master);
   const recordedMaster = hosts.find((h) => h.name === aggregate.masterHost);

@@ -39,6 +39,8 @@ export async function repairAggregate(r: RepairContext, aggregateId: number): Pr
     const now = nowIso();
     let masterHost: string | null = null;
     for (const h of hosts) {
+      // A failed (fenced) old master keeps its record until an operator removes or re-adds it.
+      if (h.membership === "FAILED") continue;
       const member = pool ? memberOf(pool, h.uuid) : undefined;
       if (member) {
         if (h.membership !== "MEMBER") changes.push(`${h.name}: ${h.membership} → MEMBER`);
@@ -56,7 +58,7 @@ export async function repairAggregate(r: RepairContext, aggregateId: number): Pr
       if (hosts.some((h) => h.uuid === m.uuid)) continue;
       drift.push(`pool member ${m.name} (${m.uuid}, ${m.address}) is not a host of this aggregate`);
     }
-    const remaining = store.hosts.members(aggregateId);
+    const remaining = store.hosts.members(aggregateId).filter((h) => h.membership !== "FAILED");
     const empty = remaining.length === 0;
     store.aggregates.updatePool(
       aggregateId,

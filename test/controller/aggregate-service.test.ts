@@ -554,12 +554,16 @@ describe("RepairAggregate / RecoverMaster", () => {
     expect((await get(a.id)).hosts).toEqual([host]);
   });
 
-  // Placeholder until master recovery lands: replace when RecoverMaster starts an operation.
-  it("UNIMPLEMENTED-PLACEHOLDER: RecoverMaster validates the id, answers NOT_FOUND, then UNIMPLEMENTED", async () => {
+  it("RecoverMaster validates the id and new_master, answers NOT_FOUND, and FAILED_PRECONDITION without a failed master", async () => {
     const a = await create("recover");
     await expectInvalidField(h.aggregates.recoverMaster({ id: 0n }), "id");
     await expectRpcError(h.aggregates.recoverMaster({ id: 543_210n }), Code.NotFound);
-    const err = await expectRpcError(h.aggregates.recoverMaster({ id: a.id }), Code.Unimplemented);
-    expect(err.rawMessage).toMatch(/RecoverMaster/);
+    await expectInvalidField(h.aggregates.recoverMaster({ id: a.id, newMaster: "bad name!" }), "new_master");
+    // An empty aggregate has no pool master, so nothing failed.
+    const err = await expectRpcError(h.aggregates.recoverMaster({ id: a.id }), Code.FailedPrecondition);
+    expect(err.rawMessage).toMatch(/no pool master/);
+    const { operations } = await h.operations.listOperations({ aggregateId: a.id });
+    expect(operations).toEqual([]);
+    expect((await get(a.id)).pool?.state).toBe(PoolState.EMPTY);
   });
 });

@@ -1,0 +1,345 @@
+/**
+ * The master-failure detector: on its own timer, for every aggregate with a pool master, it
+ * watches the master's heartbeats; when they say the master is down it asks the master's agent,
+ * and once the master has stayed unreachable for the failure threshold it asks the surviving
+ * members' agents (see master-assessment.ts for the rule). A confirmed failure starts a
+ * RECOVER_MASTER operation, unless the aggregate's metadata says `auto_recover_master=false`:
+ * then the aggregate goes to ERROR with the condition and an event, and an operator runs
+ * `aggctl aggregate-recover-master`. While the master is healthy it fences returning former
+ * masters (fencing.ts) and drops lost VMs that run again.
+ */
+import { setMaxListeners } from "node:events";
+import { HostRole } from "../../gen/hostaggregates/agent/v1/pool_agent_pb.js";
+import type { ControllerContext } from "../api/controller-context.js";
+import { nowIso, type AggregateRecord, type HostRecord, type OperationRecord } from "../domain/records.js";
+import type { AgentDirectory } from "./agent-directory.js";
+import { fence, fencingCandidates, type FencingContext } from "./fencing.js";
+import type { KnownCapacity } from "./known-capacity.js";
+import {
+  askMembers,
+  describeEvidence,
+  heartbeatEvidence,
+  isMasterFailureError,
+  masterFailureError,
+  probeMaster,
+  survivingMembers,
+  verdictOf,
+  type MasterFailure,
+  type MasterProbe,
+  type MemberReport,
+} from "./master-assessment.js";
+import { settledPoolState } from "./operation-runner.js";
+import { recordEvent } from "./record-event.js";
+
+/** Metadata key that turns automatic recovery off ("false", "0", "no", "off"). */
+export const autoRecoverKey = "auto_recover_master";
+
+/** Settings of the detector. */
+export interface MasterFailureSettings {
+  /** How often to check (0 disables the timer; tick() can still be called). */
+  intervalMs: number;
+  /** How long the master must stay unreachable before the members are asked and it is declared failed. */
+  failureThresholdMs: number;
+  /** Deadline of one GetHostInfo probe. */
+  probeTimeoutMs: number;
+  /** Deadline of one repointing of a returning host (EmergencyResetMaster waits for a toolstack restart). */
+  fenceTimeoutMs: number;
+  /** How often an aggregate's lost VMs are re-read to drop those that run again (one VM list per aggregate). */
+  lostVmCheckIntervalMs: number;
+}
+
+/** Defaults derived from the heartbeat interval: check every interval, declare failure after six. */
+export function masterFailureSettings(heartbeatIntervalMs: number, overrides: Partial<MasterFailureSettings> = {}): MasterFailureSettings {
+  const intervalMs = overrides.intervalMs ?? heartbeatIntervalMs;
+  return {
+    intervalMs,
+    failureThresholdMs: overrides.failureThresholdMs ?? 6 * heartbeatIntervalMs,
+    probeTimeoutMs: overrides.probeTimeoutMs ?? Math.min(10_000, Math.max(2_000, intervalMs)),
+    fenceTimeoutMs: overrides.fenceTimeoutMs ?? 10 * 60_000,
+    lostVmCheckIntervalMs: overrides.lostVmCheckIntervalMs ?? 6 * intervalMs,
+  };
+}
+
+/** True unless the aggregate's metadata turns automatic recovery off. */
+export function autoRecoverEnabled(metadata: Record<string, string>): boolean {
+  const value = metadata[autoRecoverKey]?.trim().toLowerCase();
+  return !(value === "false" || value === "0" || value === "no" || value === "off");
+}
+
+/** Who starts recoveries (the orchestrator). */
+export interface RecoveryStarter {
+  recoverMaster(aggregateId: number, newMaster?: string, detected?: MasterFailure): Promise<string>;
+}
+
+/** One stretch of time during which an aggregate's master is unreachable from the controller. */
+interface Episode {
+  master: string;
+  since: number;
+  announced: Set<string>;
+}
+
+/** Counters for tests and diagnostics. */
+export interface DetectorStats {
+  passes: number;
+  /** Masters currently unreachable from the controller, with since when (ms since epoch). */
+  suspects: { aggregateId: number; master: string; since: number }[];
+}
+
+/** Master steps of other operations during which the master is expected to restart. */
+const handoverSteps = new Set(["designate-new-master", "hand-over-master"]);
+
+/** The periodic master-failure detector. */
+export class MasterFailureDetector {
+  private timer?: NodeJS.Timeout;
+  private running?: Promise<void>;
+  private passes = 0;
+  private readonly stop = new AbortController();
+  private readonly episodes = new Map<number, Episode>();
+  private readonly fencing = new Map<string, Promise<void>>();
+  private readonly lostVmsCheckedAt = new Map<number, number>();
+
+  constructor(
+    private readonly ctx: ControllerContext,
+    private readonly agents: AgentDirectory,
+    private readonly recoveries: RecoveryStarter,
+    readonly settings: MasterFailureSettings,
+    private readonly known: KnownCapacity,
+  ) {
+    // Every probe of a pass listens to the shutdown signal.
+    setMaxListeners(0, this.stop.signal);
+  }
+
+  /** Starts the timer. */
+  start(): void {
+    if (this.settings.intervalMs <= 0) return;
+    this.timer = setInterval(() => void this.tick(), this.settings.intervalMs);
+    this.timer.unref();
+  }
+
+  /** One pass over the aggregates (overlapping calls share the pass). */
+  tick(): Promise<void> {
+    return (this.running ??= this.pass()
+      .catch((err: unknown) => {
+        if (!this.stop.signal.aborted) this.ctx.log.error("master-failure pass failed", { error: err instanceof Error ? err.stack : String(err) });
+      })
+      .finally(() => {
+        this.passes++;
+        this.running = undefined;
+      }));
+  }
+
+  /** Counters and current suspects. */
+  stats(): DetectorStats {
+    return {
+      passes: this.passes,
+      suspects: [...this.episodes].map(([aggregateId, e]) => ({ aggregateId, master: e.master, since: e.since })),
+    };
+  }
+
+  /** Stops the timer and waits for a running pass and fencing. */
+  async close(): Promise<void> {
+    clearInterval(this.timer);
+    this.stop.abort(new Error("controller shutting down"));
+    await this.running;
+    await Promise.allSettled([...this.fencing.values()]);
+  }
+
+  private async pass(): Promise<void> {
+    const { store } = this.ctx;
+    this.ctx.heartbeats.flush(); // heartbeat writes are batched: read the latest
+    const unfinished = store.operations.unfinished();
+    let afterId = 0;
+    for (;;) {
+      const page = store.aggregates.list({ afterId, limit: 100 });
+      if (page.length === 0) break;
+      afterId = page.at(-1)!.id;
+      await Promise.all(page.map((a) => this.check(a, unfinished.filter((o) => o.aggregateId === a.id))));
+      if (this.stop.signal.aborted) return;
+    }
+    for (const id of [...this.episodes.keys(), ...this.lostVmsCheckedAt.keys()]) {
+      if (!store.aggregates.get(id)) {
+        this.episodes.delete(id);
+        this.lostVmsCheckedAt.delete(id);
+      }
+    }
+  }
+
+  private event(aggregate: AggregateRecord, kind: string, host: string | null, message: string): void {
+    this.ctx.store.transaction(() => recordEvent(this.ctx, { kind, aggregateId: aggregate.id, host, message }));
+  }
+
+  /** Announces once per episode. */
+  private announce(episode: Episode, aggregate: AggregateRecord, kind: string, message: string): void {
+    if (episode.announced.has(kind)) return;
+    episode.announced.add(kind);
+    this.event(aggregate, kind, episode.master, message);
+  }
+
+  private async check(aggregate: AggregateRecord, operations: OperationRecord[]): Promise<void> {
+    const { store } = this.ctx;
+    if (this.stop.signal.aborted) return;
+    if (!aggregate.masterHost) return void this.episodes.delete(aggregate.id);
+    const master = store.hosts.get(aggregate.masterHost);
+    if (!master) return;
+    for (const h of store.hosts.members(aggregate.id)) this.known.observe(h);
+    // A recovery is under way, or another operation is handing the master role over.
+    if (operations.some((o) => o.kind === "RECOVER_MASTER")) return;
+    if (operations.some((o) => o.state === "RUNNING" && o.steps.some((st) => st.state === "RUNNING" && handoverSteps.has(st.name)))) return;
+
+    const heartbeat = heartbeatEvidence(master, this.ctx.heartbeatIntervalMs);
+    if (!heartbeat.down) return this.healthy(aggregate, master, undefined);
+    const probe = await probeMaster(this.ctx, this.agents, master, { signal: this.stop.signal, timeoutMs: this.settings.probeTimeoutMs });
+    if (verdictOf(probe) === "healthy") return this.healthy(aggregate, master, probe);
+
+    let episode = this.episodes.get(aggregate.id);
+    if (!episode || episode.master !== master.name) {
+      episode = { master: master.name, since: Date.now(), announced: new Set() };
+      this.episodes.set(aggregate.id, episode);
+    }
+    const thresholdS = (this.settings.failureThresholdMs / 1000).toFixed(1);
+    this.announce(episode, aggregate, "pool.master-unreachable", `the controller cannot reach pool master ${master.name} of aggregate ${aggregate.id} (${describeEvidence(probe)}); asking the members in ${thresholdS} s unless it answers again`);
+    if (Date.now() - episode.since < this.settings.failureThresholdMs) return;
+
+    const members = await askMembers(this.agents, aggregate, survivingMembers(this.ctx, aggregate), { signal: this.stop.signal, timeoutMs: this.settings.probeTimeoutMs });
+    if (this.stop.signal.aborted) return;
+    const verdict = verdictOf(probe, members);
+    if (verdict === "partition") {
+      return this.announce(episode, aggregate, "pool.master-partition", `pool master ${master.name} of aggregate ${aggregate.id} is unreachable from the controller, but members still reach it: no promotion (${describeEvidence(probe, members)})`);
+    }
+    if (verdict !== "failed") {
+      return this.announce(episode, aggregate, "pool.master-unconfirmed", `pool master ${master.name} of aggregate ${aggregate.id} is unreachable, but no surviving member could confirm it: no promotion (${describeEvidence(probe, members)})`);
+    }
+    await this.failed(aggregate, master, episode, probe, members);
+  }
+
+  /** The master answers (or its heartbeats are fine): end an episode, clear the condition, fence, prune lost VMs. */
+  private healthy(aggregate: AggregateRecord, master: HostRecord, probe: MasterProbe | undefined): Promise<void> | void {
+    const episode = this.episodes.get(aggregate.id);
+    if (episode) {
+      this.episodes.delete(aggregate.id);
+      if (episode.announced.size > 0) this.event(aggregate, "pool.master-reachable", master.name, `pool master ${master.name} of aggregate ${aggregate.id} is reachable again`);
+    }
+    if (isMasterFailureError(aggregate.lastError)) {
+      const { store } = this.ctx;
+      store.transaction(() => {
+        const current = store.aggregates.get(aggregate.id)!;
+        if (!isMasterFailureError(current.lastError)) return;
+        store.aggregates.updatePool(aggregate.id, { poolState: "CHANGING", lastError: null }, nowIso());
+        store.aggregates.updatePool(aggregate.id, { poolState: settledPoolState(this.ctx, aggregate.id, false) }, nowIso());
+        recordEvent(this.ctx, { kind: "pool.master-back", aggregateId: aggregate.id, host: master.name, message: `pool master ${master.name} of aggregate ${aggregate.id} is reachable again; the failure condition is cleared` });
+      });
+    }
+    if (probe && probe.role !== undefined && probe.role !== HostRole.MASTER) return; // not the master it is recorded as: the reconciler reports the drift
+    const candidates = fencingCandidates(this.ctx, aggregate, master).filter((c) => !this.fencing.has(c.host.name));
+    if (candidates.length > 0) return this.startFencing(aggregate, master, candidates);
+    if (aggregate.lostVms.length > 0 && Date.now() - (this.lostVmsCheckedAt.get(aggregate.id) ?? 0) >= this.settings.lostVmCheckIntervalMs) {
+      this.lostVmsCheckedAt.set(aggregate.id, Date.now());
+      return this.pruneLostVms(aggregate, master);
+    }
+  }
+
+  /** Starts fencing in the background (a repointing waits for a toolstack restart). */
+  private async startFencing(aggregate: AggregateRecord, master: HostRecord, candidates: ReturnType<typeof fencingCandidates>): Promise<void> {
+    // Fence only behind a master that really answers as the master.
+    const probe = await probeMaster(this.ctx, this.agents, master, { signal: this.stop.signal, timeoutMs: this.settings.probeTimeoutMs });
+    if (!probe.answers || probe.role !== HostRole.MASTER) return;
+    const f: FencingContext = { ctx: this.ctx, agents: this.agents, signal: this.stop.signal, probeTimeoutMs: this.settings.probeTimeoutMs, fenceTimeoutMs: this.settings.fenceTimeoutMs };
+    for (const candidate of candidates) {
+      const name = candidate.host.name;
+      if (this.fencing.has(name)) continue;
+      const task = fence(f, aggregate, master, candidate)
+        .then((done) => {
+          if (done) this.ctx.log.info("fenced a host", { aggregate: aggregate.id, host: name, how: done });
+        })
+        .catch((err: unknown) => {
+          if (this.stop.signal.aborted) return;
+          const message = err instanceof Error ? err.message : String(err);
+          this.ctx.log.warn("fencing failed; retrying on the next pass", { aggregate: aggregate.id, host: name, error: message });
+          this.event(aggregate, "host.fencing-failed", name, `fencing ${name} failed (retried on the next pass): ${message}`);
+        })
+        .finally(() => this.fencing.delete(name));
+      this.fencing.set(name, task);
+    }
+  }
+
+  /** Drops lost VMs that run again on a live host (restarted by an operator) or no longer exist. */
+  private async pruneLostVms(aggregate: AggregateRecord, master: HostRecord): Promise<void> {
+    const { store } = this.ctx;
+    let vms;
+    try {
+      vms = (await this.agents.forHost(master).listVms({}, { signal: this.stop.signal, timeoutMs: this.settings.probeTimeoutMs })).vms;
+    } catch {
+      return;
+    }
+    const byUuid = new Map(vms.map((v) => [v.uuid, v]));
+    const uuidOf = new Map(store.hosts.members(aggregate.id).map((h) => [h.name, h.uuid]));
+    const names = new Map(store.hosts.members(aggregate.id).map((h) => [h.uuid, h.name]));
+    const resolved: string[] = [];
+    const keep = aggregate.lostVms.filter((lost) => {
+      const vm = byUuid.get(lost.vmUuid);
+      if (!vm) {
+        resolved.push(`${lost.vmName} (${lost.vmUuid}) no longer exists`);
+        return false;
+      }
+      if (vm.powerState === "Running" && vm.residentHostUuid && vm.residentHostUuid !== uuidOf.get(lost.host)) {
+        resolved.push(`${lost.vmName} (${lost.vmUuid}) runs again on ${names.get(vm.residentHostUuid) ?? vm.residentHostUuid}`);
+        return false;
+      }
+      return true;
+    });
+    if (resolved.length === 0) return;
+    store.transaction(() => {
+      const current = store.aggregates.get(aggregate.id);
+      if (!current) return;
+      const gone = new Set(aggregate.lostVms.filter((v) => !keep.includes(v)).map((v) => v.vmUuid));
+      store.aggregates.updatePool(aggregate.id, { lostVms: current.lostVms.filter((v) => !gone.has(v.vmUuid)) }, nowIso());
+      recordEvent(this.ctx, { kind: "pool.lost-vms-resolved", aggregateId: aggregate.id, message: `no longer lost: ${resolved.join("; ")}` });
+    });
+  }
+
+  /** A confirmed failure: start the recovery, or show the condition and wait for an operator. */
+  private async failed(seen: AggregateRecord, master: HostRecord, episode: Episode, probe: MasterProbe, members: MemberReport[]): Promise<void> {
+    const { store } = this.ctx;
+    const aggregate = store.aggregates.get(seen.id);
+    if (!aggregate || aggregate.masterHost !== master.name) return;
+    const evidence = `unreachable for ${((Date.now() - episode.since) / 1000).toFixed(1)} s; ${describeEvidence(probe, members)}`;
+    const auto = autoRecoverEnabled(aggregate.metadata);
+    // Never retried on its own: a failed or cancelled recovery waits for an operator.
+    const failedRecovery = aggregate.lastError?.operationId ? store.operations.get(aggregate.lastError.operationId) : undefined;
+    const waiting = isMasterFailureError(aggregate.lastError) || failedRecovery?.kind === "RECOVER_MASTER";
+    if (auto && !waiting) {
+      this.announce(episode, aggregate, "pool.master-failed", `pool master ${master.name} of aggregate ${aggregate.id} failed (${evidence}); starting the automatic recovery`);
+      try {
+        const id = await this.recoveries.recoverMaster(aggregate.id, undefined, { master: master.name, evidence });
+        this.episodes.delete(aggregate.id);
+        this.ctx.log.info("master recovery started", { aggregate: aggregate.id, master: master.name, operation: id });
+      } catch (err) {
+        const message = err instanceof Error ? err.message : String(err);
+        this.ctx.log.warn("could not start the master recovery", { aggregate: aggregate.id, error: message });
+        this.announce(episode, aggregate, "pool.master-recovery-refused", `pool master ${master.name} of aggregate ${aggregate.id} failed, but the recovery could not start: ${message}`);
+      }
+      return;
+    }
+    const why = !auto
+      ? `automatic recovery is off (metadata ${autoRecoverKey}=${aggregate.metadata[autoRecoverKey]})`
+      : failedRecovery?.kind === "RECOVER_MASTER"
+        ? `the recovery ${failedRecovery.id} failed (${aggregate.lastError!.message})`
+        : `the aggregate waits for an operator (${aggregate.lastError!.message})`;
+    const action = `run "aggctl aggregate-recover-master ${aggregate.id} [--new-master HOST]"`;
+    if (episode.announced.has("pool.master-failed")) return;
+    episode.announced.add("pool.master-failed");
+    store.transaction(() => {
+      const current = store.aggregates.get(aggregate.id)!;
+      // A failed recovery's error stays as it is; otherwise the aggregate shows the condition.
+      if (!(current.poolState === "ERROR" && current.lastError)) {
+        store.aggregates.updatePool(aggregate.id, { poolState: "ERROR", lastError: masterFailureError(`${master.name} (${evidence}); ${why}: ${action}`, nowIso()) }, nowIso());
+      }
+      recordEvent(this.ctx, {
+        kind: "pool.master-failed",
+        aggregateId: aggregate.id,
+        host: master.name,
+        message: `pool master ${master.name} of aggregate ${aggregate.id} failed (${evidence}); ${why}: an operator must ${action}`,
+      });
+    });
+  }
+}
