@@ -1,0 +1,83 @@
+/** The servers a benchmark measures, each started as its own process on 127.0.0.1, port 0. */
+import { randomBytes } from "node:crypto";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { startChild, type Child } from "./children.js";
+
+const repoRoot = fileURLToPath(new URL("../../", import.meta.url));
+
+/** A running controller process with its own database and random tokens. */
+export interface ControllerProcess {
+  child: Child;
+  /** "127.0.0.1:PORT" */
+  address: string;
+  adminToken: string;
+  agentToken: string;
+  dbPath: string;
+}
+
+/** Options of startControllerProcess. */
+export interface ControllerProcessOptions {
+  /** Directory for the database (created). */
+  dir: string;
+  /** Extra command-line flags. */
+  args?: string[];
+  /** Write a V8 CPU profile of the controller into this directory when it exits. */
+  cpuProfileDir?: string;
+}
+
+/** Starts `bin/aggregates-controller` (gRPC only, reconciler off) and waits until it serves. */
+export async function startControllerProcess(options: ControllerProcessOptions): Promise<ControllerProcess> {
+  mkdirSync(options.dir, { recursive: true });
+  const dbPath = join(options.dir, "controller.db");
+  const adminToken = randomBytes(24).toString("base64url");
+  const agentToken = randomBytes(24).toString("base64url");
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    AGGREGATES_ADMIN_TOKEN: adminToken,
+    AGGREGATES_AGENT_TOKEN: agentToken,
+    AGGREGATES_LOG_LEVEL: "warn",
+  };
+  const flags = ["--listen", "127.0.0.1:0", "--http-listen", "off", "--db", dbPath, "--reconcile-interval", "0", ...(options.args ?? [])];
+  // The launcher is `exec node --import tsx controller/main.ts`; --cpu-prof is not allowed in
+  // NODE_OPTIONS, so a profiled controller is started the launcher's way with the flag added.
+  let command = join(repoRoot, "bin/aggregates-controller");
+  let args = flags;
+  if (options.cpuProfileDir) {
+    mkdirSync(options.cpuProfileDir, { recursive: true });
+    command = process.execPath;
+    args = ["--cpu-prof", `--cpu-prof-dir=${options.cpuProfileDir}`, "--import", "tsx", join(repoRoot, "controller/main.ts"), ...flags];
+  }
+  const child = await startChild({
+    name: "controller",
+    command,
+    args,
+    env,
+    cwd: repoRoot,
+    readyPattern: /controller serving gRPC on (\S+)/,
+  });
+  return { child, address: child.ready[1]!, adminToken, agentToken, dbPath };
+}
+
+/** A running echo server (bench/echo-server.ts). */
+export interface EchoProcess {
+  child: Child;
+  address: string;
+}
+
+/** Starts the echo server answering these pre-built messages (files of protobuf binary). */
+export async function startEchoProcess(files: { aggregate?: string; list?: string } = {}): Promise<EchoProcess> {
+  const args = ["--import", "tsx", join(repoRoot, "bench/echo-server.ts"), "--listen", "127.0.0.1:0"];
+  if (files.aggregate) args.push("--aggregate", files.aggregate);
+  if (files.list) args.push("--list", files.list);
+  const child = await startChild({
+    name: "echo server",
+    command: process.execPath,
+    args,
+    cwd: repoRoot,
+    env: { ...process.env, AGGREGATES_LOG_LEVEL: "warn" },
+    readyPattern: /echo serving gRPC on (\S+)/,
+  });
+  return { child, address: child.ready[1]! };
+}

@@ -1,0 +1,7 @@
+/** The sections of `npm run bench`, in the order they run. Add new sections here. */
+import type { BenchSection } from "../lib/section.js";
+import { evacuationSection } from "./evacuation.js";
+import { novaSection } from "./nova.js";
+import { readApiSection } from "./read-api.js";
+
+export const sections: BenchSection[] = [readApiSection, novaSection, evacuationSection];
