@@ -25,7 +25,7 @@ export function aggregateMessage(a: AggregateRecord): MessageInitShape<typeof Ag
     name: a.name,
     availabilityZone: a.availabilityZone ?? "",
     hosts: a.members.map((m) => m.host),
-    metadata: a.metadata,
+    metadata: { ...a.metadata },
     createdAt: timestamp(a.createdAt),
     updatedAt: timestamp(a.updatedAt),
     pool: {

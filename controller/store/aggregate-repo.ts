@@ -43,8 +43,28 @@ export class AggregateRepo {
   private readonly membersOf: Statement<[number], { name: string; membership: MembershipName }>;
   private readonly insertRow: Statement<[string, string, string | null, string, string]>;
   private readonly touchRow: Statement<[string, number]>;
+  private readonly listAll: Statement<[number, number], AggregateRow>;
+  private readonly listZone: Statement<[string, number, number], AggregateRow>;
+  private readonly metadataRange: Statement<[number, number], { aggregate_id: number; key: string; value: string }>;
+  private readonly membersRange: Statement<[number, number], { aggregate_id: number; name: string; membership: MembershipName }>;
+  private readonly deleteKey: Statement<[number, string]>;
+  private readonly putKey: Statement<[number, string, string]>;
+  /**
+   * Aggregates read outside transactions, by id. The controller is the only writer: every write
+   * through this repo (and every membership change, via invalidate()) clears it, and reads inside
+   * a transaction bypass it, so a rolled-back write can never leave a stale entry.
+   */
+  private readonly cache = new Map<number, AggregateRecord>();
 
   constructor(private readonly db: Db) {
+    this.listAll = db.prepare("SELECT * FROM aggregates WHERE id > ? ORDER BY id LIMIT ?");
+    this.listZone = db.prepare("SELECT * FROM aggregates WHERE availability_zone = ? AND id > ? ORDER BY id LIMIT ?");
+    this.metadataRange = db.prepare("SELECT aggregate_id, key, value FROM aggregate_metadata WHERE aggregate_id BETWEEN ? AND ? ORDER BY key");
+    this.membersRange = db.prepare("SELECT aggregate_id, name, membership FROM hosts WHERE aggregate_id BETWEEN ? AND ? ORDER BY member_seq, name");
+    this.deleteKey = db.prepare("DELETE FROM aggregate_metadata WHERE aggregate_id = ? AND key = ?");
+    this.putKey = db.prepare(
+      "INSERT INTO aggregate_metadata (aggregate_id, key, value) VALUES (?, ?, ?) ON CONFLICT(aggregate_id, key) DO UPDATE SET value = excluded.value",
+    );
     this.byId = db.prepare("SELECT * FROM aggregates WHERE id = ?");
     this.byName = db.prepare("SELECT * FROM aggregates WHERE name = ?");
     this.metadataOf = db.prepare("SELECT key, value FROM aggregate_metadata WHERE aggregate_id = ? ORDER BY key");
@@ -76,12 +96,27 @@ export class AggregateRepo {
     };
   }
 
-  /** One aggregate, or undefined. */
+  /** Forgets cached aggregates (called on every write that changes an aggregate or its members). */
+  invalidate(): void {
+    this.cache.clear();
+  }
+
+  /** One aggregate, or undefined. Treat the record as read-only: it may be shared. */
   get(id: number): AggregateRecord | undefined {
+    const cacheable = !this.db.inTransaction;
+    if (cacheable) {
+      const hit = this.cache.get(id);
+      if (hit) return hit;
+    }
     const row = this.byId.get(id);
     if (!row) return undefined;
     const members = this.membersOf.all(id).map((m) => ({ host: m.name, state: m.membership }));
-    return this.hydrate(row, this.metadataOf.all(id), members);
+    const record = this.hydrate(row, this.metadataOf.all(id), members);
+    if (cacheable) {
+      if (this.cache.size >= 10_000) this.cache.clear();
+      this.cache.set(id, record);
+    }
+    return record;
   }
 
   /** The id of the aggregate with this name, or undefined. */
@@ -91,22 +126,19 @@ export class AggregateRepo {
 
   /** A page of aggregates with id > afterId, optionally in one zone, ordered by id. */
   list(options: { availabilityZone?: string; afterId: number; limit: number }): AggregateRecord[] {
-    const where = options.availabilityZone !== undefined ? "availability_zone = ? AND id > ?" : "id > ?";
-    const args = options.availabilityZone !== undefined ? [options.availabilityZone, options.afterId] : [options.afterId];
-    const rows = this.db.prepare(`SELECT * FROM aggregates WHERE ${where} ORDER BY id LIMIT ?`).all(...args, options.limit) as AggregateRow[];
+    const rows =
+      options.availabilityZone !== undefined
+        ? this.listZone.all(options.availabilityZone, options.afterId, options.limit)
+        : this.listAll.all(options.afterId, options.limit);
     if (rows.length === 0) return [];
     const first = rows[0]!.id;
     const last = rows.at(-1)!.id;
     const metadata = new Map<number, { key: string; value: string }[]>();
-    for (const m of this.db
-      .prepare("SELECT aggregate_id, key, value FROM aggregate_metadata WHERE aggregate_id BETWEEN ? AND ? ORDER BY key")
-      .all(first, last) as { aggregate_id: number; key: string; value: string }[]) {
+    for (const m of this.metadataRange.all(first, last)) {
       (metadata.get(m.aggregate_id) ?? metadata.set(m.aggregate_id, []).get(m.aggregate_id)!).push(m);
     }
     const members = new Map<number, MemberRecord[]>();
-    for (const h of this.db
-      .prepare("SELECT aggregate_id, name, membership FROM hosts WHERE aggregate_id BETWEEN ? AND ? ORDER BY member_seq, name")
-      .all(first, last) as { aggregate_id: number; name: string; membership: MembershipName }[]) {
+    for (const h of this.membersRange.all(first, last)) {
       (members.get(h.aggregate_id) ?? members.set(h.aggregate_id, []).get(h.aggregate_id)!).push({ host: h.name, state: h.membership });
     }
     return rows.map((r) => this.hydrate(r, metadata.get(r.id) ?? [], members.get(r.id) ?? []));
@@ -114,11 +146,13 @@ export class AggregateRepo {
 
   /** Inserts an aggregate and returns its id. */
   insert(name: string, availabilityZone: string | null, now: string): number {
+    this.invalidate();
     return Number(this.insertRow.run(randomUUID(), name, availabilityZone, now, now).lastInsertRowid);
   }
 
   /** Sets name and/or zone and bumps updated_at. */
   update(id: number, changes: { name?: string; availabilityZone?: string }, now: string): void {
+    this.invalidate();
     const sets: string[] = ["updated_at = @now"];
     if (changes.name !== undefined) sets.push("name = @name");
     if (changes.availabilityZone !== undefined) sets.push("availability_zone = @az, az_from_host = 0");
@@ -132,17 +166,15 @@ export class AggregateRepo {
 
   /** Upserts and removes metadata keys and bumps updated_at. */
   setMetadata(id: number, set: Record<string, string>, remove: string[], now: string): void {
-    const del = this.db.prepare("DELETE FROM aggregate_metadata WHERE aggregate_id = ? AND key = ?");
-    const put = this.db.prepare(
-      "INSERT INTO aggregate_metadata (aggregate_id, key, value) VALUES (?, ?, ?) ON CONFLICT(aggregate_id, key) DO UPDATE SET value = excluded.value",
-    );
-    for (const key of remove) del.run(id, key);
-    for (const [key, value] of Object.entries(set)) put.run(id, key, value);
+    this.invalidate();
+    for (const key of remove) this.deleteKey.run(id, key);
+    for (const [key, value] of Object.entries(set)) this.putKey.run(id, key, value);
     this.touchRow.run(now, id);
   }
 
   /** Updates pool bookkeeping fields (and updated_at). */
   updatePool(id: number, update: PoolUpdate, now: string): void {
+    this.invalidate();
     const sets: string[] = ["updated_at = @now"];
     const params: Record<string, unknown> = { id, now };
     const column = (name: string, value: unknown) => {
@@ -163,11 +195,13 @@ export class AggregateRepo {
 
   /** Bumps updated_at (membership changes). */
   touch(id: number, now: string): void {
+    this.invalidate();
     this.touchRow.run(now, id);
   }
 
   /** Deletes an aggregate and its metadata. */
   delete(id: number): void {
+    this.invalidate();
     this.db.prepare("DELETE FROM aggregates WHERE id = ?").run(id);
   }
 }

@@ -56,7 +56,14 @@ export class HostRepo {
   private readonly byName: Statement<[string], HostRow>;
   private readonly heartbeatRow: Statement<{ name: string; capacity: string | null; facts: string | null; uuid: string | null; liveness: LivenessName; now: string }>;
 
-  constructor(private readonly db: Db) {
+  private readonly membersOf: Statement<[number], HostRow>;
+
+  /** onMembershipChange is told whenever hosts enter or leave aggregates (the aggregate cache listens). */
+  constructor(
+    private readonly db: Db,
+    private readonly onMembershipChange: () => void = () => {},
+  ) {
+    this.membersOf = db.prepare("SELECT * FROM hosts WHERE aggregate_id = ? ORDER BY member_seq, name");
     this.byName = db.prepare("SELECT * FROM hosts WHERE name = ?");
     this.heartbeatRow = db.prepare(
       `UPDATE hosts SET capacity = COALESCE(@capacity, capacity), pool_facts = COALESCE(@facts, pool_facts),
@@ -83,7 +90,7 @@ export class HostRepo {
 
   /** Hosts of one aggregate in membership order. */
   members(aggregateId: number): HostRecord[] {
-    return (this.db.prepare("SELECT * FROM hosts WHERE aggregate_id = ? ORDER BY member_seq, name").all(aggregateId) as HostRow[]).map(hydrate);
+    return this.membersOf.all(aggregateId).map(hydrate);
   }
 
   /** Inserts a new host (disabled) or refreshes a known one's addresses and facts; returns true when new. */
@@ -129,6 +136,7 @@ export class HostRepo {
 
   /** Puts a host into an aggregate with a membership state (null aggregate removes it). */
   setMembership(name: string, aggregateId: number | null, membership: MembershipName | null): void {
+    this.onMembershipChange();
     if (aggregateId === null) {
       this.db.prepare("UPDATE hosts SET aggregate_id = NULL, membership = NULL, member_seq = NULL WHERE name = ?").run(name);
       return;
@@ -155,6 +163,7 @@ export class HostRepo {
 
   /** Deletes a host record. */
   delete(name: string): void {
+    this.onMembershipChange();
     this.db.prepare("DELETE FROM hosts WHERE name = ?").run(name);
   }
 }

@@ -16,7 +16,7 @@ export class Store {
 
   private constructor(readonly db: Db) {
     this.aggregates = new AggregateRepo(db);
-    this.hosts = new HostRepo(db);
+    this.hosts = new HostRepo(db, () => this.aggregates.invalidate());
     this.operations = new OperationRepo(db);
     this.events = new EventRepo(db);
     this.vmOrigins = new VmOriginRepo(db);
@@ -29,7 +29,13 @@ export class Store {
 
   /** Runs fn in one IMMEDIATE transaction (all of it is written, or none). */
   transaction<T>(fn: () => T): T {
-    return this.db.transaction(fn).immediate();
+    try {
+      return this.db.transaction(fn).immediate();
+    } catch (err) {
+      // A rolled-back write may have been read inside the transaction: forget cached reads.
+      this.aggregates.invalidate();
+      throw err;
+    }
   }
 
   /** Closes the database. */

@@ -2,6 +2,7 @@
  * One server process's RPC endpoints: gRPC on @grpc/grpc-js, and optionally Connect/JSON
  * (plus any extra HTTP routes) on connect-node, both serving the same handlers.
  */
+import { setMaxListeners } from "node:events";
 import * as http from "node:http";
 import * as https from "node:https";
 import type { AddressInfo, Socket } from "node:net";
@@ -47,6 +48,8 @@ export interface RpcServer {
 /** Starts the gRPC server (and the HTTP server when httpListen is set). */
 export async function startRpcServer(options: RpcServerOptions): Promise<RpcServer> {
   const shutdown = new AbortController();
+  // Every in-flight call listens for shutdown; there is no leak (listeners leave with their call).
+  setMaxListeners(0, shutdown.signal);
   const verifiesClientCertificates = Boolean(options.tls?.clientCa);
   const all = [...options.services, ...reflectionServices(options.services.map((s) => s.service))];
   const maxBytes = options.maxRequestBytes ?? 4 * 1024 * 1024;
