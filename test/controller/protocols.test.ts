@@ -2,6 +2,7 @@
  * The same handlers over gRPC and Connect/JSON, gRPC server reflection (v1 and v1alpha) as a strict
  * client (grpcurl_mini, on python3-grpcio) sees it, and unknown methods.
  */
+import { fileURLToPath } from "node:url";
 import { execFile, spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { promisify } from "node:util";
@@ -128,7 +129,8 @@ describe("unknown gRPC methods", () => {
 
 // grpcurl_mini needs Debian's python3-grpcio, python3-grpc-tools, python3-protobuf and grpc-proto.
 const python = "/usr/bin/python3";
-const grpcurl = "/work/shared/tools/grpcurl_mini.py";
+// The project's tool folder sits beside the checkout (../shared), wherever the checkout is.
+const grpcurl = process.env.GRPCURL_MINI ?? fileURLToPath(new URL("../../../shared/tools/grpcurl_mini.py", import.meta.url));
 const missingTools = (() => {
   if (!existsSync(python)) return `${python} is missing`;
   if (!existsSync(grpcurl)) return `${grpcurl} is missing`;
