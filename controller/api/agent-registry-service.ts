@@ -2,6 +2,7 @@
 import type { ServiceImpl } from "@connectrpc/connect";
 import { durationFromMs } from "@bufbuild/protobuf/wkt";
 import { AgentRegistryService } from "../../gen/hostaggregates/v1/agent_registry_pb.js";
+import { failedPrecondition } from "../../shared/errors.js";
 import { assertValid } from "../domain/aggregates.js";
 import { capacityRecord, nowIso, poolFactsRecord, validateRegistration } from "../domain/hosts.js";
 import { checkHostName, violations } from "../domain/validation.js";
@@ -18,6 +19,13 @@ export function agentRegistryService(ctx: ControllerContext): ServiceImpl<typeof
       ctx.heartbeats.flush();
       const facts = poolFactsRecord(req.pool);
       const host = store.transaction(() => {
+        const known = store.hosts.get(req.name);
+        if (known?.aggregateId != null && known.uuid && facts?.hostUuid && facts.hostUuid !== known.uuid) {
+          // A host in a pool cannot silently become another machine: that would aim pool operations at it.
+          throw failedPrecondition(
+            `host "${req.name}" is in aggregate ${known.aggregateId} as XenServer host ${known.uuid}; a registration as ${facts.hostUuid} is refused (remove it from the aggregate first)`,
+          );
+        }
         const isNew = store.hosts.register(
           {
             name: req.name,

@@ -41,6 +41,7 @@ async function joinPool(s: StepContext): Promise<StepResult> {
   const aggregate = aggregateOf(s);
   if (!aggregate.masterHost) throw new StepFailure(`aggregate ${aggregate.id} has no pool master to join`);
   const master = hostRecord(s, aggregate.masterHost);
+  if (master.aggregateId !== aggregate.id) throw new StepFailure(`the recorded pool master ${master.name} is no longer in aggregate ${aggregate.id}; repair the aggregate`);
   const host = hostRecord(s, joiningName(s));
   const uuid = await joiningUuid(s);
   const { pool } = await readPool(s, [master.name]);
@@ -78,7 +79,9 @@ async function enableHost(s: StepContext): Promise<StepResult> {
 export const addHostHandler: OperationKindHandler = {
   plan(s) {
     const aggregate = aggregateOf(s);
-    const founding = !aggregate.masterHost || aggregate.masterHost === joiningName(s);
+    const master = aggregate.masterHost ? s.ctx.store.hosts.get(aggregate.masterHost) : undefined;
+    const masterInPool = master?.aggregateId === aggregate.id && (master.membership === "MEMBER" || master.membership === "LEAVING");
+    const founding = !masterInPool || aggregate.masterHost === joiningName(s);
     return founding ? ["init-pool", "confirm-membership", "enable-host"] : ["join-pool", "confirm-membership", "enable-host"];
   },
   mutating: new Set(["init-pool", "join-pool", "enable-host"]),

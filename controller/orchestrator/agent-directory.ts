@@ -1,5 +1,5 @@
 /** Clients of the agents' PoolAgentService, one shared transport per agent endpoint. */
-import type { Client, Transport } from "@connectrpc/connect";
+import { Code, ConnectError, type Client, type Interceptor, type Transport } from "@connectrpc/connect";
 import { PoolAgentService } from "../../gen/hostaggregates/agent/v1/pool_agent_pb.js";
 import { unavailable } from "../../shared/errors.js";
 import { createRpcClient, createRpcTransport } from "../../shared/rpc/client.js";
@@ -15,6 +15,27 @@ export interface AgentCredentials {
   tls?: ClientTls;
 }
 
+/**
+ * An agent refusing the controller's own credential is a configuration problem of the controller,
+ * not of the admin calling it: report it as INTERNAL with what to check, never as the caller's
+ * UNAUTHENTICATED / PERMISSION_DENIED.
+ */
+function controllerCredentialProblem(hostName: string): Interceptor {
+  return (next) => async (req) => {
+    try {
+      return await next(req);
+    } catch (err) {
+      if (err instanceof ConnectError && (err.code === Code.Unauthenticated || err.code === Code.PermissionDenied)) {
+        throw new ConnectError(
+          `the agent of host "${hostName}" refused the controller's credential (${err.rawMessage}); check --agent-token-file / --agent-cert on the controller`,
+          Code.Internal,
+        );
+      }
+      throw err;
+    }
+  };
+}
+
 /** Finds the agent of a host. */
 export class AgentDirectory {
   private readonly transports = new Map<string, Transport>();
@@ -26,7 +47,10 @@ export class AgentDirectory {
     if (!host.agentEndpoint) throw unavailable(`host "${host.name}" has no agent endpoint`);
     let transport = this.transports.get(host.agentEndpoint);
     if (!transport) {
-      transport = createRpcTransport({ endpoint: host.agentEndpoint, token: this.credentials.token, tls: this.credentials.tls });
+      transport = createRpcTransport(
+        { endpoint: host.agentEndpoint, token: this.credentials.token, tls: this.credentials.tls },
+        [controllerCredentialProblem(host.name)],
+      );
       this.transports.set(host.agentEndpoint, transport);
     }
     return createRpcClient(PoolAgentService, transport);

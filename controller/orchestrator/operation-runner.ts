@@ -131,6 +131,24 @@ export class OperationRunner {
     return this.end(op, "SUCCEEDED", null, true, handler);
   }
 
+  /** Ends a still-PENDING operation as CANCELLED (its intent undone); does nothing otherwise. */
+  cancelPending(id: string): void {
+    const op = this.ctx.store.operations.get(id);
+    if (op?.state === "PENDING") this.end(op, "CANCELLED", null, false, this.handlers[op.kind]);
+  }
+
+  /** Fails an operation whose run threw outside any step (a bug or an impossible state), so it cannot stay open. */
+  failUnexpected(id: string, err: unknown): void {
+    const op = this.ctx.store.operations.get(id);
+    if (!op || terminal.has(op.state)) return;
+    const message = `internal error while running ${op.kind}: ${err instanceof Error ? err.message : String(err)}`;
+    try {
+      this.end(op, "FAILED", { code: "INTERNAL", message }, true, this.handlers[op.kind]);
+    } catch (second) {
+      this.ctx.log.error("cannot record the failure of an operation", { operation: id, error: String(second) });
+    }
+  }
+
   /** Whether the pool may have changed: a mutating step finished, or the failing one may have acted. */
   private changedPool(op: OperationRecord, handler: OperationKindHandler, failure: unknown): boolean {
     const done = op.steps.some((s) => handler.mutating.has(s.name) && (s.state === "DONE" || s.state === "SKIPPED"));
@@ -171,13 +189,16 @@ export class OperationRunner {
       this.save(op);
       if (state === "SUCCEEDED") handler?.succeeded({ ctx: this.ctx, op });
       else handler?.ended({ ctx: this.ctx, op }, { failed: state === "FAILED", changedPool, message: error?.message ?? "cancelled" });
-      if (op.aggregateId !== null && store.aggregates.get(op.aggregateId)) {
+      const before = op.aggregateId !== null ? store.aggregates.get(op.aggregateId) : undefined;
+      if (op.aggregateId !== null && before) {
         const failed = state === "FAILED" && handler?.failureBreaksPool !== false;
+        // The first failure's reason stays until a repair: a later failure must not hide it.
+        const keepEarlierError = before.poolState === "ERROR" && before.lastError !== null;
         store.aggregates.updatePool(
           op.aggregateId,
           {
             poolState: settledPoolState(this.ctx, op.aggregateId, failed),
-            ...(failed && error
+            ...(failed && error && !keepEarlierError
               ? { lastError: { message: error.message, xapiCode: error.xapiCode, xapiParams: error.xapiParams, operationId: op.id, occurredAt: op.finishedAt! } }
               : {}),
           },

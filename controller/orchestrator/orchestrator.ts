@@ -65,7 +65,10 @@ export class Orchestrator implements OperationStarter {
     const previous = this.tails.get(key) ?? Promise.resolve();
     const next = previous
       .then(() => (this.shutdown.signal.aborted ? undefined : this.runner.run(op.id)))
-      .catch((err: unknown) => this.ctx.log.error("operation runner failed", { operation: op.id, error: err instanceof Error ? err.stack : String(err) }));
+      .catch((err: unknown) => {
+        this.ctx.log.error("operation runner failed", { operation: op.id, error: err instanceof Error ? err.stack : String(err) });
+        if (!this.shutdown.signal.aborted) this.runner.failUnexpected(op.id, err);
+      });
     this.tails.set(key, next);
     void next.then(() => {
       if (this.tails.get(key) === next) this.tails.delete(key);
@@ -88,7 +91,9 @@ export class Orchestrator implements OperationStarter {
   /** Records an operation and the intent, in the caller's transaction. */
   private record(kind: OperationKindName, aggregateId: number, host: string, params: Record<string, unknown> = {}): OperationRecord {
     const op = this.ctx.store.operations.insert({ id: `op-${randomUUID()}`, kind, aggregateId, host, steps: [], params }, nowIso());
-    this.ctx.store.aggregates.updatePool(aggregateId, { poolState: "CHANGING" }, nowIso());
+    // ERROR stays until a repair; only master recovery (the remedy for a dead master) runs through it.
+    const inError = this.ctx.store.aggregates.get(aggregateId)?.poolState === "ERROR";
+    this.ctx.store.aggregates.updatePool(aggregateId, { poolState: inError && kind !== "RECOVER_MASTER" ? "ERROR" : "CHANGING" }, nowIso());
     recordEvent(this.ctx, { kind: "operation.accepted", aggregateId, host, operationId: op.id, message: `${kind} ${host} accepted` });
     return op;
   }
@@ -112,20 +117,27 @@ export class Orchestrator implements OperationStarter {
     return op.id;
   }
 
-  /** Accepts RemoveHost: the host must be a disabled member running no VMs. */
+  /**
+   * Accepts RemoveHost: the host must be a disabled member running no VMs. A FAILED member (a
+   * fenced former master) can be removed too; its agent may be gone, so its VMs are not asked for.
+   */
   async removeHost(aggregateId: number, hostName: string): Promise<string> {
     const { store } = this.ctx;
     const { aggregate, host } = checkRemoveHost(store, aggregateId, hostName);
     this.refuseWhileError(aggregate);
-    if (host.membership !== "MEMBER") throw failedPrecondition(`host "${hostName}" is ${host.membership} in aggregate ${aggregateId}; wait for its operation to end`);
+    if (host.membership !== "MEMBER" && host.membership !== "FAILED") {
+      throw failedPrecondition(`host "${hostName}" is ${host.membership} in aggregate ${aggregateId}; wait for its operation to end`);
+    }
     if (host.enabled) throw failedPrecondition(`host "${hostName}" is enabled; disable it first ("aggctl host-disable ${hostName}") so no new VMs land on it`);
-    let running: string[];
+    let running: string[] = [];
     try {
       const info = await this.agents.forHost(host).getHostInfo({ includeVms: true }, { timeoutMs: 15_000 });
       running = info.vms.filter((v) => v.powerState === "Running" && !v.isControlDomain).map((v) => `${v.name} (${v.uuid})`);
     } catch (err) {
       if (err instanceof ConnectError && err.code !== Code.Unavailable && err.code !== Code.DeadlineExceeded) throw err;
-      throw unavailable(`cannot check the VMs of "${hostName}": its agent did not answer (${err instanceof Error ? err.message : String(err)})`);
+      if (host.membership !== "FAILED") {
+        throw unavailable(`cannot check the VMs of "${hostName}": its agent did not answer (${err instanceof Error ? err.message : String(err)})`);
+      }
     }
     if (running.length > 0) {
       throw failedPrecondition(`host "${hostName}" still runs ${running.length} VM(s): ${running.join(", ")}; migrate them away or use host maintenance first`);
@@ -133,9 +145,9 @@ export class Orchestrator implements OperationStarter {
     const op = store.transaction(() => {
       const fresh = checkRemoveHost(store, aggregateId, hostName);
       this.refuseWhileError(fresh.aggregate);
-      if (fresh.host.membership !== "MEMBER") throw failedPrecondition(`host "${hostName}" is ${fresh.host.membership}; wait for its operation to end`);
+      if (fresh.host.membership !== host.membership) throw failedPrecondition(`host "${hostName}" is ${fresh.host.membership}; wait for its operation to end`);
       store.hosts.setMembership(hostName, aggregateId, "LEAVING");
-      return this.record("REMOVE_HOST", aggregateId, hostName);
+      return this.record("REMOVE_HOST", aggregateId, hostName, { priorMembership: host.membership });
     });
     this.schedule(op);
     return op.id;
@@ -164,6 +176,7 @@ export class Orchestrator implements OperationStarter {
     const { store } = this.ctx;
     const op = store.transaction(() => {
       const host = memberHost(this.ctx, hostName);
+      this.refuseWhileError(store.aggregates.get(host.aggregateId)!);
       if (host.maintenance === "ENTERING") {
         throw failedPrecondition(`host "${hostName}" is still being evacuated; wait for the operation or cancel it first`);
       }
@@ -207,6 +220,8 @@ export class Orchestrator implements OperationStarter {
       store.operations.save(op, nowIso());
       recordEvent(this.ctx, { kind: "operation.cancel-requested", aggregateId: op.aggregateId, host: op.host, operationId: op.id, message: `cancellation of ${op.id} requested` });
     });
+    // Not started yet: end it now and undo its intent, instead of when its turn comes.
+    this.runner.cancelPending(operationId);
     this.ctx.changes.operationChanged(operationId);
   }
 

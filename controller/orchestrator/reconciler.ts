@@ -56,7 +56,9 @@ export class Reconciler {
 
   /** One pass over hosts and aggregates (overlapping calls share the pass). */
   tick(): Promise<void> {
-    return (this.running ??= this.pass().finally(() => (this.running = undefined)));
+    return (this.running ??= this.pass()
+      .catch((err: unknown) => this.ctx.log.error("reconciler pass failed", { error: err instanceof Error ? err.stack : String(err) }))
+      .finally(() => (this.running = undefined)));
   }
 
   private async pass(): Promise<void> {
@@ -74,6 +76,7 @@ export class Reconciler {
         try {
           drift = await driftOf(this.ctx, this.agents, aggregate, this.stop.signal);
         } catch (err) {
+          if (this.stop.signal.aborted) return; // shutting down: not drift
           drift = [`cannot read the pool: ${err instanceof Error ? err.message : String(err)}`];
         }
         const current = store.aggregates.get(aggregate.id);

@@ -7,24 +7,36 @@ import type { OperationKindHandler, StepContext, StepResult } from "./step.js";
 
 const aggregateOf = (s: Pick<StepContext, "ctx" | "op">) => s.ctx.store.aggregates.get(s.op.aggregateId!)!;
 const leavingName = (s: Pick<StepContext, "op">) => s.op.host!;
+/**
+ * The other hosts still in the pool: confirmed members and hosts whose own removal is queued
+ * (LEAVING); not hosts whose AddHost has not run yet (JOINING) nor failed ones.
+ */
 const otherMembers = (s: Pick<StepContext, "ctx" | "op">): HostRecord[] =>
-  s.ctx.store.hosts.members(s.op.aggregateId!).filter((h) => h.name !== leavingName(s) && h.membership === "MEMBER");
+  s.ctx.store.hosts.members(s.op.aggregateId!).filter((h) => h.name !== leavingName(s) && (h.membership === "MEMBER" || h.membership === "LEAVING"));
 
-/** The member that takes over as master: enabled, alive, with the most free memory. */
+/**
+ * The member that takes over as master: enabled, alive and not in maintenance, with the most free
+ * memory; failing that, any live member (e.g. one whose own removal is queued).
+ */
 export function chooseNewMaster(candidates: HostRecord[]): HostRecord | undefined {
-  return candidates
-    .filter((h) => h.enabled && h.liveness === "ALIVE" && h.maintenance === "NONE")
-    .sort((a, b) => (b.capacity?.memoryFreeBytes ?? 0) - (a.capacity?.memoryFreeBytes ?? 0))[0];
+  const byFreeMemory = (a: HostRecord, b: HostRecord) => (b.capacity?.memoryFreeBytes ?? 0) - (a.capacity?.memoryFreeBytes ?? 0);
+  const live = candidates.filter((h) => h.liveness === "ALIVE");
+  return live.filter((h) => h.enabled && h.maintenance === "NONE").sort(byFreeMemory)[0] ?? live.sort(byFreeMemory)[0];
 }
 
 async function designateNewMaster(s: StepContext): Promise<StepResult> {
   const leaving = hostRecord(s, leavingName(s));
+  const others = otherMembers(s);
   let chosen = s.op.params.newMaster as string | undefined;
   if (!chosen) {
-    const pick = chooseNewMaster(otherMembers(s));
-    if (!pick) throw new StepFailure(`no other enabled, live member of aggregate ${s.op.aggregateId} can take over as pool master`);
+    // A retried or resumed step may find the role already handed over: adopt that master.
+    const { pool: current } = await readPool(s, [leaving.name, ...others.map((h) => h.name)]);
+    const already = others.find((h) => h.uuid === current.masterUuid);
+    const pick = already ?? chooseNewMaster(others);
+    if (!pick) throw new StepFailure(`no other live member of aggregate ${s.op.aggregateId} can take over as pool master`);
     chosen = pick.name;
     s.op.params.newMaster = chosen;
+    s.checkpoint(); // a resume must hand over to the same host
   }
   const next = hostRecord(s, chosen);
   const { pool } = await readPool(s, [leaving.name, next.name]);
@@ -42,7 +54,12 @@ async function ejectHost(s: StepContext): Promise<StepResult> {
   const master = hostRecord(s, aggregate.masterHost!);
   if (master.name === leaving.name) throw new StepFailure(`${leaving.name} is still the pool master; it cannot be ejected`);
   const { pool } = await readPool(s, [master.name, ...otherMembers(s).map((h) => h.name)]);
-  if (!memberOf(pool, leaving.uuid)) return { detail: `${leaving.name} is not in pool ${pool.uuid} any more`, skipped: true };
+  const member = memberOf(pool, leaving.uuid);
+  if (!member) return { detail: `${leaving.name} is not in pool ${pool.uuid} any more`, skipped: true };
+  if (!member.live && s.op.params.priorMembership === "FAILED") {
+    // A dead former master cannot be ejected (HOST_OFFLINE); XenServer keeps its record until host.destroy.
+    return { detail: `${leaving.name} is offline; it leaves the aggregate but stays in XenServer's pool database until it is destroyed there`, skipped: true };
+  }
   await s.agents.forHost(master).ejectHost({ hostUuid: leaving.uuid! }, callOptions(s));
   return { detail: `${leaving.name} was ejected from pool ${pool.uuid} (XenServer wipes and reboots it)` };
 }
@@ -64,6 +81,11 @@ async function releaseHost(s: StepContext): Promise<StepResult> {
     store.hosts.setEnabled(name, false, `removed from aggregate ${s.op.aggregateId}`);
     store.hosts.setMaintenance(name, "NONE");
     const aggregate = store.aggregates.get(s.op.aggregateId!)!;
+    const inPool = aggregate.members.filter((m) => m.state === "MEMBER" || m.state === "LEAVING");
+    if (aggregate.masterHost === name || inPool.length === 0) {
+      // The pool this host mastered is gone (it was the last one): the next AddHost founds a new one.
+      store.aggregates.updatePool(aggregate.id, { masterHost: null, poolUuid: null }, nowIso());
+    }
     if (aggregate.members.length === 0) {
       store.aggregates.updatePool(
         aggregate.id,
@@ -94,7 +116,7 @@ export const removeHostHandler: OperationKindHandler = {
   ended(s, outcome) {
     const host = s.ctx.store.hosts.get(s.op.host!);
     if (!outcome.changedPool && host?.aggregateId === s.op.aggregateId && host.membership === "LEAVING") {
-      s.ctx.store.hosts.setMembership(host.name, s.op.aggregateId, "MEMBER");
+      s.ctx.store.hosts.setMembership(host.name, s.op.aggregateId, s.op.params.priorMembership === "FAILED" ? "FAILED" : "MEMBER");
     }
   },
 };

@@ -1,5 +1,8 @@
 /** RepairAggregate: converge the record to the real pool as its master reports it, and clear ERROR. */
+import { Code, ConnectError } from "@connectrpc/connect";
 import { failedPrecondition, unavailable } from "../../shared/errors.js";
+
+const aborted = (message: string) => new ConnectError(message, Code.Aborted);
 import type { ControllerContext } from "../api/controller-context.js";
 import { requireAggregate } from "../domain/aggregates.js";
 import { nowIso, type AggregateRecord } from "../domain/records.js";
@@ -36,12 +39,23 @@ export async function repairAggregate(r: RepairContext, aggregateId: number): Pr
   }
 
   return store.transaction(() => {
+    // An operation accepted while the pool was being read would be overwritten: refuse instead.
+    const started = store.operations.unfinished().find((o) => o.aggregateId === aggregateId);
+    if (started) throw aborted(`operation ${started.id} (${started.kind}) started on aggregate ${aggregateId} during the repair; repair again when it has ended`);
     const now = nowIso();
     let masterHost: string | null = null;
     for (const h of hosts) {
-      // A failed (fenced) old master keeps its record until an operator removes or re-adds it.
-      if (h.membership === "FAILED") continue;
       const member = pool ? memberOf(pool, h.uuid) : undefined;
+      if (h.membership === "FAILED") {
+        // A failed former master rejoins the record only once fenced: live in the new master's pool as a
+        // slave. It stays disabled until an operator enables it (host-maintenance-stop).
+        if (member?.live && !member.master) {
+          changes.push(`${h.name}: fenced former master is back in the pool, FAILED → MEMBER (disabled)`);
+          store.hosts.setMembership(h.name, aggregateId, "MEMBER");
+          store.hosts.setEnabled(h.name, false, "former master, fenced and back in the pool; enable it with host-maintenance-stop");
+        }
+        continue;
+      }
       if (member) {
         if (h.membership !== "MEMBER") changes.push(`${h.name}: ${h.membership} → MEMBER`);
         store.hosts.setMembership(h.name, aggregateId, "MEMBER");

@@ -37,13 +37,18 @@ async function handOverMaster(s: StepContext): Promise<StepResult> {
   const aggregateId = host.aggregateId!;
   const { pool } = await readPool(s, poolContacts(s, aggregateId));
   if (pool.masterUuid !== host.uuid) {
-    const current = pool.members.find((m) => m.uuid === pool.masterUuid);
+    // Already handed over (a retried or resumed step): make sure the record names the real master.
+    const current = s.ctx.store.hosts.members(aggregateId).find((h) => h.uuid === pool.masterUuid);
+    if (current) s.ctx.store.transaction(() => s.ctx.store.aggregates.updatePool(aggregateId, { masterHost: current.name }, nowIso()));
     return { detail: `${host.name} is not the pool master (${current?.name ?? pool.masterUuid} is)`, skipped: true };
   }
-  const candidates = s.ctx.store.hosts.members(aggregateId).filter((h) => h.name !== host.name && h.membership === "MEMBER");
+  const candidates = s.ctx.store.hosts.members(aggregateId).filter((h) => h.name !== host.name && h.membership === "MEMBER" && h.maintenance === "NONE");
   const chosenName = (s.op.params.newMaster as string | undefined) ?? chooseNewMaster(candidates)?.name;
   if (!chosenName) throw new StepFailure(`no other enabled, live member can take over as pool master from ${host.name}`);
-  s.op.params.newMaster = chosenName;
+  if (s.op.params.newMaster !== chosenName) {
+    s.op.params.newMaster = chosenName;
+    s.checkpoint(); // a resume must hand over to the same host
+  }
   const next = hostRecord(s, chosenName);
   await s.agents.forHost(host).designateNewMaster({ hostUuid: next.uuid! }, callOptions(s));
   s.ctx.store.transaction(() => s.ctx.store.aggregates.updatePool(aggregateId, { masterHost: next.name }, nowIso()));

@@ -16,11 +16,11 @@ export interface RpcClientOptions {
   defaultTimeoutMs?: number;
 }
 
-/** A transport to one server; share it between clients of several services. */
-export function createRpcTransport(options: RpcClientOptions): Transport {
+/** A transport to one server; share it between clients of several services. Extra interceptors run first. */
+export function createRpcTransport(options: RpcClientOptions, extraInterceptors: Interceptor[] = []): Transport {
   const scheme = options.tls ? "https" : "http";
   const baseUrl = /^https?:\/\//.test(options.endpoint) ? options.endpoint : `${scheme}://${options.endpoint}`;
-  const interceptors: Interceptor[] = [];
+  const interceptors: Interceptor[] = [...extraInterceptors];
   if (options.token) {
     const header = `Bearer ${options.token}`;
     interceptors.push((next) => (req) => {

@@ -4,7 +4,7 @@ import { create, fromBinary, toBinary, type DescMessage, type DescMethod } from 
 import { ConnectError, createContextValues, createHandlerContext, type HandlerContext } from "@connectrpc/connect";
 import { setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
 import { principalKey, type Authenticator } from "../auth.js";
-import { toConnectError } from "../errors.js";
+import { invalidArgument, toConnectError } from "../errors.js";
 import type { Logger } from "../logging.js";
 import type { ServiceRegistration } from "./service-registration.js";
 
@@ -64,13 +64,15 @@ export function addGrpcService(server: grpc.Server, registration: ServiceRegistr
     const path = `/${service.typeName}/${method.name}`;
     const serialize = (schema: DescMessage) => (m: unknown) => Buffer.from(toBinary(schema, m as never));
     const deserialize = (schema: DescMessage) => (b: Buffer) => fromBinary(schema, b);
+    // Requests arrive as bytes and are decoded in the handler, so malformed input is INVALID_ARGUMENT.
+    const keepBytes = (b: Buffer) => b;
     definition[method.name] = {
       path,
       originalName: method.localName,
       requestStream: method.methodKind === "client_streaming" || method.methodKind === "bidi_streaming",
       responseStream: method.methodKind === "server_streaming" || method.methodKind === "bidi_streaming",
       requestSerialize: serialize(method.input),
-      requestDeserialize: deserialize(method.input),
+      requestDeserialize: keepBytes,
       responseSerialize: serialize(method.output),
       responseDeserialize: deserialize(method.output),
     };
@@ -140,6 +142,40 @@ async function* incoming(call: NodeJS.EventEmitter): AsyncGenerator<unknown> {
   }
 }
 
+/** Decodes every message of a request stream. */
+async function* decoded(schema: DescMessage, messages: AsyncIterable<unknown>): AsyncGenerator<unknown> {
+  for await (const bytes of messages) yield decode(schema, bytes);
+}
+
+/** Decodes a request; a malformed message is the caller's error. */
+function decode(schema: DescMessage, bytes: unknown): unknown {
+  try {
+    return fromBinary(schema, bytes as Uint8Array);
+  } catch (err) {
+    throw invalidArgument([{ field: "(request)", description: `malformed ${schema.typeName} message: ${err instanceof Error ? err.message : String(err)}` }]);
+  }
+}
+
+/** Resolves when the stream can take more, or false when the call ended first. */
+function writable(call: NodeJS.EventEmitter & { cancelled: boolean }): Promise<boolean> {
+  if (call.cancelled) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    const done = (ok: boolean) => () => {
+      call.off("drain", onDrain);
+      call.off("cancelled", onEnd);
+      call.off("close", onEnd);
+      call.off("error", onEnd);
+      resolve(ok);
+    };
+    const onDrain = done(true);
+    const onEnd = done(false);
+    call.once("drain", onDrain);
+    call.once("cancelled", onEnd);
+    call.once("close", onEnd);
+    call.once("error", onEnd);
+  });
+}
+
 function makeHandler(
   method: DescMethod,
   impl: AnyImpl,
@@ -153,7 +189,7 @@ function makeHandler(
     return (async (call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => {
       try {
         const ctx = contextFor(call);
-        const result = await impl(call.request, ctx);
+        const result = await impl(decode(method.input, call.request), ctx);
         callback(null, create(output, result as never));
       } catch (err) {
         callback(fail(err));
@@ -167,26 +203,34 @@ function makeHandler(
       const results = impl(input, ctx) as AsyncIterable<unknown>;
       for await (const result of results) {
         if (call.cancelled) break;
-        if (!call.write(create(output, result as never))) {
-          await new Promise<void>((resolve) => call.once("drain", resolve));
-        }
+        // A cancelled call never drains: stop waiting (breaking out also ends the handler's generator).
+        if (!call.write(create(output, result as never)) && !(await writable(call))) break;
       }
-      call.end();
+      if (!call.cancelled) call.end();
     } catch (err) {
       call.emit("error", fail(err));
     }
   };
 
   if (method.methodKind === "server_streaming") {
-    return ((call: grpc.ServerWritableStream<unknown, unknown>) => void writeAll(call, call.request)) as grpc.handleServerStreamingCall<unknown, unknown>;
+    return ((call: grpc.ServerWritableStream<unknown, unknown>) => {
+      let request: unknown;
+      try {
+        request = decode(method.input, call.request);
+      } catch (err) {
+        call.emit("error", fail(err));
+        return;
+      }
+      void writeAll(call, request);
+    }) as grpc.handleServerStreamingCall<unknown, unknown>;
   }
   if (method.methodKind === "bidi_streaming") {
-    return ((call: grpc.ServerDuplexStream<unknown, unknown>) => void writeAll(call, incoming(call))) as grpc.handleBidiStreamingCall<unknown, unknown>;
+    return ((call: grpc.ServerDuplexStream<unknown, unknown>) => void writeAll(call, decoded(method.input, incoming(call)))) as grpc.handleBidiStreamingCall<unknown, unknown>;
   }
   return ((call: grpc.ServerReadableStream<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => {
     void (async () => {
       try {
-        const result = await impl(incoming(call), contextFor(call));
+        const result = await impl(decoded(method.input, incoming(call)), contextFor(call));
         callback(null, create(output, result as never));
       } catch (err) {
         callback(fail(err));

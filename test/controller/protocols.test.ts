@@ -118,6 +118,11 @@ describe("Connect/JSON and gRPC serve the same handlers", () => {
 });
 
 describe("unknown gRPC methods", () => {
+  it("answers INVALID_ARGUMENT, not INTERNAL, for a malformed protobuf request", async () => {
+    // Field 1 (id) declared as a length-delimited field that runs past the end of the message.
+    expect(await rawCall("/hostaggregates.v1.AggregateService/GetAggregate", Buffer.from([0x0a, 0x7f, 0x01]))).toBe(grpc.status.INVALID_ARGUMENT);
+  });
+
   it("answers UNIMPLEMENTED for an unknown method or service", async () => {
     expect(await rawCall("/hostaggregates.v1.AggregateService/NoSuchMethod")).toBe(grpc.status.UNIMPLEMENTED);
     expect(await rawCall("/hostaggregates.v1.NoSuchService/GetAggregate")).toBe(grpc.status.UNIMPLEMENTED);

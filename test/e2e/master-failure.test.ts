@@ -152,7 +152,15 @@ describe("master failure with the controller in-process", () => {
     // Still reported: the VMs that ran on xs1 died with it (XenServer halts them when it boots).
     expect((await p.api.aggregates.getAggregate({ id })).pool?.lostVms).toHaveLength(2);
     expect(await recoveries(p, id)).toHaveLength(1);
-  }, 90_000);
+
+    // Not a dead end: repair takes the fenced former master back as a disabled member, and it can be removed.
+    const repaired = await p.api.aggregates.repairAggregate({ id });
+    expect(repaired.members.find((m) => m.host === "xs1")?.state).toBe(MembershipState.MEMBER);
+    expect((await p.api.hosts.getHost({ name: "xs1" })).enabled).toBe(false);
+    const removed = await p.waitOperation((await p.api.aggregates.removeHost({ aggregateId: id, host: "xs1" })).id, 60_000);
+    expect(removed.state, removed.error?.message).toBe(OperationState.SUCCEEDED);
+    expect((await p.api.aggregates.getAggregate({ id })).hosts).not.toContain("xs1");
+  }, 120_000);
 
   it("does not promote anyone when only the controller loses the master's agent", async () => {
     const id = await createPool(p, "mf-partition", ["xs5", "xs6", "xs7"]);

@@ -139,6 +139,54 @@ describe("pool orchestration", () => {
   });
 });
 
+describe("queued operations", () => {
+  let p: Product;
+  beforeAll(async () => {
+    p = await startProduct({ hosts: 4, baseAddress: "127.0.2.100" });
+  });
+  afterAll(async () => p?.close());
+
+  it("removing the master and a slave back to back hands the role to a member that stays", async () => {
+    const agg = await p.api.aggregates.createAggregate({ name: "queued" });
+    for (const h of ["xs1", "xs2", "xs3"]) await p.addHost(agg.id, h);
+    for (const h of ["xs1", "xs2"]) await p.api.hosts.setHostEnabled({ name: h, enabled: false });
+    const first = await p.api.aggregates.removeHost({ aggregateId: agg.id, host: "xs1" });
+    const second = await p.api.aggregates.removeHost({ aggregateId: agg.id, host: "xs2" });
+    for (const op of [first, second]) {
+      const done = await p.waitOperation(op.id, 60_000);
+      expect(done.state, done.error?.message).toBe(OperationState.SUCCEEDED);
+    }
+    const after = await p.api.aggregates.getAggregate({ id: agg.id });
+    expect(after.hosts).toEqual(["xs3"]);
+    expect(after.pool).toMatchObject({ state: PoolState.ACTIVE, masterHost: "xs3" });
+    const state = p.sim.control.state();
+    expect(state.pools.find((pl) => pl.master === "xs3")?.hosts).toEqual(["xs3"]);
+  }, 90_000);
+
+  it("cancelling a queued AddHost ends it at once and frees the host", async () => {
+    const agg = await p.api.aggregates.createAggregate({ name: "cancel-queued" });
+    await p.waitFor(async () => p.sim.control.host("xs1").toolstack === "up" && (await p.api.hosts.getHost({ name: "xs1" })).aggregateId === 0n, 30_000, "xs1 free");
+    const running = await p.api.aggregates.addHost({ aggregateId: agg.id, host: "xs4" });
+    const queued = await p.api.aggregates.addHost({ aggregateId: agg.id, host: "xs1" });
+    const cancelled = await p.api.operations.cancelOperation({ id: queued.id });
+    expect(cancelled.state).toBe(OperationState.CANCELLED);
+    expect((await p.api.hosts.getHost({ name: "xs1" })).aggregateId).toBe(0n);
+    expect((await p.waitOperation(running.id)).state).toBe(OperationState.SUCCEEDED);
+    expect((await p.api.aggregates.getAggregate({ id: agg.id })).hosts).toEqual(["xs4"]);
+  }, 60_000);
+
+  it("refuses StopMaintenance while the aggregate is in ERROR", async () => {
+    const agg = (await p.api.aggregates.listAggregates({})).aggregates.find((a) => a.name === "cancel-queued")!;
+    await p.waitFor(async () => p.sim.control.host("xs1").toolstack === "up" && (await p.api.hosts.getHost({ name: "xs1" })).aggregateId === 0n, 30_000, "xs1 free");
+    p.sim.control.addVms("xs1", { count: 1, memoryMiB: 256, powerState: "Running" });
+    const failed = await p.waitOperation((await p.api.aggregates.addHost({ aggregateId: agg.id, host: "xs1" })).id);
+    expect(failed.state).toBe(OperationState.FAILED);
+    await p.api.hosts.setHostEnabled({ name: "xs4", enabled: false });
+    await expectCode(p.api.hosts.stopMaintenance({ host: "xs4" }), Code.FailedPrecondition);
+    expect((await p.api.aggregates.getAggregate({ id: agg.id })).pool?.state).toBe(PoolState.ERROR);
+  }, 60_000);
+});
+
 describe("concurrent AddHost", () => {
   let p: Product;
   beforeAll(async () => {
