@@ -1,4 +1,5 @@
 /** Plans where the VMs of a host go: best-fit decreasing over the other members' free memory. */
+import type { EvacuationRecord } from "../domain/records.js";
 
 /** A VM that has to leave. */
 export interface VmToPlace {
@@ -108,4 +109,35 @@ export function maintenanceHeadroom(hosts: { totalBytes: number; freeBytes: numb
     else break;
   }
   return best;
+}
+
+/** How the moves of a plan are labelled in the operation's record. */
+export interface RecordLabels {
+  /** Name of the host a VM leaves. */
+  fromHost(vmUuid: string): string;
+  vmsTotal: number;
+  maxParallel: number;
+  validateOnly: boolean;
+}
+
+/** The operation's evacuation record for a plan: every move PLANNED, every blocker listed. */
+export function evacuationRecordOf(plan: EvacuationPlan, labels: RecordLabels): EvacuationRecord {
+  return {
+    moves: plan.moves.map((m) => ({
+      vmUuid: m.vm.uuid,
+      vmName: m.vm.name,
+      fromHost: labels.fromHost(m.vm.uuid),
+      toHost: m.target.name,
+      toHostUuid: m.target.uuid,
+      memoryBytes: m.vm.memoryBytes,
+      state: "PLANNED",
+      progress: 0,
+      attempts: 0,
+    })),
+    blockers: plan.blockers.map((b) => ({ vmUuid: b.vm.uuid, vmName: b.vm.name, reason: b.reason, xapiCode: b.xapiCode, xapiParams: b.xapiParams })),
+    vmsTotal: labels.vmsTotal,
+    vmsMoved: 0,
+    maxParallel: labels.maxParallel,
+    validateOnly: labels.validateOnly,
+  };
 }

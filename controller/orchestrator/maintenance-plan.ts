@@ -1,6 +1,6 @@
 /** Reads a host's VMs and its pool's members, and plans the evacuation (also used by dry runs). */
 import type { HostRecord, EvacuationRecord } from "../domain/records.js";
-import { planEvacuation, type PlacementTarget } from "./evacuation-plan.js";
+import { evacuationRecordOf, planEvacuation, type PlacementTarget } from "./evacuation-plan.js";
 import { callOptions, hostRecord, readPool } from "./pool-view.js";
 import type { StepContext } from "./step.js";
 
@@ -44,24 +44,7 @@ export async function planHostEvacuation(s: Reader, hostName: string, maxParalle
     targets,
     await cpuVendorOf(s, host),
   );
-  return {
-    moves: plan.moves.map((m) => ({
-      vmUuid: m.vm.uuid,
-      vmName: m.vm.name,
-      fromHost: hostName,
-      toHost: m.target.name,
-      toHostUuid: m.target.uuid,
-      memoryBytes: m.vm.memoryBytes,
-      state: "PLANNED",
-      progress: 0,
-      attempts: 0,
-    })),
-    blockers: plan.blockers.map((b) => ({ vmUuid: b.vm.uuid, vmName: b.vm.name, reason: b.reason, xapiCode: b.xapiCode, xapiParams: b.xapiParams })),
-    vmsTotal: guests.length,
-    vmsMoved: 0,
-    maxParallel,
-    validateOnly,
-  };
+  return evacuationRecordOf(plan, { fromHost: () => hostName, vmsTotal: guests.length, maxParallel, validateOnly });
 }
 
 /** A one-line list of blockers for messages. */

@@ -8,6 +8,7 @@
  * `aggctl aggregate-recover-master`. While the master is healthy it fences returning former
  * masters (fencing.ts) and drops lost VMs that run again.
  */
+import { PeriodicPass } from "./periodic-pass.js";
 import { setMaxListeners } from "node:events";
 import { HostRole } from "../../gen/hostaggregates/agent/v1/pool_agent_pb.js";
 import type { ControllerContext } from "../api/controller-context.js";
@@ -90,9 +91,7 @@ const handoverSteps = new Set(["designate-new-master", "hand-over-master"]);
 
 /** The periodic master-failure detector. */
 export class MasterFailureDetector {
-  private timer?: NodeJS.Timeout;
-  private running?: Promise<void>;
-  private passes = 0;
+  private readonly periodic: PeriodicPass;
   private readonly stop = new AbortController();
   private readonly episodes = new Map<number, Episode>();
   private readonly fencing = new Map<string, Promise<void>>();
@@ -107,40 +106,31 @@ export class MasterFailureDetector {
   ) {
     // Every probe of a pass listens to the shutdown signal.
     setMaxListeners(0, this.stop.signal);
+    this.periodic = new PeriodicPass("master-failure", settings.intervalMs, () => this.pass(), ctx.log, () => this.stop.signal.aborted);
   }
 
   /** Starts the timer. */
   start(): void {
-    if (this.settings.intervalMs <= 0) return;
-    this.timer = setInterval(() => void this.tick(), this.settings.intervalMs);
-    this.timer.unref();
+    this.periodic.start();
   }
 
   /** One pass over the aggregates (overlapping calls share the pass). */
   tick(): Promise<void> {
-    return (this.running ??= this.pass()
-      .catch((err: unknown) => {
-        if (!this.stop.signal.aborted) this.ctx.log.error("master-failure pass failed", { error: err instanceof Error ? err.stack : String(err) });
-      })
-      .finally(() => {
-        this.passes++;
-        this.running = undefined;
-      }));
+    return this.periodic.tick();
   }
 
   /** Counters and current suspects. */
   stats(): DetectorStats {
     return {
-      passes: this.passes,
+      passes: this.periodic.passes,
       suspects: [...this.episodes].map(([aggregateId, e]) => ({ aggregateId, master: e.master, since: e.since })),
     };
   }
 
   /** Stops the timer and waits for a running pass and fencing. */
   async close(): Promise<void> {
-    clearInterval(this.timer);
     this.stop.abort(new Error("controller shutting down"));
-    await this.running;
+    await this.periodic.stop();
     await Promise.allSettled([...this.fencing.values()]);
   }
 

@@ -3,6 +3,7 @@
  * on the aggregate and in the event stream, and marks hosts whose heartbeats stopped. It never
  * ejects, joins or changes a pool.
  */
+import { PeriodicPass } from "./periodic-pass.js";
 import type { ControllerContext } from "../api/controller-context.js";
 import { nowIso, type AggregateRecord } from "../domain/records.js";
 import type { AgentDirectory } from "./agent-directory.js";
@@ -37,28 +38,25 @@ export async function driftOf(ctx: ControllerContext, agents: AgentDirectory, ag
 
 /** The periodic reconciler. */
 export class Reconciler {
-  private timer?: NodeJS.Timeout;
-  private running?: Promise<void>;
   private readonly stop = new AbortController();
+  private readonly periodic: PeriodicPass;
 
   constructor(
     private readonly ctx: ControllerContext,
     private readonly agents: AgentDirectory,
     private readonly settings: ReconcilerSettings,
-  ) {}
+  ) {
+    this.periodic = new PeriodicPass("reconciler", settings.intervalMs, () => this.pass(), ctx.log, () => this.stop.signal.aborted);
+  }
 
   /** Starts the timer. */
   start(): void {
-    if (this.settings.intervalMs <= 0) return;
-    this.timer = setInterval(() => void this.tick(), this.settings.intervalMs);
-    this.timer.unref();
+    this.periodic.start();
   }
 
   /** One pass over hosts and aggregates (overlapping calls share the pass). */
   tick(): Promise<void> {
-    return (this.running ??= this.pass()
-      .catch((err: unknown) => this.ctx.log.error("reconciler pass failed", { error: err instanceof Error ? err.stack : String(err) }))
-      .finally(() => (this.running = undefined)));
+    return this.periodic.tick();
   }
 
   private async pass(): Promise<void> {
@@ -114,8 +112,7 @@ export class Reconciler {
 
   /** Stops the timer and waits for a running pass. */
   async close(): Promise<void> {
-    clearInterval(this.timer);
     this.stop.abort();
-    await this.running;
+    await this.periodic.stop();
   }
 }

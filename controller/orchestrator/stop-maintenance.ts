@@ -1,6 +1,6 @@
 /** StopMaintenance: enable the host; with rebalance, move back the VMs that left it when they still run and fit. */
-import { nowIso, type EvacuationRecord } from "../domain/records.js";
-import { planEvacuation } from "./evacuation-plan.js";
+import { nowIso } from "../domain/records.js";
+import { evacuationRecordOf, planEvacuation } from "./evacuation-plan.js";
 import { poolContacts } from "./maintenance-plan.js";
 import { callOptions, hostRecord, readPool } from "./pool-view.js";
 import { recordEvent } from "./record-event.js";
@@ -39,24 +39,12 @@ async function planReturn(s: StepContext): Promise<StepResult> {
     await targetOf(s),
     "",
   );
-  const ev: EvacuationRecord = {
-    moves: plan.moves.map((m) => ({
-      vmUuid: m.vm.uuid,
-      vmName: m.vm.name,
-      fromHost: names.get(byUuid.get(m.vm.uuid)!.residentHostUuid) ?? byUuid.get(m.vm.uuid)!.residentHostUuid,
-      toHost: host.name,
-      toHostUuid: m.target.uuid,
-      memoryBytes: m.vm.memoryBytes,
-      state: "PLANNED",
-      progress: 0,
-      attempts: 0,
-    })),
-    blockers: plan.blockers.map((b) => ({ vmUuid: b.vm.uuid, vmName: b.vm.name, reason: b.reason, xapiCode: b.xapiCode, xapiParams: b.xapiParams })),
+  const ev = evacuationRecordOf(plan, {
+    fromHost: (vmUuid) => names.get(byUuid.get(vmUuid)!.residentHostUuid) ?? byUuid.get(vmUuid)!.residentHostUuid,
     vmsTotal: plan.moves.length,
-    vmsMoved: 0,
     maxParallel: Number(s.op.params.maxParallel ?? 2),
     validateOnly: false,
-  };
+  });
   s.op.evacuation = ev;
   // VMs that no longer run (or are gone) are not coming back.
   s.ctx.store.transaction(() => {
