@@ -10,6 +10,7 @@ import { parseXapiUrl } from "./xapi/endpoint.js";
 export const usage = `usage: aggregates-agent --listen HOST:PORT --host-name NAME --xapi-url URL
        [--xapi-username root] (--xapi-password-file F | env XAPI_PASSWORD)
        --controller HOST:PORT (--token-file F | env AGGREGATES_AGENT_TOKEN)
+       [--controller-token-file F | env AGGREGATES_CONTROLLER_TOKEN]
        [--advertise-endpoint HOST:PORT] [--availability-zone AZ] [--heartbeat-interval SECONDS]
        [--poll-interval SECONDS] [--call-timeout SECONDS]
        [--tls-cert F --tls-key F [--tls-client-ca F]]
@@ -21,7 +22,10 @@ export const usage = `usage: aggregates-agent --listen HOST:PORT --host-name NAM
   --xapi-url            this host's XAPI, e.g. https://10.0.0.5/
   --xapi-password-file  file holding the XAPI password (or env XAPI_PASSWORD)
   --controller          controller gRPC address
-  --token-file          file holding the agent token (or env AGGREGATES_AGENT_TOKEN)
+  --token-file          file holding the agent token (or env AGGREGATES_AGENT_TOKEN); callers of this
+                        agent must present it too, unless --controller-token-file is given
+  --controller-token-file  file holding the controller's own token (or env AGGREGATES_CONTROLLER_TOKEN):
+                        then only that token may call this agent (recommended)
   --heartbeat-interval  seconds between heartbeats until the controller names its interval
   --tls-cert/--tls-key  serve TLS; --tls-client-ca also accepts controller client certificates (mTLS)
   --controller-ca/-cert/-key  TLS to the controller (CA to trust, client certificate for mTLS)
@@ -75,6 +79,7 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv): CliReq
         "xapi-password-file": { type: "string" },
         controller: { type: "string" },
         "token-file": { type: "string" },
+        "controller-token-file": { type: "string" },
         "availability-zone": { type: "string" },
         "heartbeat-interval": { type: "string" },
         "poll-interval": { type: "string" },
@@ -122,6 +127,10 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv): CliReq
 
   const xapiPassword = secretFrom(values["xapi-password-file"], env.XAPI_PASSWORD, "XAPI password", "--xapi-password-file", "XAPI_PASSWORD");
   const token = secretFrom(values["token-file"], env.AGGREGATES_AGENT_TOKEN, "agent token", "--token-file", "AGGREGATES_AGENT_TOKEN").trim();
+  const controllerToken =
+    values["controller-token-file"] || env.AGGREGATES_CONTROLLER_TOKEN
+      ? secretFrom(values["controller-token-file"], env.AGGREGATES_CONTROLLER_TOKEN, "controller token", "--controller-token-file", "AGGREGATES_CONTROLLER_TOKEN").trim()
+      : undefined;
 
   let server, controllerTls, xapiCa;
   try {
@@ -143,6 +152,7 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv): CliReq
       xapiPassword,
       controller,
       token,
+      controllerToken,
       availabilityZone: values["availability-zone"],
       heartbeatIntervalMs: seconds(values["heartbeat-interval"], "--heartbeat-interval"),
       pollIntervalMs: seconds(values["poll-interval"], "--poll-interval"),

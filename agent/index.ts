@@ -44,8 +44,13 @@ export interface AgentOptions {
   xapiPassword: string;
   /** Controller gRPC endpoint "HOST:PORT". */
   controller: string;
-  /** Agent token: sent to the controller, and required from callers of this agent. */
+  /** Agent token: sent to the controller, and (unless controllerToken is set) required from callers of this agent. */
   token: string;
+  /**
+   * The controller's own token: when set, callers of this agent must present it instead of the agent
+   * token, so a host holding only an agent token cannot drive other hosts' agents.
+   */
+  controllerToken?: string;
   availabilityZone?: string;
   /** Heartbeat interval until the controller names one (default 10 s). */
   heartbeatIntervalMs?: number;
@@ -99,7 +104,9 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
   });
   const ctx: AgentContext = { xapi, credentials, hostName: options.hostName, timings, identity: {}, log };
 
-  const tokens = new TokenRegistry().add(options.token, "agent");
+  if (options.controllerToken !== undefined && options.controllerToken.trim() === "") throw new Error("controller token is empty");
+  // Who may call this agent: the controller's own token when configured, else the shared agent token.
+  const tokens = new TokenRegistry().add(options.controllerToken ?? options.token, "agent");
   const serverTls = options.tls?.server;
   const server = await startRpcServer({
     grpcListen: options.listen,

@@ -61,6 +61,8 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
   mkdirSync(options.stateDir, { recursive: true, mode: 0o700 });
   const adminToken = devToken(options.stateDir, "admin-token").token;
   const agentToken = devToken(options.stateDir, "agent-token").token;
+  // The controller calls agents with a token of its own, which no agent holds for its own use.
+  const controllerToken = devToken(options.stateDir, "controller-token").token;
   const xapiPassword = secretFile(options.stateDir, "xapi-password");
   const username = "root";
 
@@ -96,7 +98,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       httpListen: `127.0.0.1:${options.port === 0 ? 0 : options.port + 1}`,
       dbPath: join(options.stateDir, "controller.db"),
       tokens,
-      agentCredentials: { token: agentToken },
+      agentCredentials: { token: controllerToken },
       heartbeatIntervalMs: 5000,
       reconcileIntervalMs: 30_000,
       log: log.child({ component: "controller" }),
@@ -113,6 +115,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
           xapiPassword,
           controller: controllerEndpoint,
           token: agentToken,
+          controllerToken,
           heartbeatIntervalMs: 5000,
           pollIntervalMs: 200,
           log: log.child({ component: "agent", host: host.name }),

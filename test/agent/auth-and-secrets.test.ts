@@ -36,6 +36,13 @@ describe("who may call the agent", () => {
     expect((await agentClient(w.controller.agentToken).getHostInfo({})).name).toBe("xs1");
   });
 
+  it("with a controller token configured, accepts only that token: a host's own agent token no longer opens it", async () => {
+    const agent = await w.addAgent("xs2", { hostName: "xs2-strict", controllerToken: "the-controller-only" });
+    const client = (token: string) => createRpcClient(PoolAgentService, { endpoint: agent.agent.endpoint, token });
+    await failing(client(w.controller.agentToken).getHostInfo({}), Code.Unauthenticated);
+    expect((await client("the-controller-only").getHostInfo({})).name).toBe("xs2");
+  });
+
   describe("under mTLS", () => {
     let tls: TlsFixtures;
     let endpoint: string;
