@@ -25,6 +25,10 @@ export interface SandboxOptions {
   stateDir: string;
   /** Simulator clock: real duration = nominal × timeScale (default 0.1: a join takes ~3 s). */
   timeScale: number;
+  /** How often agents poll XenServer while they wait (default 200 ms). */
+  pollIntervalMs?: number;
+  /** Address of the first simulated host (default 127.0.0.10). */
+  baseAddress?: string;
   log?: Logger;
 }
 
@@ -72,6 +76,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     hosts: options.hosts,
     vmsPerHost: 0,
     timeScale: options.timeScale,
+    baseAddress: options.baseAddress,
     password: xapiPassword,
     username,
     stateFile,
@@ -117,7 +122,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
           token: agentToken,
           controllerToken,
           heartbeatIntervalMs: 5000,
-          pollIntervalMs: 200,
+          pollIntervalMs: options.pollIntervalMs ?? 200,
           log: log.child({ component: "agent", host: host.name }),
         }),
       );

@@ -5,10 +5,11 @@
  * Every claim about the pool reads the simulator's state, i.e. what XenServer would report.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Code, ConnectError } from "@connectrpc/connect";
+import { Code } from "@connectrpc/connect";
 import { MembershipState, PoolState } from "../../gen/hostaggregates/v1/aggregate_pb.js";
 import { HostLiveness } from "../../gen/hostaggregates/v1/host_pb.js";
 import { OperationKind, OperationState, StepState, type Operation } from "../../gen/hostaggregates/v1/operation_pb.js";
+import { expectRpcError } from "../support/rpc-errors.js";
 import { startProduct, type Product } from "./product-harness.js";
 
 /** Simulator timings: slaves give up on a dead master quickly (nominal ms; × timeScale 0.005). */
@@ -21,16 +22,6 @@ function mastersOf(p: Product, poolUuid: string): string[] {
     .hosts.filter((h) => h.toolstack === "up" && h.role === "master" && h.poolUuid === poolUuid)
     .map((h) => h.name)
     .sort();
-}
-
-async function expectCode(call: Promise<unknown>, code: Code): Promise<ConnectError> {
-  const err = await call.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err, "call should have failed").toBeInstanceOf(ConnectError);
-  expect(Code[(err as ConnectError).code]).toBe(Code[code]);
-  return err as ConnectError;
 }
 
 async function createPool(p: Product, name: string, hosts: string[]): Promise<bigint> {
@@ -171,7 +162,7 @@ describe("master failure with the controller in-process", () => {
     const closedAt = Date.now();
     // The detector sees it, asks the members, and they still read the pool through xs5.
     await p.waitFor(async () => ((await eventKinds(p, id)).includes("pool.master-partition") ? true : undefined), 30_000, "the partition event");
-    await expectCode(p.api.aggregates.recoverMaster({ id }), Code.FailedPrecondition);
+    await expectRpcError(p.api.aggregates.recoverMaster({ id }), Code.FailedPrecondition);
     const passes = detector().stats().passes;
     await p.waitFor(
       async () => Date.now() - closedAt >= 4 * failureThresholdMs && detector().stats().passes >= passes + 5,
@@ -191,7 +182,7 @@ describe("master failure with the controller in-process", () => {
     const poolUuid = p.sim.control.host("xs8").poolUuid;
     await p.api.aggregates.setAggregateMetadata({ id, metadata: { auto_recover_master: "false" } });
     // A healthy master is not recovered.
-    const healthy = await expectCode(p.api.aggregates.recoverMaster({ id }), Code.FailedPrecondition);
+    const healthy = await expectRpcError(p.api.aggregates.recoverMaster({ id }), Code.FailedPrecondition);
     expect(healthy.rawMessage).toMatch(/has not failed/);
 
     await p.sim.control.power("xs8", false);
@@ -209,7 +200,7 @@ describe("master failure with the controller in-process", () => {
     expect(await recoveries(p, id)).toEqual([]);
     expect(mastersOf(p, poolUuid)).toEqual([]);
 
-    await expectCode(p.api.aggregates.recoverMaster({ id, newMaster: "xs8" }), Code.FailedPrecondition);
+    await expectRpcError(p.api.aggregates.recoverMaster({ id, newMaster: "xs8" }), Code.FailedPrecondition);
     const op = await p.api.aggregates.recoverMaster({ id, newMaster: "xs9" });
     expect(op.kind).toBe(OperationKind.RECOVER_MASTER);
     const done = await p.waitOperation(op.id, 60_000);

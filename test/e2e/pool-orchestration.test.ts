@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { PoolState } from "../../gen/hostaggregates/v1/aggregate_pb.js";
 import { OperationState } from "../../gen/hostaggregates/v1/operation_pb.js";
+import { expectRpcError } from "../support/rpc-errors.js";
 import { startProduct, type Product } from "./product-harness.js";
 
 /** The simulator's pool (database) a host belongs to, with its member names. */
@@ -15,16 +16,6 @@ function poolOf(p: Product, host: string) {
   // The pool database of the master this host follows (a rebooting ejected host still carries its old pool uuid).
   const pool = state.pools.find((pl) => pl.master === h.master && pl.hosts.includes(host));
   return { host: h, members: [...(pool?.hosts ?? [])].sort(), master: pool?.master ?? undefined };
-}
-
-async function expectCode(call: Promise<unknown>, code: Code): Promise<ConnectError> {
-  const err = await call.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err, "call should have failed").toBeInstanceOf(ConnectError);
-  expect(Code[(err as ConnectError).code]).toBe(Code[code]);
-  return err as ConnectError;
 }
 
 describe("pool orchestration", () => {
@@ -62,7 +53,7 @@ describe("pool orchestration", () => {
   it("refuses to remove an enabled host, then ejects a disabled slave which comes back standalone and disabled", async () => {
     const { aggregates } = await p.api.aggregates.listAggregates({});
     const id = aggregates.find((a) => a.name === "pool-e2e")!.id;
-    await expectCode(p.api.aggregates.removeHost({ aggregateId: id, host: "xs3" }), Code.FailedPrecondition);
+    await expectRpcError(p.api.aggregates.removeHost({ aggregateId: id, host: "xs3" }), Code.FailedPrecondition);
     await p.api.hosts.setHostEnabled({ name: "xs3", enabled: false });
     const op = await p.api.aggregates.removeHost({ aggregateId: id, host: "xs3" });
     const done = await p.waitOperation(op.id);
@@ -127,7 +118,7 @@ describe("pool orchestration", () => {
     expect(broken.pool?.lastError).toMatchObject({ xapiCode: "JOINING_HOST_CANNOT_HAVE_RUNNING_VMS", operationId: op.id });
     expect(poolOf(p, "xs4").members).toEqual(["xs4"]);
     // No new work while in ERROR.
-    await expectCode(p.api.aggregates.addHost({ aggregateId: agg.id, host: "xs2" }), Code.FailedPrecondition);
+    await expectRpcError(p.api.aggregates.addHost({ aggregateId: agg.id, host: "xs2" }), Code.FailedPrecondition);
 
     const repaired = await p.api.aggregates.repairAggregate({ id: agg.id });
     expect(repaired.pool).toMatchObject({ state: PoolState.ACTIVE, masterHost: "xs1" });
@@ -182,7 +173,7 @@ describe("queued operations", () => {
     const failed = await p.waitOperation((await p.api.aggregates.addHost({ aggregateId: agg.id, host: "xs1" })).id);
     expect(failed.state).toBe(OperationState.FAILED);
     await p.api.hosts.setHostEnabled({ name: "xs4", enabled: false });
-    await expectCode(p.api.hosts.stopMaintenance({ host: "xs4" }), Code.FailedPrecondition);
+    await expectRpcError(p.api.hosts.stopMaintenance({ host: "xs4" }), Code.FailedPrecondition);
     expect((await p.api.aggregates.getAggregate({ id: agg.id })).pool?.state).toBe(PoolState.ERROR);
   }, 60_000);
 });

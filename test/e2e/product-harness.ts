@@ -8,18 +8,15 @@ import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createClient, type Client, type Transport } from "@connectrpc/connect";
 import { startAgent, type Agent } from "../../agent/index.js";
 import { TokenRegistry } from "../../shared/auth.js";
 import { formatHostPort } from "../../shared/address.js";
 import { silentLogger } from "../../shared/logging.js";
-import { createRpcTransport } from "../../shared/rpc/client.js";
+import { connect, type ApiClients } from "../../cli/api-clients.js";
+import { eventually } from "../support/eventually.js";
 import { startController, type Controller } from "../../controller/server.js";
 import { startSimulator, type Simulator, type SimulatorOptions } from "../../simulator/index.js";
-import { AggregateService } from "../../gen/hostaggregates/v1/aggregate_pb.js";
-import { HostService } from "../../gen/hostaggregates/v1/host_pb.js";
-import { OperationService, OperationState, type Operation } from "../../gen/hostaggregates/v1/operation_pb.js";
-import { EventService } from "../../gen/hostaggregates/v1/event_pb.js";
+import { OperationState, type Operation } from "../../gen/hostaggregates/v1/operation_pb.js";
 
 const root = new URL("../..", import.meta.url).pathname;
 
@@ -38,13 +35,8 @@ export interface ProductOptions {
   controllerEnv?: Record<string, string>;
 }
 
-/** Admin clients of the controller. */
-export interface AdminClients {
-  aggregates: Client<typeof AggregateService>;
-  hosts: Client<typeof HostService>;
-  operations: Client<typeof OperationService>;
-  events: Client<typeof EventService>;
-}
+/** Admin clients of the controller (the same bundle aggctl uses). */
+export type AdminClients = ApiClients;
 
 /** A controller running as a child process. */
 export class ControllerProcess {
@@ -176,28 +168,10 @@ export async function startProduct(options: ProductOptions): Promise<Product> {
       }),
     );
   }
-  const transport: Transport = createRpcTransport({ endpoint, token: adminToken });
-  const api: AdminClients = {
-    aggregates: createClient(AggregateService, transport),
-    hosts: createClient(HostService, transport),
-    operations: createClient(OperationService, transport),
-    events: createClient(EventService, transport),
-  };
+  const api: AdminClients = connect({ endpoint, token: adminToken });
 
-  const waitFor = async <T>(probe: () => Promise<T | undefined | false>, timeoutMs = 20_000, what = "condition"): Promise<T> => {
-    const deadline = Date.now() + timeoutMs;
-    let lastError: unknown;
-    for (;;) {
-      try {
-        const value = await probe();
-        if (value !== undefined && value !== false) return value;
-      } catch (err) {
-        lastError = err;
-      }
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${lastError ? ` (last error: ${String(lastError)})` : ""}`);
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  };
+  const waitFor = <T>(probe: () => Promise<T | undefined | false>, timeoutMs = 20_000, what = "condition"): Promise<T> =>
+    eventually(what, probe, timeoutMs);
   const waitOperation = async (id: string, timeoutMs = 30_000): Promise<Operation> =>
     waitFor(async () => {
       const op = await api.operations.waitOperation({ id, timeout: { seconds: 5n, nanos: 0 } });

@@ -7,6 +7,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import type { SandboxInfo } from "../../sandbox/sandbox.js";
 
 const root = new URL("../..", import.meta.url).pathname;
 
@@ -59,14 +60,7 @@ describe("the sandbox as a new user runs it", () => {
 
   it("npm start, aggregate-create, aggregate-add-host ×3, aggregate-details; Ctrl-C; a restart keeps the pool", async () => {
     running = await npmStart(stateDir);
-    const info = JSON.parse(readFileSync(join(stateDir, "sandbox.json"), "utf8")) as {
-      controller: string;
-      http: string;
-      adminToken: string;
-      simulatorControl: string;
-      hosts: { name: string; xapiUrl: string; agent: string }[];
-      xapi: { username: string; password: string };
-    };
+    const info = JSON.parse(readFileSync(join(stateDir, "sandbox.json"), "utf8")) as SandboxInfo;
     expect(info.hosts.map((h) => h.name)).toEqual(["xs1", "xs2", "xs3"]);
     expect(info.xapi.username).toBe("root");
     const env = { AGGREGATES_ENDPOINT: info.controller, AGGREGATES_TOKEN: readFileSync(join(stateDir, "admin-token"), "utf8").trim() };

@@ -56,6 +56,11 @@ export async function startFakeAgent(): Promise<FakeAgent> {
   const server = http2.createServer(
     connectNodeAdapter({ routes: (router) => router.service(PoolAgentService, { getHostInfo: () => ({ vms: [] }) }) }),
   );
+  const sessions = new Set<http2.ServerHttp2Session>();
+  server.on("session", (session) => {
+    sessions.add(session);
+    session.once("close", () => sessions.delete(session));
+  });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as AddressInfo;
   return {
@@ -63,8 +68,8 @@ export async function startFakeAgent(): Promise<FakeAgent> {
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());
-        // Drop the controller's idle HTTP/2 session so close() does not wait for it.
-        setTimeout(resolve, 200).unref();
+        // The controller keeps its HTTP/2 session open: close it so server.close() can finish.
+        for (const session of sessions) session.close();
       }),
   };
 }

@@ -1,4 +1,5 @@
 import http from "node:http";
+import { eventually } from "../support/eventually.js";
 import { createRequire } from "node:module";
 import { Readable } from "node:stream";
 import { startSimulator, type Simulator, type SimulatorOptions } from "../../simulator/index.js";
@@ -224,12 +225,6 @@ export async function joinPool(sim: Simulator, joiner: string, master: string): 
 }
 
 /** Polls an async predicate (for XenAPI-observed conditions); never a fixed sleep. */
-export async function until<T>(fn: () => Promise<T | false | null | undefined>, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await fn();
-    if (value !== false && value !== null && value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error("until: timed out");
-    await new Promise((r) => setTimeout(r, 5));
-  }
+export function until<T>(fn: () => Promise<T | false | null | undefined>, timeoutMs = 10_000): Promise<T> {
+  return eventually("a XenAPI-observed condition", async () => (await fn()) ?? undefined, timeoutMs);
 }
