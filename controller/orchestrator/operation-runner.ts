@@ -25,8 +25,10 @@ export function settledPoolState(ctx: ControllerContext, aggregateId: number, fa
   if (failed) return "ERROR";
   const aggregate = ctx.store.aggregates.get(aggregateId)!;
   const busy = ctx.store.operations.unfinished().some((o) => o.aggregateId === aggregateId);
-  if (busy) return aggregate.poolState === "ERROR" ? "ERROR" : "CHANGING";
-  if (aggregate.poolState === "ERROR") return "ERROR";
+  // ERROR lasts as long as its recorded reason (a repair or a successful remedy clears it).
+  const inError = aggregate.poolState === "ERROR" && aggregate.lastError !== null;
+  if (busy) return inError ? "ERROR" : "CHANGING";
+  if (inError) return "ERROR";
   return aggregate.members.length === 0 ? "EMPTY" : "ACTIVE";
 }
 
@@ -74,7 +76,7 @@ export class OperationRunner {
     const aggregate = op.aggregateId !== null ? store.aggregates.get(op.aggregateId) : undefined;
     if (op.state === "PENDING") {
       if (op.cancelRequested) return this.end(op, "CANCELLED", null, false);
-      if (aggregate?.poolState === "ERROR" && aggregate.lastError?.operationId !== op.id) {
+      if (!handler.runsInError && aggregate?.poolState === "ERROR" && aggregate.lastError?.operationId !== op.id) {
         return this.end(op, "FAILED", { code: "FAILED_PRECONDITION", message: `aggregate ${aggregate.id} is in ERROR (${aggregate.lastError?.message ?? "unknown"}); repair it, then retry` }, false);
       }
       const planning = this.stepContext(op, this.shutdown, Date.now() + this.settings.stepTimeoutMs);
@@ -129,6 +131,11 @@ export class OperationRunner {
       this.settings.crashHook?.("after", i + 1, op);
     }
     return this.end(op, "SUCCEEDED", null, true, handler);
+  }
+
+  /** The handler of a kind of operation. */
+  handlerOf(kind: OperationRecord["kind"]): OperationKindHandler | undefined {
+    return this.handlers[kind];
   }
 
   /** Ends a still-PENDING operation as CANCELLED (its intent undone); does nothing otherwise. */
@@ -193,7 +200,7 @@ export class OperationRunner {
       if (op.aggregateId !== null && before) {
         const failed = state === "FAILED" && handler?.failureBreaksPool !== false;
         // The first failure's reason stays until a repair: a later failure must not hide it.
-        const keepEarlierError = before.poolState === "ERROR" && before.lastError !== null;
+        const keepEarlierError = before.poolState === "ERROR" && before.lastError !== null && !handler?.runsInError;
         store.aggregates.updatePool(
           op.aggregateId,
           {

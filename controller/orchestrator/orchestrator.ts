@@ -91,9 +91,10 @@ export class Orchestrator implements OperationStarter {
   /** Records an operation and the intent, in the caller's transaction. */
   private record(kind: OperationKindName, aggregateId: number, host: string, params: Record<string, unknown> = {}): OperationRecord {
     const op = this.ctx.store.operations.insert({ id: `op-${randomUUID()}`, kind, aggregateId, host, steps: [], params }, nowIso());
-    // ERROR stays until a repair; only master recovery (the remedy for a dead master) runs through it.
+    // ERROR stays until a repair; only an operation that is itself the remedy shows CHANGING through it.
     const inError = this.ctx.store.aggregates.get(aggregateId)?.poolState === "ERROR";
-    this.ctx.store.aggregates.updatePool(aggregateId, { poolState: inError && kind !== "RECOVER_MASTER" ? "ERROR" : "CHANGING" }, nowIso());
+    const remedy = this.runner.handlerOf(kind)?.runsInError === true;
+    this.ctx.store.aggregates.updatePool(aggregateId, { poolState: inError && !remedy ? "ERROR" : "CHANGING" }, nowIso());
     recordEvent(this.ctx, { kind: "operation.accepted", aggregateId, host, operationId: op.id, message: `${kind} ${host} accepted` });
     return op;
   }

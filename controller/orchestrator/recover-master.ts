@@ -339,6 +339,7 @@ export const recoverMasterHandler: OperationKindHandler = {
     "mark-old-master-failed": markOldMasterFailed,
     "report-lost-vms": reportLostVms,
   },
+  runsInError: true,
   succeeded(s) {
     const store = s.ctx.store;
     const p = paramsOf(s);

@@ -46,6 +46,11 @@ export interface OperationKindHandler {
   steps: Record<string, StepFn>;
   /** Steps that change the pool (the others only read). */
   mutating: ReadonlySet<string>;
+  /**
+   * True for the remedy of an ERROR (master recovery): it may run while the aggregate is in ERROR, and
+   * its own failure replaces the recorded reason. Other operations wait for a repair.
+   */
+  runsInError?: boolean;
   /** True when a failure puts the aggregate into ERROR (default); evacuations leave the pool as it is. */
   failureBreaksPool?: boolean;
   /** Called in the transaction that records success. */
