@@ -6,7 +6,7 @@ import { formatHostPort } from "../shared/address.js";
 import { createLogger } from "../shared/logging.js";
 import { loadClientTls, loadServerTls } from "../shared/tls.js";
 import { readFileSync } from "node:fs";
-import { crashHookFromEnv } from "./orchestrator/crash-hook.js";
+import { crashHookFromEnv } from "./engine/crash-hook.js";
 import { devToken } from "./dev-tokens.js";
 import { startController } from "./server.js";
 

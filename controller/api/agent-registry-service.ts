@@ -3,12 +3,12 @@ import type { ServiceImpl } from "@connectrpc/connect";
 import { durationFromMs } from "@bufbuild/protobuf/wkt";
 import { AgentRegistryService } from "../../gen/hostaggregates/v1/agent_registry_pb.js";
 import { failedPrecondition } from "../../shared/errors.js";
-import { assertValid } from "../domain/aggregates.js";
-import { capacityRecord, nowIso, poolFactsRecord, validateRegistration } from "../domain/hosts.js";
-import { checkHostName, violations } from "../domain/validation.js";
-import { recordEvent } from "../orchestrator/record-event.js";
+import { assertValid } from "../intake/aggregates.js";
+import { capacityRecord, nowIso, poolFactsRecord, validateRegistration } from "../intake/hosts.js";
+import { checkHostName, violations } from "../model/validation.js";
+import { recordEvent } from "../store/record-event.js";
 import { hostMessage } from "./convert.js";
-import type { ControllerContext } from "./controller-context.js";
+import type { ControllerContext } from "../context.js";
 
 /** Handlers of AgentRegistryService over the controller context. */
 export function agentRegistryService(ctx: ControllerContext): ServiceImpl<typeof AgentRegistryService> {

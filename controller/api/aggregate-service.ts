@@ -13,9 +13,9 @@ import {
   setAggregateMetadata,
   updateAggregate,
   validateHostRequest,
-} from "../domain/aggregates.js";
-import { maintenanceHeadroom } from "../orchestrator/evacuation-plan.js";
-import type { HostRecord } from "../domain/records.js";
+} from "../intake/aggregates.js";
+import { maintenanceHeadroom } from "../pool/placement.js";
+import type { HostRecord } from "../model/records.js";
 import { aggregateMessage, operationMessage } from "./convert.js";
 
 /** How many members can be in maintenance at once, from their last reported memory. */
@@ -23,7 +23,7 @@ function headroomOf(members: HostRecord[]): number {
   const usable = members.filter((h) => h.membership === "MEMBER" && h.capacity && h.maintenance === "NONE");
   return maintenanceHeadroom(usable.map((h) => ({ totalBytes: h.capacity!.memoryTotalBytes, freeBytes: h.capacity!.memoryFreeBytes })));
 }
-import type { ControllerContext } from "./controller-context.js";
+import type { ControllerContext } from "../context.js";
 
 /** Handlers of AggregateService over the controller context. */
 export function aggregateService(ctx: ControllerContext): ServiceImpl<typeof AggregateService> {

@@ -5,7 +5,7 @@ import { MembershipState, PoolState, type AggregateSchema } from "../../gen/host
 import { HostLiveness, HostRole, MaintenanceState, type HostSchema } from "../../gen/hostaggregates/v1/host_pb.js";
 import { OperationKind, OperationState, StepState, VmMoveState, type EvacuationDetailSchema, type OperationSchema } from "../../gen/hostaggregates/v1/operation_pb.js";
 import type { EventSchema } from "../../gen/hostaggregates/v1/event_pb.js";
-import type { AggregateRecord, EvacuationRecord, EventRecord, HostRecord, OperationRecord, VmMoveRecord } from "../domain/records.js";
+import type { AggregateRecord, EvacuationRecord, EventRecord, HostRecord, OperationRecord, VmMoveRecord } from "../model/records.js";
 
 /** An ISO time as a Timestamp (undefined for null). */
 export function timestamp(iso: string | null | undefined): Timestamp | undefined {

@@ -1,11 +1,11 @@
 /** EventService handlers. */
 import type { ServiceImpl } from "@connectrpc/connect";
 import { EventService } from "../../gen/hostaggregates/v1/event_pb.js";
-import { assertValid } from "../domain/aggregates.js";
-import { decodePageToken, effectivePageSize, encodePageToken } from "../domain/page-token.js";
-import { checkPageSize, violations } from "../domain/validation.js";
+import { assertValid } from "../intake/aggregates.js";
+import { decodePageToken, effectivePageSize, encodePageToken } from "../model/paging.js";
+import { checkPageSize, violations } from "../model/validation.js";
 import { eventMessage } from "./convert.js";
-import type { ControllerContext } from "./controller-context.js";
+import type { ControllerContext } from "../context.js";
 
 /** Handlers of EventService over the controller context. */
 export function eventService(ctx: ControllerContext): ServiceImpl<typeof EventService> {

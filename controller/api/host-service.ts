@@ -2,11 +2,11 @@
 import type { ServiceImpl } from "@connectrpc/connect";
 import { HostService } from "../../gen/hostaggregates/v1/host_pb.js";
 import { failedPrecondition, unimplemented } from "../../shared/errors.js";
-import { assertValid, requireHost } from "../domain/aggregates.js";
-import { pageOfHosts } from "../domain/hosts.js";
-import { checkHostName, violations } from "../domain/validation.js";
+import { assertValid, requireHost } from "../intake/aggregates.js";
+import { pageOfHosts } from "../intake/hosts.js";
+import { checkHostName, violations } from "../model/validation.js";
 import { hostMessage, operationMessage } from "./convert.js";
-import type { ControllerContext } from "./controller-context.js";
+import type { ControllerContext } from "../context.js";
 
 /** Handlers of HostService over the controller context. */
 export function hostService(ctx: ControllerContext): ServiceImpl<typeof HostService> {

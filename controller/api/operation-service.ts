@@ -3,12 +3,12 @@ import type { ServiceImpl } from "@connectrpc/connect";
 import { durationMs } from "@bufbuild/protobuf/wkt";
 import { OperationService, OperationState } from "../../gen/hostaggregates/v1/operation_pb.js";
 import { failedPrecondition, invalidArgument, notFound, unimplemented } from "../../shared/errors.js";
-import { assertValid } from "../domain/aggregates.js";
-import { decodePageToken, effectivePageSize, encodePageToken } from "../domain/page-token.js";
-import type { OperationRecord, OperationStateName } from "../domain/records.js";
-import { checkHostName, checkPageSize, violations } from "../domain/validation.js";
+import { assertValid } from "../intake/aggregates.js";
+import { decodePageToken, effectivePageSize, encodePageToken } from "../model/paging.js";
+import type { OperationRecord, OperationStateName } from "../model/records.js";
+import { checkHostName, checkPageSize, violations } from "../model/validation.js";
 import { operationMessage } from "./convert.js";
-import type { ControllerContext } from "./controller-context.js";
+import type { ControllerContext } from "../context.js";
 
 const terminal = new Set<OperationStateName>(["SUCCEEDED", "FAILED", "CANCELLED"]);
 /** Longest WaitOperation. */

@@ -3,7 +3,7 @@
  * AggregateService calls, so both APIs share every rule.
  */
 import { unimplemented } from "../../shared/errors.js";
-import type { ControllerContext } from "../api/controller-context.js";
+import type { ControllerContext } from "../context.js";
 import {
   checkAddHost,
   checkRemoveHost,
@@ -15,8 +15,8 @@ import {
   setAggregateMetadata,
   updateAggregate,
   validateHostRequest,
-} from "../domain/aggregates.js";
-import type { AggregateRecord } from "../domain/records.js";
+} from "../intake/aggregates.js";
+import type { AggregateRecord } from "../model/records.js";
 import { aggregateView } from "./aggregate-view.js";
 import { badRequest } from "./faults.js";
 import type { Microversion } from "./microversion.js";

@@ -1,5 +1,5 @@
 /** AggregateRecord → Nova's aggregate body (nova-aggregates.md §1.2). */
-import type { AggregateRecord } from "../domain/records.js";
+import type { AggregateRecord } from "../model/records.js";
 import { atLeast, uuidMicroversion, type Microversion } from "./microversion.js";
 
 /** A Nova aggregate body. */

@@ -8,7 +8,7 @@ import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { TokenRegistry } from "../../shared/auth.js";
 import type { HttpRoute } from "../../shared/rpc/server.js";
-import type { ControllerContext } from "../api/controller-context.js";
+import type { ControllerContext } from "../context.js";
 import { AggregateHandlers, aggregateIdFrom, type NovaReply } from "./aggregate-handlers.js";
 import { requireAdmin } from "./auth.js";
 import { extensionList, extensionShow } from "./extension-descriptor.js";

@@ -1,7 +1,7 @@
 /** Aggregates and their metadata in SQLite. Callers wrap writes in a transaction. */
 import { randomUUID } from "node:crypto";
 import type { Statement } from "better-sqlite3";
-import type { AggregateRecord, MemberRecord, MembershipName, PoolErrorRecord, PoolStateName } from "../domain/records.js";
+import type { AggregateRecord, MemberRecord, MembershipName, PoolErrorRecord, PoolStateName } from "../model/records.js";
 import type { Db } from "./database.js";
 import { parseJson, toJson } from "./json-column.js";
 

@@ -1,5 +1,5 @@
 /** The event log in SQLite. */
-import type { EventRecord } from "../domain/records.js";
+import type { EventRecord } from "../model/records.js";
 import type { Db } from "./database.js";
 
 interface EventRow {

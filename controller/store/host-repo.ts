@@ -1,6 +1,6 @@
 /** Registered hosts in SQLite. Callers wrap writes in a transaction. */
 import type { Statement } from "better-sqlite3";
-import type { CapacityRecord, HostRecord, LivenessName, MaintenanceName, MembershipName, PoolFactsRecord } from "../domain/records.js";
+import type { CapacityRecord, HostRecord, LivenessName, MaintenanceName, MembershipName, PoolFactsRecord } from "../model/records.js";
 import type { Db } from "./database.js";
 import { parseJson, toJson } from "./json-column.js";
 

@@ -11,11 +11,11 @@
 import { PeriodicPass } from "./periodic-pass.js";
 import { setMaxListeners } from "node:events";
 import { HostRole } from "../../gen/hostaggregates/agent/v1/pool_agent_pb.js";
-import type { ControllerContext } from "../api/controller-context.js";
-import { nowIso, type AggregateRecord, type HostRecord, type OperationRecord } from "../domain/records.js";
-import type { AgentDirectory } from "./agent-directory.js";
+import type { ControllerContext } from "../context.js";
+import { nowIso, type AggregateRecord, type HostRecord, type OperationRecord } from "../model/records.js";
+import type { AgentDirectory } from "../pool/agent-directory.js";
 import { fence, fencingCandidates, type FencingContext } from "./fencing.js";
-import type { KnownCapacity } from "./known-capacity.js";
+import type { KnownCapacity } from "../pool/known-capacity.js";
 import {
   askMembers,
   describeEvidence,
@@ -28,9 +28,9 @@ import {
   type MasterFailure,
   type MasterProbe,
   type MemberReport,
-} from "./master-assessment.js";
-import { settledPoolState } from "./operation-runner.js";
-import { recordEvent } from "./record-event.js";
+} from "../pool/master-assessment.js";
+import { settledPoolState } from "../engine/runner.js";
+import { recordEvent } from "../store/record-event.js";
 
 /** Metadata key that turns automatic recovery off ("false", "0", "no", "off"). */
 export const autoRecoverKey = "auto_recover_master";

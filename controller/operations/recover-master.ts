@@ -7,14 +7,14 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { HostRole } from "../../gen/hostaggregates/agent/v1/pool_agent_pb.js";
 import { failedPrecondition, unavailable } from "../../shared/errors.js";
-import type { ControllerContext } from "../api/controller-context.js";
-import { assertValid, requireAggregate, requireHost } from "../domain/aggregates.js";
-import { nowIso, type AggregateRecord, type HostRecord, type LostVmRecord } from "../domain/records.js";
-import { checkHostName, violations } from "../domain/validation.js";
+import type { ControllerContext } from "../context.js";
+import { assertValid, requireAggregate, requireHost } from "../intake/aggregates.js";
+import { nowIso, type AggregateRecord, type HostRecord, type LostVmRecord } from "../model/records.js";
+import { checkHostName, violations } from "../model/validation.js";
 import type { Store } from "../store/store.js";
-import type { AgentDirectory } from "./agent-directory.js";
-import { StepFailure } from "./failure.js";
-import type { KnownCapacity } from "./known-capacity.js";
+import type { AgentDirectory } from "../pool/agent-directory.js";
+import { StepFailure } from "../engine/failures.js";
+import type { KnownCapacity } from "../pool/known-capacity.js";
 import {
   askMembers,
   describeEvidence,
@@ -24,10 +24,10 @@ import {
   survivingMembers,
   verdictOf,
   type MasterFailure,
-} from "./master-assessment.js";
-import { callOptions, hostRecord } from "./pool-view.js";
-import { recordEvent } from "./record-event.js";
-import type { OperationKindHandler, StepContext, StepResult } from "./step.js";
+} from "../pool/master-assessment.js";
+import { callOptions, hostRecord } from "../pool/pool-view.js";
+import { recordEvent } from "../store/record-event.js";
+import type { OperationKindHandler, StepContext, StepResult } from "../engine/step-spec.js";
 
 /** What a RECOVER_MASTER operation records in its params. */
 export interface RecoverMasterParams {

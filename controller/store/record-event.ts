@@ -1,6 +1,6 @@
 /** Appends an event and wakes WatchEvents streams. */
-import type { ControllerContext } from "../api/controller-context.js";
-import { nowIso } from "../domain/records.js";
+import type { ControllerContext } from "../context.js";
+import { nowIso } from "../model/records.js";
 
 /** What an event says. */
 export interface EventInput {

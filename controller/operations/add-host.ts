@@ -1,11 +1,11 @@
 /** AddHost: the first host founds the pool (and becomes master); the others join it. */
 import { Code } from "@connectrpc/connect";
 import { HostRole } from "../../gen/hostaggregates/agent/v1/pool_agent_pb.js";
-import { nowIso } from "../domain/records.js";
-import { StepFailure } from "./failure.js";
-import { callOptions, hostRecord, memberOf, readPool } from "./pool-view.js";
-import { recordEvent } from "./record-event.js";
-import type { OperationKindHandler, StepContext, StepResult } from "./step.js";
+import { nowIso } from "../model/records.js";
+import { StepFailure } from "../engine/failures.js";
+import { callOptions, hostRecord, memberOf, readPool } from "../pool/pool-view.js";
+import { recordEvent } from "../store/record-event.js";
+import type { OperationKindHandler, StepContext, StepResult } from "../engine/step-spec.js";
 
 const aggregateOf = (s: Pick<StepContext, "ctx" | "op">) => s.ctx.store.aggregates.get(s.op.aggregateId!)!;
 const joiningName = (s: Pick<StepContext, "op">) => s.op.host!;

@@ -1,6 +1,6 @@
 /** What the API handlers share: the store, the logger, settings, and the orchestration hooks. */
-import type { Logger } from "../../shared/logging.js";
-import type { AggregateRecord, OperationRecord } from "../domain/records.js";
+import type { Logger } from "../shared/logging.js";
+import type { AggregateRecord, OperationRecord } from "./model/records.js";
 
 /** A VM resident on a host. */
 export interface ResidentVm {
@@ -10,9 +10,9 @@ export interface ResidentVm {
   memoryBytes: number;
   originHost: string;
 }
-import type { HeartbeatBatcher } from "../domain/heartbeat-batcher.js";
-import type { ChangeFeed } from "../domain/change-feed.js";
-import type { Store } from "../store/store.js";
+import type { HeartbeatBatcher } from "./store/heartbeat-batcher.js";
+import type { ChangeFeed } from "./store/change-feed.js";
+import type { Store } from "./store/store.js";
 
 /** Starts long-running operations; provided once pool orchestration is wired in. */
 export interface OperationStarter {

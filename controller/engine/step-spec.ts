@@ -1,8 +1,8 @@
 /** What a step of an operation gets and returns. */
 import type { Logger } from "../../shared/logging.js";
-import type { ControllerContext } from "../api/controller-context.js";
-import type { OperationRecord } from "../domain/records.js";
-import type { AgentDirectory } from "./agent-directory.js";
+import type { ControllerContext } from "../context.js";
+import type { OperationRecord } from "../model/records.js";
+import type { AgentDirectory } from "../pool/agent-directory.js";
 
 /** Everything a step needs. */
 export interface StepContext {

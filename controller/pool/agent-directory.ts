@@ -4,7 +4,7 @@ import { PoolAgentService } from "../../gen/hostaggregates/agent/v1/pool_agent_p
 import { unavailable } from "../../shared/errors.js";
 import { createRpcClient, createRpcTransport } from "../../shared/rpc/client.js";
 import type { ClientTls } from "../../shared/tls.js";
-import type { HostRecord } from "../domain/records.js";
+import type { HostRecord } from "../model/records.js";
 
 /** A PoolAgentService client. */
 export type AgentClient = Client<typeof PoolAgentService>;

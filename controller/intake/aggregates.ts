@@ -2,8 +2,8 @@
 import { SqliteError } from "better-sqlite3";
 import { alreadyExists, failedPrecondition, invalidArgument, notFound, type FieldViolation } from "../../shared/errors.js";
 import type { Store } from "../store/store.js";
-import { decodePageToken, effectivePageSize, encodePageToken } from "./page-token.js";
-import { nowIso, type AggregateRecord, type HostRecord } from "./records.js";
+import { decodePageToken, effectivePageSize, encodePageToken } from "../model/paging.js";
+import { nowIso, type AggregateRecord, type HostRecord } from "../model/records.js";
 import {
   checkAggregateName,
   checkAvailabilityZone,
@@ -14,7 +14,7 @@ import {
   checkPageSize,
   maxMetadataKeys,
   violations,
-} from "./validation.js";
+} from "../model/validation.js";
 
 /** Throws INVALID_ARGUMENT when there are violations. */
 export function assertValid(found: FieldViolation[]): void {

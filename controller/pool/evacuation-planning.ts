@@ -1,8 +1,8 @@
 /** Reads a host's VMs and its pool's members, and plans the evacuation (also used by dry runs). */
-import type { HostRecord, EvacuationRecord } from "../domain/records.js";
-import { evacuationRecordOf, planEvacuation, type PlacementTarget } from "./evacuation-plan.js";
+import type { HostRecord, EvacuationRecord } from "../model/records.js";
+import { evacuationRecordOf, planEvacuation, type PlacementTarget } from "./placement.js";
 import { callOptions, hostRecord, readPool } from "./pool-view.js";
-import type { StepContext } from "./step.js";
+import type { StepContext } from "../engine/step-spec.js";
 
 type Reader = Pick<StepContext, "ctx" | "agents" | "signal" | "remainingMs">;
 

@@ -1,8 +1,8 @@
 /** Reading the real pool through the agents. */
 import type { PoolInfo } from "../../gen/hostaggregates/agent/v1/pool_agent_pb.js";
 import { unavailable } from "../../shared/errors.js";
-import type { HostRecord } from "../domain/records.js";
-import type { StepContext } from "./step.js";
+import type { HostRecord } from "../model/records.js";
+import type { StepContext } from "../engine/step-spec.js";
 
 /** A registered host, or a step failure naming it. */
 export function hostRecord(s: Pick<StepContext, "ctx">, name: string): HostRecord {

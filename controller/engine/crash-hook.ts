@@ -4,7 +4,7 @@
  * "during" (after the step acted, before it was recorded) or "after" (once it was recorded).
  * Unset in production; nothing else reads it.
  */
-import type { OperationRecord } from "../domain/records.js";
+import type { OperationRecord } from "../model/records.js";
 
 /** Called by the runner at each step boundary. */
 export type CrashHook = (phase: "during" | "after", stepNumber: number, op: OperationRecord) => void;

@@ -10,10 +10,10 @@
  */
 import type { HostInfo } from "../../gen/hostaggregates/agent/v1/pool_agent_pb.js";
 import { HostRole } from "../../gen/hostaggregates/agent/v1/pool_agent_pb.js";
-import type { ControllerContext } from "../api/controller-context.js";
-import { nowIso, type AggregateRecord, type HostRecord } from "../domain/records.js";
-import type { AgentDirectory } from "./agent-directory.js";
-import { recordEvent } from "./record-event.js";
+import type { ControllerContext } from "../context.js";
+import { nowIso, type AggregateRecord, type HostRecord } from "../model/records.js";
+import type { AgentDirectory } from "../pool/agent-directory.js";
+import { recordEvent } from "../store/record-event.js";
 
 /** What fencing needs. */
 export interface FencingContext {

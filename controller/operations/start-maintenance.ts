@@ -1,12 +1,12 @@
 /** StartMaintenance: disable the host, plan, hand the master role over, live-migrate every VM away. */
-import { nowIso } from "../domain/records.js";
-import { StepFailure } from "./failure.js";
-import { describeBlockers, placementTargets, planHostEvacuation, poolContacts, cpuVendorOf } from "./maintenance-plan.js";
-import { callOptions, hostRecord, readPool } from "./pool-view.js";
-import { recordEvent } from "./record-event.js";
+import { nowIso } from "../model/records.js";
+import { StepFailure } from "../engine/failures.js";
+import { describeBlockers, placementTargets, planHostEvacuation, poolContacts, cpuVendorOf } from "../pool/evacuation-planning.js";
+import { callOptions, hostRecord, readPool } from "../pool/pool-view.js";
+import { recordEvent } from "../store/record-event.js";
 import { chooseNewMaster } from "./remove-host.js";
-import { OperationCancelled, type OperationKindHandler, type StepContext, type StepResult } from "./step.js";
-import { runMigrations } from "./vm-migrations.js";
+import { OperationCancelled, type OperationKindHandler, type StepContext, type StepResult } from "../engine/step-spec.js";
+import { runMigrations } from "../pool/vm-migrations.js";
 
 const hostName = (s: Pick<StepContext, "op">) => s.op.host!;
 

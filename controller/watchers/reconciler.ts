@@ -4,11 +4,11 @@
  * ejects, joins or changes a pool.
  */
 import { PeriodicPass } from "./periodic-pass.js";
-import type { ControllerContext } from "../api/controller-context.js";
-import { nowIso, type AggregateRecord } from "../domain/records.js";
-import type { AgentDirectory } from "./agent-directory.js";
-import { memberOf, readPool } from "./pool-view.js";
-import { recordEvent } from "./record-event.js";
+import type { ControllerContext } from "../context.js";
+import { nowIso, type AggregateRecord } from "../model/records.js";
+import type { AgentDirectory } from "../pool/agent-directory.js";
+import { memberOf, readPool } from "../pool/pool-view.js";
+import { recordEvent } from "../store/record-event.js";
 
 /** Settings of the reconciler. */
 export interface ReconcilerSettings {

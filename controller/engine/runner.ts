@@ -1,13 +1,13 @@
 /** Runs one operation's steps, journaling each before and after it acts, so a restart resumes it. */
 import { Code, ConnectError } from "@connectrpc/connect";
 import { codeName, xapiErrorOf } from "../../shared/errors.js";
-import type { ControllerContext } from "../api/controller-context.js";
-import { nowIso, type OperationErrorRecord, type OperationRecord, type OperationStateName, type PoolStateName } from "../domain/records.js";
-import type { AgentDirectory } from "./agent-directory.js";
+import type { ControllerContext } from "../context.js";
+import { nowIso, type OperationErrorRecord, type OperationRecord, type OperationStateName, type PoolStateName } from "../model/records.js";
+import type { AgentDirectory } from "../pool/agent-directory.js";
 import type { CrashHook } from "./crash-hook.js";
-import { isTransient, operationError, StepFailure } from "./failure.js";
-import { recordEvent } from "./record-event.js";
-import { OperationCancelled, type OperationKindHandler, type StepContext, type StepResult } from "./step.js";
+import { isTransient, operationError, StepFailure } from "./failures.js";
+import { recordEvent } from "../store/record-event.js";
+import { OperationCancelled, type OperationKindHandler, type StepContext, type StepResult } from "./step-spec.js";
 
 const terminal = new Set<OperationStateName>(["SUCCEEDED", "FAILED", "CANCELLED"]);
 

@@ -1,10 +1,10 @@
 /** Runs the planned VM moves of an evacuation or rebalance: bounded concurrency, progress, re-planning, cancellation. */
 import { MigrationState } from "../../gen/hostaggregates/agent/v1/pool_agent_pb.js";
-import type { EvacuationRecord, VmMoveRecord } from "../domain/records.js";
-import { isTransient } from "./failure.js";
-import { planEvacuation, type PlacementTarget } from "./evacuation-plan.js";
+import type { EvacuationRecord, VmMoveRecord } from "../model/records.js";
+import { isTransient } from "../engine/failures.js";
+import { planEvacuation, type PlacementTarget } from "./placement.js";
 import { callOptions, hostRecord } from "./pool-view.js";
-import type { StepContext } from "./step.js";
+import type { StepContext } from "../engine/step-spec.js";
 
 /** How many times one VM is tried (on different targets) before it counts as failed. */
 export const maxAttemptsPerVm = 3;

@@ -8,8 +8,8 @@
  */
 import { Code, ConnectError } from "@connectrpc/connect";
 import { HostRole, type HostInfo } from "../../gen/hostaggregates/agent/v1/pool_agent_pb.js";
-import type { ControllerContext } from "../api/controller-context.js";
-import type { AggregateRecord, HostRecord, PoolErrorRecord } from "../domain/records.js";
+import type { ControllerContext } from "../context.js";
+import type { AggregateRecord, HostRecord, PoolErrorRecord } from "../model/records.js";
 import type { AgentDirectory } from "./agent-directory.js";
 
 /** How the master looks from the controller. */

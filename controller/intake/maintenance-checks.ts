@@ -1,11 +1,11 @@
 /** Accepting maintenance requests: checks, dry runs, and the recorded intent. */
 import { failedPrecondition, invalidArgument } from "../../shared/errors.js";
-import type { ControllerContext, ResidentVm } from "../api/controller-context.js";
-import { requireHost } from "../domain/aggregates.js";
-import { nowIso, type HostRecord, type OperationRecord } from "../domain/records.js";
-import type { AgentDirectory } from "./agent-directory.js";
-import { describeBlockers, planHostEvacuation, poolContacts } from "./maintenance-plan.js";
-import { callOptions } from "./pool-view.js";
+import type { ControllerContext, ResidentVm } from "../context.js";
+import { requireHost } from "./aggregates.js";
+import { nowIso, type HostRecord, type OperationRecord } from "../model/records.js";
+import type { AgentDirectory } from "../pool/agent-directory.js";
+import { describeBlockers, planHostEvacuation, poolContacts } from "../pool/evacuation-planning.js";
+import { callOptions } from "../pool/pool-view.js";
 
 /** Largest max_parallel accepted. */
 export const maxParallelLimit = 32;

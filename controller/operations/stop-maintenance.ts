@@ -1,11 +1,11 @@
 /** StopMaintenance: enable the host; with rebalance, move back the VMs that left it when they still run and fit. */
-import { nowIso } from "../domain/records.js";
-import { evacuationRecordOf, planEvacuation } from "./evacuation-plan.js";
-import { poolContacts } from "./maintenance-plan.js";
-import { callOptions, hostRecord, readPool } from "./pool-view.js";
-import { recordEvent } from "./record-event.js";
-import { OperationCancelled, type OperationKindHandler, type StepContext, type StepResult } from "./step.js";
-import { runMigrations } from "./vm-migrations.js";
+import { nowIso } from "../model/records.js";
+import { evacuationRecordOf, planEvacuation } from "../pool/placement.js";
+import { poolContacts } from "../pool/evacuation-planning.js";
+import { callOptions, hostRecord, readPool } from "../pool/pool-view.js";
+import { recordEvent } from "../store/record-event.js";
+import { OperationCancelled, type OperationKindHandler, type StepContext, type StepResult } from "../engine/step-spec.js";
+import { runMigrations } from "../pool/vm-migrations.js";
 
 const hostName = (s: Pick<StepContext, "op">) => s.op.host!;
 

@@ -1,7 +1,7 @@
 /** Turns what a step threw into the error recorded on the operation and the pool. */
 import { Code, ConnectError } from "@connectrpc/connect";
 import { codeName, xapiErrorOf } from "../../shared/errors.js";
-import type { OperationErrorRecord } from "../domain/records.js";
+import type { OperationErrorRecord } from "../model/records.js";
 
 /** A failure that must end the operation now (retrying cannot help). */
 export class StepFailure extends Error {

@@ -4,9 +4,9 @@ import { HostRole, type HostCapacitySchema, type PoolFactsSchema } from "../../g
 import type { FieldViolation } from "../../shared/errors.js";
 import { parseHostPort } from "../../shared/address.js";
 import { assertValid } from "./aggregates.js";
-import { decodePageToken, effectivePageSize, encodePageToken } from "./page-token.js";
-import { nowIso, type CapacityRecord, type HostRecord, type PoolFactsRecord } from "./records.js";
-import { checkAvailabilityZone, checkHostName, checkPageSize, violations } from "./validation.js";
+import { decodePageToken, effectivePageSize, encodePageToken } from "../model/paging.js";
+import { nowIso, type CapacityRecord, type HostRecord, type PoolFactsRecord } from "../model/records.js";
+import { checkAvailabilityZone, checkHostName, checkPageSize, violations } from "../model/validation.js";
 
 /** Capacity message → record (undefined message → null). */
 export function capacityRecord(c: MessageShape<typeof HostCapacitySchema> | undefined): CapacityRecord | null {

@@ -3,12 +3,12 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { failedPrecondition, unavailable } from "../../shared/errors.js";
 
 const aborted = (message: string) => new ConnectError(message, Code.Aborted);
-import type { ControllerContext } from "../api/controller-context.js";
-import { requireAggregate } from "../domain/aggregates.js";
-import { nowIso, type AggregateRecord } from "../domain/records.js";
-import type { AgentDirectory } from "./agent-directory.js";
-import { memberOf, readPool } from "./pool-view.js";
-import { recordEvent } from "./record-event.js";
+import type { ControllerContext } from "../context.js";
+import { requireAggregate } from "./aggregates.js";
+import { nowIso, type AggregateRecord } from "../model/records.js";
+import type { AgentDirectory } from "../pool/agent-directory.js";
+import { memberOf, readPool } from "../pool/pool-view.js";
+import { recordEvent } from "../store/record-event.js";
 
 /** What repair needs. */
 export interface RepairContext {

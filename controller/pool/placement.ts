@@ -1,5 +1,5 @@
 /** Plans where the VMs of a host go: best-fit decreasing over the other members' free memory. */
-import type { EvacuationRecord } from "../domain/records.js";
+import type { EvacuationRecord } from "../model/records.js";
 
 /** A VM that has to leave. */
 export interface VmToPlace {

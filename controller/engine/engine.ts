@@ -2,22 +2,22 @@
 import { randomUUID } from "node:crypto";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { failedPrecondition, unavailable } from "../../shared/errors.js";
-import type { ControllerContext, OperationStarter, ResidentVm } from "../api/controller-context.js";
-import { checkAddHost, checkRemoveHost } from "../domain/aggregates.js";
-import { nowIso, type AggregateRecord, type OperationKindName, type OperationRecord } from "../domain/records.js";
-import { addHostHandler } from "./add-host.js";
-import type { AgentDirectory } from "./agent-directory.js";
-import type { KnownCapacity } from "./known-capacity.js";
-import type { MasterFailure } from "./master-assessment.js";
-import { OperationRunner, settledPoolState, type RunnerSettings } from "./operation-runner.js";
-import { recordEvent } from "./record-event.js";
-import { checkRecoverMaster, confirmMasterFailure, recoverMasterHandler, recoverMasterParams } from "./recover-master.js";
-import { removeHostHandler } from "./remove-host.js";
-import { repairAggregate } from "./repair.js";
-import { dryRunEvacuation, effectiveMaxParallel, memberHost, residentVms } from "./maintenance-intake.js";
-import { startMaintenanceHandler } from "./start-maintenance.js";
-import { stopMaintenanceHandler } from "./stop-maintenance.js";
-import type { OperationKindHandler } from "./step.js";
+import type { ControllerContext, OperationStarter, ResidentVm } from "../context.js";
+import { checkAddHost, checkRemoveHost } from "../intake/aggregates.js";
+import { nowIso, type AggregateRecord, type OperationKindName, type OperationRecord } from "../model/records.js";
+import { addHostHandler } from "../operations/add-host.js";
+import type { AgentDirectory } from "../pool/agent-directory.js";
+import type { KnownCapacity } from "../pool/known-capacity.js";
+import type { MasterFailure } from "../pool/master-assessment.js";
+import { OperationRunner, settledPoolState, type RunnerSettings } from "./runner.js";
+import { recordEvent } from "../store/record-event.js";
+import { checkRecoverMaster, confirmMasterFailure, recoverMasterHandler, recoverMasterParams } from "../operations/recover-master.js";
+import { removeHostHandler } from "../operations/remove-host.js";
+import { repairAggregate } from "../intake/repair-aggregate.js";
+import { dryRunEvacuation, effectiveMaxParallel, memberHost, residentVms } from "../intake/maintenance-checks.js";
+import { startMaintenanceHandler } from "../operations/start-maintenance.js";
+import { stopMaintenanceHandler } from "../operations/stop-maintenance.js";
+import type { OperationKindHandler } from "./step-spec.js";
 
 /** Settings of the orchestrator. */
 export type OrchestratorSettings = RunnerSettings & {

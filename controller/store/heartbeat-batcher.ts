@@ -4,8 +4,8 @@
  * so callers see their own writes. A crash loses at most one interval of liveness telemetry,
  * which the next heartbeat rewrites; registrations and every other write are not batched.
  */
-import type { Store } from "../store/store.js";
-import type { CapacityRecord, PoolFactsRecord } from "./records.js";
+import type { Store } from "./store.js";
+import type { CapacityRecord, PoolFactsRecord } from "../model/records.js";
 
 interface PendingBeat {
   capacity: CapacityRecord | null;

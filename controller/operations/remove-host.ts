@@ -1,9 +1,9 @@
 /** RemoveHost: a master hands its role over first; members are ejected; the last host clears the pool. */
-import { nowIso, type HostRecord } from "../domain/records.js";
-import { StepFailure } from "./failure.js";
-import { callOptions, hostRecord, memberOf, readPool } from "./pool-view.js";
-import { recordEvent } from "./record-event.js";
-import type { OperationKindHandler, StepContext, StepResult } from "./step.js";
+import { nowIso, type HostRecord } from "../model/records.js";
+import { StepFailure } from "../engine/failures.js";
+import { callOptions, hostRecord, memberOf, readPool } from "../pool/pool-view.js";
+import { recordEvent } from "../store/record-event.js";
+import type { OperationKindHandler, StepContext, StepResult } from "../engine/step-spec.js";
 
 const aggregateOf = (s: Pick<StepContext, "ctx" | "op">) => s.ctx.store.aggregates.get(s.op.aggregateId!)!;
 const leavingName = (s: Pick<StepContext, "op">) => s.op.host!;
