@@ -12,20 +12,19 @@ import { registerService } from "../shared/rpc/service-registration.js";
 import type { ServerTls } from "../shared/tls.js";
 import { agentRegistryService } from "./api/agent-registry-service.js";
 import { aggregateService } from "./api/aggregate-service.js";
-import type { ControllerContext } from "./context.js";
 import { eventService } from "./api/event-service.js";
 import { hostService } from "./api/host-service.js";
 import { operationService } from "./api/operation-service.js";
-import { ChangeFeed } from "./store/change-feed.js";
-import { HeartbeatBatcher } from "./store/heartbeat-batcher.js";
-import { AgentDirectory, type AgentCredentials } from "./pool/agent-directory.js";
+import type { ControllerContext, IntakeContext } from "./context.js";
 import type { CrashHook } from "./engine/crash-hook.js";
-import { KnownCapacity } from "./pool/known-capacity.js";
-import { MasterFailureDetector, masterFailureSettings } from "./watchers/master-failure-detector.js";
-import { Orchestrator } from "./engine/engine.js";
-import { Reconciler } from "./watchers/reconciler.js";
+import { Engine } from "./engine/engine.js";
+import { KnownCapacity } from "./model/known-capacity.js";
+import { operationSpecs } from "./operations/index.js";
+import { AgentDirectory, type AgentCredentials } from "./pool/agent-directory.js";
 import { novaRoutes } from "./rest/nova-routes.js";
 import { Store } from "./store/store.js";
+import { MasterFailureDetector, masterFailureSettings } from "./watchers/master-failure-detector.js";
+import { Reconciler } from "./watchers/reconciler.js";
 
 /** Options of startController. */
 export interface ControllerOptions {
@@ -55,15 +54,15 @@ export interface ControllerOptions {
   /** Test hook: kill the process at a chosen step. */
   crashHook?: CrashHook;
   /** Extra HTTP routes on the HTTP port. */
-  httpRoutes?: (ctx: ControllerContext) => HttpRoute[];
+  httpRoutes?: (ctx: IntakeContext) => HttpRoute[];
 }
 
 /** A running controller. */
 export interface Controller {
   grpcAddress: HostPort;
   httpAddress?: HostPort;
-  context: ControllerContext;
-  orchestrator: Orchestrator;
+  context: IntakeContext;
+  engine: Engine;
   reconciler: Reconciler;
   masterFailureDetector: MasterFailureDetector;
   /** Finishes in-flight calls, then closes the endpoints and the database. */
@@ -74,32 +73,23 @@ export interface Controller {
 export async function startController(options: ControllerOptions): Promise<Controller> {
   const log = options.log ?? createLogger("controller");
   const store = Store.open(options.dbPath);
-  const context: ControllerContext = {
+  const base: ControllerContext = {
     store,
     log,
-    changes: new ChangeFeed(),
     heartbeatIntervalMs: options.heartbeatIntervalMs ?? 10_000,
-    heartbeats: new HeartbeatBatcher(store),
+    agents: new AgentDirectory(options.agentCredentials ?? {}),
+    knownCapacity: new KnownCapacity(),
   };
-  const agents = new AgentDirectory(options.agentCredentials ?? {});
-  const knownCapacity = new KnownCapacity();
-  const orchestrator = new Orchestrator(context, agents, {
+  const engine = new Engine(base, operationSpecs, {
     stepTimeoutMs: options.stepTimeoutMs ?? 15 * 60_000,
     retryDelayMs: options.retryDelayMs ?? 1000,
     crashHook: options.crashHook,
-    knownCapacity,
   });
-  context.operations = orchestrator;
-  const reconciler = new Reconciler(context, agents, {
-    intervalMs: options.reconcileIntervalMs ?? 60_000,
-    heartbeatIntervalMs: context.heartbeatIntervalMs,
-  });
+  const context: IntakeContext = { ...base, engine };
+  const reconciler = new Reconciler(base, { intervalMs: options.reconcileIntervalMs ?? 60_000, heartbeatIntervalMs: base.heartbeatIntervalMs });
   const masterFailureDetector = new MasterFailureDetector(
     context,
-    agents,
-    orchestrator,
-    masterFailureSettings(context.heartbeatIntervalMs, { intervalMs: options.masterCheckIntervalMs, failureThresholdMs: options.masterFailureThresholdMs }),
-    knownCapacity,
+    masterFailureSettings(base.heartbeatIntervalMs, { intervalMs: options.masterCheckIntervalMs, failureThresholdMs: options.masterFailureThresholdMs }),
   );
   const admin = ["admin"] as const;
   const server = await startRpcServer({
@@ -120,22 +110,21 @@ export async function startController(options: ControllerOptions): Promise<Contr
     store.close();
     throw err;
   });
-  orchestrator.resume();
+  engine.resume();
   reconciler.start();
   masterFailureDetector.start();
   return {
     grpcAddress: server.grpcAddress,
     httpAddress: server.httpAddress,
     context,
-    orchestrator,
+    engine,
     reconciler,
     masterFailureDetector,
     async close(graceMs) {
       await server.close(graceMs);
       await masterFailureDetector.close();
       await reconciler.close();
-      await orchestrator.close();
-      context.heartbeats.flush();
+      await engine.close();
       store.close();
     },
   };

@@ -2,6 +2,7 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { BadRequestSchema, ErrorInfoSchema } from "../gen/google/rpc/error_details_pb.js";
 import type { Logger } from "./logging.js";
+import { transientXapiCodes } from "./xapi-codes.js";
 
 /** One invalid field of a request. */
 export interface FieldViolation {
@@ -33,13 +34,6 @@ export const unimplemented = (message: string) => new ConnectError(message, Code
 /** DEADLINE_EXCEEDED. */
 export const deadlineExceeded = (message: string) => new ConnectError(message, Code.DeadlineExceeded);
 
-/** XenAPI codes that mean "try again later" rather than "the request cannot work as the pool is". */
-const transientXapiCodes = new Set([
-  "OTHER_OPERATION_IN_PROGRESS",
-  "DESIGNATE_NEW_MASTER_IN_PROGRESS",
-  "HOST_STILL_BOOTING",
-  "TOO_BUSY",
-]);
 
 /** A XenAPI Failure as a gRPC error carrying the code and parameters in ErrorInfo. */
 export function xapiFailure(code: string, params: readonly string[], context?: string): ConnectError {

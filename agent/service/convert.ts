@@ -8,6 +8,7 @@ import {
   type VmInfoSchema,
 } from "../../gen/hostaggregates/agent/v1/pool_agent_pb.js";
 import { masterOf, type PoolHost, type PoolSnapshot, type PoolVm } from "./pool-snapshot.js";
+import { vmIntrinsicBlockerCodes } from "../../shared/xapi-codes.js";
 
 export type PoolInfoInit = MessageInitShape<typeof PoolInfoSchema>;
 export type HostInfoInit = MessageInitShape<typeof HostInfoSchema>;
@@ -46,26 +47,12 @@ export function isGuest(vm: PoolVm): boolean {
   return !vm.isControlDomain && !vm.isTemplate && !vm.isSnapshot;
 }
 
-/**
- * Evacuation blocker codes that are properties of the VM itself (its storage, devices, CPU
- * needs, or the operation being forbidden for it): such a VM cannot be moved whatever the pool
- * looks like. Other codes (HOST_NOT_ENOUGH_FREE_MEMORY, NO_HOSTS_AVAILABLE, …) depend on the
- * current state of the other hosts and are only passed through.
- */
-export const vmIntrinsicBlockers: ReadonlySet<string> = new Set([
-  "VM_REQUIRES_SR",
-  "VM_IS_IMMOBILE",
-  "VM_HAS_PCI_ATTACHED",
-  "VM_HAS_VUSBS",
-  "VM_INCOMPATIBLE_WITH_THIS_HOST",
-  "OPERATION_NOT_ALLOWED",
-]);
 
 /** A VM; `hostUuidByRef` resolves resident_on. */
 export function vmInfo(vm: PoolVm, hostUuidByRef: ReadonlyMap<string, string>, scrub: (text: string) => string = (t) => t): VmInfoInit {
   const code = vm.evacuationBlocker[0] ?? "";
   const localStorage = vm.localStorage || code === "VM_REQUIRES_SR";
-  const immobile = vmIntrinsicBlockers.has(code);
+  const immobile = vmIntrinsicBlockerCodes.has(code);
   return {
     uuid: vm.uuid,
     name: vm.name,

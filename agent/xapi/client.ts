@@ -15,6 +15,7 @@ import { ToolstackMonitor } from "./toolstack-monitor.js";
 import { xapiRpc, type XapiCallOptions, type XapiRpcSettings } from "./xapi-rpc.js";
 import { bool, str } from "./values.js";
 import type { XapiTls } from "./xmlrpc-transport.js";
+import { emergencyModeCodes } from "../../shared/xapi-codes.js";
 
 /** Options of the client. */
 export interface XapiClientOptions {
@@ -37,15 +38,6 @@ export type EndpointState =
   | { kind: "emergency"; code: string }
   | { kind: "unreachable"; error: XapiUnreachableError };
 
-/** Error codes a host in emergency mode answers every normal call with (xenapi.md §2). */
-const emergencyCodes = new Set([
-  "HOST_STILL_BOOTING",
-  "HOST_MASTER_CANNOT_TALK_BACK",
-  "HOST_UNKNOWN_TO_MASTER",
-  "HOST_HAS_NO_MANAGEMENT_IP",
-  "HOST_ITS_OWN_SLAVE",
-  "HOST_BROKEN",
-]);
 
 /** XenAPI access for one agent. */
 export class XapiClient {
@@ -125,7 +117,7 @@ export class XapiClient {
     } catch (err) {
       if (err instanceof XapiUnreachableError) return { kind: "unreachable", error: err };
       if (isXapiError(err, "HOST_IS_SLAVE")) return { kind: "slave", masterAddress: err.params[0] ?? "" };
-      if (isXapiError(err) && emergencyCodes.has(err.code)) return { kind: "emergency", code: err.code };
+      if (isXapiError(err) && emergencyModeCodes.has(err.code)) return { kind: "emergency", code: err.code };
       throw err;
     }
   }
@@ -150,7 +142,7 @@ export class XapiClient {
     // Emergency mode answers every normal call with a stashed error; confirm with a local session.
     const inEmergency = await this.local((call) => call("host.is_in_emergency_mode"), options).then(
       (value) => bool(value),
-      () => emergencyCodes.has(err.code),
+      () => emergencyModeCodes.has(err.code),
     );
     if (inEmergency) return { kind: "emergency", code: err.code };
     throw err;

@@ -1,34 +1,23 @@
-/** AggregateService handlers. */
+/** AggregateService handlers: decode → intake, or a read → convert. */
 import type { ServiceImpl } from "@connectrpc/connect";
 import { AggregateService } from "../../gen/hostaggregates/v1/aggregate_pb.js";
-import { unimplemented } from "../../shared/errors.js";
-import {
-  checkAddHost,
-  checkRemoveHost,
-  createAggregate,
-  deleteAggregate,
-  idFrom,
-  listAggregates,
-  requireAggregate,
-  setAggregateMetadata,
-  updateAggregate,
-  validateHostRequest,
-} from "../intake/aggregates.js";
-import { maintenanceHeadroom } from "../pool/placement.js";
-import type { HostRecord } from "../model/records.js";
+import type { IntakeContext } from "../context.js";
+import { addHost } from "../intake/add-host.js";
+import { createAggregate } from "../intake/create-aggregate.js";
+import { deleteAggregate } from "../intake/delete-aggregate.js";
+import { idFrom, requireAggregate } from "../intake/lookups.js";
+import { recoverMaster } from "../intake/recover-master.js";
+import { removeHost } from "../intake/remove-host.js";
+import { repairAggregate } from "../intake/repair-aggregate.js";
+import { setAggregateMetadata } from "../intake/set-aggregate-metadata.js";
+import { updateAggregate } from "../intake/update-aggregate.js";
+import { listAggregates } from "../reads/list-aggregates.js";
+import { headroomOf } from "../reads/maintenance-headroom.js";
 import { aggregateMessage, operationMessage } from "./convert.js";
 
-/** How many members can be in maintenance at once, from their last reported memory. */
-function headroomOf(members: HostRecord[]): number {
-  const usable = members.filter((h) => h.membership === "MEMBER" && h.capacity && h.maintenance === "NONE");
-  return maintenanceHeadroom(usable.map((h) => ({ totalBytes: h.capacity!.memoryTotalBytes, freeBytes: h.capacity!.memoryFreeBytes })));
-}
-import type { ControllerContext } from "../context.js";
-
-/** Handlers of AggregateService over the controller context. */
-export function aggregateService(ctx: ControllerContext): ServiceImpl<typeof AggregateService> {
+/** Handlers of AggregateService. */
+export function aggregateService(ctx: IntakeContext): ServiceImpl<typeof AggregateService> {
   const { store } = ctx;
-  const operationById = (id: string) => operationMessage(store.operations.get(id)!);
   return {
     createAggregate(req) {
       return aggregateMessage(createAggregate(store, { name: req.name, availabilityZone: req.availabilityZone, validateOnly: req.validateOnly }));
@@ -36,10 +25,7 @@ export function aggregateService(ctx: ControllerContext): ServiceImpl<typeof Agg
     getAggregate(req) {
       const aggregate = requireAggregate(store, idFrom(req.id));
       const message = aggregateMessage(aggregate);
-      if (aggregate.members.length > 0) {
-        ctx.heartbeats.flush();
-        message.pool!.maintenanceHeadroom = headroomOf(store.hosts.members(aggregate.id));
-      }
+      if (aggregate.members.length > 0) message.pool!.maintenanceHeadroom = headroomOf(store.hosts.members(aggregate.id));
       return message;
     },
     listAggregates(req) {
@@ -56,29 +42,17 @@ export function aggregateService(ctx: ControllerContext): ServiceImpl<typeof Agg
       deleteAggregate(store, idFrom(req.id));
       return {};
     },
-    async addHost(req) {
-      const aggregateId = validateHostRequest(req.aggregateId, req.host);
-      if (ctx.operations) return operationById(await ctx.operations.addHost(aggregateId, req.host));
-      store.transaction(() => checkAddHost(store, aggregateId, req.host));
-      throw unimplemented("AddHost passed validation, but pool orchestration (joining the XenServer pool) is not implemented yet");
+    addHost(req) {
+      return operationMessage(addHost(ctx, req.aggregateId, req.host));
     },
     async removeHost(req) {
-      const aggregateId = validateHostRequest(req.aggregateId, req.host);
-      if (ctx.operations) return operationById(await ctx.operations.removeHost(aggregateId, req.host));
-      store.transaction(() => checkRemoveHost(store, aggregateId, req.host));
-      throw unimplemented("RemoveHost passed validation, but pool orchestration (ejecting from the XenServer pool) is not implemented yet");
+      return operationMessage(await removeHost(ctx, req.aggregateId, req.host));
     },
     async repairAggregate(req) {
-      const id = idFrom(req.id);
-      if (ctx.operations) return aggregateMessage(await ctx.operations.repair(id));
-      requireAggregate(store, id);
-      throw unimplemented("RepairAggregate needs pool orchestration, which is not implemented yet");
+      return aggregateMessage(await repairAggregate(ctx, req.id));
     },
     async recoverMaster(req) {
-      const id = idFrom(req.id);
-      if (ctx.operations) return operationById(await ctx.operations.recoverMaster(id, req.newMaster || undefined));
-      requireAggregate(store, id);
-      throw unimplemented("RecoverMaster needs pool orchestration, which is not implemented yet");
+      return operationMessage(await recoverMaster(ctx, req.id, req.newMaster));
     },
   };
 }

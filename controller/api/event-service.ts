@@ -1,15 +1,16 @@
-/** EventService handlers. */
+/** EventService handlers: reads → convert. */
 import type { ServiceImpl } from "@connectrpc/connect";
 import { EventService } from "../../gen/hostaggregates/v1/event_pb.js";
-import { assertValid } from "../intake/aggregates.js";
-import { decodePageToken, effectivePageSize, encodePageToken } from "../model/paging.js";
+import type { ControllerContext } from "../context.js";
+import { assertValid } from "../intake/lookups.js";
+import { pageOf } from "../model/paging.js";
+import type { EventRecord } from "../model/records.js";
 import { checkPageSize, violations } from "../model/validation.js";
 import { eventMessage } from "./convert.js";
-import type { ControllerContext } from "../context.js";
 
-/** Handlers of EventService over the controller context. */
+/** Handlers of EventService. */
 export function eventService(ctx: ControllerContext): ServiceImpl<typeof EventService> {
-  const { store, changes } = ctx;
+  const { store } = ctx;
   const aggregateFilter = (id: bigint) => {
     if (id < 0n) assertValid([{ field: "aggregate_id", description: "aggregate_id must not be negative" }]);
     return id === 0n ? undefined : Number(id);
@@ -18,13 +19,13 @@ export function eventService(ctx: ControllerContext): ServiceImpl<typeof EventSe
     listEvents(req) {
       assertValid(violations(checkPageSize(req.pageSize)));
       const aggregateId = aggregateFilter(req.aggregateId);
-      const filter = `a=${req.aggregateId}`;
-      const before = decodePageToken<number>(req.pageToken, filter, "number") ?? Number.MAX_SAFE_INTEGER;
-      const limit = effectivePageSize(req.pageSize);
-      const page = store.events.list({ aggregateId, beforeId: before, limit: limit + 1 });
-      const more = page.length > limit;
-      const events = more ? page.slice(0, limit) : page;
-      return { events: events.map(eventMessage), nextPageToken: more ? encodePageToken(events.at(-1)!.id, filter) : "" };
+      const page = pageOf<EventRecord, number>(
+        { pageSize: req.pageSize, pageToken: req.pageToken, filter: `a=${req.aggregateId}` },
+        "number",
+        (before, limit) => store.events.list({ aggregateId, beforeId: before ?? Number.MAX_SAFE_INTEGER, limit }),
+        (e) => e.id,
+      );
+      return { events: page.items.map(eventMessage), nextPageToken: page.nextPageToken };
     },
     async *watchEvents(req, call) {
       const aggregateId = aggregateFilter(req.aggregateId);
@@ -35,7 +36,7 @@ export function eventService(ctx: ControllerContext): ServiceImpl<typeof EventSe
           after = e.id;
           yield eventMessage(e);
         }
-        if (fresh.length === 0) await changes.next(undefined, 1000, call.signal);
+        if (fresh.length === 0) await store.changes.next(undefined, 1000, call.signal);
       }
     },
   };

@@ -1,70 +1,55 @@
-/** HostService handlers. */
+/** HostService handlers: decode → intake, or a read → convert. */
 import type { ServiceImpl } from "@connectrpc/connect";
 import { HostService } from "../../gen/hostaggregates/v1/host_pb.js";
-import { failedPrecondition, unimplemented } from "../../shared/errors.js";
-import { assertValid, requireHost } from "../intake/aggregates.js";
-import { pageOfHosts } from "../intake/hosts.js";
-import { checkHostName, violations } from "../model/validation.js";
+import type { IntakeContext } from "../context.js";
+import { forgetHost } from "../intake/forget-host.js";
+import { assertValid, requireHost } from "../intake/lookups.js";
+import { setHostEnabled } from "../intake/set-host-enabled.js";
+import { startMaintenance } from "../intake/start-maintenance.js";
+import { stopMaintenance } from "../intake/stop-maintenance.js";
+import { pageOf } from "../model/paging.js";
+import type { HostRecord } from "../model/records.js";
+import { checkHostName, checkPageSize, violations } from "../model/validation.js";
+import { residentVms } from "../reads/resident-vms.js";
 import { hostMessage, operationMessage } from "./convert.js";
-import type { ControllerContext } from "../context.js";
 
-/** Handlers of HostService over the controller context. */
-export function hostService(ctx: ControllerContext): ServiceImpl<typeof HostService> {
+/** Handlers of HostService. */
+export function hostService(ctx: IntakeContext): ServiceImpl<typeof HostService> {
   const { store } = ctx;
-  const validName = (name: string, field = "name") => assertValid(violations(checkHostName(name, field)));
   return {
     listHosts(req) {
-      ctx.heartbeats.flush();
+      assertValid(violations(checkPageSize(req.pageSize)));
       if (req.aggregateId < 0n) assertValid([{ field: "aggregate_id", description: "aggregate_id must not be negative" }]);
-      const aggregateId = Number(req.aggregateId);
-      const page = pageOfHosts(
-        (afterName, limit) => store.hosts.list({ aggregateId: aggregateId === 0 ? undefined : aggregateId, afterName, limit }),
-        { aggregateId, pageSize: req.pageSize, pageToken: req.pageToken },
+      const aggregateId = req.aggregateId === 0n ? undefined : Number(req.aggregateId);
+      const page = pageOf<HostRecord, string>(
+        { pageSize: req.pageSize, pageToken: req.pageToken, filter: `aggregate=${req.aggregateId}` },
+        "string",
+        (afterName, limit) => store.hosts.list({ aggregateId, afterName: afterName ?? "", limit }),
+        (h) => h.name,
       );
-      return { hosts: page.hosts.map(hostMessage), nextPageToken: page.nextPageToken };
+      return { hosts: page.items.map(hostMessage), nextPageToken: page.nextPageToken };
     },
     async getHost(req) {
-      validName(req.name);
-      ctx.heartbeats.flush();
+      assertValid(violations(checkHostName(req.name, "name")));
       const host = hostMessage(requireHost(store, req.name));
-      if (ctx.operations) {
-        try {
-          host.vms = (await ctx.operations.residentVms(req.name)).map((v) => ({ ...v, memoryBytes: BigInt(v.memoryBytes) }));
-        } catch (err) {
-          host.statusReason ||= `resident VMs unknown: ${err instanceof Error ? err.message : String(err)}`;
-        }
+      try {
+        host.vms = (await residentVms(ctx, req.name)).map((v) => ({ ...v, memoryBytes: BigInt(v.memoryBytes) }));
+      } catch (err) {
+        host.statusReason ||= `resident VMs unknown: ${err instanceof Error ? err.message : String(err)}`;
       }
       return host;
     },
     setHostEnabled(req) {
-      validName(req.name);
-      return store.transaction(() => {
-        const host = requireHost(store, req.name);
-        if (req.enabled && host.maintenance !== "NONE") {
-          throw failedPrecondition(`host "${req.name}" is in maintenance (${host.maintenance}); use StopMaintenance`);
-        }
-        store.hosts.setEnabled(req.name, req.enabled, req.enabled ? null : "disabled by an operator");
-        return hostMessage(store.hosts.get(req.name)!);
-      });
+      return hostMessage(setHostEnabled(ctx, req.name, req.enabled));
     },
     async startMaintenance(req) {
-      validName(req.host, "host");
-      if (!ctx.operations) throw unimplemented("StartMaintenance needs the orchestrator");
-      const result = await ctx.operations.startMaintenance(req.host, { validateOnly: req.validateOnly, maxParallel: req.maxParallel, allowPartial: req.allowPartial });
-      return operationMessage(typeof result === "string" ? store.operations.get(result)! : result);
+      return operationMessage(await startMaintenance(ctx, { host: req.host, validateOnly: req.validateOnly, maxParallel: req.maxParallel, allowPartial: req.allowPartial }));
     },
-    async stopMaintenance(req) {
-      validName(req.host, "host");
-      if (!ctx.operations) throw unimplemented("StopMaintenance needs the orchestrator");
-      return operationMessage(store.operations.get(await ctx.operations.stopMaintenance(req.host, req.rebalance))!);
+    stopMaintenance(req) {
+      return operationMessage(stopMaintenance(ctx, req.host, req.rebalance));
     },
     forgetHost(req) {
-      validName(req.name);
-      store.transaction(() => {
-        const host = requireHost(store, req.name);
-        if (host.aggregateId !== null) throw failedPrecondition(`host "${req.name}" is in aggregate ${host.aggregateId}; remove it first`);
-        store.hosts.delete(req.name);
-      });
+      forgetHost(ctx, req.name);
       return {};
     },
   };

@@ -1,15 +1,18 @@
-/** Runs one operation's steps, journaling each before and after it acts, so a restart resumes it. */
+/**
+ * Runs one operation's steps, journaling each before and after it acts, so a restart resumes it.
+ * The runner alone decides how a step ends. A step counts as DONE only when it returned while its
+ * run was never interrupted: if the controller began shutting down (or, later, lost the
+ * aggregate's lease) at any point of the step, the step stays RUNNING in the journal and resumes
+ * from there — whatever the step returned or threw. A cancellation ends the step CANCELLED and
+ * the operation CANCELLED; a deadline ends it FAILED.
+ */
 import { Code, ConnectError } from "@connectrpc/connect";
-import { codeName, xapiErrorOf } from "../../shared/errors.js";
 import type { ControllerContext } from "../context.js";
-import { nowIso, type OperationErrorRecord, type OperationRecord, type OperationStateName, type PoolStateName } from "../model/records.js";
-import type { AgentDirectory } from "../pool/agent-directory.js";
+import { errorAfterFailure, refusalWhileError } from "../model/lifecycle.js";
+import { isTerminal, nowIso, type OperationErrorRecord, type OperationRecord, type OperationStateName } from "../model/records.js";
 import type { CrashHook } from "./crash-hook.js";
-import { isTransient, operationError, StepFailure } from "./failures.js";
-import { recordEvent } from "../store/record-event.js";
-import { OperationCancelled, type OperationKindHandler, type StepContext, type StepResult } from "./step-spec.js";
-
-const terminal = new Set<OperationStateName>(["SUCCEEDED", "FAILED", "CANCELLED"]);
+import { Cancelled, isTransient, leftPoolAsItWas, operationError } from "./failures.js";
+import { specOf, stepSpecOf, type OperationSpec, type OperationSpecs, type StepContext, type StepResult } from "./step-spec.js";
 
 /** Settings of the runner. */
 export interface RunnerSettings {
@@ -20,32 +23,22 @@ export interface RunnerSettings {
   crashHook?: CrashHook;
 }
 
-/** The pool state an aggregate should show once an operation ended. */
-export function settledPoolState(ctx: ControllerContext, aggregateId: number, failed: boolean): PoolStateName {
-  if (failed) return "ERROR";
-  const aggregate = ctx.store.aggregates.get(aggregateId)!;
-  const busy = ctx.store.operations.unfinished().some((o) => o.aggregateId === aggregateId);
-  // ERROR lasts as long as its recorded reason (a repair or a successful remedy clears it).
-  const inError = aggregate.poolState === "ERROR" && aggregate.lastError !== null;
-  if (busy) return inError ? "ERROR" : "CHANGING";
-  if (inError) return "ERROR";
-  return aggregate.members.length === 0 ? "EMPTY" : "ACTIVE";
-}
+/** How a step's run ended, as the runner sees it. */
+type StepEnd = { kind: "done"; result: StepResult } | { kind: "interrupted" } | { kind: "cancelled"; message: string } | { kind: "failed"; error: OperationErrorRecord; cause: unknown };
 
-/** Executes operations of the kinds it has handlers for. */
+/** Executes operations of every kind in specs. */
 export class OperationRunner {
   constructor(
     private readonly ctx: ControllerContext,
-    private readonly agents: AgentDirectory,
-    private readonly handlers: Partial<Record<OperationRecord["kind"], OperationKindHandler>>,
+    private readonly specs: OperationSpecs,
     private readonly settings: RunnerSettings,
-    private readonly shutdown: AbortSignal,
+    /** Aborted when the controller stops: every step in flight is interrupted, never finished. */
+    private readonly interruption: AbortSignal,
   ) {}
 
   private save(op: OperationRecord): void {
     op.updatedAt = nowIso();
     this.ctx.store.operations.save(op, op.updatedAt);
-    queueMicrotask(() => this.ctx.changes.operationChanged(op.id));
   }
 
   private stepContext(op: OperationRecord, signal: AbortSignal, deadline: number): StepContext {
@@ -55,7 +48,7 @@ export class OperationRunner {
         op.progress = Math.min(1, (running + Math.max(0, Math.min(1, fraction))) / Math.max(1, op.steps.length));
       },
       ctx: this.ctx,
-      agents: this.agents,
+      agents: this.ctx.agents,
       op,
       signal,
       remainingMs: () => deadline - Date.now(),
@@ -65,105 +58,111 @@ export class OperationRunner {
     };
   }
 
-  /** Runs (or resumes) the operation with this id until it ends or the controller shuts down. */
+  /** Runs (or resumes) the operation with this id until it ends or the controller stops. */
   async run(id: string): Promise<void> {
     const store = this.ctx.store;
     const found = store.operations.get(id);
-    if (!found || terminal.has(found.state)) return;
+    if (!found || isTerminal(found.state)) return;
     let op: OperationRecord = found;
-    const handler = this.handlers[op.kind];
-    if (!handler) return this.end(op, "FAILED", { code: "UNIMPLEMENTED", message: `no runner for ${op.kind}` }, false);
-    const aggregate = op.aggregateId !== null ? store.aggregates.get(op.aggregateId) : undefined;
+    const spec = specOf(this.specs, op);
     if (op.state === "PENDING") {
       if (op.cancelRequested) return this.end(op, "CANCELLED", null, false);
-      if (!handler.runsInError && aggregate?.poolState === "ERROR" && aggregate.lastError?.operationId !== op.id) {
-        return this.end(op, "FAILED", { code: "FAILED_PRECONDITION", message: `aggregate ${aggregate.id} is in ERROR (${aggregate.lastError?.message ?? "unknown"}); repair it, then retry` }, false);
-      }
-      const planning = this.stepContext(op, this.shutdown, Date.now() + this.settings.stepTimeoutMs);
-      op.steps = handler.plan(planning).map((name) => ({ name, state: "PENDING" }));
+      const aggregate = op.aggregateId !== null ? store.aggregates.get(op.aggregateId) : undefined;
+      const refusal = aggregate && aggregate.lastError?.operationId !== op.id ? refusalWhileError(aggregate, op.kind) : undefined;
+      if (refusal) return this.end(op, "FAILED", { code: "FAILED_PRECONDITION", message: `${refusal}, then retry` }, false);
+      op.steps = spec.plan({ ctx: this.ctx, op: op as never }).map((st) => ({ name: st.name, state: "PENDING" }));
       op.state = "RUNNING";
       const started = op;
       store.transaction(() => {
         this.save(started);
-        recordEvent(this.ctx, { kind: "operation.started", aggregateId: started.aggregateId, host: started.host, operationId: started.id, message: `${started.kind} ${started.host ?? ""} started: ${started.steps.map((s) => s.name).join(" → ")}` });
+        store.events.append({ kind: "operation.started", aggregateId: started.aggregateId, host: started.host, operationId: started.id, message: `${started.kind} ${started.host ?? ""} started: ${started.steps.map((s) => s.name).join(" → ")}` });
       });
     }
     for (let i = 0; i < op.steps.length; i++) {
       const step = op.steps[i]!;
       if (step.state === "DONE" || step.state === "SKIPPED") continue;
-      const current: OperationRecord = { ...store.operations.get(id)!, steps: op.steps, params: op.params };
+      const current: OperationRecord = { ...store.operations.get(id)!, steps: op.steps, params: op.params } as OperationRecord;
       op = current;
-      if (op.cancelRequested && !this.changedPool(op, handler, undefined)) return this.end(op, "CANCELLED", null, false, handler);
+      if (op.cancelRequested && !this.changedPool(op, spec, undefined)) return this.end(op, "CANCELLED", null, false);
+      const stepSpec = stepSpecOf(spec, step.name);
+      if (!stepSpec) throw new Error(`${op.kind} has no step "${step.name}"`);
       step.state = "RUNNING";
       step.startedAt ??= nowIso();
       store.transaction(() => this.save(current));
-      const deadlineAt = Date.now() + this.settings.stepTimeoutMs;
-      const timeout = AbortSignal.timeout(this.settings.stepTimeoutMs);
-      const signal = AbortSignal.any([this.shutdown, timeout]);
-      let result: StepResult;
-      try {
-        result = await this.withRetry(() => handler.steps[step.name]!(this.stepContext(current, signal, deadlineAt)), signal, deadlineAt);
-      } catch (err) {
-        if (this.shutdown.aborted) return; // resumes after restart from this step
-        if (err instanceof OperationCancelled) {
-          step.state = "DONE";
-          step.detail = err.message;
-          step.finishedAt = nowIso();
-          return this.end(current, "CANCELLED", null, true, handler);
-        }
-        const error: OperationErrorRecord = timeout.aborted
-          ? { ...operationError(err, step.name), code: "DEADLINE_EXCEEDED", message: `${step.name}: did not finish within ${Math.round(this.settings.stepTimeoutMs / 1000)} s (last error: ${err instanceof Error ? err.message : String(err)})` }
-          : operationError(err, step.name);
-        step.state = "FAILED";
-        step.detail = error.message;
-        step.finishedAt = nowIso();
-        return this.end(op, "FAILED", error, this.changedPool(op, handler, err), handler);
-      }
-      this.settings.crashHook?.("during", i + 1, op);
-      step.state = result.skipped ? "SKIPPED" : "DONE";
-      step.detail = result.detail;
+      const ended = await this.runStep(current, stepSpec.run as (s: StepContext) => Promise<StepResult>);
+      if (ended.kind === "interrupted") return; // still RUNNING in the journal: resumes from this step after a restart
       step.finishedAt = nowIso();
-      op.progress = (i + 1) / op.steps.length;
+      if (ended.kind === "cancelled") {
+        step.state = "CANCELLED";
+        step.detail = ended.message;
+        return this.end(current, "CANCELLED", null, this.changedPool(current, spec, undefined) || stepSpec.mutating);
+      }
+      if (ended.kind === "failed") {
+        step.state = "FAILED";
+        step.detail = ended.error.message;
+        return this.end(current, "FAILED", ended.error, this.changedPool(current, spec, ended.cause));
+      }
+      this.settings.crashHook?.("during", i + 1, current);
+      step.state = ended.result.skipped ? "SKIPPED" : "DONE";
+      step.detail = ended.result.detail;
+      current.progress = (i + 1) / current.steps.length;
       store.transaction(() => {
         this.save(current);
-        recordEvent(this.ctx, { kind: "operation.step", aggregateId: current.aggregateId, host: current.host, operationId: current.id, message: `${step.name}: ${result.detail}` });
+        store.events.append({ kind: "operation.step", aggregateId: current.aggregateId, host: current.host, operationId: current.id, message: `${step.name}: ${ended.result.detail}` });
       });
-      this.settings.crashHook?.("after", i + 1, op);
+      this.settings.crashHook?.("after", i + 1, current);
     }
-    return this.end(op, "SUCCEEDED", null, true, handler);
+    return this.end(op, "SUCCEEDED", null, true);
   }
 
-  /** The handler of a kind of operation. */
-  handlerOf(kind: OperationRecord["kind"]): OperationKindHandler | undefined {
-    return this.handlers[kind];
+  /** Runs one step with retries and decides how it ended; an interruption at any moment wins over what the step did. */
+  private async runStep(op: OperationRecord, run: (s: StepContext) => Promise<StepResult>): Promise<StepEnd> {
+    const name = op.steps.find((st) => st.state === "RUNNING")!.name;
+    const deadlineAt = Date.now() + this.settings.stepTimeoutMs;
+    const timeout = AbortSignal.timeout(this.settings.stepTimeoutMs);
+    const signal = AbortSignal.any([this.interruption, timeout]);
+    let outcome: { ok: true; result: StepResult } | { ok: false; err: unknown };
+    try {
+      outcome = { ok: true, result: await this.withRetry(() => run(this.stepContext(op, signal, deadlineAt)), signal, deadlineAt) };
+    } catch (err) {
+      outcome = { ok: false, err };
+    }
+    if (this.interruption.aborted) return { kind: "interrupted" };
+    if (!outcome.ok && outcome.err instanceof Cancelled) return { kind: "cancelled", message: outcome.err.message };
+    if (timeout.aborted) {
+      const last = outcome.ok ? "it returned after its deadline" : `last error: ${outcome.err instanceof Error ? outcome.err.message : String(outcome.err)}`;
+      const base = outcome.ok ? { code: "DEADLINE_EXCEEDED", message: "" } : operationError(outcome.err, name);
+      return { kind: "failed", cause: outcome.ok ? undefined : outcome.err, error: { ...base, code: "DEADLINE_EXCEEDED", message: `${name}: did not finish within ${Math.round(this.settings.stepTimeoutMs / 1000)} s (${last})` } };
+    }
+    if (!outcome.ok) return { kind: "failed", error: operationError(outcome.err, name), cause: outcome.err };
+    return { kind: "done", result: outcome.result };
   }
 
   /** Ends a still-PENDING operation as CANCELLED (its intent undone); does nothing otherwise. */
   cancelPending(id: string): void {
     const op = this.ctx.store.operations.get(id);
-    if (op?.state === "PENDING") this.end(op, "CANCELLED", null, false, this.handlers[op.kind]);
+    if (op?.state === "PENDING") this.end(op, "CANCELLED", null, false);
   }
 
   /** Fails an operation whose run threw outside any step (a bug or an impossible state), so it cannot stay open. */
   failUnexpected(id: string, err: unknown): void {
     const op = this.ctx.store.operations.get(id);
-    if (!op || terminal.has(op.state)) return;
+    if (!op || isTerminal(op.state)) return;
     const message = `internal error while running ${op.kind}: ${err instanceof Error ? err.message : String(err)}`;
     try {
-      this.end(op, "FAILED", { code: "INTERNAL", message }, true, this.handlers[op.kind]);
+      this.end(op, "FAILED", { code: "INTERNAL", message }, true);
     } catch (second) {
       this.ctx.log.error("cannot record the failure of an operation", { operation: id, error: String(second) });
     }
   }
 
   /** Whether the pool may have changed: a mutating step finished, or the failing one may have acted. */
-  private changedPool(op: OperationRecord, handler: OperationKindHandler, failure: unknown): boolean {
-    const done = op.steps.some((s) => handler.mutating.has(s.name) && (s.state === "DONE" || s.state === "SKIPPED"));
-    if (done) return true;
+  private changedPool(op: OperationRecord, spec: OperationSpec, failure: unknown): boolean {
+    const mutating = (name: string) => stepSpecOf(spec, name)?.mutating === true;
+    if (op.steps.some((s) => mutating(s.name) && (s.state === "DONE" || s.state === "SKIPPED"))) return true;
     const failed = op.steps.find((s) => s.state === "FAILED");
-    if (!failed || !handler.mutating.has(failed.name)) return false;
-    // A XenAPI refusal or a precondition found before acting leaves the pool as it was.
-    return !(failure instanceof StepFailure || xapiErrorOf(failure) !== undefined);
+    if (!failed || !mutating(failed.name)) return false;
+    return !leftPoolAsItWas(failure);
   }
 
   private async withRetry(fn: () => Promise<StepResult>, signal: AbortSignal, deadlineAt: number): Promise<StepResult> {
@@ -172,8 +171,7 @@ export class OperationRunner {
       try {
         return await fn();
       } catch (err) {
-        const retriable = isTransient(err) || (err instanceof StepFailure && err.code === Code.Unavailable);
-        if (!retriable || signal.aborted || Date.now() + delay >= deadlineAt) throw err;
+        if (!isTransient(err) || signal.aborted || Date.now() + delay >= deadlineAt) throw err;
         this.ctx.log.debug("retrying step after a transient failure", { error: err instanceof Error ? err.message : String(err) });
         await new Promise<void>((resolve) => {
           const t = setTimeout(resolve, delay);
@@ -185,34 +183,25 @@ export class OperationRunner {
     }
   }
 
-  /** Records the end of an operation and settles the aggregate, in one transaction. */
-  private end(op: OperationRecord, state: OperationStateName, error: OperationErrorRecord | null, changedPool: boolean, handler?: OperationKindHandler): void {
+  /** Records the end of an operation and its bearing on the aggregate, in one transaction. */
+  private end(op: OperationRecord, state: OperationStateName, error: OperationErrorRecord | null, changedPool: boolean): void {
     const store = this.ctx.store;
+    const spec = specOf(this.specs, op);
     store.transaction(() => {
       op.state = state;
       op.error = error;
       op.finishedAt = nowIso();
       if (state === "SUCCEEDED") op.progress = 1;
       this.save(op);
-      if (state === "SUCCEEDED") handler?.succeeded({ ctx: this.ctx, op });
-      else handler?.ended({ ctx: this.ctx, op }, { failed: state === "FAILED", changedPool, message: error?.message ?? "cancelled" });
-      const before = op.aggregateId !== null ? store.aggregates.get(op.aggregateId) : undefined;
-      if (op.aggregateId !== null && before) {
-        const failed = state === "FAILED" && handler?.failureBreaksPool !== false;
-        // The first failure's reason stays until a repair: a later failure must not hide it.
-        const keepEarlierError = before.poolState === "ERROR" && before.lastError !== null && !handler?.runsInError;
-        store.aggregates.updatePool(
-          op.aggregateId,
-          {
-            poolState: settledPoolState(this.ctx, op.aggregateId, failed),
-            ...(failed && error && !keepEarlierError
-              ? { lastError: { message: error.message, xapiCode: error.xapiCode, xapiParams: error.xapiParams, operationId: op.id, occurredAt: op.finishedAt! } }
-              : {}),
-          },
-          nowIso(),
-        );
+      const view = { ctx: this.ctx, op: op as never };
+      if (state === "SUCCEEDED") spec.succeeded(view);
+      else spec.ended(view, { failed: state === "FAILED", changedPool, message: error?.message ?? "cancelled" });
+      const aggregate = op.aggregateId !== null ? store.aggregates.get(op.aggregateId) : undefined;
+      if (aggregate && state === "FAILED" && error) {
+        const end = { kind: op.kind, operationId: op.id, error, finishedAt: op.finishedAt, breaksPool: spec.failureBreaksPool };
+        store.aggregates.setError(aggregate.id, errorAfterFailure(aggregate.lastError, end), op.finishedAt);
       }
-      recordEvent(this.ctx, {
+      store.events.append({
         kind: `operation.${state.toLowerCase()}`,
         aggregateId: op.aggregateId,
         host: op.host,
@@ -222,5 +211,3 @@ export class OperationRunner {
     });
   }
 }
-
-export { codeName };

@@ -1,16 +1,15 @@
-/** What a step of an operation gets and returns. */
+/** What an operation kind declares (its steps, once, with their names) and what a step gets and returns. */
 import type { Logger } from "../../shared/logging.js";
 import type { ControllerContext } from "../context.js";
-import type { OperationRecord } from "../model/records.js";
-import type { AgentDirectory } from "../pool/agent-directory.js";
+import type { OperationKindName, OperationOf, OperationRecord } from "../model/records.js";
 
 /** Everything a step needs. */
-export interface StepContext {
+export interface StepContext<K extends OperationKindName = OperationKindName> {
   ctx: ControllerContext;
-  agents: AgentDirectory;
-  /** The operation; steps may write op.params (saved with the step's result). */
-  op: OperationRecord;
-  /** Aborted when the controller shuts down or the step's deadline passes. */
+  agents: ControllerContext["agents"];
+  /** The operation; steps may write op.params and op.evacuation (saved at checkpoints and with the step's result). */
+  op: OperationOf<K>;
+  /** Aborted when the controller shuts down or the step's deadline passes: the runner then never records the step as done. */
   signal: AbortSignal;
   /** Milliseconds left before the step's deadline. */
   remainingMs(): number;
@@ -23,13 +22,6 @@ export interface StepContext {
   cancelRequested(): boolean;
 }
 
-/** Thrown by a step that stopped because the operation was cancelled. */
-export class OperationCancelled extends Error {
-  constructor(message = "cancelled") {
-    super(message);
-  }
-}
-
 /** What a step reports: a detail for people, and whether it had nothing to do. */
 export interface StepResult {
   detail: string;
@@ -37,24 +29,54 @@ export interface StepResult {
 }
 
 /** One step: idempotent, checks the real pool before acting. */
-export type StepFn = (s: StepContext) => Promise<StepResult>;
+export interface StepSpec<K extends OperationKindName = OperationKindName> {
+  /** The name recorded in the journal (declared here once). */
+  readonly name: string;
+  /** True when the step changes the pool (the others only read). */
+  readonly mutating: boolean;
+  /** True for a planned hand-over of the master role: the master restarts its toolstack meanwhile. */
+  readonly handsOverMaster?: boolean;
+  run(s: StepContext<K>): Promise<StepResult>;
+}
+
+/** What the start and the end of an operation see (inside the store's transaction). */
+export interface OperationView<K extends OperationKindName = OperationKindName> {
+  ctx: ControllerContext;
+  op: OperationOf<K>;
+}
+
+/** How an operation ended without success. */
+export interface EndOutcome {
+  failed: boolean;
+  /** False when no step acted: the recorded intent can be undone. */
+  changedPool: boolean;
+  message: string;
+}
 
 /** How one kind of operation runs. */
-export interface OperationKindHandler {
+export interface OperationSpec<K extends OperationKindName = OperationKindName> {
+  readonly kind: K;
+  /** Every step the kind may plan. */
+  readonly steps: readonly StepSpec<K>[];
   /** The steps, decided when the operation starts running (recorded, so a resume follows the same plan). */
-  plan(s: StepContext): string[];
-  steps: Record<string, StepFn>;
-  /** Steps that change the pool (the others only read). */
-  mutating: ReadonlySet<string>;
-  /**
-   * True for the remedy of an ERROR (master recovery): it may run while the aggregate is in ERROR, and
-   * its own failure replaces the recorded reason. Other operations wait for a repair.
-   */
-  runsInError?: boolean;
-  /** True when a failure puts the aggregate into ERROR (default); evacuations leave the pool as it is. */
-  failureBreaksPool?: boolean;
+  plan(s: OperationView<K>): readonly StepSpec<K>[];
+  /** True when a failure puts the aggregate into ERROR; evacuations leave the pool as it is. */
+  readonly failureBreaksPool: boolean;
   /** Called in the transaction that records success. */
-  succeeded(s: Pick<StepContext, "ctx" | "op">): void;
-  /** Called in the transaction that records failure or cancellation; `changedPool` is false when no step acted. */
-  ended(s: Pick<StepContext, "ctx" | "op">, outcome: { failed: boolean; changedPool: boolean; message: string }): void;
+  succeeded(s: OperationView<K>): void;
+  /** Called in the transaction that records failure or cancellation. */
+  ended(s: OperationView<K>, outcome: EndOutcome): void;
+}
+
+/** The specs of every kind. */
+export type OperationSpecs = { readonly [K in OperationKindName]: OperationSpec<K> };
+
+/** The spec of an operation's kind (one cast, here: the union's kind selects its spec). */
+export function specOf(specs: OperationSpecs, op: Pick<OperationRecord, "kind">): OperationSpec {
+  return specs[op.kind] as unknown as OperationSpec;
+}
+
+/** The step spec behind a recorded step name, if the kind declares it. */
+export function stepSpecOf(spec: OperationSpec, name: string): StepSpec | undefined {
+  return spec.steps.find((st) => st.name === name);
 }

@@ -1,27 +1,20 @@
 /** RepairAggregate: converge the record to the real pool as its master reports it, and clear ERROR. */
 import { Code, ConnectError } from "@connectrpc/connect";
 import { failedPrecondition, unavailable } from "../../shared/errors.js";
+import type { IntakeContext } from "../context.js";
+import { adoptedByRepair, errorAfterRepair, fencedBackByRepair, removedByRepair } from "../model/lifecycle.js";
+import { nowIso, type AggregateRecord } from "../model/records.js";
+import { memberOf, readPool } from "../pool/pool-view.js";
+import { idFrom, requireAggregate } from "./lookups.js";
 
 const aborted = (message: string) => new ConnectError(message, Code.Aborted);
-import type { ControllerContext } from "../context.js";
-import { requireAggregate } from "./aggregates.js";
-import { nowIso, type AggregateRecord } from "../model/records.js";
-import type { AgentDirectory } from "../pool/agent-directory.js";
-import { memberOf, readPool } from "../pool/pool-view.js";
-import { recordEvent } from "../store/record-event.js";
 
-/** What repair needs. */
-export interface RepairContext {
-  ctx: ControllerContext;
-  agents: AgentDirectory;
-  signal: AbortSignal;
-}
-
-/** Converges one aggregate's record to its real pool. */
-export async function repairAggregate(r: RepairContext, aggregateId: number): Promise<AggregateRecord> {
-  const { store } = r.ctx;
+/** Converges one aggregate's record to its real pool (no operation may be running on it). */
+export async function repairAggregate(ctx: IntakeContext, rawId: bigint): Promise<AggregateRecord> {
+  const aggregateId = idFrom(rawId);
+  const { store } = ctx;
   const aggregate = requireAggregate(store, aggregateId);
-  const running = store.operations.unfinished().find((o) => o.aggregateId === aggregateId);
+  const running = store.operations.unfinished(aggregateId)[0];
   if (running) throw failedPrecondition(`operation ${running.id} (${running.kind} ${running.host ?? ""}) is still running on aggregate ${aggregateId}; wait for it or cancel it`);
   const hosts = store.hosts.members(aggregateId);
   const changes: string[] = [];
@@ -32,7 +25,7 @@ export async function repairAggregate(r: RepairContext, aggregateId: number): Pr
   let pool: Awaited<ReturnType<typeof readPool>>["pool"] | undefined;
   if (askable.length > 0) {
     try {
-      pool = (await readPool({ ctx: r.ctx, agents: r.agents, signal: r.signal, remainingMs: () => 60_000 }, askable)).pool;
+      pool = (await readPool({ ctx, agents: ctx.agents, signal: ctx.engine.shutdown, remainingMs: () => 60_000 }, askable)).pool;
     } catch (err) {
       throw unavailable(`cannot read the pool of aggregate ${aggregateId}: no member's agent answered (${err instanceof Error ? err.message : String(err)})`);
     }
@@ -40,7 +33,7 @@ export async function repairAggregate(r: RepairContext, aggregateId: number): Pr
 
   return store.transaction(() => {
     // An operation accepted while the pool was being read would be overwritten: refuse instead.
-    const started = store.operations.unfinished().find((o) => o.aggregateId === aggregateId);
+    const started = store.operations.unfinished(aggregateId)[0];
     if (started) throw aborted(`operation ${started.id} (${started.kind}) started on aggregate ${aggregateId} during the repair; repair again when it has ended`);
     const now = nowIso();
     let masterHost: string | null = null;
@@ -51,20 +44,17 @@ export async function repairAggregate(r: RepairContext, aggregateId: number): Pr
         // slave. It stays disabled until an operator enables it (host-maintenance-stop).
         if (member?.live && !member.master) {
           changes.push(`${h.name}: fenced former master is back in the pool, FAILED → MEMBER (disabled)`);
-          store.hosts.setMembership(h.name, aggregateId, "MEMBER");
-          store.hosts.setEnabled(h.name, false, "former master, fenced and back in the pool; enable it with host-maintenance-stop");
+          store.hosts.apply(h.name, fencedBackByRepair());
         }
         continue;
       }
       if (member) {
         if (h.membership !== "MEMBER") changes.push(`${h.name}: ${h.membership} → MEMBER`);
-        store.hosts.setMembership(h.name, aggregateId, "MEMBER");
-        store.hosts.setEnabled(h.name, member.enabled, member.enabled ? null : "disabled in XenServer");
+        store.hosts.apply(h.name, adoptedByRepair(member.enabled));
         if (member.master) masterHost = h.name;
       } else {
         changes.push(`${h.name}: not in the pool, removed from the aggregate`);
-        store.hosts.setMembership(h.name, null, null);
-        store.hosts.setEnabled(h.name, false, `removed from aggregate ${aggregateId} by repair: not in its pool`);
+        store.hosts.apply(h.name, removedByRepair(aggregateId));
       }
     }
     const drift: string[] = [];
@@ -74,20 +64,19 @@ export async function repairAggregate(r: RepairContext, aggregateId: number): Pr
     }
     const remaining = store.hosts.members(aggregateId).filter((h) => h.membership !== "FAILED");
     const empty = remaining.length === 0;
+    store.aggregates.setError(aggregateId, errorAfterRepair(), now);
     store.aggregates.updatePool(
       aggregateId,
       {
-        poolState: empty ? "EMPTY" : "ACTIVE",
         masterHost: empty ? null : masterHost,
         poolUuid: empty ? null : (pool?.uuid ?? null),
-        lastError: null,
         drift,
         checkedAt: now,
         ...(empty && aggregate.azFromHost ? { availabilityZone: null, azFromHost: false } : {}),
       },
       now,
     );
-    recordEvent(r.ctx, {
+    store.events.append({
       kind: "aggregate.repaired",
       aggregateId,
       message: `aggregate ${aggregateId} repaired${changes.length ? `: ${changes.join("; ")}` : " (record already matched the pool)"}`,

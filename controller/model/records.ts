@@ -1,4 +1,4 @@
-/** The controller's records, as the store keeps them and the domain rules use them. */
+/** The controller's records, as the store keeps them and the rules use them (pure types, no I/O). */
 
 export type PoolStateName = "EMPTY" | "CHANGING" | "ACTIVE" | "ERROR";
 export type MembershipName = "JOINING" | "MEMBER" | "LEAVING" | "FAILED";
@@ -6,7 +6,7 @@ export type LivenessName = "ALIVE" | "XAPI_UNREACHABLE" | "UNREACHABLE" | "FAILE
 export type MaintenanceName = "NONE" | "ENTERING" | "IN_MAINTENANCE" | "LEAVING";
 export type OperationStateName = "PENDING" | "RUNNING" | "SUCCEEDED" | "FAILED" | "CANCELLED";
 export type OperationKindName = "ADD_HOST" | "REMOVE_HOST" | "START_MAINTENANCE" | "STOP_MAINTENANCE" | "RECOVER_MASTER";
-export type StepStateName = "PENDING" | "RUNNING" | "DONE" | "FAILED" | "SKIPPED";
+export type StepStateName = "PENDING" | "RUNNING" | "DONE" | "FAILED" | "SKIPPED" | "CANCELLED";
 
 /** A failure recorded on a pool. */
 export interface PoolErrorRecord {
@@ -141,17 +141,71 @@ export interface EvacuationRecord {
   validateOnly: boolean;
 }
 
-/** A long-running operation (the journal the orchestrator resumes from). */
-export interface OperationRecord {
+/** AddHost records no params: the host and aggregate are the operation's own fields. */
+export type AddHostParams = Record<string, never>;
+
+/** What a REMOVE_HOST operation records. */
+export interface RemoveHostParams {
+  /** The membership before removal (a FAILED former master may be offline). */
+  priorMembership: "MEMBER" | "FAILED";
+  /** The member chosen to take over as master (kept so a resume hands over to the same host). */
+  newMaster?: string;
+}
+
+/** What a START_MAINTENANCE operation records. */
+export interface StartMaintenanceParams {
+  maxParallel: number;
+  allowPartial: boolean;
+  /** The member chosen to take over as master when the host is the master. */
+  newMaster?: string;
+}
+
+/** What a STOP_MAINTENANCE operation records. */
+export interface StopMaintenanceParams {
+  rebalance: boolean;
+  maxParallel: number;
+}
+
+/** What a RECOVER_MASTER operation records. */
+export interface RecoverMasterParams {
+  /** The failed master. */
+  failedMaster: string;
+  /** Why it is considered failed (at acceptance). */
+  evidence: string;
+  /** "detector" (automatic) or "operator" (RecoverMaster call). */
+  trigger: "detector" | "operator";
+  /** The member the operator named, if any. */
+  requestedNewMaster?: string;
+  /** Free memory of the members when the pool was last healthy (they report none without a master). */
+  freeMemoryHints: Record<string, number>;
+  /** When the failure was accepted. */
+  detectedAt: string;
+  /** Chosen by choose-new-master. */
+  newMaster?: string;
+  /** Set when the old master turned out to be reachable again: nothing is changed. */
+  masterBack?: boolean;
+  /** Hosts repointed by recover_slaves. */
+  recovered?: string[];
+}
+
+/** The params of each kind of operation. */
+export interface OperationParamsByKind {
+  ADD_HOST: AddHostParams;
+  REMOVE_HOST: RemoveHostParams;
+  START_MAINTENANCE: StartMaintenanceParams;
+  STOP_MAINTENANCE: StopMaintenanceParams;
+  RECOVER_MASTER: RecoverMasterParams;
+}
+
+/** The fields every operation has (the journal the engine resumes from). */
+export interface OperationFields {
   seq: number;
   id: string;
-  kind: OperationKindName;
   aggregateId: number | null;
   host: string | null;
   state: OperationStateName;
   progress: number;
   steps: StepRecord[];
-  params: Record<string, unknown>;
   error: OperationErrorRecord | null;
   evacuation: EvacuationRecord | null;
   cancelRequested: boolean;
@@ -159,6 +213,18 @@ export interface OperationRecord {
   updatedAt: string;
   finishedAt: string | null;
 }
+
+/** An operation of one kind, with that kind's params. */
+export type OperationOf<K extends OperationKindName> = OperationFields & { kind: K; params: OperationParamsByKind[K] };
+
+/** A long-running operation: a discriminated union on kind. */
+export type OperationRecord = { [K in OperationKindName]: OperationOf<K> }[OperationKindName];
+
+/** The states an operation never leaves. */
+export const terminalOperationStates: ReadonlySet<OperationStateName> = new Set(["SUCCEEDED", "FAILED", "CANCELLED"]);
+
+/** True once an operation has ended. */
+export const isTerminal = (state: OperationStateName): boolean => terminalOperationStates.has(state);
 
 /** Something that happened. */
 export interface EventRecord {

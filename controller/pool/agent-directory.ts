@@ -1,13 +1,11 @@
 /** Clients of the agents' PoolAgentService, one shared transport per agent endpoint. */
-import { Code, ConnectError, type Client, type Interceptor, type Transport } from "@connectrpc/connect";
+import { Code, ConnectError, type Interceptor, type Transport } from "@connectrpc/connect";
 import { PoolAgentService } from "../../gen/hostaggregates/agent/v1/pool_agent_pb.js";
 import { unavailable } from "../../shared/errors.js";
 import { createRpcClient, createRpcTransport } from "../../shared/rpc/client.js";
 import type { ClientTls } from "../../shared/tls.js";
+import type { AgentClient, AgentLookup } from "../context.js";
 import type { HostRecord } from "../model/records.js";
-
-/** A PoolAgentService client. */
-export type AgentClient = Client<typeof PoolAgentService>;
 
 /** How the controller authenticates to agents: the agent token, or a client certificate under mTLS. */
 export interface AgentCredentials {
@@ -37,7 +35,7 @@ function controllerCredentialProblem(hostName: string): Interceptor {
 }
 
 /** Finds the agent of a host. */
-export class AgentDirectory {
+export class AgentDirectory implements AgentLookup {
   private readonly transports = new Map<string, Transport>();
 
   constructor(private readonly credentials: AgentCredentials) {}

@@ -8,9 +8,8 @@
  */
 import { Code, ConnectError } from "@connectrpc/connect";
 import { HostRole, type HostInfo } from "../../gen/hostaggregates/agent/v1/pool_agent_pb.js";
-import type { ControllerContext } from "../context.js";
-import type { AggregateRecord, HostRecord, PoolErrorRecord } from "../model/records.js";
-import type { AgentDirectory } from "./agent-directory.js";
+import type { AgentLookup, ControllerContext } from "../context.js";
+import type { AggregateRecord, HostRecord } from "../model/records.js";
 
 /** How the master looks from the controller. */
 export interface MasterProbe {
@@ -85,7 +84,7 @@ export function heartbeatEvidence(host: HostRecord, heartbeatIntervalMs: number,
 /** Asks the master's agent for its host facts and combines the answer with its heartbeats. */
 export async function probeMaster(
   ctx: ControllerContext,
-  agents: AgentDirectory,
+  agents: AgentLookup,
   master: HostRecord,
   options: { signal: AbortSignal; timeoutMs: number },
 ): Promise<MasterProbe> {
@@ -124,7 +123,7 @@ export function classifyMember(host: string, info: HostInfo, poolUuid: string | 
 
 /** Asks every surviving member's agent, in parallel, whether it can reach the master. */
 export async function askMembers(
-  agents: AgentDirectory,
+  agents: AgentLookup,
   aggregate: AggregateRecord,
   members: HostRecord[],
   options: { signal: AbortSignal; timeoutMs: number },
@@ -155,16 +154,4 @@ export function describeEvidence(probe: MasterProbe, members: MemberReport[] = [
   const parts = [`${probe.master.name}: ${probe.detail}; heartbeats: ${probe.heartbeatDetail}`];
   if (members.length > 0) parts.push(`members: ${members.map((m) => m.detail).join("; ")}`);
   return parts.join("; ");
-}
-
-const markerPrefix = "pool master failed: ";
-
-/** The pool error an aggregate shows while its failed master waits for an operator. */
-export function masterFailureError(text: string, now: string): PoolErrorRecord {
-  return { message: `${markerPrefix}${text}`, occurredAt: now };
-}
-
-/** True when an aggregate's error is the master-failure condition (set by the detector). */
-export function isMasterFailureError(error: PoolErrorRecord | null | undefined): boolean {
-  return !!error && !error.operationId && error.message.startsWith(markerPrefix);
 }

@@ -1,5 +1,6 @@
 /** Plans where the VMs of a host go: best-fit decreasing over the other members' free memory. */
 import type { EvacuationRecord } from "../model/records.js";
+import { vmIntrinsicBlockerCodes } from "../../shared/xapi-codes.js";
 
 /** A VM that has to leave. */
 export interface VmToPlace {
@@ -39,8 +40,6 @@ export interface EvacuationPlan {
   blockers: PlacementBlocker[];
 }
 
-/** XenAPI codes that describe the VM itself (not the pool's current capacity). */
-export const vmIntrinsicCodes = new Set(["VM_REQUIRES_SR", "VM_IS_IMMOBILE", "VM_HAS_PCI_ATTACHED", "VM_HAS_VUSBS", "VM_INCOMPATIBLE_WITH_THIS_HOST", "OPERATION_NOT_ALLOWED"]);
 
 const reasons: Record<string, string> = {
   VM_REQUIRES_SR: "its disks are on storage only this host can reach (local SR), so it cannot live-migrate",
@@ -62,7 +61,7 @@ export function planEvacuation(vms: VmToPlace[], targets: PlacementTarget[], sou
   const blockers: PlacementBlocker[] = [];
   const ordered = [...vms].sort((a, b) => b.memoryBytes - a.memoryBytes || a.name.localeCompare(b.name));
   for (const vm of ordered) {
-    if (vm.blocker && vm.blocker.length > 0 && vmIntrinsicCodes.has(vm.blocker[0]!)) {
+    if (vm.blocker && vm.blocker.length > 0 && vmIntrinsicBlockerCodes.has(vm.blocker[0]!)) {
       const [code, ...params] = vm.blocker;
       blockers.push({ vm, reason: reasons[code!] ?? "XenServer refuses to move it", xapiCode: code!, xapiParams: params });
       continue;

@@ -1,21 +1,16 @@
 /**
- * The os-aggregates operations over the domain layer — the same functions the gRPC
+ * The os-aggregates operations over intake and reads — the same functions the gRPC
  * AggregateService calls, so both APIs share every rule.
  */
-import { unimplemented } from "../../shared/errors.js";
-import type { ControllerContext } from "../context.js";
-import {
-  checkAddHost,
-  checkRemoveHost,
-  createAggregate,
-  deleteAggregate,
-  idFrom,
-  listAggregates,
-  requireAggregate,
-  setAggregateMetadata,
-  updateAggregate,
-  validateHostRequest,
-} from "../intake/aggregates.js";
+import type { IntakeContext } from "../context.js";
+import { addHost } from "../intake/add-host.js";
+import { createAggregate } from "../intake/create-aggregate.js";
+import { deleteAggregate } from "../intake/delete-aggregate.js";
+import { idFrom, requireAggregate } from "../intake/lookups.js";
+import { removeHost } from "../intake/remove-host.js";
+import { setAggregateMetadata } from "../intake/set-aggregate-metadata.js";
+import { updateAggregate } from "../intake/update-aggregate.js";
+import { listAggregates } from "../reads/list-aggregates.js";
 import type { AggregateRecord } from "../model/records.js";
 import { aggregateView } from "./aggregate-view.js";
 import { badRequest } from "./faults.js";
@@ -45,7 +40,7 @@ const one = (a: AggregateRecord, v: Microversion, brief = false): NovaReply => (
 
 /** The os-aggregates handlers of one controller. */
 export class AggregateHandlers {
-  constructor(private readonly ctx: ControllerContext) {}
+  constructor(private readonly ctx: IntakeContext) {}
 
   /**
    * GET /os-aggregates: every aggregate (the domain pages; Nova answers them all), optionally only
@@ -114,13 +109,7 @@ export class AggregateHandlers {
 
   /** add_host / remove_host: answered once the operation is accepted, with the aggregate listing the new membership. */
   private async changeHost(v: Microversion, id: number, action: "add_host" | "remove_host", host: string): Promise<NovaReply> {
-    const { store, operations } = this.ctx;
-    const aggregateId = validateHostRequest(BigInt(id), host);
-    if (!operations) {
-      store.transaction(() => (action === "add_host" ? checkAddHost : checkRemoveHost)(store, aggregateId, host));
-      throw unimplemented(`${action} passed validation, but pool orchestration is not available in this controller`);
-    }
-    const operationId = action === "add_host" ? await operations.addHost(aggregateId, host) : await operations.removeHost(aggregateId, host);
-    return { ...one(requireAggregate(store, aggregateId), v), headers: { [operationIdHeader]: operationId } };
+    const op = action === "add_host" ? addHost(this.ctx, BigInt(id), host) : await removeHost(this.ctx, BigInt(id), host);
+    return { ...one(requireAggregate(this.ctx.store, op.aggregateId!), v), headers: { [operationIdHeader]: op.id } };
   }
 }

@@ -8,7 +8,7 @@ import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { TokenRegistry } from "../../shared/auth.js";
 import type { HttpRoute } from "../../shared/rpc/server.js";
-import type { ControllerContext } from "../context.js";
+import type { IntakeContext } from "../context.js";
 import { AggregateHandlers, aggregateIdFrom, type NovaReply } from "./aggregate-handlers.js";
 import { requireAdmin } from "./auth.js";
 import { extensionList, extensionShow } from "./extension-descriptor.js";
@@ -60,7 +60,7 @@ function operationOf(target: NovaTarget, method: string): NovaOperation {
 }
 
 /** Serves the os-aggregates REST API; `tokens` decides who is an admin. */
-export function novaRoutes(ctx: ControllerContext, tokens: TokenRegistry): HttpRoute[] {
+export function novaRoutes(ctx: IntakeContext, tokens: TokenRegistry): HttpRoute[] {
   const handlers = new AggregateHandlers(ctx);
   const log = ctx.log.child({ api: "os-aggregates" });
 

@@ -1,6 +1,7 @@
 /** Aggregates and their metadata in SQLite. Callers wrap writes in a transaction. */
 import { randomUUID } from "node:crypto";
-import type { Statement } from "better-sqlite3";
+import { SqliteError, type Statement } from "better-sqlite3";
+import type { PoolErrorChange } from "../model/lifecycle.js";
 import type { AggregateRecord, MemberRecord, MembershipName, PoolErrorRecord, PoolStateName } from "../model/records.js";
 import type { Db } from "./database.js";
 import { parseJson, toJson } from "./json-column.js";
@@ -22,12 +23,10 @@ interface AggregateRow {
   updated_at: string;
 }
 
-/** Pool bookkeeping fields that orchestration updates. */
+/** Pool bookkeeping fields that operations and watchers update (pool state and error go through the life cycle). */
 export interface PoolUpdate {
-  poolState?: PoolStateName;
   masterHost?: string | null;
   poolUuid?: string | null;
-  lastError?: PoolErrorRecord | null;
   drift?: string[];
   lostVms?: AggregateRecord["lostVms"];
   checkedAt?: string | null;
@@ -56,7 +55,10 @@ export class AggregateRepo {
    */
   private readonly cache = new Map<number, AggregateRecord>();
 
-  constructor(private readonly db: Db) {
+  constructor(
+    private readonly db: Db,
+    private readonly hooks: { aggregateTouched(id: number): void; requireTransaction(): void },
+  ) {
     this.listAll = db.prepare("SELECT * FROM aggregates WHERE id > ? ORDER BY id LIMIT ?");
     this.listZone = db.prepare("SELECT * FROM aggregates WHERE availability_zone = ? AND id > ? ORDER BY id LIMIT ?");
     this.metadataRange = db.prepare("SELECT aggregate_id, key, value FROM aggregate_metadata WHERE aggregate_id BETWEEN ? AND ? ORDER BY key");
@@ -144,14 +146,21 @@ export class AggregateRepo {
     return rows.map((r) => this.hydrate(r, metadata.get(r.id) ?? [], members.get(r.id) ?? []));
   }
 
-  /** Inserts an aggregate and returns its id. */
-  insert(name: string, availabilityZone: string | null, now: string): number {
+  /** Inserts an aggregate and returns its id; undefined when the name is taken. */
+  insert(name: string, availabilityZone: string | null, now: string): number | undefined {
+    this.hooks.requireTransaction();
     this.invalidate();
-    return Number(this.insertRow.run(randomUUID(), name, availabilityZone, now, now).lastInsertRowid);
+    try {
+      return Number(this.insertRow.run(randomUUID(), name, availabilityZone, now, now).lastInsertRowid);
+    } catch (err) {
+      if (err instanceof SqliteError && err.code.startsWith("SQLITE_CONSTRAINT")) return undefined;
+      throw err;
+    }
   }
 
   /** Sets name and/or zone and bumps updated_at. */
   update(id: number, changes: { name?: string; availabilityZone?: string }, now: string): void {
+    this.hooks.requireTransaction();
     this.invalidate();
     const sets: string[] = ["updated_at = @now"];
     if (changes.name !== undefined) sets.push("name = @name");
@@ -166,6 +175,7 @@ export class AggregateRepo {
 
   /** Upserts and removes metadata keys and bumps updated_at. */
   setMetadata(id: number, set: Record<string, string>, remove: string[], now: string): void {
+    this.hooks.requireTransaction();
     this.invalidate();
     for (const key of remove) this.deleteKey.run(id, key);
     for (const [key, value] of Object.entries(set)) this.putKey.run(id, key, value);
@@ -174,6 +184,7 @@ export class AggregateRepo {
 
   /** Updates pool bookkeeping fields (and updated_at). */
   updatePool(id: number, update: PoolUpdate, now: string): void {
+    this.hooks.requireTransaction();
     this.invalidate();
     const sets: string[] = ["updated_at = @now"];
     const params: Record<string, unknown> = { id, now };
@@ -181,10 +192,8 @@ export class AggregateRepo {
       sets.push(`${name} = @${name}`);
       params[name] = value;
     };
-    if (update.poolState !== undefined) column("pool_state", update.poolState);
     if (update.masterHost !== undefined) column("master_host", update.masterHost);
     if (update.poolUuid !== undefined) column("pool_uuid", update.poolUuid);
-    if (update.lastError !== undefined) column("last_error", toJson(update.lastError));
     if (update.drift !== undefined) column("drift", toJson(update.drift));
     if (update.lostVms !== undefined) column("lost_vms", toJson(update.lostVms));
     if (update.checkedAt !== undefined) column("checked_at", update.checkedAt);
@@ -193,14 +202,35 @@ export class AggregateRepo {
     this.db.prepare(`UPDATE aggregates SET ${sets.join(", ")} WHERE id = @id`).run(params);
   }
 
+  /** Records a life-cycle change of the aggregate's error (model/lifecycle is the only maker of one). */
+  setError(id: number, change: PoolErrorChange, now: string): void {
+    this.hooks.requireTransaction();
+    this.invalidate();
+    this.db.prepare("UPDATE aggregates SET last_error = ?, updated_at = ? WHERE id = ?").run(toJson(change.lastError), now, id);
+    this.hooks.aggregateTouched(id);
+  }
+
+  /** Writes the pool state the life cycle derived (the store calls it for every aggregate a transaction touched). */
+  settle(id: number, derive: (facts: { hosts: number; lastError: PoolErrorRecord | null }) => PoolStateName, now: string): void {
+    const row = this.byId.get(id);
+    if (!row) return;
+    const hosts = this.membersOf.all(id).filter((m) => m.membership !== "FAILED").length;
+    const state = derive({ hosts, lastError: parseJson(row.last_error, null) });
+    if (state === row.pool_state) return;
+    this.invalidate();
+    this.db.prepare("UPDATE aggregates SET pool_state = ?, updated_at = ? WHERE id = ?").run(state, now, id);
+  }
+
   /** Bumps updated_at (membership changes). */
   touch(id: number, now: string): void {
+    this.hooks.requireTransaction();
     this.invalidate();
     this.touchRow.run(now, id);
   }
 
   /** Deletes an aggregate and its metadata. */
   delete(id: number): void {
+    this.hooks.requireTransaction();
     this.invalidate();
     this.db.prepare("DELETE FROM aggregates WHERE id = ?").run(id);
   }

@@ -1,5 +1,5 @@
 /** The event log in SQLite. */
-import type { EventRecord } from "../model/records.js";
+import { nowIso, type EventRecord } from "../model/records.js";
 import type { Db } from "./database.js";
 
 interface EventRow {
@@ -22,12 +22,27 @@ const hydrate = (r: EventRow): EventRecord => ({
   message: r.message,
 });
 
+/** What an event says (its time is now). */
+export interface EventInput {
+  kind: string;
+  message: string;
+  aggregateId?: number | null;
+  host?: string | null;
+  operationId?: string | null;
+}
+
 /** Data access for events. */
 export class EventRepo {
-  constructor(private readonly db: Db) {}
+  constructor(
+    private readonly db: Db,
+    private readonly hooks: { requireTransaction(): void; eventsAppended(): void },
+  ) {}
 
-  /** Appends an event and returns it. */
-  append(e: Omit<EventRecord, "id">): EventRecord {
+  /** Appends an event (in the caller's transaction) and announces it to WatchEvents streams. */
+  append(input: EventInput): EventRecord {
+    this.hooks.requireTransaction();
+    const e = { time: nowIso(), kind: input.kind, message: input.message, aggregateId: input.aggregateId ?? null, host: input.host ?? null, operationId: input.operationId ?? null };
+    this.hooks.eventsAppended();
     const id = Number(
       this.db
         .prepare("INSERT INTO events (time, kind, aggregate_id, host, operation_id, message) VALUES (?, ?, ?, ?, ?, ?)")

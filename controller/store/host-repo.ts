@@ -1,5 +1,6 @@
 /** Registered hosts in SQLite. Callers wrap writes in a transaction. */
 import type { Statement } from "better-sqlite3";
+import { reportedLiveness, type HostChange } from "../model/lifecycle.js";
 import type { CapacityRecord, HostRecord, LivenessName, MaintenanceName, MembershipName, PoolFactsRecord } from "../model/records.js";
 import type { Db } from "./database.js";
 import { parseJson, toJson } from "./json-column.js";
@@ -51,20 +52,33 @@ export interface Registration {
   poolFacts: PoolFactsRecord | null;
 }
 
+/** What the repo tells the store about its writes. */
+export interface HostRepoHooks {
+  /** Called before every read, so pending (batched) heartbeats are visible. */
+  beforeRead(): void;
+  /** Called with the aggregate whose hosts changed (membership or delete), before and after. */
+  aggregateTouched(id: number | null): void;
+  /** Throws unless a transaction is open. */
+  requireTransaction(): void;
+}
+
 /** Data access for hosts. */
 export class HostRepo {
   private readonly byName: Statement<[string], HostRow>;
+  private readonly existsRow: Statement<[string], number>;
   private readonly heartbeatRow: Statement<{ name: string; capacity: string | null; facts: string | null; uuid: string | null; liveness: LivenessName; now: string }>;
-
   private readonly membersOf: Statement<[number], HostRow>;
+  private readonly silentRows: Statement<[string], string>;
 
-  /** onMembershipChange is told whenever hosts enter or leave aggregates (the aggregate cache listens). */
   constructor(
     private readonly db: Db,
-    private readonly onMembershipChange: () => void = () => {},
+    private readonly hooks: HostRepoHooks,
   ) {
     this.membersOf = db.prepare("SELECT * FROM hosts WHERE aggregate_id = ? ORDER BY member_seq, name");
     this.byName = db.prepare("SELECT * FROM hosts WHERE name = ?");
+    this.existsRow = db.prepare("SELECT 1 FROM hosts WHERE name = ?").pluck() as Statement<[string], number>;
+    this.silentRows = db.prepare("SELECT name FROM hosts WHERE liveness IN ('ALIVE', 'XAPI_UNREACHABLE') AND last_heartbeat_at < ?").pluck() as Statement<[string], string>;
+    // A FAILED host stays FAILED until it is fenced (model/lifecycle: reportedLiveness).
     this.heartbeatRow = db.prepare(
       `UPDATE hosts SET capacity = COALESCE(@capacity, capacity), pool_facts = COALESCE(@facts, pool_facts),
          uuid = COALESCE(@uuid, uuid), last_heartbeat_at = @now,
@@ -75,12 +89,19 @@ export class HostRepo {
 
   /** One host, or undefined. */
   get(name: string): HostRecord | undefined {
+    this.hooks.beforeRead();
     const row = this.byName.get(name);
     return row ? hydrate(row) : undefined;
   }
 
+  /** True when a host of this name is registered (no heartbeat flush: the batcher asks). */
+  exists(name: string): boolean {
+    return this.existsRow.get(name) !== undefined;
+  }
+
   /** A page of hosts with name > afterName, optionally of one aggregate, ordered by name. */
   list(options: { aggregateId?: number; afterName: string; limit: number }): HostRecord[] {
+    this.hooks.beforeRead();
     const rows =
       options.aggregateId !== undefined
         ? this.db.prepare("SELECT * FROM hosts WHERE aggregate_id = ? AND name > ? ORDER BY name LIMIT ?").all(options.aggregateId, options.afterName, options.limit)
@@ -88,13 +109,22 @@ export class HostRepo {
     return (rows as HostRow[]).map(hydrate);
   }
 
-  /** Hosts of one aggregate in membership order. */
+  /** The hosts of an aggregate, in the order they were added. */
   members(aggregateId: number): HostRecord[] {
+    this.hooks.beforeRead();
     return this.membersOf.all(aggregateId).map(hydrate);
+  }
+
+  /** Names of live hosts whose last heartbeat is older than the cutoff. */
+  silentSince(cutoffIso: string): string[] {
+    this.hooks.beforeRead();
+    return this.silentRows.all(cutoffIso);
   }
 
   /** Inserts a new host (disabled) or refreshes a known one's addresses and facts; returns true when new. */
   register(r: Registration, now: string): boolean {
+    this.hooks.requireTransaction();
+    const liveness = reportedLiveness(r.poolFacts);
     const existing = this.byName.get(r.name);
     if (!existing) {
       this.db
@@ -102,7 +132,7 @@ export class HostRepo {
           `INSERT INTO hosts (name, uuid, xapi_address, agent_endpoint, az_hint, enabled, capacity, pool_facts, liveness, last_heartbeat_at, registered_at)
            VALUES (?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?)`,
         )
-        .run(r.name, r.uuid, r.xapiAddress, r.agentEndpoint, r.azHint, toJson(r.capacity), toJson(r.poolFacts), livenessOf(r.poolFacts), now, now);
+        .run(r.name, r.uuid, r.xapiAddress, r.agentEndpoint, r.azHint, toJson(r.capacity), toJson(r.poolFacts), liveness, now, now);
       return true;
     }
     this.db
@@ -112,62 +142,62 @@ export class HostRepo {
            liveness = CASE WHEN liveness = 'FAILED' THEN liveness ELSE ? END, last_heartbeat_at = ?
          WHERE name = ?`,
       )
-      .run(r.uuid, r.xapiAddress, r.agentEndpoint, r.azHint, toJson(r.capacity), toJson(r.poolFacts), livenessOf(r.poolFacts), now, r.name);
+      .run(r.uuid, r.xapiAddress, r.agentEndpoint, r.azHint, toJson(r.capacity), toJson(r.poolFacts), liveness, now, r.name);
     return false;
   }
 
   /** Records a heartbeat; returns false when the host is unknown. */
   heartbeat(name: string, capacity: CapacityRecord | null, facts: PoolFactsRecord | null, now: string): boolean {
+    this.hooks.requireTransaction();
     const result = this.heartbeatRow.run({
       name,
       capacity: toJson(capacity),
       facts: toJson(facts),
       uuid: facts?.hostUuid || null,
-      liveness: livenessOf(facts),
+      liveness: reportedLiveness(facts),
       now,
     });
     return result.changes > 0;
   }
 
-  /** Sets the enabled flag (and an optional reason). */
-  setEnabled(name: string, enabled: boolean, reason: string | null = null): void {
-    this.db.prepare("UPDATE hosts SET enabled = ?, status_reason = ? WHERE name = ?").run(enabled ? 1 : 0, reason, name);
-  }
-
-  /** Puts a host into an aggregate with a membership state (null aggregate removes it). */
-  setMembership(name: string, aggregateId: number | null, membership: MembershipName | null): void {
-    this.onMembershipChange();
-    if (aggregateId === null) {
-      this.db.prepare("UPDATE hosts SET aggregate_id = NULL, membership = NULL, member_seq = NULL WHERE name = ?").run(name);
-      return;
+  /** Applies a life-cycle change (model/lifecycle is the only maker of one). */
+  apply(name: string, change: HostChange): void {
+    this.hooks.requireTransaction();
+    const before = this.byName.get(name);
+    if (!before) return;
+    const sets: string[] = [];
+    const params: Record<string, unknown> = { name };
+    const column = (col: string, value: unknown) => {
+      sets.push(`${col} = @${col}`);
+      params[col] = value;
+    };
+    if (change.aggregateId !== undefined) {
+      column("aggregate_id", change.aggregateId);
+      // A host keeps its place in the member order while it stays in the same aggregate.
+      sets.push(
+        change.aggregateId === null
+          ? "member_seq = NULL"
+          : "member_seq = CASE WHEN aggregate_id IS @aggregate_id AND member_seq IS NOT NULL THEN member_seq ELSE (SELECT COALESCE(MAX(member_seq), 0) + 1 FROM hosts WHERE aggregate_id = @aggregate_id) END",
+      );
     }
-    this.db
-      .prepare(
-        `UPDATE hosts SET aggregate_id = @aggregateId, membership = @membership,
-           member_seq = CASE WHEN aggregate_id IS @aggregateId AND member_seq IS NOT NULL THEN member_seq
-             ELSE (SELECT COALESCE(MAX(member_seq), 0) + 1 FROM hosts WHERE aggregate_id = @aggregateId) END
-         WHERE name = @name`,
-      )
-      .run({ name, aggregateId, membership });
-  }
-
-  /** Sets liveness (and an optional reason). */
-  setLiveness(name: string, liveness: LivenessName, reason: string | null = null): void {
-    this.db.prepare("UPDATE hosts SET liveness = ?, status_reason = COALESCE(?, status_reason) WHERE name = ?").run(liveness, reason, name);
-  }
-
-  /** Sets the maintenance state. */
-  setMaintenance(name: string, maintenance: MaintenanceName): void {
-    this.db.prepare("UPDATE hosts SET maintenance = ? WHERE name = ?").run(maintenance, name);
+    if (change.membership !== undefined) column("membership", change.membership);
+    if (change.enabled !== undefined) column("enabled", change.enabled ? 1 : 0);
+    if (change.maintenance !== undefined) column("maintenance", change.maintenance);
+    if (change.liveness !== undefined) column("liveness", change.liveness);
+    if (change.statusReason !== undefined) column("status_reason", change.statusReason);
+    if (sets.length === 0) return;
+    this.db.prepare(`UPDATE hosts SET ${sets.join(", ")} WHERE name = @name`).run(params);
+    if (change.aggregateId !== undefined || change.membership !== undefined) {
+      this.hooks.aggregateTouched(before.aggregate_id);
+      if (change.aggregateId !== undefined) this.hooks.aggregateTouched(change.aggregateId);
+    }
   }
 
   /** Deletes a host record. */
   delete(name: string): void {
-    this.onMembershipChange();
+    this.hooks.requireTransaction();
+    const before = this.byName.get(name);
     this.db.prepare("DELETE FROM hosts WHERE name = ?").run(name);
+    if (before) this.hooks.aggregateTouched(before.aggregate_id);
   }
-}
-
-function livenessOf(facts: PoolFactsRecord | null): LivenessName {
-  return facts && !facts.xapiReachable ? "XAPI_UNREACHABLE" : "ALIVE";
 }

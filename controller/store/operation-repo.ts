@@ -1,5 +1,5 @@
 /** The operation journal in SQLite. Callers wrap writes in a transaction. */
-import type { OperationKindName, OperationRecord, OperationStateName, StepRecord } from "../model/records.js";
+import type { OperationKindName, OperationOf, OperationParamsByKind, OperationRecord, OperationStateName, StepRecord } from "../model/records.js";
 import type { Db } from "./database.js";
 import { parseJson, toJson } from "./json-column.js";
 
@@ -21,6 +21,7 @@ interface OperationRow {
   finished_at: string | null;
 }
 
+// The one place params are read back: the kind column says which params the JSON holds.
 const hydrate = (r: OperationRow): OperationRecord => ({
   seq: r.seq,
   id: r.id,
@@ -30,7 +31,7 @@ const hydrate = (r: OperationRow): OperationRecord => ({
   state: r.state,
   progress: r.progress,
   steps: parseJson(r.steps, []),
-  params: parseJson(r.params, {}),
+  params: parseJson(r.params, {}) as never,
   error: parseJson(r.error, null),
   evacuation: parseJson(r.evacuation, null),
   cancelRequested: r.cancel_requested === 1,
@@ -40,18 +41,29 @@ const hydrate = (r: OperationRow): OperationRecord => ({
 });
 
 /** A new operation to record. */
-export interface NewOperation {
+export interface NewOperation<K extends OperationKindName> {
   id: string;
-  kind: OperationKindName;
+  kind: K;
   aggregateId: number | null;
   host: string | null;
   steps: StepRecord[];
-  params: Record<string, unknown>;
+  params: OperationParamsByKind[K];
+}
+
+/** What the repo tells the store about its writes. */
+export interface OperationRepoHooks {
+  aggregateTouched(id: number | null): void;
+  requireTransaction(): void;
+  /** An operation was written (waiters re-read it once the transaction is over). */
+  operationChanged(id: string): void;
 }
 
 /** Data access for operations. */
 export class OperationRepo {
-  constructor(private readonly db: Db) {}
+  constructor(
+    private readonly db: Db,
+    private readonly hooks: OperationRepoHooks,
+  ) {}
 
   /** One operation, or undefined. */
   get(id: string): OperationRecord | undefined {
@@ -60,18 +72,22 @@ export class OperationRepo {
   }
 
   /** Records a PENDING operation. */
-  insert(op: NewOperation, now: string): OperationRecord {
+  insert<K extends OperationKindName>(op: NewOperation<K>, now: string): OperationOf<K> {
+    this.hooks.requireTransaction();
     this.db
       .prepare(
         `INSERT INTO operations (id, kind, aggregate_id, host, state, steps, params, created_at, updated_at)
          VALUES (?, ?, ?, ?, 'PENDING', ?, ?, ?, ?)`,
       )
       .run(op.id, op.kind, op.aggregateId, op.host, JSON.stringify(op.steps), JSON.stringify(op.params), now, now);
-    return this.get(op.id)!;
+    this.hooks.aggregateTouched(op.aggregateId);
+    this.hooks.operationChanged(op.id);
+    return this.get(op.id) as OperationOf<K>;
   }
 
   /** Saves the mutable fields of an operation. A cancellation request, once recorded, is never cleared. */
   save(op: OperationRecord, now: string): void {
+    this.hooks.requireTransaction();
     this.db
       .prepare(
         `UPDATE operations SET state = ?, progress = ?, steps = ?, params = ?, error = ?, evacuation = ?, cancel_requested = MAX(cancel_requested, ?),
@@ -89,11 +105,25 @@ export class OperationRepo {
         op.finishedAt,
         op.id,
       );
+    this.hooks.aggregateTouched(op.aggregateId);
+    this.hooks.operationChanged(op.id);
   }
 
-  /** Operations not yet ended, oldest first. */
-  unfinished(): OperationRecord[] {
-    return (this.db.prepare("SELECT * FROM operations WHERE state IN ('PENDING', 'RUNNING') ORDER BY seq").all() as OperationRow[]).map(hydrate);
+  /** Operations not yet ended (of one aggregate, or all), oldest first. */
+  unfinished(aggregateId?: number): OperationRecord[] {
+    const rows =
+      aggregateId === undefined
+        ? this.db.prepare("SELECT * FROM operations WHERE state IN ('PENDING', 'RUNNING') ORDER BY seq").all()
+        : this.db.prepare("SELECT * FROM operations WHERE state IN ('PENDING', 'RUNNING') AND aggregate_id = ? ORDER BY seq").all(aggregateId);
+    return (rows as OperationRow[]).map(hydrate);
+  }
+
+  /** Kinds of an aggregate's operations not yet ended. */
+  unfinishedKinds(aggregateId: number): OperationKindName[] {
+    return this.db
+      .prepare("SELECT kind FROM operations WHERE aggregate_id = ? AND state IN ('PENDING', 'RUNNING')")
+      .pluck()
+      .all(aggregateId) as OperationKindName[];
   }
 
   /** A page of operations, newest first, with seq < beforeSeq. */

@@ -31,10 +31,14 @@ const hydrate = (r: Row): VmOrigin => ({
 
 /** Data access for VM origins. */
 export class VmOriginRepo {
-  constructor(private readonly db: Db) {}
+  constructor(
+    private readonly db: Db,
+    private readonly hooks: { requireTransaction(): void },
+  ) {}
 
   /** Records (or replaces) where a VM came from. */
   record(o: VmOrigin): void {
+    this.hooks.requireTransaction();
     this.db
       .prepare(
         `INSERT INTO vm_origins (vm_uuid, vm_name, origin_host, moved_to, operation_id, moved_at) VALUES (?, ?, ?, ?, ?, ?)
@@ -62,6 +66,7 @@ export class VmOriginRepo {
 
   /** Forgets a VM's origin (it went back, or it is gone). */
   forget(vmUuid: string): void {
+    this.hooks.requireTransaction();
     this.db.prepare("DELETE FROM vm_origins WHERE vm_uuid = ?").run(vmUuid);
   }
 }

@@ -12,13 +12,11 @@ import type { HostInfo } from "../../gen/hostaggregates/agent/v1/pool_agent_pb.j
 import { HostRole } from "../../gen/hostaggregates/agent/v1/pool_agent_pb.js";
 import type { ControllerContext } from "../context.js";
 import { nowIso, type AggregateRecord, type HostRecord } from "../model/records.js";
-import type { AgentDirectory } from "../pool/agent-directory.js";
-import { recordEvent } from "../store/record-event.js";
+import { fenced } from "../model/lifecycle.js";
 
 /** What fencing needs. */
 export interface FencingContext {
   ctx: ControllerContext;
-  agents: AgentDirectory;
   signal: AbortSignal;
   /** Deadline of a quick read (GetHostInfo). */
   probeTimeoutMs: number;
@@ -83,7 +81,8 @@ export function fencedReason(host: string, aggregateId: number, master: string, 
  * undefined when there was nothing to do or the host did not answer (tried again on the next pass).
  */
 export async function fence(f: FencingContext, aggregate: AggregateRecord, master: HostRecord, candidate: FencingCandidate): Promise<string | undefined> {
-  const { ctx, agents, signal } = f;
+  const { ctx, signal } = f;
+  const agents = ctx.agents;
   const host = candidate.host;
   let info: HostInfo;
   try {
@@ -102,7 +101,7 @@ export async function fence(f: FencingContext, aggregate: AggregateRecord, maste
     how = `it already follows ${master.name} (${master.xapiAddress})`;
   } else {
     const before = info.role === HostRole.MASTER ? "it came back as a second master of the pool" : `it followed ${info.masterAddress || "no master"}`;
-    recordEvent(ctx, {
+    ctx.store.appendEvent({
       kind: candidate.kind === "former-master" ? "host.fencing" : "host.repointing",
       aggregateId: aggregate.id,
       host: host.name,
@@ -112,7 +111,7 @@ export async function fence(f: FencingContext, aggregate: AggregateRecord, maste
     how = `${before}; repointed at ${master.name} (${master.xapiAddress}) with emergency_reset_master`;
   }
   if (candidate.kind === "straggler") {
-    recordEvent(ctx, { kind: "host.repointed", aggregateId: aggregate.id, host: host.name, message: `${host.name} follows the pool master ${master.name} again: ${how}` });
+    ctx.store.appendEvent({ kind: "host.repointed", aggregateId: aggregate.id, host: host.name, message: `${host.name} follows the pool master ${master.name} again: ${how}` });
     return how;
   }
   // A former master takes no new VMs until an operator decides.
@@ -121,9 +120,8 @@ export async function fence(f: FencingContext, aggregate: AggregateRecord, maste
   ctx.store.transaction(() => {
     const fresh = ctx.store.hosts.get(host.name);
     if (!fresh || fresh.aggregateId !== aggregate.id || fresh.membership !== "FAILED") return;
-    ctx.store.hosts.setEnabled(host.name, false, reason);
-    ctx.store.hosts.setLiveness(host.name, "ALIVE", reason);
-    recordEvent(ctx, { kind: "host.fenced", aggregateId: aggregate.id, host: host.name, message: `${host.name} is fenced: ${reason}` });
+    ctx.store.hosts.apply(host.name, fenced(reason));
+    ctx.store.events.append({ kind: "host.fenced", aggregateId: aggregate.id, host: host.name, message: `${host.name} is fenced: ${reason}` });
   });
   return how;
 }

@@ -8,29 +8,26 @@
  * `aggctl aggregate-recover-master`. While the master is healthy it fences returning former
  * masters (fencing.ts) and drops lost VMs that run again.
  */
-import { PeriodicPass } from "./periodic-pass.js";
 import { setMaxListeners } from "node:events";
 import { HostRole } from "../../gen/hostaggregates/agent/v1/pool_agent_pb.js";
-import type { ControllerContext } from "../context.js";
+import type { IntakeContext } from "../context.js";
+import { recoverMaster } from "../intake/recover-master.js";
+import { errorWhenMasterAnswers, isMasterFailureError, masterFailureCondition } from "../model/lifecycle.js";
 import { nowIso, type AggregateRecord, type HostRecord, type OperationRecord } from "../model/records.js";
-import type { AgentDirectory } from "../pool/agent-directory.js";
-import { fence, fencingCandidates, type FencingContext } from "./fencing.js";
-import type { KnownCapacity } from "../pool/known-capacity.js";
+import { isHandingOverMaster } from "../operations/index.js";
 import {
   askMembers,
   describeEvidence,
   heartbeatEvidence,
-  isMasterFailureError,
-  masterFailureError,
   probeMaster,
   survivingMembers,
   verdictOf,
-  type MasterFailure,
   type MasterProbe,
   type MemberReport,
 } from "../pool/master-assessment.js";
-import { settledPoolState } from "../engine/runner.js";
-import { recordEvent } from "../store/record-event.js";
+import { fence, fencingCandidates, type FencingContext } from "./fencing.js";
+import { pruneLostVms } from "./lost-vms.js";
+import { PeriodicPass } from "./periodic-pass.js";
 
 /** Metadata key that turns automatic recovery off ("false", "0", "no", "off"). */
 export const autoRecoverKey = "auto_recover_master";
@@ -67,11 +64,6 @@ export function autoRecoverEnabled(metadata: Record<string, string>): boolean {
   return !(value === "false" || value === "0" || value === "no" || value === "off");
 }
 
-/** Who starts recoveries (the orchestrator). */
-export interface RecoveryStarter {
-  recoverMaster(aggregateId: number, newMaster?: string, detected?: MasterFailure): Promise<string>;
-}
-
 /** One stretch of time during which an aggregate's master is unreachable from the controller. */
 interface Episode {
   master: string;
@@ -86,9 +78,6 @@ export interface DetectorStats {
   suspects: { aggregateId: number; master: string; since: number }[];
 }
 
-/** Master steps of other operations during which the master is expected to restart. */
-const handoverSteps = new Set(["designate-new-master", "hand-over-master"]);
-
 /** The periodic master-failure detector. */
 export class MasterFailureDetector {
   private readonly periodic: PeriodicPass;
@@ -98,11 +87,8 @@ export class MasterFailureDetector {
   private readonly lostVmsCheckedAt = new Map<number, number>();
 
   constructor(
-    private readonly ctx: ControllerContext,
-    private readonly agents: AgentDirectory,
-    private readonly recoveries: RecoveryStarter,
+    private readonly ctx: IntakeContext,
     readonly settings: MasterFailureSettings,
-    private readonly known: KnownCapacity,
   ) {
     // Every probe of a pass listens to the shutdown signal.
     setMaxListeners(0, this.stop.signal);
@@ -136,7 +122,6 @@ export class MasterFailureDetector {
 
   private async pass(): Promise<void> {
     const { store } = this.ctx;
-    this.ctx.heartbeats.flush(); // heartbeat writes are batched: read the latest
     const unfinished = store.operations.unfinished();
     let afterId = 0;
     for (;;) {
@@ -155,7 +140,7 @@ export class MasterFailureDetector {
   }
 
   private event(aggregate: AggregateRecord, kind: string, host: string | null, message: string): void {
-    this.ctx.store.transaction(() => recordEvent(this.ctx, { kind, aggregateId: aggregate.id, host, message }));
+    this.ctx.store.appendEvent({ kind, aggregateId: aggregate.id, host, message });
   }
 
   /** Announces once per episode. */
@@ -171,14 +156,14 @@ export class MasterFailureDetector {
     if (!aggregate.masterHost) return void this.episodes.delete(aggregate.id);
     const master = store.hosts.get(aggregate.masterHost);
     if (!master) return;
-    for (const h of store.hosts.members(aggregate.id)) this.known.observe(h);
+    for (const h of store.hosts.members(aggregate.id)) this.ctx.knownCapacity.observe(h);
     // A recovery is under way, or another operation is handing the master role over.
     if (operations.some((o) => o.kind === "RECOVER_MASTER")) return;
-    if (operations.some((o) => o.state === "RUNNING" && o.steps.some((st) => st.state === "RUNNING" && handoverSteps.has(st.name)))) return;
+    if (operations.some(isHandingOverMaster)) return;
 
     const heartbeat = heartbeatEvidence(master, this.ctx.heartbeatIntervalMs);
     if (!heartbeat.down) return this.healthy(aggregate, master, undefined);
-    const probe = await probeMaster(this.ctx, this.agents, master, { signal: this.stop.signal, timeoutMs: this.settings.probeTimeoutMs });
+    const probe = await probeMaster(this.ctx, this.ctx.agents, master, { signal: this.stop.signal, timeoutMs: this.settings.probeTimeoutMs });
     if (verdictOf(probe) === "healthy") return this.healthy(aggregate, master, probe);
 
     let episode = this.episodes.get(aggregate.id);
@@ -190,7 +175,7 @@ export class MasterFailureDetector {
     this.announce(episode, aggregate, "pool.master-unreachable", `the controller cannot reach pool master ${master.name} of aggregate ${aggregate.id} (${describeEvidence(probe)}); asking the members in ${thresholdS} s unless it answers again`);
     if (Date.now() - episode.since < this.settings.failureThresholdMs) return;
 
-    const members = await askMembers(this.agents, aggregate, survivingMembers(this.ctx, aggregate), { signal: this.stop.signal, timeoutMs: this.settings.probeTimeoutMs });
+    const members = await askMembers(this.ctx.agents, aggregate, survivingMembers(this.ctx, aggregate), { signal: this.stop.signal, timeoutMs: this.settings.probeTimeoutMs });
     if (this.stop.signal.aborted) return;
     const verdict = verdictOf(probe, members);
     if (verdict === "partition") {
@@ -214,9 +199,8 @@ export class MasterFailureDetector {
       store.transaction(() => {
         const current = store.aggregates.get(aggregate.id)!;
         if (!isMasterFailureError(current.lastError)) return;
-        store.aggregates.updatePool(aggregate.id, { poolState: "CHANGING", lastError: null }, nowIso());
-        store.aggregates.updatePool(aggregate.id, { poolState: settledPoolState(this.ctx, aggregate.id, false) }, nowIso());
-        recordEvent(this.ctx, { kind: "pool.master-back", aggregateId: aggregate.id, host: master.name, message: `pool master ${master.name} of aggregate ${aggregate.id} is reachable again; the failure condition is cleared` });
+        store.aggregates.setError(aggregate.id, errorWhenMasterAnswers(current.lastError), nowIso());
+        store.events.append({ kind: "pool.master-back", aggregateId: aggregate.id, host: master.name, message: `pool master ${master.name} of aggregate ${aggregate.id} is reachable again; the failure condition is cleared` });
       });
     }
     if (probe && probe.role !== undefined && probe.role !== HostRole.MASTER) return; // not the master it is recorded as: the reconciler reports the drift
@@ -224,16 +208,16 @@ export class MasterFailureDetector {
     if (candidates.length > 0) return this.startFencing(aggregate, master, candidates);
     if (aggregate.lostVms.length > 0 && Date.now() - (this.lostVmsCheckedAt.get(aggregate.id) ?? 0) >= this.settings.lostVmCheckIntervalMs) {
       this.lostVmsCheckedAt.set(aggregate.id, Date.now());
-      return this.pruneLostVms(aggregate, master);
+      return pruneLostVms(this.ctx, aggregate, master, { signal: this.stop.signal, timeoutMs: this.settings.probeTimeoutMs });
     }
   }
 
   /** Starts fencing in the background (a repointing waits for a toolstack restart). */
   private async startFencing(aggregate: AggregateRecord, master: HostRecord, candidates: ReturnType<typeof fencingCandidates>): Promise<void> {
     // Fence only behind a master that really answers as the master.
-    const probe = await probeMaster(this.ctx, this.agents, master, { signal: this.stop.signal, timeoutMs: this.settings.probeTimeoutMs });
+    const probe = await probeMaster(this.ctx, this.ctx.agents, master, { signal: this.stop.signal, timeoutMs: this.settings.probeTimeoutMs });
     if (!probe.answers || probe.role !== HostRole.MASTER) return;
-    const f: FencingContext = { ctx: this.ctx, agents: this.agents, signal: this.stop.signal, probeTimeoutMs: this.settings.probeTimeoutMs, fenceTimeoutMs: this.settings.fenceTimeoutMs };
+    const f: FencingContext = { ctx: this.ctx, signal: this.stop.signal, probeTimeoutMs: this.settings.probeTimeoutMs, fenceTimeoutMs: this.settings.fenceTimeoutMs };
     for (const candidate of candidates) {
       const name = candidate.host.name;
       if (this.fencing.has(name)) continue;
@@ -252,41 +236,6 @@ export class MasterFailureDetector {
     }
   }
 
-  /** Drops lost VMs that run again on a live host (restarted by an operator) or no longer exist. */
-  private async pruneLostVms(aggregate: AggregateRecord, master: HostRecord): Promise<void> {
-    const { store } = this.ctx;
-    let vms;
-    try {
-      vms = (await this.agents.forHost(master).listVms({}, { signal: this.stop.signal, timeoutMs: this.settings.probeTimeoutMs })).vms;
-    } catch {
-      return;
-    }
-    const byUuid = new Map(vms.map((v) => [v.uuid, v]));
-    const uuidOf = new Map(store.hosts.members(aggregate.id).map((h) => [h.name, h.uuid]));
-    const names = new Map(store.hosts.members(aggregate.id).map((h) => [h.uuid, h.name]));
-    const resolved: string[] = [];
-    const keep = aggregate.lostVms.filter((lost) => {
-      const vm = byUuid.get(lost.vmUuid);
-      if (!vm) {
-        resolved.push(`${lost.vmName} (${lost.vmUuid}) no longer exists`);
-        return false;
-      }
-      if (vm.powerState === "Running" && vm.residentHostUuid && vm.residentHostUuid !== uuidOf.get(lost.host)) {
-        resolved.push(`${lost.vmName} (${lost.vmUuid}) runs again on ${names.get(vm.residentHostUuid) ?? vm.residentHostUuid}`);
-        return false;
-      }
-      return true;
-    });
-    if (resolved.length === 0) return;
-    store.transaction(() => {
-      const current = store.aggregates.get(aggregate.id);
-      if (!current) return;
-      const gone = new Set(aggregate.lostVms.filter((v) => !keep.includes(v)).map((v) => v.vmUuid));
-      store.aggregates.updatePool(aggregate.id, { lostVms: current.lostVms.filter((v) => !gone.has(v.vmUuid)) }, nowIso());
-      recordEvent(this.ctx, { kind: "pool.lost-vms-resolved", aggregateId: aggregate.id, message: `no longer lost: ${resolved.join("; ")}` });
-    });
-  }
-
   /** A confirmed failure: start the recovery, or show the condition and wait for an operator. */
   private async failed(seen: AggregateRecord, master: HostRecord, episode: Episode, probe: MasterProbe, members: MemberReport[]): Promise<void> {
     const { store } = this.ctx;
@@ -300,7 +249,7 @@ export class MasterFailureDetector {
     if (auto && !waiting) {
       this.announce(episode, aggregate, "pool.master-failed", `pool master ${master.name} of aggregate ${aggregate.id} failed (${evidence}); starting the automatic recovery`);
       try {
-        const id = await this.recoveries.recoverMaster(aggregate.id, undefined, { master: master.name, evidence });
+        const { id } = await recoverMaster(this.ctx, aggregate.id, undefined, { master: master.name, evidence });
         this.episodes.delete(aggregate.id);
         this.ctx.log.info("master recovery started", { aggregate: aggregate.id, master: master.name, operation: id });
       } catch (err) {
@@ -321,10 +270,8 @@ export class MasterFailureDetector {
     store.transaction(() => {
       const current = store.aggregates.get(aggregate.id)!;
       // A failed recovery's error stays as it is; otherwise the aggregate shows the condition.
-      if (!(current.poolState === "ERROR" && current.lastError)) {
-        store.aggregates.updatePool(aggregate.id, { poolState: "ERROR", lastError: masterFailureError(`${master.name} (${evidence}); ${why}: ${action}`, nowIso()) }, nowIso());
-      }
-      recordEvent(this.ctx, {
+      if (!current.lastError) store.aggregates.setError(aggregate.id, masterFailureCondition(`${master.name} (${evidence}); ${why}: ${action}`, nowIso()), nowIso());
+      store.events.append({
         kind: "pool.master-failed",
         aggregateId: aggregate.id,
         host: master.name,

@@ -5,10 +5,9 @@
  */
 import { PeriodicPass } from "./periodic-pass.js";
 import type { ControllerContext } from "../context.js";
+import { silent } from "../model/lifecycle.js";
 import { nowIso, type AggregateRecord } from "../model/records.js";
-import type { AgentDirectory } from "../pool/agent-directory.js";
 import { memberOf, readPool } from "../pool/pool-view.js";
-import { recordEvent } from "../store/record-event.js";
 
 /** Settings of the reconciler. */
 export interface ReconcilerSettings {
@@ -19,10 +18,10 @@ export interface ReconcilerSettings {
 }
 
 /** The drift between a record and its pool. */
-export async function driftOf(ctx: ControllerContext, agents: AgentDirectory, aggregate: AggregateRecord, signal: AbortSignal): Promise<string[]> {
+export async function driftOf(ctx: ControllerContext, aggregate: AggregateRecord, signal: AbortSignal): Promise<string[]> {
   const hosts = ctx.store.hosts.members(aggregate.id).filter((h) => h.membership === "MEMBER");
   const askable = [aggregate.masterHost, ...hosts.map((h) => h.name)].filter((n, i, all): n is string => !!n && all.indexOf(n) === i);
-  const { pool } = await readPool({ ctx, agents, signal, remainingMs: () => 15_000 }, askable);
+  const { pool } = await readPool({ ctx, agents: ctx.agents, signal, remainingMs: () => 15_000 }, askable);
   const drift: string[] = [];
   for (const h of hosts) if (!memberOf(pool, h.uuid)) drift.push(`host ${h.name} is recorded as a member but is not in the pool`);
   const recorded = ctx.store.hosts.members(aggregate.id);
@@ -43,7 +42,6 @@ export class Reconciler {
 
   constructor(
     private readonly ctx: ControllerContext,
-    private readonly agents: AgentDirectory,
     private readonly settings: ReconcilerSettings,
   ) {
     this.periodic = new PeriodicPass("reconciler", settings.intervalMs, () => this.pass(), ctx.log, () => this.stop.signal.aborted);
@@ -72,7 +70,7 @@ export class Reconciler {
         if (aggregate.poolState !== "ACTIVE" || aggregate.members.length === 0) continue;
         let drift: string[];
         try {
-          drift = await driftOf(this.ctx, this.agents, aggregate, this.stop.signal);
+          drift = await driftOf(this.ctx, aggregate, this.stop.signal);
         } catch (err) {
           if (this.stop.signal.aborted) return; // shutting down: not drift
           drift = [`cannot read the pool: ${err instanceof Error ? err.message : String(err)}`];
@@ -83,7 +81,7 @@ export class Reconciler {
         store.transaction(() => {
           store.aggregates.updatePool(aggregate.id, { drift, checkedAt: nowIso() }, current.updatedAt);
           if (changed) {
-            recordEvent(this.ctx, {
+            store.events.append({
               kind: drift.length ? "pool.drift" : "pool.drift-resolved",
               aggregateId: aggregate.id,
               message: drift.length ? `aggregate ${aggregate.id} drifted from its pool: ${drift.join("; ")}` : `aggregate ${aggregate.id} matches its pool again`,
@@ -97,15 +95,11 @@ export class Reconciler {
   /** Hosts silent for three heartbeat intervals become UNREACHABLE. */
   private markSilentHosts(): void {
     const { store } = this.ctx;
-    this.ctx.heartbeats.flush();
     const cutoff = new Date(Date.now() - 3 * this.settings.heartbeatIntervalMs).toISOString();
-    const silent = store.db
-      .prepare("SELECT name FROM hosts WHERE liveness IN ('ALIVE', 'XAPI_UNREACHABLE') AND last_heartbeat_at < ?")
-      .all(cutoff) as { name: string }[];
-    for (const { name } of silent) {
+    for (const name of store.hosts.silentSince(cutoff)) {
       store.transaction(() => {
-        store.hosts.setLiveness(name, "UNREACHABLE", "no heartbeat for three intervals");
-        recordEvent(this.ctx, { kind: "host.unreachable", host: name, message: `host ${name} stopped heartbeating` });
+        store.hosts.apply(name, silent());
+        store.events.append({ kind: "host.unreachable", host: name, message: `host ${name} stopped heartbeating` });
       });
     }
   }

@@ -9,6 +9,11 @@ import { MembershipState, PoolState, type Aggregate } from "../../gen/hostaggreg
 import { OperationKind, OperationState } from "../../gen/hostaggregates/v1/operation_pb.js";
 import { clockPast, hostRegistration, putHostInAggregate, startTestController, type TestController } from "../support/controller-harness.js";
 import { expectInvalidField, expectRpcError, violatedFields } from "../support/rpc-errors.js";
+import { errorAfterFailure } from "../../controller/model/lifecycle.js";
+
+/** Test setup only: the error a failed operation would record. */
+const testFailure = () =>
+  errorAfterFailure(null, { kind: "ADD_HOST", operationId: "op-test", error: { code: "INTERNAL", message: "test failure" }, finishedAt: new Date().toISOString(), breaksPool: true });
 
 let h: TestController;
 beforeAll(async () => {
@@ -501,7 +506,7 @@ describe("AddHost / RemoveHost validation", () => {
     // Test setup only: mark the pool failed directly in the store.
     const { store } = h.controller.context;
     store.transaction(() =>
-      store.aggregates.updatePool(Number(a.id), { poolState: "ERROR", lastError: { message: "test failure", occurredAt: new Date().toISOString() } }, new Date().toISOString()),
+      store.aggregates.setError(Number(a.id), testFailure(), new Date().toISOString()),
     );
     await expectRpcError(h.aggregates.addHost({ aggregateId: a.id, host }), Code.FailedPrecondition);
     expect((await h.hosts.getHost({ name: host })).aggregateId).toBe(0n);
@@ -523,10 +528,11 @@ describe("AddHost / RemoveHost validation", () => {
     await h.registry.registerHost(hostRegistration(host));
     const a = await create("rm-unreachable");
     putHostInAggregate(h, host, a.id);
+    const before = await get(a.id);
     await expectRpcError(h.aggregates.removeHost({ aggregateId: a.id, host }), Code.Unavailable);
     const after = await get(a.id);
     expect(after.members).toEqual([expect.objectContaining({ host, state: MembershipState.MEMBER })]);
-    expect(after.pool?.state).toBe(PoolState.EMPTY);
+    expect(after).toEqual(before);
   });
 });
 describe("RepairAggregate / RecoverMaster", () => {
@@ -537,7 +543,7 @@ describe("RepairAggregate / RecoverMaster", () => {
     // Test setup only: a failed pool record with no hosts.
     const { store } = h.controller.context;
     store.transaction(() =>
-      store.aggregates.updatePool(Number(a.id), { poolState: "ERROR", lastError: { message: "test failure", occurredAt: new Date().toISOString() } }, new Date().toISOString()),
+      store.aggregates.setError(Number(a.id), testFailure(), new Date().toISOString()),
     );
     const repaired = await h.aggregates.repairAggregate({ id: a.id });
     expect(repaired.pool?.state).toBe(PoolState.EMPTY);

@@ -120,7 +120,7 @@ describe("schema migrations", () => {
     const first = Store.open(dbPath);
     const newest = migrations.at(-1)!.version;
     expect(first.db.pragma("user_version", { simple: true })).toBe(newest);
-    const id = first.transaction(() => first.aggregates.insert("survivor", "az-1", new Date().toISOString()));
+    const id = first.transaction(() => first.aggregates.insert("survivor", "az-1", new Date().toISOString()))!;
     first.close();
 
     // Re-running migration 1 on this database would fail (CREATE TABLE of existing tables) or wipe it.

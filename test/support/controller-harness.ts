@@ -21,6 +21,7 @@ import { formatHostPort } from "../../shared/address.js";
 import { TokenRegistry } from "../../shared/auth.js";
 import { silentLogger } from "../../shared/logging.js";
 import { createRpcClient } from "../../shared/rpc/client.js";
+import { adoptedByRepair, beginJoin } from "../../controller/model/lifecycle.js";
 
 /** Token accepted with the admin role by harness controllers. */
 export const testAdminToken = "test-admin-token";
@@ -132,7 +133,10 @@ export function hostRegistration(name: string, overrides: RegistrationOverrides 
  */
 export function putHostInAggregate(h: TestController, host: string, aggregateId: bigint | number): void {
   const { store } = h.controller.context;
-  store.transaction(() => store.hosts.setMembership(host, Number(aggregateId), "MEMBER"));
+  store.transaction(() => {
+    store.hosts.apply(host, beginJoin(Number(aggregateId)));
+    store.hosts.apply(host, adoptedByRepair(false));
+  });
 }
 
 /** Resolves once the wall clock has moved past a time (ms), so a later write gets a later timestamp. */

@@ -3,7 +3,7 @@
  * (their pool database is on the master), so choosing the new master by free memory needs what
  * they said while the pool was healthy. Kept in memory; filled by the master-failure detector.
  */
-import type { CapacityRecord, HostRecord } from "../model/records.js";
+import type { CapacityRecord, HostRecord } from "./records.js";
 
 /** Last known capacity by host name. */
 export class KnownCapacity {

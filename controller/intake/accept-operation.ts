@@ -1,0 +1,11 @@
+/** Records an accepted operation (inside the request's transaction); the request schedules it once committed. */
+import { randomUUID } from "node:crypto";
+import type { ControllerContext } from "../context.js";
+import { nowIso, type OperationKindName, type OperationOf, type OperationParamsByKind } from "../model/records.js";
+
+/** Inserts a PENDING operation and its event; the aggregate's pool state follows from it (model/lifecycle). */
+export function recordOperation<K extends OperationKindName>(ctx: ControllerContext, kind: K, aggregateId: number, host: string, params: OperationParamsByKind[K]): OperationOf<K> {
+  const op = ctx.store.operations.insert({ id: `op-${randomUUID()}`, kind, aggregateId, host, steps: [], params }, nowIso());
+  ctx.store.events.append({ kind: "operation.accepted", aggregateId, host, operationId: op.id, message: `${kind} ${host} accepted` });
+  return op;
+}

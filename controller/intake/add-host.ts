@@ -1,0 +1,41 @@
+/** AddHost: validate, check membership and zones, record the intent (host JOINING) — one transaction — then schedule. */
+import { alreadyExists, failedPrecondition } from "../../shared/errors.js";
+import type { IntakeContext } from "../context.js";
+import { beginJoin, refusalWhileError } from "../model/lifecycle.js";
+import { nowIso, type AggregateRecord, type HostRecord, type OperationRecord } from "../model/records.js";
+import type { Store } from "../store/store.js";
+import { recordOperation } from "./accept-operation.js";
+import { requireAggregate, requireHost, validateHostRequest } from "./lookups.js";
+
+/** Checks an AddHost request against the store (inside the caller's transaction). */
+export function checkAddHost(store: Store, aggregateId: number, hostName: string): { aggregate: AggregateRecord; host: HostRecord } {
+  const aggregate = requireAggregate(store, aggregateId);
+  const host = requireHost(store, hostName);
+  if (host.aggregateId === aggregateId) throw alreadyExists(`host "${hostName}" is already in aggregate ${aggregateId}`);
+  if (host.aggregateId !== null) throw alreadyExists(`host "${hostName}" is already in aggregate ${host.aggregateId}; a host can be in one aggregate only`);
+  if (aggregate.availabilityZone && host.azHint && host.azHint !== aggregate.availabilityZone) {
+    throw failedPrecondition(`host "${hostName}" asks for availability zone "${host.azHint}" but aggregate ${aggregateId} is in "${aggregate.availabilityZone}"`);
+  }
+  const refusal = refusalWhileError(aggregate, "ADD_HOST");
+  if (refusal) throw failedPrecondition(refusal);
+  return { aggregate, host };
+}
+
+/** Accepts AddHost; returns the operation. */
+export function addHost(ctx: IntakeContext, rawAggregateId: bigint, hostName: string): OperationRecord {
+  const aggregateId = validateHostRequest(rawAggregateId, hostName);
+  const { store } = ctx;
+  const op = store.transaction(() => {
+    const { aggregate, host } = checkAddHost(store, aggregateId, hostName);
+    if (!aggregate.availabilityZone && host.azHint) {
+      if (aggregate.members.length > 0) {
+        throw failedPrecondition(`host "${hostName}" asks for availability zone "${host.azHint}" but aggregate ${aggregateId} has no availability zone`);
+      }
+      store.aggregates.updatePool(aggregateId, { availabilityZone: host.azHint, azFromHost: true }, nowIso());
+    }
+    store.hosts.apply(hostName, beginJoin(aggregateId));
+    return recordOperation(ctx, "ADD_HOST", aggregateId, hostName, {});
+  });
+  ctx.engine.schedule(op);
+  return op;
+}

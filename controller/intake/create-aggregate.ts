@@ -1,0 +1,31 @@
+/** CreateAggregate: validate, refuse a duplicate name, insert — one transaction. */
+import { alreadyExists } from "../../shared/errors.js";
+import { nowIso, type AggregateRecord } from "../model/records.js";
+import { checkAggregateName, checkAvailabilityZone, violations } from "../model/validation.js";
+import type { Store } from "../store/store.js";
+import { assertValid } from "./lookups.js";
+
+/** Creates an aggregate. */
+export function createAggregate(store: Store, input: { name: string; availabilityZone?: string; validateOnly?: boolean }): AggregateRecord {
+  assertValid(
+    violations(
+      checkAggregateName(input.name),
+      input.availabilityZone !== undefined ? checkAvailabilityZone(input.availabilityZone) : undefined,
+    ),
+  );
+  return store.transaction(() => {
+    if (store.aggregates.idByName(input.name) !== undefined) throw alreadyExists(`an aggregate named "${input.name}" already exists`);
+    if (input.validateOnly) {
+      const now = nowIso();
+      return {
+        id: 0, uuid: "", name: input.name, availabilityZone: input.availabilityZone ?? null, azFromHost: false, poolState: "EMPTY",
+        masterHost: null, poolUuid: null, lastError: null, drift: [], lostVms: [], checkedAt: null, createdAt: now, updatedAt: now,
+        metadata: {}, members: [],
+      } satisfies AggregateRecord;
+    }
+    const id = store.aggregates.insert(input.name, input.availabilityZone ?? null, nowIso());
+    if (id === undefined) throw alreadyExists(`an aggregate named "${input.name}" already exists`);
+    return store.aggregates.get(id)!;
+  });
+}
+

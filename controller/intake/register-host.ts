@@ -1,0 +1,59 @@
+/** RegisterHost (agents only): validate, refuse a pooled host re-registering as another machine, insert or refresh — one transaction. */
+import type { MessageShape } from "@bufbuild/protobuf";
+import type { RegisterHostRequestSchema } from "../../gen/hostaggregates/v1/agent_registry_pb.js";
+import { parseHostPort } from "../../shared/address.js";
+import { failedPrecondition, type FieldViolation } from "../../shared/errors.js";
+import type { ControllerContext } from "../context.js";
+import { nowIso, type HostRecord } from "../model/records.js";
+import { checkAvailabilityZone, checkHostName, violations } from "../model/validation.js";
+import { capacityRecord, poolFactsRecord } from "./host-reports.js";
+import { assertValid } from "./lookups.js";
+
+/** Validates RegisterHost fields. */
+function validateRegistration(r: { name: string; xapiAddress: string; agentEndpoint: string; availabilityZoneHint: string }): void {
+  const found: FieldViolation[] = violations(
+    checkHostName(r.name, "name"),
+    r.availabilityZoneHint !== "" ? checkAvailabilityZone(r.availabilityZoneHint, "availability_zone_hint") : undefined,
+  );
+  if (r.xapiAddress.length === 0 || r.xapiAddress.length > 255 || /\s/.test(r.xapiAddress)) {
+    found.push({ field: "xapi_address", description: "xapi_address must be a host name or IP address (1–255 characters, no blanks)" });
+  }
+  try {
+    parseHostPort(r.agentEndpoint, "agent_endpoint");
+  } catch {
+    found.push({ field: "agent_endpoint", description: `agent_endpoint must be HOST:PORT (got "${r.agentEndpoint.slice(0, 60)}")` });
+  }
+  assertValid(found);
+}
+
+/** Registers (or refreshes) a host; a new host starts disabled. */
+export function registerHost(ctx: ControllerContext, req: MessageShape<typeof RegisterHostRequestSchema>): HostRecord {
+  validateRegistration(req);
+  const { store } = ctx;
+  const facts = poolFactsRecord(req.pool);
+  const host = store.transaction(() => {
+    const known = store.hosts.get(req.name);
+    if (known?.aggregateId != null && known.uuid && facts?.hostUuid && facts.hostUuid !== known.uuid) {
+      // A host in a pool cannot silently become another machine: that would aim pool operations at it.
+      throw failedPrecondition(
+        `host "${req.name}" is in aggregate ${known.aggregateId} as XenServer host ${known.uuid}; a registration as ${facts.hostUuid} is refused (remove it from the aggregate first)`,
+      );
+    }
+    const isNew = store.hosts.register(
+      {
+        name: req.name,
+        uuid: facts?.hostUuid || null,
+        xapiAddress: req.xapiAddress,
+        agentEndpoint: req.agentEndpoint,
+        azHint: req.availabilityZoneHint || null,
+        capacity: capacityRecord(req.capacity),
+        poolFacts: facts,
+      },
+      nowIso(),
+    );
+    if (isNew) store.events.append({ kind: "host.registered", host: req.name, message: `host ${req.name} registered (disabled)` });
+    return store.hosts.get(req.name)!;
+  });
+  ctx.log.info("host registered", { host: req.name, agentEndpoint: req.agentEndpoint });
+  return host;
+}

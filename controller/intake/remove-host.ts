@@ -1,0 +1,60 @@
+/**
+ * RemoveHost: the host must be a disabled member running no VMs (asked from its pool); records the
+ * intent (host LEAVING) in one transaction, then schedules. A FAILED member (a fenced former
+ * master) can be removed too; its agent may be gone, so its VMs are not asked for.
+ */
+import { Code, ConnectError } from "@connectrpc/connect";
+import { failedPrecondition, notFound, unavailable } from "../../shared/errors.js";
+import type { IntakeContext } from "../context.js";
+import { beginLeave, refusalWhileError } from "../model/lifecycle.js";
+import type { AggregateRecord, HostRecord, OperationRecord } from "../model/records.js";
+import { isRunningGuest } from "../pool/guests.js";
+import type { Store } from "../store/store.js";
+import { recordOperation } from "./accept-operation.js";
+import { requireAggregate, requireHost, validateHostRequest } from "./lookups.js";
+
+/** Checks a RemoveHost request against the store (inside the caller's transaction). */
+export function checkRemoveHost(store: Store, aggregateId: number, hostName: string): { aggregate: AggregateRecord; host: HostRecord } {
+  const aggregate = requireAggregate(store, aggregateId);
+  const host = requireHost(store, hostName);
+  if (host.aggregateId !== aggregateId) throw notFound(`host "${hostName}" is not in aggregate ${aggregateId}`);
+  const refusal = refusalWhileError(aggregate, "REMOVE_HOST");
+  if (refusal) throw failedPrecondition(refusal);
+  return { aggregate, host };
+}
+
+/** The running guests of a host as its agent reports them (none asked for a FAILED member whose agent is gone). */
+async function runningGuests(ctx: IntakeContext, host: HostRecord): Promise<string[]> {
+  try {
+    const info = await ctx.agents.forHost(host).getHostInfo({ includeVms: true }, { timeoutMs: 15_000, signal: ctx.engine.shutdown });
+    return info.vms.filter(isRunningGuest).map((v) => `${v.name} (${v.uuid})`);
+  } catch (err) {
+    if (err instanceof ConnectError && err.code !== Code.Unavailable && err.code !== Code.DeadlineExceeded) throw err;
+    if (host.membership === "FAILED") return [];
+    throw unavailable(`cannot check the VMs of "${host.name}": its agent did not answer (${err instanceof Error ? err.message : String(err)})`);
+  }
+}
+
+/** Accepts RemoveHost; returns the operation. */
+export async function removeHost(ctx: IntakeContext, rawAggregateId: bigint, hostName: string): Promise<OperationRecord> {
+  const aggregateId = validateHostRequest(rawAggregateId, hostName);
+  const { store } = ctx;
+  const { host } = checkRemoveHost(store, aggregateId, hostName);
+  if (host.membership !== "MEMBER" && host.membership !== "FAILED") {
+    throw failedPrecondition(`host "${hostName}" is ${host.membership} in aggregate ${aggregateId}; wait for its operation to end`);
+  }
+  if (host.enabled) throw failedPrecondition(`host "${hostName}" is enabled; disable it first ("aggctl host-disable ${hostName}") so no new VMs land on it`);
+  const running = await runningGuests(ctx, host);
+  if (running.length > 0) {
+    throw failedPrecondition(`host "${hostName}" still runs ${running.length} VM(s): ${running.join(", ")}; migrate them away or use host maintenance first`);
+  }
+  const prior = host.membership;
+  const op = store.transaction(() => {
+    const fresh = checkRemoveHost(store, aggregateId, hostName);
+    if (fresh.host.membership !== prior) throw failedPrecondition(`host "${hostName}" is ${fresh.host.membership}; wait for its operation to end`);
+    store.hosts.apply(hostName, beginLeave());
+    return recordOperation(ctx, "REMOVE_HOST", aggregateId, hostName, { priorMembership: prior });
+  });
+  ctx.engine.schedule(op);
+  return op;
+}

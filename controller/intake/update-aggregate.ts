@@ -1,0 +1,41 @@
+/** UpdateAggregate: rename and/or re-zone; every check passes before anything is written — one transaction. */
+import { alreadyExists, failedPrecondition, invalidArgument } from "../../shared/errors.js";
+import { nowIso, type AggregateRecord } from "../model/records.js";
+import { checkAggregateName, checkAvailabilityZone, violations } from "../model/validation.js";
+import type { Store } from "../store/store.js";
+import { assertValid, requireAggregate } from "./lookups.js";
+
+/** Hosts of an aggregate whose zone hint differs from a zone. */
+function hostsOutsideZone(store: Store, aggregateId: number, zone: string): string[] {
+  return store.hosts.members(aggregateId).filter((h) => h.azHint && h.azHint !== zone).map((h) => `${h.name} (asks for "${h.azHint}")`);
+}
+
+/** Renames and/or re-zones an aggregate: every check passes before anything is written. */
+export function updateAggregate(store: Store, input: { id: number; name?: string; availabilityZone?: string }): AggregateRecord {
+  if (input.name === undefined && input.availabilityZone === undefined) {
+    throw invalidArgument([{ field: "name", description: "set name, availability_zone or both" }]);
+  }
+  assertValid(
+    violations(
+      input.name !== undefined ? checkAggregateName(input.name) : undefined,
+      input.availabilityZone !== undefined ? checkAvailabilityZone(input.availabilityZone) : undefined,
+    ),
+  );
+  return store.transaction(() => {
+    const current = requireAggregate(store, input.id);
+    if (input.name !== undefined && input.name !== current.name && store.aggregates.idByName(input.name) !== undefined) {
+      throw alreadyExists(`an aggregate named "${input.name}" already exists`);
+    }
+    if (input.availabilityZone !== undefined && input.availabilityZone !== current.availabilityZone) {
+      const outside = hostsOutsideZone(store, input.id, input.availabilityZone);
+      if (outside.length > 0) {
+        throw failedPrecondition(
+          `cannot move aggregate ${input.id} to availability zone "${input.availabilityZone}": hosts ${outside.join(", ")}`,
+        );
+      }
+    }
+    store.aggregates.update(input.id, { name: input.name, availabilityZone: input.availabilityZone }, nowIso());
+    return store.aggregates.get(input.id)!;
+  });
+}
+

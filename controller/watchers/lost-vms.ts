@@ -1,0 +1,38 @@
+/** Lost VMs (running on a master that failed) that run again or no longer exist are dropped from the aggregate's list. */
+import type { ControllerContext } from "../context.js";
+import { nowIso, type AggregateRecord, type HostRecord } from "../model/records.js";
+
+/** Re-reads the pool's VMs through its master and drops lost VMs that run again on a live host (restarted by an operator) or are gone. */
+export async function pruneLostVms(ctx: ControllerContext, aggregate: AggregateRecord, master: HostRecord, options: { signal: AbortSignal; timeoutMs: number }): Promise<void> {
+const { store } = ctx;
+  let vms;
+  try {
+    vms = (await ctx.agents.forHost(master).listVms({}, options)).vms;
+  } catch {
+    return;
+  }
+  const byUuid = new Map(vms.map((v) => [v.uuid, v]));
+  const uuidOf = new Map(store.hosts.members(aggregate.id).map((h) => [h.name, h.uuid]));
+  const names = new Map(store.hosts.members(aggregate.id).map((h) => [h.uuid, h.name]));
+  const resolved: string[] = [];
+  const keep = aggregate.lostVms.filter((lost) => {
+    const vm = byUuid.get(lost.vmUuid);
+    if (!vm) {
+      resolved.push(`${lost.vmName} (${lost.vmUuid}) no longer exists`);
+      return false;
+    }
+    if (vm.powerState === "Running" && vm.residentHostUuid && vm.residentHostUuid !== uuidOf.get(lost.host)) {
+      resolved.push(`${lost.vmName} (${lost.vmUuid}) runs again on ${names.get(vm.residentHostUuid) ?? vm.residentHostUuid}`);
+      return false;
+    }
+    return true;
+  });
+  if (resolved.length === 0) return;
+  store.transaction(() => {
+    const current = store.aggregates.get(aggregate.id);
+    if (!current) return;
+    const gone = new Set(aggregate.lostVms.filter((v) => !keep.includes(v)).map((v) => v.vmUuid));
+    store.aggregates.updatePool(aggregate.id, { lostVms: current.lostVms.filter((v) => !gone.has(v.vmUuid)) }, nowIso());
+    store.events.append({ kind: "pool.lost-vms-resolved", aggregateId: aggregate.id, message: `no longer lost: ${resolved.join("; ")}` });
+  });
+}
