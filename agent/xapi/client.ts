@@ -37,7 +37,7 @@ export type EndpointState =
   | { kind: "emergency"; code: string }
   | { kind: "unreachable"; error: XapiUnreachableError };
 
-/** Error codes a host in emergency mode answers every normal call with (xenapi.md §2). */
+/** Error codes a host in emergency mode answers every normal call with (docs/xenapi-notes.md §Emergency mode). */
 const emergencyCodes = new Set([
   "HOST_STILL_BOOTING",
   "HOST_MASTER_CANNOT_TALK_BACK",
