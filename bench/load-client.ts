@@ -2,7 +2,7 @@
  * The benchmark's load generator, a process of its own so its CPU is not the measured server's.
  *
  * gRPC calls go through @grpc/grpc-js `Client.makeUnaryRequest` with protobuf-es codecs (the
- * cheapest client measured on this machine, see shared/reference/stack.md §9); Nova's REST API is
+ * cheapest client measured on this machine, see docs/toolchain.md §gRPC serving and clients); Nova's REST API is
  * driven with node:http keep-alive. A fixed number of calls is kept in flight; after a warm-up the
  * run is measured until a call count or a duration is reached, whichever comes first.
  *

@@ -1,4 +1,7 @@
-/** The one mapping from failures to gRPC statuses, with structured details (DESIGN.md §3 "Errors"). */
+/**
+ * The one mapping from failures to gRPC statuses, with structured details (docs/os-aggregates.md
+ * §Outcomes shared with the gRPC API; XenAPI refusals: docs/xenapi-notes.md §Error codes).
+ */
 import { Code, ConnectError } from "@connectrpc/connect";
 import { BadRequestSchema, ErrorInfoSchema } from "../gen/google/rpc/error_details_pb.js";
 import type { Logger } from "./logging.js";

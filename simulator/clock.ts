@@ -1,3 +1,5 @@
+/** The simulator's scaled clock: every duration is nominal, and a wait takes nominal × timeScale. */
+
 /** A cancellable timer created by {@link ScaledClock.setTimeout}. */
 export interface ClockTimer {
   cancel(): void;

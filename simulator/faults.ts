@@ -1,3 +1,4 @@
+/** Scripted faults: validation of the control API's fault specs, and their effect on a host's next calls. */
 import type { Fault, Machine } from "./state/machine.js";
 import type { World } from "./world.js";
 

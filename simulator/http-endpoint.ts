@@ -1,3 +1,4 @@
+/** One simulated host's XML-RPC HTTP listener (POST on / and /RPC2), opened and closed with its toolstack. */
 import http from "node:http";
 import type { Socket } from "node:net";
 

@@ -1,3 +1,4 @@
+/** XenAPI identifiers: fresh uuids, `OpaqueRef:<uuid>` references and the null reference. */
 import { randomUUID } from "node:crypto";
 
 /** The null reference XenAPI uses for "no object". */

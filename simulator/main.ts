@@ -1,3 +1,7 @@
+/**
+ * The fake-xapi command line (bin/fake-xapi): parses the flags, starts the simulator, prints every
+ * host's URL and the control URL, and closes it on SIGINT/SIGTERM.
+ */
 import { parseArgs } from "node:util";
 import { startSimulator } from "./index.js";
 import type { SimulatorOptions } from "./options.js";

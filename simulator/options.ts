@@ -1,4 +1,9 @@
 /**
+ * Simulator options: the nominal durations and their defaults, the start options and their
+ * validation, and the loopback address plan (docs/xenapi-notes.md §Timings).
+ */
+
+/**
  * Nominal durations (milliseconds as a real XenServer would take them) and the
  * migration bandwidth model. Every value is multiplied by `timeScale` before
  * the simulator actually waits.

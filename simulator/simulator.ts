@@ -1,3 +1,7 @@
+/**
+ * The simulator: builds the world, binds every host's XML-RPC endpoint on one shared port, hands
+ * calls to the dispatcher, and runs the control API and the state file. startSimulator() is the entry point.
+ */
 import { createServer } from "node:net";
 import type { ScaledClock } from "./clock.js";
 import { buildRegistry } from "./calls/index.js";

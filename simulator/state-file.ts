@@ -1,3 +1,7 @@
+/**
+ * The state file: a JSON snapshot of hosts and pool databases, saved atomically after changes and
+ * restored at start (sessions are not kept, as in xapi).
+ */
 import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import { settleMigration } from "./migration/migrate-vm.js";

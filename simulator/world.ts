@@ -1,3 +1,7 @@
+/**
+ * The simulated world: every host and pool database, the clock, the link model and the running
+ * migrations, with change notification.
+ */
 import { ScaledClock, type ClockTimer } from "./clock.js";
 import { LinkScheduler } from "./migration/link-scheduler.js";
 import { bytesPerMs } from "./migration/bandwidth-model.js";

@@ -1,3 +1,5 @@
+/** XenAPI failures inside the simulator: the XapiError handlers throw, and its ErrorDescription. */
+
 /** A XenAPI failure: sent as `{Status: "Failure", ErrorDescription: [code, ...params]}`. */
 export class XapiError extends Error {
   readonly code: string;

@@ -1,3 +1,7 @@
+/**
+ * XML-RPC as xapi's ocaml-rpc writes it: the value types, serialisation, XenAPI datetimes and the
+ * reply envelopes; request bodies are parsed by xmlrpc-parser.ts (docs/xenapi-notes.md §Wire format).
+ */
 import { parseMethodCallText } from "./xmlrpc-parser.js";
 
 /** A float; plain JS numbers are always emitted as XenAPI ints (decimal strings). */

@@ -4,7 +4,8 @@
  * Nova (shared/tools/nova-peer.sh: one nova-api worker, SQLite, noauth2) and a fresh controller
  * are both seeded with the same 500 aggregates (zone + three metadata keys); then show/GetAggregate,
  * list/ListAggregates(500) and create/CreateAggregate are measured on both in alternating rounds
- * with the same load shape, and the ×Nova ratios are printed. The DESIGN target is read API ≥ 20× Nova.
+ * with the same load shape, and the ×Nova ratios are printed. The target (docs/benchmarks.md §Targets) is
+ * read API ≥ 20× Nova.
  */
 import { join } from "node:path";
 import { cpuRatio, perRound, printComparisons, throughputRatio } from "../lib/compare-table.js";
@@ -17,7 +18,7 @@ import { inPool, seedAggregate, seedController } from "../lib/seed.js";
 import { startControllerProcess } from "../lib/servers.js";
 import { seededAggregates } from "./read-api.js";
 
-/** Read API throughput must reach this multiple of Nova's (DESIGN.md §6). */
+/** Read API throughput must reach this multiple of Nova's (docs/benchmarks.md §Targets). */
 export const novaReadTarget = 20;
 
 export const novaSection: BenchSection = {

@@ -24,7 +24,7 @@ export const seededAggregates = 500;
 /** GetAggregate on the controller must reach this fraction of the echo server's calls/s. */
 export const getAggregateTarget = 0.8;
 
-/** Nova 26 os-aggregates on this machine, measured before this project (DESIGN.md §6), in calls/s. */
+/** Nova 26 os-aggregates on this machine, measured before this project (docs/benchmarks.md §Targets), in calls/s. */
 export const novaPublished = {
   show: { low: 140, high: 245 },
   create: { low: 75, high: 75 },
@@ -130,7 +130,7 @@ export const readApiSection: BenchSection = {
     );
 
     const [getC, listC, createC] = [get.measured[1]!, list.measured[1]!, create.measured[1]!];
-    report.line("\ncontroller vs OpenStack Nova 26 os-aggregates — vs figures measured earlier on this machine (DESIGN.md §6), NOT in this run:");
+    report.line("\ncontroller vs OpenStack Nova 26 os-aggregates — vs figures measured earlier on this machine (docs/benchmarks.md §Targets), NOT in this run:");
     const range = (value: number, p: { low: number; high: number }) =>
       p.low === p.high ? `${ratio(value / p.low)}` : `${ratio(value / p.high)} – ${ratio(value / p.low)}`;
     const published = (p: { low: number; high: number }) => (p.low === p.high ? `${p.low}/s` : `${p.low}–${p.high}/s`);

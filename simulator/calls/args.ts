@@ -1,3 +1,4 @@
+/** Typed readers of XML-RPC call parameters; a parameter of the wrong type is FIELD_TYPE_ERROR, as in xapi. */
 import { fail } from "../xapi-error.js";
 import type { RpcInput } from "../xmlrpc-codec.js";
 

@@ -1,3 +1,7 @@
+/**
+ * The read messages every XenAPI class has (get_all, get_all_records, get_record, get_by_uuid,
+ * get_by_name_label, get_<field>), generated from a class definition, and HANDLE_INVALID lookups.
+ */
 import type { PoolDb } from "../state/pool-db.js";
 import { fail } from "../xapi-error.js";
 import type { XapiValue } from "../xmlrpc-codec.js";

@@ -1,3 +1,7 @@
+/**
+ * The context a message handler runs in: the world, the host that received the call, its session
+ * and task, and detection of a toolstack restart during the call.
+ */
 import type { Machine, SessionRow } from "../state/machine.js";
 import type { PoolDb } from "../state/pool-db.js";
 import type { TaskRow } from "../state/rows.js";

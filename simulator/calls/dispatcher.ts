@@ -1,3 +1,8 @@
+/**
+ * Dispatch of one XML-RPC call on one simulated host, with xapi's checks in xapi's order, into a
+ * XenAPI reply envelope or a dropped connection; `Async.` calls run as tasks
+ * (docs/xenapi-notes.md §Wire format, §Async tasks).
+ */
 import { applyFault } from "../faults.js";
 import type { Machine, SessionRow } from "../state/machine.js";
 import { createTask, failTask, succeedTask } from "../state/tasks.js";

@@ -1,3 +1,7 @@
+/**
+ * The host, host_metrics and SR classes: reads, host.enable/disable, free memory, evacuation
+ * (plan, checks, run), the emergency-mode query and host.destroy (docs/xenapi-notes.md §Host maintenance).
+ */
 import { planEvacuation, runEvacuation } from "../migration/evacuation.js";
 import { hostMetricsRecord, hostRecord, HOST_FIELDS, HOST_METRICS_FIELDS } from "../records/host-record.js";
 import { srRecord, SR_FIELDS } from "../records/sr-record.js";

@@ -1,3 +1,4 @@
+/** Builds the registry of every XenAPI message the simulator implements. */
 import { registerHostCalls } from "./host.js";
 import { registerPoolCalls } from "./pool.js";
 import { registerPoolJoinCalls } from "./pool-join.js";

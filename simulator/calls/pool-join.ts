@@ -1,3 +1,7 @@
+/**
+ * pool.join and pool.join_force on the joining host: login to the master, the pre-join checks in
+ * xapi's order, the metadata copy and the restart as a slave (docs/xenapi-notes.md §Pool join).
+ */
 import { applyFault } from "../faults.js";
 import { NULL_REF, newRef } from "../ids.js";
 import { scheduleRestart } from "../lifecycle/toolstack.js";

@@ -1,3 +1,8 @@
+/**
+ * The pool class: reads and setters, pool.eject, designate_new_master, recover_slaves and the
+ * emergency calls (docs/xenapi-notes.md §Pool eject, §Designate new master, §Master failure and
+ * emergency calls).
+ */
 import { scheduleReboot, scheduleRestart } from "../lifecycle/toolstack.js";
 import { poolRecord, POOL_FIELDS } from "../records/pool-record.js";
 import type { Machine } from "../state/machine.js";

@@ -1,3 +1,7 @@
+/**
+ * The table of XenAPI messages: each method's parameters, session kind, emergency and Async flags,
+ * and handler; lookup accepts the underscore alias.
+ */
 import type { RpcInput, XapiValue } from "../xmlrpc-codec.js";
 import type { CallContext } from "./context.js";
 

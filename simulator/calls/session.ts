@@ -1,3 +1,7 @@
+/**
+ * session.* messages: password and host-local logins (with the auth-failure delay), logouts and
+ * session reads (docs/xenapi-notes.md §Sessions).
+ */
 import { newRef, newUuid } from "../ids.js";
 import type { Machine, SessionRow } from "../state/machine.js";
 import { fail } from "../xapi-error.js";

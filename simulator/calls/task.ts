@@ -1,3 +1,4 @@
+/** The task class: reads with live progress, task.cancel and task.destroy (docs/xenapi-notes.md §Async tasks). */
 import { taskRecord, TASK_FIELDS } from "../records/task-record.js";
 import type { TaskRow } from "../state/rows.js";
 import { fail } from "../xapi-error.js";

@@ -1,3 +1,7 @@
+/**
+ * The VM class: reads, VM.pool_migrate, start/start_on, the shutdowns and power_state_reset
+ * (docs/xenapi-notes.md §VM.pool_migrate).
+ */
 import { NULL_REF } from "../ids.js";
 import { assertCanMigrate, destinationError, runMigration } from "../migration/migrate-vm.js";
 import { vmRecord, VM_FIELDS } from "../records/vm-record.js";

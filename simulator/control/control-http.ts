@@ -1,3 +1,7 @@
+/**
+ * The control API over HTTP: JSON routes on 127.0.0.1 onto the in-process control operations
+ * (docs/simulator.md, "Control API").
+ */
 import http from "node:http";
 import type { Socket } from "node:net";
 import type { World } from "../world.js";

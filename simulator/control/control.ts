@@ -1,3 +1,7 @@
+/**
+ * The in-process control API: add hosts and VMs, change host facts, power hosts off and on, restart
+ * toolstacks, script faults, read and wait on the state, compute migration lower bounds.
+ */
 import { validateFault, type FaultSpec } from "../faults.js";
 import { powerOff, powerOn, restartToolstack } from "../lifecycle/toolstack.js";
 import { migrationLowerBoundMs } from "../migration/bandwidth-model.js";

@@ -1,3 +1,4 @@
+/** The control API's view of the world (GET /state): hosts, VMs and pools as plain JSON. */
 import type { HostFacts } from "../state/facts.js";
 import { hostFreeBytes, hostTotalBytes } from "../state/memory.js";
 import type { Machine } from "../state/machine.js";

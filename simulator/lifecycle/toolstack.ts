@@ -1,14 +1,14 @@
+/**
+ * Toolstack life cycle of simulated hosts: start (as master or slave, per
+ * pool.conf), stop, restart after the fuse, reboot, crash (power off), boot,
+ * slaves losing and regaining their master, and emergency mode
+ * (docs/xenapi-notes.md §Toolstack restarts, §Emergency mode).
+ */
 import { NULL_REF, newUuid } from "../ids.js";
 import type { Machine } from "../state/machine.js";
 import type { PoolDb } from "../state/pool-db.js";
 import { createStandaloneDb, ensureHostObjects } from "../state/standalone.js";
 import type { World } from "../world.js";
-
-/**
- * Toolstack life cycle of simulated hosts: start (as master or slave, per
- * pool.conf), stop, restart after the fuse, reboot, crash (power off), boot,
- * slaves losing and regaining their master, and emergency mode.
- */
 
 function logError(machine: Machine, what: string, error: unknown): void {
   process.stderr.write(`fake-xapi: ${machine.name} (${machine.address}): ${what}: ${String(error)}\n`);

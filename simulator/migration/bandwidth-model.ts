@@ -1,3 +1,8 @@
+/**
+ * The migration time model: how long one migration takes, and the lower bound for a set of them
+ * (the evacuation benchmark's reference).
+ */
+
 /** The parameters of the migration timing model (nominal milliseconds, MiB/s). */
 export interface MigrationModel {
   migrationSetupMs: number;

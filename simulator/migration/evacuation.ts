@@ -1,3 +1,7 @@
+/**
+ * host.evacuate: the evacuation plan (also behind get_vms_which_prevent_evacuation and
+ * assert_can_evacuate) and its run in batches (docs/xenapi-notes.md §Host maintenance).
+ */
 import { hostFreeBytes, vmNeededBytes } from "../state/memory.js";
 import type { PoolDb } from "../state/pool-db.js";
 import type { HostRow, VmRow } from "../state/rows.js";

@@ -1,3 +1,4 @@
+/** The host links: each host's outgoing bandwidth, shared equally by the migrations leaving it. */
 import type { ClockTimer, ScaledClock } from "../clock.js";
 
 /** One memory transfer over a host link. */

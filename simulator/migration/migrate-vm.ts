@@ -1,3 +1,8 @@
+/**
+ * VM.pool_migrate: its preconditions in xapi's order, a migration's run (setup, memory over the
+ * source link, downtime), and settling migrations found in a reloaded state file
+ * (docs/xenapi-notes.md §VM.pool_migrate).
+ */
 import { NULL_REF } from "../ids.js";
 import { hostFreeBytes, vmNeededBytes } from "../state/memory.js";
 import type { PoolDb } from "../state/pool-db.js";

@@ -1,3 +1,7 @@
+/**
+ * host and host_metrics records as xapi returns them (including software_version), and their
+ * field lists for the generated getters.
+ */
 import type { XapiValue } from "../xmlrpc-codec.js";
 import { NULL_REF } from "../ids.js";
 import { DEFAULT_FACTS } from "../state/facts.js";

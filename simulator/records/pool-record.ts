@@ -1,3 +1,4 @@
+/** The pool record as xapi returns it, and its field list. */
 import type { XapiValue } from "../xmlrpc-codec.js";
 import { NULL_REF } from "../ids.js";
 import type { PoolDb } from "../state/pool-db.js";

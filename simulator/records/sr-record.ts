@@ -1,3 +1,4 @@
+/** SR records (each host's local SR, and the optional shared SR), and their field list. */
 import type { XapiValue } from "../xmlrpc-codec.js";
 import type { SrRow } from "../state/rows.js";
 

@@ -1,3 +1,4 @@
+/** Task records as xapi returns them, and their field list. */
 import type { XapiValue } from "../xmlrpc-codec.js";
 import { XDouble } from "../xmlrpc-codec.js";
 import { NULL_REF } from "../ids.js";

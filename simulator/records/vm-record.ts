@@ -1,3 +1,4 @@
+/** VM records as xapi returns them (guests, templates, control domains), and their field list. */
 import type { XapiValue } from "../xmlrpc-codec.js";
 import { XDouble } from "../xmlrpc-codec.js";
 import { NULL_REF } from "../ids.js";

@@ -1,3 +1,8 @@
+/**
+ * Per-host facts (CPU, versions, memory, HA, shared SR) that the join checks and migrations
+ * compare: their defaults, and validation of control API patches.
+ */
+
 /** Physical and software facts of a simulated host; the pool.join pre-checks compare them. */
 export interface HostFacts {
   /** `cpu_info.vendor`, compared by join (HOSTS_NOT_HOMOGENEOUS ["CPUs differ"]) and migration. */

@@ -1,3 +1,7 @@
+/**
+ * A simulated physical host: identity, facts, pool.conf, and the runtime state of its toolstack
+ * (role, sessions, emergency mode, timers, scripted faults).
+ */
 import type { ClockTimer, ScaledClock } from "../clock.js";
 import type { HostEndpoint } from "../http-endpoint.js";
 import type { HostFacts } from "./facts.js";

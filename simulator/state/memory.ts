@@ -1,3 +1,7 @@
+/**
+ * Memory accounting: VM footprints and each host's total and free memory
+ * (docs/xenapi-notes.md §Records and reads).
+ */
 import type { PoolDb } from "./pool-db.js";
 import type { HostFacts } from "./facts.js";
 import type { VmRow } from "./rows.js";

@@ -1,3 +1,7 @@
+/**
+ * One pool database (pool, hosts, VMs, SRs, tasks) as its master holds it: lookups, serialised
+ * pool operations, JSON form, and the copy a split brain diverges on.
+ */
 import type { HostRow, PoolRow, SrRow, TaskRow, VmRow } from "./rows.js";
 
 /** JSON form of a {@link PoolDb} (state file). */

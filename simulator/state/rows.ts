@@ -1,3 +1,5 @@
+/** The rows of a pool database: pool, host, VM, SR, task and in-flight migration. */
+
 /** The pool object of one pool database. */
 export interface PoolRow {
   ref: string;

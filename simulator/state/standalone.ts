@@ -1,3 +1,7 @@
+/**
+ * Fresh standalone hosts: a new one-host pool database (control domain, local SR, default
+ * templates), and the helpers that add host rows, local SRs and VMs.
+ */
 import { NULL_REF, newRef, newUuid } from "../ids.js";
 import type { Machine } from "./machine.js";
 import { PoolDb } from "./pool-db.js";

@@ -1,3 +1,4 @@
+/** Task rows: creating them and ending them with success, failure or cancellation. */
 import { newRef, newUuid } from "../ids.js";
 import type { PoolDb } from "./pool-db.js";
 import type { TaskRow } from "./rows.js";

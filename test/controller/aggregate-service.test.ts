@@ -1,6 +1,7 @@
 /**
  * AggregateService over real gRPC with real token checks: every method, and every validation
- * and error row of DESIGN.md §3 that applies without pool orchestration.
+ * and error row of docs/os-aggregates.md §Outcomes shared with the gRPC API that applies without pool
+ * orchestration.
  */
 import { timestampMs } from "@bufbuild/protobuf/wkt";
 import { Code } from "@connectrpc/connect";
@@ -471,7 +472,7 @@ describe("AddHost / RemoveHost validation", () => {
     await expectRpcError(h.aggregates.removeHost({ aggregateId: a.id, host }), Code.NotFound);
   });
 
-  // What a valid AddHost does at once (DESIGN.md §4 step 1). Running the operation is orchestration's
+  // What a valid AddHost does at once (README.md §How it works, first point). Running the operation is orchestration's
   // business: here the host's agent is unreachable, so the operation keeps retrying its first step.
   it("a valid AddHost returns the operation at once and records the intent (host JOINING, pool CHANGING)", async () => {
     const host = name("add-valid");

@@ -1,6 +1,7 @@
 /**
  * Bearer-token authentication and roles on both protocols (gRPC and Connect/JSON), and loading
- * tokens from a file and from the environment (DESIGN.md §3 "Errors", §5).
+ * tokens from a file and from the environment (README.md §The API and §Configuration; the status codes:
+ * docs/os-aggregates.md §Outcomes shared with the gRPC API).
  */
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";

@@ -1,6 +1,7 @@
 /**
- * Every error row of nova-aggregates.md §1.4 (and the §4 test cases behind them) that applies to our
- * model answers Nova's status code and fault body; plus malformed bodies, 405, 413 and 503.
+ * Every error row of Nova's status-code table (docs/os-aggregates.md §Errors and §Nova's own status
+ * codes) that applies to our model answers Nova's status code and fault body; plus malformed bodies,
+ * 405, 413 and 503.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { hostRegistration, putHostInAggregate, type TestController } from "../support/controller-harness.js";

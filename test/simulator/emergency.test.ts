@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Simulator, SimulatorState } from "../../simulator/index.js";
 import { PASSWORD, clientFor, connectionOutcome, joinPool, startTestSim } from "./helpers.js";
 
-// xenapi.md §8 point 19 (and §2 emergency mode, §3.4).
+// docs/xenapi-notes.md §Simulator checklist, point 19 (facts in §Emergency mode and §Master failure and emergency calls).
+// The §8.N in the test titles are the point numbers of that checklist.
 let sim: Simulator;
 const ADDR = { xs1: "127.0.0.130", xs2: "127.0.0.131" };
 

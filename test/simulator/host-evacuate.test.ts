@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Simulator } from "../../simulator/index.js";
 import { clientFor, joinPool, startTestSim, until, type Xapi } from "./helpers.js";
 
-// xenapi.md §8 points 21–23 (host maintenance, memory, read API).
+// docs/xenapi-notes.md §Simulator checklist, points 21–23 (facts in §Host maintenance and §Records and reads).
+// The §8.N in the test titles are the point numbers of that checklist.
 const MiB = 1024 * 1024;
 let sim: Simulator;
 let m: Xapi;

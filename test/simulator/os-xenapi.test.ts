@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Simulator } from "../../simulator/index.js";
 import { PASSWORD, startTestSim } from "./helpers.js";
 
-// xenapi.md §8 point 24: Debian's python3-os-xenapi runs unchanged against the simulator.
+// docs/xenapi-notes.md §Simulator checklist, point 24 (§The reference client): Debian's python3-os-xenapi runs unchanged against the simulator.
 const PYTHON = "/usr/bin/python3";
 const SCRIPT = fileURLToPath(new URL("./os_xenapi_check.py", import.meta.url));
 const probe = spawnSync(PYTHON, ["-c", "from os_xenapi.client import XenAPI"], { encoding: "utf8" });

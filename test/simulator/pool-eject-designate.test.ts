@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Simulator } from "../../simulator/index.js";
 import { PASSWORD, clientFor, connectionOutcome, joinPool, startTestSim, type Xapi } from "./helpers.js";
 
-// xenapi.md §8 points 17–18 (and §3.2–3.3).
+// docs/xenapi-notes.md §Simulator checklist, points 17–18 (facts in §Pool eject and §Designate new master).
+// The §8.N in the test titles are the point numbers of that checklist.
 let sim: Simulator;
 let m: Xapi;
 const EJECT_REAL_MS = 100;

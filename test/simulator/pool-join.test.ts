@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { HostFacts, Simulator } from "../../simulator/index.js";
 import { PASSWORD, clientFor, connectionOutcome, joinPool, startTestSim } from "./helpers.js";
 
-// xenapi.md §8 points 13–16 (and §3.1).
+// docs/xenapi-notes.md §Simulator checklist, points 13–16 (facts in §Pool join).
+// The §8.N in the test titles are the point numbers of that checklist.
 let sim: Simulator;
 const MASTER = "127.0.0.70";
 let nextName = 0;

@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Simulator } from "../../simulator/index.js";
 import { PASSWORD, Xapi, clientFor, connectionOutcome, joinPool, startTestSim } from "./helpers.js";
 
-// xenapi.md §8 points 7–12.
+// docs/xenapi-notes.md §Simulator checklist, points 7–12 (facts in §Sessions and §HOST_IS_SLAVE redirection).
+// The §8.N in the test titles are the point numbers of that checklist.
 let sim: Simulator;
 
 beforeAll(async () => {

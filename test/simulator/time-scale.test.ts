@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { ScaledClock, type Simulator } from "../../simulator/index.js";
 import { PASSWORD, clientFor, startTestSim } from "./helpers.js";
 
-// xenapi.md §8 point 25: every duration comes from one scalable clock.
+// docs/xenapi-notes.md §Simulator checklist, point 25 (§Timings): every duration comes from one scalable clock.
 describe("ScaledClock", () => {
   it("waits nominal × timeScale and reports nominal time", async () => {
     const clock = new ScaledClock(0.01);

@@ -2,7 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { migrationLowerBoundMs, type Simulator } from "../../simulator/index.js";
 import { clientFor, joinPool, startTestSim, until, type Xapi } from "./helpers.js";
 
-// xenapi.md §8 points 20–21 and the migration time model.
+// docs/xenapi-notes.md §Simulator checklist, points 20–21 (facts in §VM.pool_migrate and §Records and reads),
+// and the migration time model (docs/simulator.md, "Time model of a migration").
+// The §8.N in the test titles are the point numbers of that checklist.
 const MiB = 1024 * 1024;
 let sim: Simulator;
 let m: Xapi;

@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Simulator } from "../../simulator/index.js";
 import { PASSWORD, Xapi, clientFor, fastParse, methodCallXml, parseResponse, post, startTestSim, until, type Envelope } from "./helpers.js";
 
-// xenapi.md §8 points 1–6 (transport).
+// docs/xenapi-notes.md §Simulator checklist, points 1–6 (transport; facts in §Wire format and §Async tasks).
+// The §8.N in the test titles are the point numbers of that checklist.
 let sim: Simulator;
 let xs1: Xapi;
 
