@@ -2,7 +2,13 @@ import { defineConfig } from "vitest/config";
 
 export default defineConfig({
   test: {
-    include: ["test/**/*.test.ts"],
+    include: [
+      "test/**/*.test.ts",
+      "controller/**/*.spec.ts",
+      "shared/**/*.spec.ts",
+      "agent/**/*.spec.ts",
+      "simulator/**/*.spec.ts",
+    ],
     testTimeout: 30_000,
     hookTimeout: 30_000,
   },

@@ -22,7 +22,7 @@ export interface OperationScheduler {
   /** Queues an accepted operation behind the others of its aggregate. */
   schedule(op: Pick<OperationRecord, "id" | "aggregateId" | "kind">): void;
   /** Ends a still-PENDING operation as CANCELLED at once (its intent undone). */
-  cancelPending(id: string): void;
+  cancelPending(id: string): Promise<void>;
   /** Aborted when the controller shuts down (for calls made while accepting a request). */
   readonly shutdown: AbortSignal;
 }

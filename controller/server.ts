@@ -22,7 +22,7 @@ import { KnownCapacity } from "./model/known-capacity.js";
 import { operationSpecs } from "./operations/index.js";
 import { AgentDirectory, type AgentCredentials } from "./pool/agent-directory.js";
 import { novaRoutes } from "./rest/nova-routes.js";
-import { Store } from "./store/store.js";
+import { openSqliteStore } from "./store/sqlite-store.js";
 import { MasterFailureDetector, masterFailureSettings } from "./watchers/master-failure-detector.js";
 import { Reconciler } from "./watchers/reconciler.js";
 
@@ -72,7 +72,7 @@ export interface Controller {
 /** Opens the store and serves the API. */
 export async function startController(options: ControllerOptions): Promise<Controller> {
   const log = options.log ?? createLogger("controller");
-  const store = Store.open(options.dbPath);
+  const store = openSqliteStore(options.dbPath);
   const base: ControllerContext = {
     store,
     log,
@@ -106,8 +106,8 @@ export async function startController(options: ControllerOptions): Promise<Contr
       registerService(EventService, eventService(context), admin),
       registerService(AgentRegistryService, agentRegistryService(context), ["agent"]),
     ],
-  }).catch((err: unknown) => {
-    store.close();
+  }).catch(async (err: unknown) => {
+    await store.close();
     throw err;
   });
   engine.resume();
@@ -125,7 +125,7 @@ export async function startController(options: ControllerOptions): Promise<Contr
       await masterFailureDetector.close();
       await reconciler.close();
       await engine.close();
-      store.close();
+      await store.close();
     },
   };
 }

@@ -130,9 +130,13 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     // Ready once every agent's host is registered.
     const names = simulator.hosts.map((h) => h.name);
     const deadline = Date.now() + 60_000;
-    while (!names.every((n) => controller.context.store.hosts.get(n))) {
-      if (Date.now() > deadline) throw new Error(`agents did not register within 60 s: ${names.filter((n) => !controller.context.store.hosts.get(n)).join(", ")}`);
-      await new Promise((r) => setTimeout(r, 100));
+    const unregistered = async () => {
+      const found = await Promise.all(names.map((n) => controller.context.store.hosts.get(n)));
+      return names.filter((_, i) => !found[i]);
+    };
+    for (let missing = await unregistered(); missing.length > 0; missing = await unregistered()) {
+      if (Date.now() > deadline) throw new Error(`agents did not register within 60 s: ${missing.join(", ")}`);
+      await new Promise((r) => setTimeout(r, 100)); // poll interval
     }
     const info: SandboxInfo = {
       controller: controllerEndpoint,

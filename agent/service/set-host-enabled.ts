@@ -1,10 +1,25 @@
 /** SetHostEnabled: host.enable / host.disable on the master (both idempotent in XenAPI). */
 import { failedPrecondition, notFound } from "../../shared/errors.js";
+import { isXapiError } from "../xapi/errors.js";
 import type { AgentContext } from "./agent-context.js";
 import { hostInfo, type HostInfoInit } from "./convert.js";
 import { readOwnHost } from "./own-host.js";
 import { readCurrentPool } from "./current-pool.js";
 import { hostByUuid, readPool } from "./pool-snapshot.js";
+
+/**
+ * host.disable with auto_enable=false, so the host stays disabled across toolstack restarts (a
+ * host in maintenance must not take VMs after its toolstack restarts). XenAPI releases without
+ * that parameter answer MESSAGE_PARAMETER_COUNT_MISMATCH: then the plain call (docs/xenapi-notes.md §Host maintenance).
+ */
+async function disableForGood(ctx: AgentContext, hostRef: string, signal: AbortSignal): Promise<void> {
+  try {
+    await ctx.xapi.pool.call("host.disable", [hostRef, false], { signal });
+  } catch (err) {
+    if (!isXapiError(err, "MESSAGE_PARAMETER_COUNT_MISMATCH")) throw err;
+    await ctx.xapi.pool.call("host.disable", [hostRef], { signal });
+  }
+}
 
 /** Enables or disables hostUuid (empty: the own host) and returns its facts afterwards. */
 export async function setHostEnabled(ctx: AgentContext, hostUuid: string, enabled: boolean, signal: AbortSignal): Promise<HostInfoInit> {
@@ -19,7 +34,8 @@ export async function setHostEnabled(ctx: AgentContext, hostUuid: string, enable
   const host = hostByUuid(before, uuid);
   if (!host) throw notFound(`host ${uuid} is not a member of this pool`);
   if (host.enabled !== enabled) {
-    await ctx.xapi.pool.call(enabled ? "host.enable" : "host.disable", [host.ref], { signal });
+    if (enabled) await ctx.xapi.pool.call("host.enable", [host.ref], { signal });
+    else await disableForGood(ctx, host.ref, signal);
     ctx.log.info(enabled ? "host enabled" : "host disabled", { host: host.name, uuid });
   }
   const after = await readPool(ctx.xapi.pool, { signal });

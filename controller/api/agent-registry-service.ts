@@ -11,11 +11,11 @@ import { hostMessage } from "./convert.js";
 export function agentRegistryService(ctx: ControllerContext): ServiceImpl<typeof AgentRegistryService> {
   const heartbeatInterval = () => durationFromMs(ctx.heartbeatIntervalMs);
   return {
-    registerHost(req) {
-      return { host: hostMessage(registerHost(ctx, req)), heartbeatInterval: heartbeatInterval() };
+    async registerHost(req) {
+      return { host: hostMessage(await registerHost(ctx, req)), heartbeatInterval: heartbeatInterval() };
     },
-    heartbeat(req) {
-      return { heartbeatInterval: heartbeatInterval(), reregister: !heartbeat(ctx, req) };
+    async heartbeat(req) {
+      return { heartbeatInterval: heartbeatInterval(), reregister: !await heartbeat(ctx, req) };
     },
   };
 }

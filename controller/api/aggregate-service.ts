@@ -19,31 +19,31 @@ import { aggregateMessage, operationMessage } from "./convert.js";
 export function aggregateService(ctx: IntakeContext): ServiceImpl<typeof AggregateService> {
   const { store } = ctx;
   return {
-    createAggregate(req) {
-      return aggregateMessage(createAggregate(store, { name: req.name, availabilityZone: req.availabilityZone, validateOnly: req.validateOnly }));
+    async createAggregate(req) {
+      return aggregateMessage(await createAggregate(store, { name: req.name, availabilityZone: req.availabilityZone, validateOnly: req.validateOnly }));
     },
-    getAggregate(req) {
-      const aggregate = requireAggregate(store, idFrom(req.id));
+    async getAggregate(req) {
+      const aggregate = await requireAggregate(store, idFrom(req.id));
       const message = aggregateMessage(aggregate);
-      if (aggregate.members.length > 0) message.pool!.maintenanceHeadroom = headroomOf(store.hosts.members(aggregate.id));
+      if (aggregate.members.length > 0) message.pool!.maintenanceHeadroom = headroomOf(await store.hosts.members(aggregate.id));
       return message;
     },
-    listAggregates(req) {
-      const page = listAggregates(store, { availabilityZone: req.availabilityZone, pageSize: req.pageSize, pageToken: req.pageToken });
+    async listAggregates(req) {
+      const page = await listAggregates(store, { availabilityZone: req.availabilityZone, pageSize: req.pageSize, pageToken: req.pageToken });
       return { aggregates: page.aggregates.map(aggregateMessage), nextPageToken: page.nextPageToken };
     },
-    updateAggregate(req) {
-      return aggregateMessage(updateAggregate(store, { id: idFrom(req.id), name: req.name, availabilityZone: req.availabilityZone }));
+    async updateAggregate(req) {
+      return aggregateMessage(await updateAggregate(store, { id: idFrom(req.id), name: req.name, availabilityZone: req.availabilityZone }));
     },
-    setAggregateMetadata(req) {
-      return aggregateMessage(setAggregateMetadata(store, { id: idFrom(req.id), set: req.metadata, remove: req.removeKeys }));
+    async setAggregateMetadata(req) {
+      return aggregateMessage(await setAggregateMetadata(store, { id: idFrom(req.id), set: req.metadata, remove: req.removeKeys }));
     },
-    deleteAggregate(req) {
-      deleteAggregate(store, idFrom(req.id));
+    async deleteAggregate(req) {
+      await deleteAggregate(store, idFrom(req.id));
       return {};
     },
-    addHost(req) {
-      return operationMessage(addHost(ctx, req.aggregateId, req.host));
+    async addHost(req) {
+      return operationMessage(await addHost(ctx, req.aggregateId, req.host));
     },
     async removeHost(req) {
       return operationMessage(await removeHost(ctx, req.aggregateId, req.host));

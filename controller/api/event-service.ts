@@ -16,22 +16,22 @@ export function eventService(ctx: ControllerContext): ServiceImpl<typeof EventSe
     return id === 0n ? undefined : Number(id);
   };
   return {
-    listEvents(req) {
+    async listEvents(req) {
       assertValid(violations(checkPageSize(req.pageSize)));
       const aggregateId = aggregateFilter(req.aggregateId);
-      const page = pageOf<EventRecord, number>(
+      const page = await pageOf<EventRecord, number>(
         { pageSize: req.pageSize, pageToken: req.pageToken, filter: `a=${req.aggregateId}` },
         "number",
-        (before, limit) => store.events.list({ aggregateId, beforeId: before ?? Number.MAX_SAFE_INTEGER, limit }),
+        async (before, limit) => await store.events.list({ aggregateId, beforeId: before ?? Number.MAX_SAFE_INTEGER, limit }),
         (e) => e.id,
       );
       return { events: page.items.map(eventMessage), nextPageToken: page.nextPageToken };
     },
     async *watchEvents(req, call) {
       const aggregateId = aggregateFilter(req.aggregateId);
-      let after = req.afterId > 0n ? Number(req.afterId) : store.events.lastId();
+      let after = req.afterId > 0n ? Number(req.afterId) : await store.events.lastId();
       while (!call.signal.aborted) {
-        const fresh = store.events.since(after, aggregateId);
+        const fresh = await store.events.since(after, aggregateId);
         for (const e of fresh) {
           after = e.id;
           yield eventMessage(e);

@@ -17,21 +17,21 @@ import { hostMessage, operationMessage } from "./convert.js";
 export function hostService(ctx: IntakeContext): ServiceImpl<typeof HostService> {
   const { store } = ctx;
   return {
-    listHosts(req) {
+    async listHosts(req) {
       assertValid(violations(checkPageSize(req.pageSize)));
       if (req.aggregateId < 0n) assertValid([{ field: "aggregate_id", description: "aggregate_id must not be negative" }]);
       const aggregateId = req.aggregateId === 0n ? undefined : Number(req.aggregateId);
-      const page = pageOf<HostRecord, string>(
+      const page = await pageOf<HostRecord, string>(
         { pageSize: req.pageSize, pageToken: req.pageToken, filter: `aggregate=${req.aggregateId}` },
         "string",
-        (afterName, limit) => store.hosts.list({ aggregateId, afterName: afterName ?? "", limit }),
+        async (afterName, limit) => await store.hosts.list({ aggregateId, afterName: afterName ?? "", limit }),
         (h) => h.name,
       );
       return { hosts: page.items.map(hostMessage), nextPageToken: page.nextPageToken };
     },
     async getHost(req) {
       assertValid(violations(checkHostName(req.name, "name")));
-      const host = hostMessage(requireHost(store, req.name));
+      const host = hostMessage(await requireHost(store, req.name));
       try {
         host.vms = (await residentVms(ctx, req.name)).map((v) => ({ ...v, memoryBytes: BigInt(v.memoryBytes) }));
       } catch (err) {
@@ -39,17 +39,17 @@ export function hostService(ctx: IntakeContext): ServiceImpl<typeof HostService>
       }
       return host;
     },
-    setHostEnabled(req) {
-      return hostMessage(setHostEnabled(ctx, req.name, req.enabled));
+    async setHostEnabled(req) {
+      return hostMessage(await setHostEnabled(ctx, req.name, req.enabled));
     },
     async startMaintenance(req) {
       return operationMessage(await startMaintenance(ctx, { host: req.host, validateOnly: req.validateOnly, maxParallel: req.maxParallel, allowPartial: req.allowPartial }));
     },
-    stopMaintenance(req) {
-      return operationMessage(stopMaintenance(ctx, req.host, req.rebalance));
+    async stopMaintenance(req) {
+      return operationMessage(await stopMaintenance(ctx, req.host, req.rebalance));
     },
-    forgetHost(req) {
-      forgetHost(ctx, req.name);
+    async forgetHost(req) {
+      await forgetHost(ctx, req.name);
       return {};
     },
   };

@@ -18,19 +18,19 @@ export const maxWaitMs = 60_000;
 export function operationService(ctx: IntakeContext): ServiceImpl<typeof OperationService> {
   const { store } = ctx;
   return {
-    getOperation(req) {
-      return operationMessage(requireOperation(store, req.id));
+    async getOperation(req) {
+      return operationMessage(await requireOperation(store, req.id));
     },
-    listOperations(req) {
+    async listOperations(req) {
       assertValid(violations(checkPageSize(req.pageSize), req.host !== "" ? checkHostName(req.host) : undefined));
       if (req.aggregateId < 0n) assertValid([{ field: "aggregate_id", description: "aggregate_id must not be negative" }]);
       const state = req.state === OperationState.UNSPECIFIED ? undefined : (OperationState[req.state] as OperationStateName | undefined);
       if (req.state !== OperationState.UNSPECIFIED && state === undefined) assertValid([{ field: "state", description: "unknown state" }]);
-      const page = pageOf<OperationRecord, number>(
+      const page = await pageOf<OperationRecord, number>(
         { pageSize: req.pageSize, pageToken: req.pageToken, filter: `a=${req.aggregateId};h=${req.host};s=${req.state}` },
         "number",
-        (before, limit) =>
-          store.operations.list({
+        async (before, limit) =>
+          await store.operations.list({
             aggregateId: req.aggregateId === 0n ? undefined : Number(req.aggregateId),
             host: req.host === "" ? undefined : req.host,
             state,
@@ -45,15 +45,15 @@ export function operationService(ctx: IntakeContext): ServiceImpl<typeof Operati
       const timeoutMs = req.timeout ? durationMs(req.timeout) : maxWaitMs;
       if (timeoutMs < 0) throw invalidArgument([{ field: "timeout", description: "timeout must not be negative" }]);
       const deadline = Date.now() + Math.min(timeoutMs, maxWaitMs, call.timeoutMs() ?? maxWaitMs);
-      let op = requireOperation(store, req.id);
+      let op = await requireOperation(store, req.id);
       while (!isTerminal(op.state) && Date.now() < deadline && !call.signal.aborted) {
         await store.changes.next(op.id, Math.min(1000, deadline - Date.now()), call.signal);
-        op = requireOperation(store, req.id);
+        op = await requireOperation(store, req.id);
       }
       return operationMessage(op);
     },
     async *watchOperation(req, call) {
-      let op = requireOperation(store, req.id);
+      let op = await requireOperation(store, req.id);
       let lastUpdate = "";
       while (!call.signal.aborted) {
         if (op.updatedAt !== lastUpdate || isTerminal(op.state)) {
@@ -62,11 +62,11 @@ export function operationService(ctx: IntakeContext): ServiceImpl<typeof Operati
           if (isTerminal(op.state)) return;
         }
         await store.changes.next(op.id, 1000, call.signal);
-        op = requireOperation(store, req.id);
+        op = await requireOperation(store, req.id);
       }
     },
-    cancelOperation(req) {
-      return operationMessage(cancelOperation(ctx, req.id));
+    async cancelOperation(req) {
+      return operationMessage(await cancelOperation(ctx, req.id));
     },
   };
 }

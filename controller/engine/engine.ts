@@ -29,8 +29,8 @@ export class Engine implements OperationScheduler {
   }
 
   /** Schedules every unfinished operation, oldest first (call once at start-up). */
-  resume(): void {
-    for (const op of this.ctx.store.operations.unfinished()) {
+  async resume(): Promise<void> {
+    for (const op of await this.ctx.store.operations.unfinished()) {
       this.ctx.log.info("resuming operation", { operation: op.id, kind: op.kind, state: op.state });
       this.schedule(op);
     }
@@ -47,7 +47,7 @@ export class Engine implements OperationScheduler {
       .then(() => (this.stopping.signal.aborted ? undefined : this.runner.run(op.id)))
       .catch((err: unknown) => {
         this.ctx.log.error("operation runner failed", { operation: op.id, error: err instanceof Error ? err.stack : String(err) });
-        if (!this.stopping.signal.aborted) this.runner.failUnexpected(op.id, err);
+        if (!this.stopping.signal.aborted) return this.runner.failUnexpected(op.id, err);
       });
     this.tails.set(key, next);
     void next.then(() => {
@@ -56,8 +56,8 @@ export class Engine implements OperationScheduler {
   }
 
   /** Ends a still-PENDING operation as CANCELLED at once. */
-  cancelPending(id: string): void {
-    this.runner.cancelPending(id);
+  cancelPending(id: string): Promise<void> {
+    return this.runner.cancelPending(id);
   }
 
   /** Resolves when every queued operation has ended (for tests and shutdown). */

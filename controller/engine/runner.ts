@@ -36,9 +36,9 @@ export class OperationRunner {
     private readonly interruption: AbortSignal,
   ) {}
 
-  private save(op: OperationRecord): void {
+  private async save(op: OperationRecord): Promise<void> {
     op.updatedAt = nowIso();
-    this.ctx.store.operations.save(op, op.updatedAt);
+    await this.ctx.store.operations.save(op, op.updatedAt);
   }
 
   private stepContext(op: OperationRecord, signal: AbortSignal, deadline: number): StepContext {
@@ -53,42 +53,42 @@ export class OperationRunner {
       signal,
       remainingMs: () => deadline - Date.now(),
       log: this.ctx.log.child({ operation: op.id }),
-      checkpoint: () => this.ctx.store.transaction(() => this.save(op)),
-      cancelRequested: () => this.ctx.store.operations.get(op.id)?.cancelRequested === true,
+      checkpoint: async () => await this.ctx.store.transaction(async () => this.save(op)),
+      cancelRequested: async () => (await this.ctx.store.operations.get(op.id))?.cancelRequested === true,
     };
   }
 
   /** Runs (or resumes) the operation with this id until it ends or the controller stops. */
   async run(id: string): Promise<void> {
     const store = this.ctx.store;
-    const found = store.operations.get(id);
+    const found = await store.operations.get(id);
     if (!found || isTerminal(found.state)) return;
     let op: OperationRecord = found;
     const spec = specOf(this.specs, op);
     if (op.state === "PENDING") {
       if (op.cancelRequested) return this.end(op, "CANCELLED", null, false);
-      const aggregate = op.aggregateId !== null ? store.aggregates.get(op.aggregateId) : undefined;
+      const aggregate = op.aggregateId !== null ? await store.aggregates.get(op.aggregateId) : undefined;
       const refusal = aggregate && aggregate.lastError?.operationId !== op.id ? refusalWhileError(aggregate, op.kind) : undefined;
       if (refusal) return this.end(op, "FAILED", { code: "FAILED_PRECONDITION", message: `${refusal}, then retry` }, false);
-      op.steps = spec.plan({ ctx: this.ctx, op: op as never }).map((st) => ({ name: st.name, state: "PENDING" }));
+      op.steps = (await spec.plan({ ctx: this.ctx, op: op as never })).map((st) => ({ name: st.name, state: "PENDING" }));
       op.state = "RUNNING";
       const started = op;
-      store.transaction(() => {
-        this.save(started);
-        store.events.append({ kind: "operation.started", aggregateId: started.aggregateId, host: started.host, operationId: started.id, message: `${started.kind} ${started.host ?? ""} started: ${started.steps.map((s) => s.name).join(" → ")}` });
+      await store.transaction(async () => {
+        await this.save(started);
+        await store.events.append({ kind: "operation.started", aggregateId: started.aggregateId, host: started.host, operationId: started.id, message: `${started.kind} ${started.host ?? ""} started: ${started.steps.map((s) => s.name).join(" → ")}` });
       });
     }
     for (let i = 0; i < op.steps.length; i++) {
       const step = op.steps[i]!;
       if (step.state === "DONE" || step.state === "SKIPPED") continue;
-      const current: OperationRecord = { ...store.operations.get(id)!, steps: op.steps, params: op.params } as OperationRecord;
+      const current: OperationRecord = { ...(await store.operations.get(id))!, steps: op.steps, params: op.params } as OperationRecord;
       op = current;
       if (op.cancelRequested && !this.changedPool(op, spec, undefined)) return this.end(op, "CANCELLED", null, false);
       const stepSpec = stepSpecOf(spec, step.name);
       if (!stepSpec) throw new Error(`${op.kind} has no step "${step.name}"`);
       step.state = "RUNNING";
       step.startedAt ??= nowIso();
-      store.transaction(() => this.save(current));
+      await store.transaction(async () => this.save(current));
       const ended = await this.runStep(current, stepSpec.run as (s: StepContext) => Promise<StepResult>);
       if (ended.kind === "interrupted") return; // still RUNNING in the journal: resumes from this step after a restart
       step.finishedAt = nowIso();
@@ -106,9 +106,9 @@ export class OperationRunner {
       step.state = ended.result.skipped ? "SKIPPED" : "DONE";
       step.detail = ended.result.detail;
       current.progress = (i + 1) / current.steps.length;
-      store.transaction(() => {
-        this.save(current);
-        store.events.append({ kind: "operation.step", aggregateId: current.aggregateId, host: current.host, operationId: current.id, message: `${step.name}: ${ended.result.detail}` });
+      await store.transaction(async () => {
+        await this.save(current);
+        await store.events.append({ kind: "operation.step", aggregateId: current.aggregateId, host: current.host, operationId: current.id, message: `${step.name}: ${ended.result.detail}` });
       });
       this.settings.crashHook?.("after", i + 1, current);
     }
@@ -139,18 +139,18 @@ export class OperationRunner {
   }
 
   /** Ends a still-PENDING operation as CANCELLED (its intent undone); does nothing otherwise. */
-  cancelPending(id: string): void {
-    const op = this.ctx.store.operations.get(id);
-    if (op?.state === "PENDING") this.end(op, "CANCELLED", null, false);
+  async cancelPending(id: string): Promise<void> {
+    const op = await this.ctx.store.operations.get(id);
+    if (op?.state === "PENDING") await this.end(op, "CANCELLED", null, false);
   }
 
   /** Fails an operation whose run threw outside any step (a bug or an impossible state), so it cannot stay open. */
-  failUnexpected(id: string, err: unknown): void {
-    const op = this.ctx.store.operations.get(id);
+  async failUnexpected(id: string, err: unknown): Promise<void> {
+    const op = await this.ctx.store.operations.get(id);
     if (!op || isTerminal(op.state)) return;
     const message = `internal error while running ${op.kind}: ${err instanceof Error ? err.message : String(err)}`;
     try {
-      this.end(op, "FAILED", { code: "INTERNAL", message }, true);
+      await this.end(op, "FAILED", { code: "INTERNAL", message }, true);
     } catch (second) {
       this.ctx.log.error("cannot record the failure of an operation", { operation: id, error: String(second) });
     }
@@ -184,24 +184,24 @@ export class OperationRunner {
   }
 
   /** Records the end of an operation and its bearing on the aggregate, in one transaction. */
-  private end(op: OperationRecord, state: OperationStateName, error: OperationErrorRecord | null, changedPool: boolean): void {
+  private async end(op: OperationRecord, state: OperationStateName, error: OperationErrorRecord | null, changedPool: boolean): Promise<void> {
     const store = this.ctx.store;
     const spec = specOf(this.specs, op);
-    store.transaction(() => {
+    await store.transaction(async () => {
       op.state = state;
       op.error = error;
       op.finishedAt = nowIso();
       if (state === "SUCCEEDED") op.progress = 1;
-      this.save(op);
+      await this.save(op);
       const view = { ctx: this.ctx, op: op as never };
-      if (state === "SUCCEEDED") spec.succeeded(view);
-      else spec.ended(view, { failed: state === "FAILED", changedPool, message: error?.message ?? "cancelled" });
-      const aggregate = op.aggregateId !== null ? store.aggregates.get(op.aggregateId) : undefined;
+      if (state === "SUCCEEDED") await spec.succeeded(view);
+      else await spec.ended(view, { failed: state === "FAILED", changedPool, message: error?.message ?? "cancelled" });
+      const aggregate = op.aggregateId !== null ? await store.aggregates.get(op.aggregateId) : undefined;
       if (aggregate && state === "FAILED" && error) {
         const end = { kind: op.kind, operationId: op.id, error, finishedAt: op.finishedAt, breaksPool: spec.failureBreaksPool };
-        store.aggregates.setError(aggregate.id, errorAfterFailure(aggregate.lastError, end), op.finishedAt);
+        await store.aggregates.setError(aggregate.id, errorAfterFailure(aggregate.lastError, end), op.finishedAt);
       }
-      store.events.append({
+      await store.events.append({
         kind: `operation.${state.toLowerCase()}`,
         aggregateId: op.aggregateId,
         host: op.host,

@@ -17,9 +17,9 @@ export interface StepContext<K extends OperationKindName = OperationKindName> {
   /** Sets the operation's progress from how far this step is (0 to 1). */
   reportStepProgress(fraction: number): void;
   /** Saves op (progress, params, evacuation detail) now and wakes watchers. */
-  checkpoint(): void;
+  checkpoint(): Promise<void>;
   /** True once CancelOperation was called on this operation. */
-  cancelRequested(): boolean;
+  cancelRequested(): Promise<boolean>;
 }
 
 /** What a step reports: a detail for people, and whether it had nothing to do. */
@@ -59,13 +59,13 @@ export interface OperationSpec<K extends OperationKindName = OperationKindName> 
   /** Every step the kind may plan. */
   readonly steps: readonly StepSpec<K>[];
   /** The steps, decided when the operation starts running (recorded, so a resume follows the same plan). */
-  plan(s: OperationView<K>): readonly StepSpec<K>[];
+  plan(s: OperationView<K>): Promise<readonly StepSpec<K>[]>;
   /** True when a failure puts the aggregate into ERROR; evacuations leave the pool as it is. */
   readonly failureBreaksPool: boolean;
   /** Called in the transaction that records success. */
-  succeeded(s: OperationView<K>): void;
+  succeeded(s: OperationView<K>): Promise<void>;
   /** Called in the transaction that records failure or cancellation. */
-  ended(s: OperationView<K>, outcome: EndOutcome): void;
+  ended(s: OperationView<K>, outcome: EndOutcome): Promise<void>;
 }
 
 /** The specs of every kind. */

@@ -8,9 +8,9 @@ import { recordOperation } from "./accept-operation.js";
 import { requireAggregate, requireHost, validateHostRequest } from "./lookups.js";
 
 /** Checks an AddHost request against the store (inside the caller's transaction). */
-export function checkAddHost(store: Store, aggregateId: number, hostName: string): { aggregate: AggregateRecord; host: HostRecord } {
-  const aggregate = requireAggregate(store, aggregateId);
-  const host = requireHost(store, hostName);
+export async function checkAddHost(store: Store, aggregateId: number, hostName: string): Promise<{ aggregate: AggregateRecord; host: HostRecord }> {
+  const aggregate = await requireAggregate(store, aggregateId);
+  const host = await requireHost(store, hostName);
   if (host.aggregateId === aggregateId) throw alreadyExists(`host "${hostName}" is already in aggregate ${aggregateId}`);
   if (host.aggregateId !== null) throw alreadyExists(`host "${hostName}" is already in aggregate ${host.aggregateId}; a host can be in one aggregate only`);
   if (aggregate.availabilityZone && host.azHint && host.azHint !== aggregate.availabilityZone) {
@@ -22,19 +22,19 @@ export function checkAddHost(store: Store, aggregateId: number, hostName: string
 }
 
 /** Accepts AddHost; returns the operation. */
-export function addHost(ctx: IntakeContext, rawAggregateId: bigint, hostName: string): OperationRecord {
+export async function addHost(ctx: IntakeContext, rawAggregateId: bigint, hostName: string): Promise<OperationRecord> {
   const aggregateId = validateHostRequest(rawAggregateId, hostName);
   const { store } = ctx;
-  const op = store.transaction(() => {
-    const { aggregate, host } = checkAddHost(store, aggregateId, hostName);
+  const op = await store.transaction(async () => {
+    const { aggregate, host } = await checkAddHost(store, aggregateId, hostName);
     if (!aggregate.availabilityZone && host.azHint) {
       if (aggregate.members.length > 0) {
         throw failedPrecondition(`host "${hostName}" asks for availability zone "${host.azHint}" but aggregate ${aggregateId} has no availability zone`);
       }
-      store.aggregates.updatePool(aggregateId, { availabilityZone: host.azHint, azFromHost: true }, nowIso());
+      await store.aggregates.updatePool(aggregateId, { availabilityZone: host.azHint, azFromHost: true }, nowIso());
     }
-    store.hosts.apply(hostName, beginJoin(aggregateId));
-    return recordOperation(ctx, "ADD_HOST", aggregateId, hostName, {});
+    await store.hosts.apply(hostName, beginJoin(aggregateId));
+    return await recordOperation(ctx, "ADD_HOST", aggregateId, hostName, {});
   });
   ctx.engine.schedule(op);
   return op;

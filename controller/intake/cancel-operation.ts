@@ -5,15 +5,15 @@ import { isTerminal, nowIso, type OperationRecord } from "../model/records.js";
 import { requireOperation } from "./lookups.js";
 
 /** Cancels a pending operation at once; asks a running one to stop (before its next step, or inside a step that can stop). */
-export function cancelOperation(ctx: IntakeContext, id: string): OperationRecord {
+export async function cancelOperation(ctx: IntakeContext, id: string): Promise<OperationRecord> {
   const { store } = ctx;
-  store.transaction(() => {
-    const op = requireOperation(store, id);
+  await store.transaction(async () => {
+    const op = await requireOperation(store, id);
     if (isTerminal(op.state)) throw failedPrecondition(`operation "${op.id}" already ended (${op.state})`);
     op.cancelRequested = true;
-    store.operations.save(op, nowIso());
-    store.events.append({ kind: "operation.cancel-requested", aggregateId: op.aggregateId, host: op.host, operationId: op.id, message: `cancellation of ${op.id} requested` });
+    await store.operations.save(op, nowIso());
+    await store.events.append({ kind: "operation.cancel-requested", aggregateId: op.aggregateId, host: op.host, operationId: op.id, message: `cancellation of ${op.id} requested` });
   });
-  ctx.engine.cancelPending(id);
-  return store.operations.get(id)!;
+  await ctx.engine.cancelPending(id);
+  return (await store.operations.get(id))!;
 }

@@ -6,15 +6,15 @@ import type { Store } from "../store/store.js";
 import { assertValid } from "./lookups.js";
 
 /** Creates an aggregate. */
-export function createAggregate(store: Store, input: { name: string; availabilityZone?: string; validateOnly?: boolean }): AggregateRecord {
+export async function createAggregate(store: Store, input: { name: string; availabilityZone?: string; validateOnly?: boolean }): Promise<AggregateRecord> {
   assertValid(
     violations(
       checkAggregateName(input.name),
       input.availabilityZone !== undefined ? checkAvailabilityZone(input.availabilityZone) : undefined,
     ),
   );
-  return store.transaction(() => {
-    if (store.aggregates.idByName(input.name) !== undefined) throw alreadyExists(`an aggregate named "${input.name}" already exists`);
+  return await store.transaction(async () => {
+    if (await store.aggregates.idByName(input.name) !== undefined) throw alreadyExists(`an aggregate named "${input.name}" already exists`);
     if (input.validateOnly) {
       const now = nowIso();
       return {
@@ -23,9 +23,9 @@ export function createAggregate(store: Store, input: { name: string; availabilit
         metadata: {}, members: [],
       } satisfies AggregateRecord;
     }
-    const id = store.aggregates.insert(input.name, input.availabilityZone ?? null, nowIso());
+    const id = await store.aggregates.insert(input.name, input.availabilityZone ?? null, nowIso());
     if (id === undefined) throw alreadyExists(`an aggregate named "${input.name}" already exists`);
-    return store.aggregates.get(id)!;
+    return (await store.aggregates.get(id))!;
   });
 }
 

@@ -5,12 +5,12 @@ import { checkHostName, violations } from "../model/validation.js";
 import { assertValid, requireHost } from "./lookups.js";
 
 /** Forgets a host. */
-export function forgetHost(ctx: ControllerContext, name: string): void {
+export async function forgetHost(ctx: ControllerContext, name: string): Promise<void> {
   assertValid(violations(checkHostName(name, "name")));
   const { store } = ctx;
-  store.transaction(() => {
-    const host = requireHost(store, name);
+  await store.transaction(async () => {
+    const host = await requireHost(store, name);
     if (host.aggregateId !== null) throw failedPrecondition(`host "${name}" is in aggregate ${host.aggregateId}; remove it first`);
-    store.hosts.delete(name);
+    await store.hosts.delete(name);
   });
 }

@@ -8,7 +8,7 @@ import { capacityRecord, poolFactsRecord } from "./host-reports.js";
 import { assertValid } from "./lookups.js";
 
 /** Records a heartbeat; false when the host is unknown (it must register again). */
-export function heartbeat(ctx: ControllerContext, req: MessageShape<typeof HeartbeatRequestSchema>): boolean {
+export async function heartbeat(ctx: ControllerContext, req: MessageShape<typeof HeartbeatRequestSchema>): Promise<boolean> {
   assertValid(violations(checkHostName(req.name, "name")));
-  return ctx.store.heartbeat(req.name, capacityRecord(req.capacity), poolFactsRecord(req.pool), nowIso());
+  return await ctx.store.heartbeat(req.name, capacityRecord(req.capacity), poolFactsRecord(req.pool), nowIso());
 }

@@ -10,15 +10,15 @@ export function assertValid(found: FieldViolation[]): void {
 }
 
 /** The aggregate with this id, or NOT_FOUND. */
-export function requireAggregate(store: Store, id: number): AggregateRecord {
-  const aggregate = store.aggregates.get(id);
+export async function requireAggregate(store: Store, id: number): Promise<AggregateRecord> {
+  const aggregate = await store.aggregates.get(id);
   if (!aggregate) throw notFound(`aggregate ${id} not found`);
   return aggregate;
 }
 
 /** The registered host with this name, or NOT_FOUND. */
-export function requireHost(store: Store, name: string): HostRecord {
-  const host = store.hosts.get(name);
+export async function requireHost(store: Store, name: string): Promise<HostRecord> {
+  const host = await store.hosts.get(name);
   if (!host) throw notFound(`host "${name}" is not registered (its agent has not called RegisterHost)`);
   return host;
 }
@@ -36,9 +36,9 @@ export function validateHostRequest(aggregateId: bigint, host: string): number {
 }
 
 /** The operation with this id, or INVALID_ARGUMENT / NOT_FOUND. */
-export function requireOperation(store: Store, id: string): OperationRecord {
+export async function requireOperation(store: Store, id: string): Promise<OperationRecord> {
   if (id === "" || id.length > 100) throw invalidArgument([{ field: "id", description: "operation id is required (at most 100 characters)" }]);
-  const op = store.operations.get(id);
+  const op = await store.operations.get(id);
   if (!op) throw notFound(`operation "${id}" not found`);
   return op;
 }

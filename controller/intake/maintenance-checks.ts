@@ -9,21 +9,21 @@ import { requireHost } from "./lookups.js";
 export const maxParallelLimit = 32;
 
 /** The host, checked to be a confirmed member of an aggregate that accepts new work of this kind. */
-export function memberHost(ctx: ControllerContext, name: string, kind: OperationKindName): HostRecord & { aggregateId: number } {
-  const host = requireHost(ctx.store, name);
+export async function memberHost(ctx: ControllerContext, name: string, kind: OperationKindName): Promise<HostRecord & { aggregateId: number }> {
+  const host = await requireHost(ctx.store, name);
   if (host.aggregateId === null) throw failedPrecondition(`host "${name}" is in no aggregate, so there is no pool to move its VMs to`);
   if (host.membership !== "MEMBER") throw failedPrecondition(`host "${name}" is ${host.membership} in aggregate ${host.aggregateId}; wait for its operation to end`);
-  const refusal = refusalWhileError(ctx.store.aggregates.get(host.aggregateId)!, kind);
+  const refusal = refusalWhileError((await ctx.store.aggregates.get(host.aggregateId))!, kind);
   if (refusal) throw failedPrecondition(refusal);
   return host as HostRecord & { aggregateId: number };
 }
 
 /** The concurrency to use: the request's, else the aggregate's metadata "maintenance_max_parallel", else 2. */
-export function effectiveMaxParallel(ctx: ControllerContext, aggregateId: number, requested: number): number {
+export async function effectiveMaxParallel(ctx: ControllerContext, aggregateId: number, requested: number): Promise<number> {
   if (requested < 0 || requested > maxParallelLimit) {
     throw invalidArgument([{ field: "max_parallel", description: `max_parallel must be between 0 (default) and ${maxParallelLimit}` }]);
   }
   if (requested > 0) return requested;
-  const fromMetadata = Number(ctx.store.aggregates.get(aggregateId)?.metadata["maintenance_max_parallel"]);
+  const fromMetadata = Number((await ctx.store.aggregates.get(aggregateId))?.metadata["maintenance_max_parallel"]);
   return Number.isInteger(fromMetadata) && fromMetadata > 0 && fromMetadata <= maxParallelLimit ? fromMetadata : 2;
 }

@@ -14,16 +14,16 @@ import { recordOperation } from "./accept-operation.js";
 import { assertValid, idFrom, requireAggregate, requireHost } from "./lookups.js";
 
 /** Synchronous checks of RecoverMaster (repeated in the accepting transaction). */
-export function checkRecoverMaster(store: Store, aggregateId: number, newMaster?: string): { aggregate: AggregateRecord; master: HostRecord } {
+export async function checkRecoverMaster(store: Store, aggregateId: number, newMaster?: string): Promise<{ aggregate: AggregateRecord; master: HostRecord }> {
   if (newMaster) assertValid(violations(checkHostName(newMaster, "new_master")));
-  const aggregate = requireAggregate(store, aggregateId);
+  const aggregate = await requireAggregate(store, aggregateId);
   if (!aggregate.masterHost) throw failedPrecondition(`aggregate ${aggregateId} has no pool master (it has no hosts), so there is nothing to recover`);
-  const running = store.operations.unfinished(aggregateId).find((o) => o.kind === "RECOVER_MASTER");
+  const running = (await store.operations.unfinished(aggregateId)).find((o) => o.kind === "RECOVER_MASTER");
   if (running) throw failedPrecondition(`operation ${running.id} is already recovering the pool master of aggregate ${aggregateId}`);
-  const master = store.hosts.get(aggregate.masterHost);
+  const master = await store.hosts.get(aggregate.masterHost);
   if (!master) throw failedPrecondition(`the pool master "${aggregate.masterHost}" of aggregate ${aggregateId} is not registered`);
   if (newMaster) {
-    const host = requireHost(store, newMaster);
+    const host = await requireHost(store, newMaster);
     if (newMaster === master.name) throw failedPrecondition(`"${newMaster}" is the pool master of aggregate ${aggregateId} itself; name a surviving member`);
     if (host.aggregateId !== aggregateId || host.membership !== "MEMBER") {
       throw failedPrecondition(`host "${newMaster}" is not a confirmed member of aggregate ${aggregateId}, so it cannot take over as pool master`);
@@ -44,7 +44,7 @@ export async function confirmMasterFailure(
   newMaster: string | undefined,
   signal: AbortSignal,
 ): Promise<MasterFailure> {
-  const { aggregate, master } = checkRecoverMaster(ctx.store, aggregateId, newMaster);
+  const { aggregate, master } = await checkRecoverMaster(ctx.store, aggregateId, newMaster);
   const probe = await probeMaster(ctx, agents, master, { signal, timeoutMs: 10_000 });
   if (verdictOf(probe) === "healthy") {
     throw failedPrecondition(
@@ -52,7 +52,7 @@ export async function confirmMasterFailure(
         `to move the master role, use RemoveHost or StartMaintenance on it`,
     );
   }
-  const members = await askMembers(agents, aggregate, survivingMembers(ctx, aggregate), { signal, timeoutMs: 10_000 });
+  const members = await askMembers(agents, aggregate, await survivingMembers(ctx, aggregate), { signal, timeoutMs: 10_000 });
   const verdict = verdictOf(probe, members);
   if (verdict === "partition") {
     throw failedPrecondition(
@@ -66,15 +66,15 @@ export async function confirmMasterFailure(
 }
 
 /** The params of a new RECOVER_MASTER operation. */
-export function recoverMasterParams(
+export async function recoverMasterParams(
   ctx: ControllerContext,
   aggregateId: number,
   failure: MasterFailure,
   trigger: RecoverMasterParams["trigger"],
   newMaster: string | undefined,
-): RecoverMasterParams {
-  const aggregate = ctx.store.aggregates.get(aggregateId)!;
-  const hints = Object.fromEntries(survivingMembers(ctx, aggregate).map((h) => [h.name, ctx.knownCapacity.freeBytes(h)]));
+): Promise<RecoverMasterParams> {
+  const aggregate = (await ctx.store.aggregates.get(aggregateId))!;
+  const hints = Object.fromEntries((await survivingMembers(ctx, aggregate)).map((h) => [h.name, ctx.knownCapacity.freeBytes(h)]));
   const params: RecoverMasterParams = {
     failedMaster: failure.master,
     evidence: failure.evidence,
@@ -91,11 +91,11 @@ export async function recoverMaster(ctx: IntakeContext, rawId: bigint | number, 
   const aggregateId = typeof rawId === "number" ? rawId : idFrom(rawId);
   const wanted = newMaster || undefined;
   const failure = detected ?? (await confirmMasterFailure(ctx, ctx.agents, aggregateId, wanted, ctx.engine.shutdown));
-  const op = ctx.store.transaction(() => {
-    const { master } = checkRecoverMaster(ctx.store, aggregateId, wanted);
+  const op = await ctx.store.transaction(async () => {
+    const { master } = await checkRecoverMaster(ctx.store, aggregateId, wanted);
     if (master.name !== failure.master) throw failedPrecondition(`the pool master of aggregate ${aggregateId} is ${master.name} now, not the failed ${failure.master}`);
-    const params = recoverMasterParams(ctx, aggregateId, failure, detected ? "detector" : "operator", wanted);
-    return recordOperation(ctx, "RECOVER_MASTER", aggregateId, failure.master, params);
+    const params = await recoverMasterParams(ctx, aggregateId, failure, detected ? "detector" : "operator", wanted);
+    return await recordOperation(ctx, "RECOVER_MASTER", aggregateId, failure.master, params);
   });
   ctx.engine.schedule(op);
   return op;

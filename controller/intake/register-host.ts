@@ -27,19 +27,19 @@ function validateRegistration(r: { name: string; xapiAddress: string; agentEndpo
 }
 
 /** Registers (or refreshes) a host; a new host starts disabled. */
-export function registerHost(ctx: ControllerContext, req: MessageShape<typeof RegisterHostRequestSchema>): HostRecord {
+export async function registerHost(ctx: ControllerContext, req: MessageShape<typeof RegisterHostRequestSchema>): Promise<HostRecord> {
   validateRegistration(req);
   const { store } = ctx;
   const facts = poolFactsRecord(req.pool);
-  const host = store.transaction(() => {
-    const known = store.hosts.get(req.name);
+  const host = await store.transaction(async () => {
+    const known = await store.hosts.get(req.name);
     if (known?.aggregateId != null && known.uuid && facts?.hostUuid && facts.hostUuid !== known.uuid) {
       // A host in a pool cannot silently become another machine: that would aim pool operations at it.
       throw failedPrecondition(
         `host "${req.name}" is in aggregate ${known.aggregateId} as XenServer host ${known.uuid}; a registration as ${facts.hostUuid} is refused (remove it from the aggregate first)`,
       );
     }
-    const isNew = store.hosts.register(
+    const isNew = await store.hosts.register(
       {
         name: req.name,
         uuid: facts?.hostUuid || null,
@@ -51,8 +51,8 @@ export function registerHost(ctx: ControllerContext, req: MessageShape<typeof Re
       },
       nowIso(),
     );
-    if (isNew) store.events.append({ kind: "host.registered", host: req.name, message: `host ${req.name} registered (disabled)` });
-    return store.hosts.get(req.name)!;
+    if (isNew) await store.events.append({ kind: "host.registered", host: req.name, message: `host ${req.name} registered (disabled)` });
+    return (await store.hosts.get(req.name))!;
   });
   ctx.log.info("host registered", { host: req.name, agentEndpoint: req.agentEndpoint });
   return host;

@@ -14,9 +14,9 @@ import { recordOperation } from "./accept-operation.js";
 import { requireAggregate, requireHost, validateHostRequest } from "./lookups.js";
 
 /** Checks a RemoveHost request against the store (inside the caller's transaction). */
-export function checkRemoveHost(store: Store, aggregateId: number, hostName: string): { aggregate: AggregateRecord; host: HostRecord } {
-  const aggregate = requireAggregate(store, aggregateId);
-  const host = requireHost(store, hostName);
+export async function checkRemoveHost(store: Store, aggregateId: number, hostName: string): Promise<{ aggregate: AggregateRecord; host: HostRecord }> {
+  const aggregate = await requireAggregate(store, aggregateId);
+  const host = await requireHost(store, hostName);
   if (host.aggregateId !== aggregateId) throw notFound(`host "${hostName}" is not in aggregate ${aggregateId}`);
   const refusal = refusalWhileError(aggregate, "REMOVE_HOST");
   if (refusal) throw failedPrecondition(refusal);
@@ -39,7 +39,7 @@ async function runningGuests(ctx: IntakeContext, host: HostRecord): Promise<stri
 export async function removeHost(ctx: IntakeContext, rawAggregateId: bigint, hostName: string): Promise<OperationRecord> {
   const aggregateId = validateHostRequest(rawAggregateId, hostName);
   const { store } = ctx;
-  const { host } = checkRemoveHost(store, aggregateId, hostName);
+  const { host } = await checkRemoveHost(store, aggregateId, hostName);
   if (host.membership !== "MEMBER" && host.membership !== "FAILED") {
     throw failedPrecondition(`host "${hostName}" is ${host.membership} in aggregate ${aggregateId}; wait for its operation to end`);
   }
@@ -49,11 +49,11 @@ export async function removeHost(ctx: IntakeContext, rawAggregateId: bigint, hos
     throw failedPrecondition(`host "${hostName}" still runs ${running.length} VM(s): ${running.join(", ")}; migrate them away or use host maintenance first`);
   }
   const prior = host.membership;
-  const op = store.transaction(() => {
-    const fresh = checkRemoveHost(store, aggregateId, hostName);
+  const op = await store.transaction(async () => {
+    const fresh = await checkRemoveHost(store, aggregateId, hostName);
     if (fresh.host.membership !== prior) throw failedPrecondition(`host "${hostName}" is ${fresh.host.membership}; wait for its operation to end`);
-    store.hosts.apply(hostName, beginLeave());
-    return recordOperation(ctx, "REMOVE_HOST", aggregateId, hostName, { priorMembership: prior });
+    await store.hosts.apply(hostName, beginLeave());
+    return await recordOperation(ctx, "REMOVE_HOST", aggregateId, hostName, { priorMembership: prior });
   });
   ctx.engine.schedule(op);
   return op;

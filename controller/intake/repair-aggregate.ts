@@ -13,10 +13,10 @@ const aborted = (message: string) => new ConnectError(message, Code.Aborted);
 export async function repairAggregate(ctx: IntakeContext, rawId: bigint): Promise<AggregateRecord> {
   const aggregateId = idFrom(rawId);
   const { store } = ctx;
-  const aggregate = requireAggregate(store, aggregateId);
-  const running = store.operations.unfinished(aggregateId)[0];
+  const aggregate = await requireAggregate(store, aggregateId);
+  const running = (await store.operations.unfinished(aggregateId))[0];
   if (running) throw failedPrecondition(`operation ${running.id} (${running.kind} ${running.host ?? ""}) is still running on aggregate ${aggregateId}; wait for it or cancel it`);
-  const hosts = store.hosts.members(aggregateId);
+  const hosts = await store.hosts.members(aggregateId);
   const changes: string[] = [];
 
   // Ask the recorded master first, then confirmed members; never a host that was only joining (it may be standalone).
@@ -31,9 +31,9 @@ export async function repairAggregate(ctx: IntakeContext, rawId: bigint): Promis
     }
   }
 
-  return store.transaction(() => {
+  return await store.transaction(async () => {
     // An operation accepted while the pool was being read would be overwritten: refuse instead.
-    const started = store.operations.unfinished(aggregateId)[0];
+    const started = (await store.operations.unfinished(aggregateId))[0];
     if (started) throw aborted(`operation ${started.id} (${started.kind}) started on aggregate ${aggregateId} during the repair; repair again when it has ended`);
     const now = nowIso();
     let masterHost: string | null = null;
@@ -44,17 +44,17 @@ export async function repairAggregate(ctx: IntakeContext, rawId: bigint): Promis
         // slave. It stays disabled until an operator enables it (host-maintenance-stop).
         if (member?.live && !member.master) {
           changes.push(`${h.name}: fenced former master is back in the pool, FAILED → MEMBER (disabled)`);
-          store.hosts.apply(h.name, fencedBackByRepair());
+          await store.hosts.apply(h.name, fencedBackByRepair());
         }
         continue;
       }
       if (member) {
         if (h.membership !== "MEMBER") changes.push(`${h.name}: ${h.membership} → MEMBER`);
-        store.hosts.apply(h.name, adoptedByRepair(member.enabled));
+        await store.hosts.apply(h.name, adoptedByRepair(member.enabled));
         if (member.master) masterHost = h.name;
       } else {
         changes.push(`${h.name}: not in the pool, removed from the aggregate`);
-        store.hosts.apply(h.name, removedByRepair(aggregateId));
+        await store.hosts.apply(h.name, removedByRepair(aggregateId));
       }
     }
     const drift: string[] = [];
@@ -62,10 +62,10 @@ export async function repairAggregate(ctx: IntakeContext, rawId: bigint): Promis
       if (hosts.some((h) => h.uuid === m.uuid)) continue;
       drift.push(`pool member ${m.name} (${m.uuid}, ${m.address}) is not a host of this aggregate`);
     }
-    const remaining = store.hosts.members(aggregateId).filter((h) => h.membership !== "FAILED");
+    const remaining = (await store.hosts.members(aggregateId)).filter((h) => h.membership !== "FAILED");
     const empty = remaining.length === 0;
-    store.aggregates.setError(aggregateId, errorAfterRepair(), now);
-    store.aggregates.updatePool(
+    await store.aggregates.setError(aggregateId, errorAfterRepair(), now);
+    await store.aggregates.updatePool(
       aggregateId,
       {
         masterHost: empty ? null : masterHost,
@@ -76,11 +76,11 @@ export async function repairAggregate(ctx: IntakeContext, rawId: bigint): Promis
       },
       now,
     );
-    store.events.append({
+    await store.events.append({
       kind: "aggregate.repaired",
       aggregateId,
       message: `aggregate ${aggregateId} repaired${changes.length ? `: ${changes.join("; ")}` : " (record already matched the pool)"}`,
     });
-    return store.aggregates.get(aggregateId)!;
+    return (await store.aggregates.get(aggregateId))!;
   });
 }

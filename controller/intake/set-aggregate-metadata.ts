@@ -6,7 +6,7 @@ import type { Store } from "../store/store.js";
 import { assertValid, requireAggregate } from "./lookups.js";
 
 /** Sets and removes metadata keys atomically. */
-export function setAggregateMetadata(store: Store, input: { id: number; set: Record<string, string>; remove: string[] }): AggregateRecord {
+export async function setAggregateMetadata(store: Store, input: { id: number; set: Record<string, string>; remove: string[] }): Promise<AggregateRecord> {
   const found: FieldViolation[] = [];
   for (const [key, value] of Object.entries(input.set)) {
     const field = `metadata[${JSON.stringify(key)}]`;
@@ -27,8 +27,8 @@ export function setAggregateMetadata(store: Store, input: { id: number; set: Rec
     found.push({ field: "metadata", description: "set at least one key or remove_keys entry" });
   }
   assertValid(found);
-  return store.transaction(() => {
-    const current = requireAggregate(store, input.id);
+  return await store.transaction(async () => {
+    const current = await requireAggregate(store, input.id);
     const removing = new Set(input.remove);
     const remaining = Object.keys(current.metadata).filter((k) => !removing.has(k));
     const byLower = new Map(remaining.map((k) => [k.toLowerCase(), k]));
@@ -40,8 +40,8 @@ export function setAggregateMetadata(store: Store, input: { id: number; set: Rec
     }
     const total = new Set([...remaining, ...Object.keys(input.set)]).size;
     if (total > maxMetadataKeys) throw failedPrecondition(`an aggregate holds at most ${maxMetadataKeys} metadata keys (this change would make ${total})`);
-    store.aggregates.setMetadata(input.id, input.set, input.remove, nowIso());
-    return store.aggregates.get(input.id)!;
+    await store.aggregates.setMetadata(input.id, input.set, input.remove, nowIso());
+    return (await store.aggregates.get(input.id))!;
   });
 }
 

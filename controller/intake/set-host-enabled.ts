@@ -7,13 +7,13 @@ import { checkHostName, violations } from "../model/validation.js";
 import { assertValid, requireHost } from "./lookups.js";
 
 /** Sets the host's enabled flag in the record. */
-export function setHostEnabled(ctx: ControllerContext, name: string, enabled: boolean): HostRecord {
+export async function setHostEnabled(ctx: ControllerContext, name: string, enabled: boolean): Promise<HostRecord> {
   assertValid(violations(checkHostName(name, "name")));
   const { store } = ctx;
-  return store.transaction(() => {
-    const refusal = refusalOfEnabled(requireHost(store, name), enabled);
+  return await store.transaction(async () => {
+    const refusal = refusalOfEnabled(await requireHost(store, name), enabled);
     if (refusal) throw failedPrecondition(refusal);
-    store.hosts.apply(name, enabled ? enable() : disable("disabled by an operator"));
-    return store.hosts.get(name)!;
+    await store.hosts.apply(name, enabled ? enable() : disable("disabled by an operator"));
+    return (await store.hosts.get(name))!;
   });
 }

@@ -45,17 +45,17 @@ async function dryRun(ctx: IntakeContext, host: HostRecord & { aggregateId: numb
 export async function startMaintenance(ctx: IntakeContext, req: StartMaintenanceRequest): Promise<OperationRecord> {
   assertValid(violations(checkHostName(req.host, "host")));
   const { store } = ctx;
-  const host = memberHost(ctx, req.host, "START_MAINTENANCE");
+  const host = await memberHost(ctx, req.host, "START_MAINTENANCE");
   const refusal = refusalOfMaintenanceStart(host);
   if (refusal) throw failedPrecondition(refusal);
-  const maxParallel = effectiveMaxParallel(ctx, host.aggregateId, req.maxParallel);
+  const maxParallel = await effectiveMaxParallel(ctx, host.aggregateId, req.maxParallel);
   if (req.validateOnly) return dryRun(ctx, host, maxParallel, req.allowPartial);
-  const op = store.transaction(() => {
-    const fresh = memberHost(ctx, req.host, "START_MAINTENANCE");
+  const op = await store.transaction(async () => {
+    const fresh = await memberHost(ctx, req.host, "START_MAINTENANCE");
     const again = refusalOfMaintenanceStart(fresh);
     if (again) throw failedPrecondition(again);
-    store.hosts.apply(fresh.name, beginEvacuation());
-    return recordOperation(ctx, "START_MAINTENANCE", fresh.aggregateId, fresh.name, { maxParallel, allowPartial: req.allowPartial });
+    await store.hosts.apply(fresh.name, beginEvacuation());
+    return await recordOperation(ctx, "START_MAINTENANCE", fresh.aggregateId, fresh.name, { maxParallel, allowPartial: req.allowPartial });
   });
   ctx.engine.schedule(op);
   return op;

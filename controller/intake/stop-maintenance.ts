@@ -9,15 +9,15 @@ import { assertValid } from "./lookups.js";
 import { effectiveMaxParallel, memberHost } from "./maintenance-checks.js";
 
 /** Accepts StopMaintenance. */
-export function stopMaintenance(ctx: IntakeContext, hostName: string, rebalance: boolean): OperationRecord {
+export async function stopMaintenance(ctx: IntakeContext, hostName: string, rebalance: boolean): Promise<OperationRecord> {
   assertValid(violations(checkHostName(hostName, "host")));
   const { store } = ctx;
-  const op = store.transaction(() => {
-    const host = memberHost(ctx, hostName, "STOP_MAINTENANCE");
+  const op = await store.transaction(async () => {
+    const host = await memberHost(ctx, hostName, "STOP_MAINTENANCE");
     const refusal = refusalOfMaintenanceStop(host);
     if (refusal) throw failedPrecondition(refusal);
-    store.hosts.apply(hostName, beginLeaveMaintenance());
-    return recordOperation(ctx, "STOP_MAINTENANCE", host.aggregateId, hostName, { rebalance, maxParallel: effectiveMaxParallel(ctx, host.aggregateId, 0) });
+    await store.hosts.apply(hostName, beginLeaveMaintenance());
+    return await recordOperation(ctx, "STOP_MAINTENANCE", host.aggregateId, hostName, { rebalance, maxParallel: await effectiveMaxParallel(ctx, host.aggregateId, 0) });
   });
   ctx.engine.schedule(op);
   return op;

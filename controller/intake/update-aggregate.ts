@@ -6,12 +6,12 @@ import type { Store } from "../store/store.js";
 import { assertValid, requireAggregate } from "./lookups.js";
 
 /** Hosts of an aggregate whose zone hint differs from a zone. */
-function hostsOutsideZone(store: Store, aggregateId: number, zone: string): string[] {
-  return store.hosts.members(aggregateId).filter((h) => h.azHint && h.azHint !== zone).map((h) => `${h.name} (asks for "${h.azHint}")`);
+async function hostsOutsideZone(store: Store, aggregateId: number, zone: string): Promise<string[]> {
+  return (await store.hosts.members(aggregateId)).filter((h) => h.azHint && h.azHint !== zone).map((h) => `${h.name} (asks for "${h.azHint}")`);
 }
 
 /** Renames and/or re-zones an aggregate: every check passes before anything is written. */
-export function updateAggregate(store: Store, input: { id: number; name?: string; availabilityZone?: string }): AggregateRecord {
+export async function updateAggregate(store: Store, input: { id: number; name?: string; availabilityZone?: string }): Promise<AggregateRecord> {
   if (input.name === undefined && input.availabilityZone === undefined) {
     throw invalidArgument([{ field: "name", description: "set name, availability_zone or both" }]);
   }
@@ -21,21 +21,21 @@ export function updateAggregate(store: Store, input: { id: number; name?: string
       input.availabilityZone !== undefined ? checkAvailabilityZone(input.availabilityZone) : undefined,
     ),
   );
-  return store.transaction(() => {
-    const current = requireAggregate(store, input.id);
-    if (input.name !== undefined && input.name !== current.name && store.aggregates.idByName(input.name) !== undefined) {
+  return await store.transaction(async () => {
+    const current = await requireAggregate(store, input.id);
+    if (input.name !== undefined && input.name !== current.name && await store.aggregates.idByName(input.name) !== undefined) {
       throw alreadyExists(`an aggregate named "${input.name}" already exists`);
     }
     if (input.availabilityZone !== undefined && input.availabilityZone !== current.availabilityZone) {
-      const outside = hostsOutsideZone(store, input.id, input.availabilityZone);
+      const outside = await hostsOutsideZone(store, input.id, input.availabilityZone);
       if (outside.length > 0) {
         throw failedPrecondition(
           `cannot move aggregate ${input.id} to availability zone "${input.availabilityZone}": hosts ${outside.join(", ")}`,
         );
       }
     }
-    store.aggregates.update(input.id, { name: input.name, availabilityZone: input.availabilityZone }, nowIso());
-    return store.aggregates.get(input.id)!;
+    await store.aggregates.update(input.id, { name: input.name, availabilityZone: input.availabilityZone }, nowIso());
+    return (await store.aggregates.get(input.id))!;
   });
 }
 

@@ -151,9 +151,9 @@ export const adoptedByRepair = (enabledInPool: boolean): HostChange =>
 export const fencedBackByRepair = (): HostChange =>
   host({ membership: "MEMBER", enabled: false, statusReason: "former master, fenced and back in the pool; enable it with host-maintenance-stop" });
 
-/** Repair: the pool does not list the host. */
+/** Repair: the pool does not list the host; it is standalone, disabled and out of maintenance (as after a release). */
 export const removedByRepair = (aggregateId: number): HostChange =>
-  host({ aggregateId: null, membership: null, enabled: false, statusReason: `removed from aggregate ${aggregateId} by repair: not in its pool` });
+  host({ aggregateId: null, membership: null, enabled: false, maintenance: "NONE", statusReason: `removed from aggregate ${aggregateId} by repair: not in its pool` });
 
 // ── hosts: enabled flag and maintenance ─────────────────────────────────────────────────────
 

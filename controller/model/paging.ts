@@ -34,15 +34,15 @@ export interface PageRequest {
  * One page: asks `fetch` for one more item than the page holds, so it knows whether another page
  * follows, and issues that page's token from the last item's position.
  */
-export function pageOf<T, P extends string | number>(
+export async function pageOf<T, P extends string | number>(
   request: PageRequest,
   kind: P extends number ? "number" : "string",
-  fetch: (after: P | undefined, limit: number) => T[],
+  fetch: (after: P | undefined, limit: number) => Promise<T[]>,
   positionOf: (item: T) => P,
-): { items: T[]; nextPageToken: string } {
+): Promise<{ items: T[]; nextPageToken: string }> {
   const after = decodePageToken<P>(request.pageToken, request.filter, kind);
   const limit = effectivePageSize(request.pageSize);
-  const fetched = fetch(after, limit + 1);
+  const fetched = await fetch(after, limit + 1);
   const more = fetched.length > limit;
   const items = more ? fetched.slice(0, limit) : fetched;
   return { items, nextPageToken: more ? encodePageToken(positionOf(items.at(-1)!), request.filter) : "" };

@@ -1,4 +1,4 @@
-/** Field validation rules (DESIGN.md §3 "Errors", nova-aggregates.md §1.3). Each returns a violation or undefined. */
+/** Field validation rules (docs/os-aggregates.md §Outcomes shared with the gRPC API). Each returns a violation or undefined. */
 import type { FieldViolation } from "../../shared/errors.js";
 
 /** Longest name, zone, metadata key or value. */

@@ -9,12 +9,12 @@ import { callOptions, hostRecord, memberOf, readPool } from "../pool/pool-view.j
 type Step = StepSpec<"ADD_HOST">;
 type View = Pick<OperationView<"ADD_HOST">, "ctx" | "op">;
 
-const aggregateOf = (s: View) => s.ctx.store.aggregates.get(s.op.aggregateId!)!;
+const aggregateOf = async (s: View) => (await s.ctx.store.aggregates.get(s.op.aggregateId!))!;
 const joiningName = (s: Pick<View, "op">) => s.op.host!;
 
 /** The joining host's uuid (from its registration, or asked from its agent). */
 async function joiningUuid(s: StepContext<"ADD_HOST">): Promise<string> {
-  const host = hostRecord(s, joiningName(s));
+  const host = await hostRecord(s, joiningName(s));
   if (host.uuid) return host.uuid;
   const info = await s.agents.forHost(host).getHostInfo({}, callOptions(s));
   return info.uuid;
@@ -24,8 +24,8 @@ const initPool: Step = {
   name: "init-pool",
   mutating: true,
   async run(s) {
-    const aggregate = aggregateOf(s);
-    const host = hostRecord(s, joiningName(s));
+    const aggregate = await aggregateOf(s);
+    const host = await hostRecord(s, joiningName(s));
     const agent = s.agents.forHost(host);
     const info = await agent.getHostInfo({}, callOptions(s));
     const pool = await agent.getPoolInfo({}, callOptions(s));
@@ -34,7 +34,7 @@ const initPool: Step = {
     }
     const already = pool.name === aggregate.name;
     const named = already ? pool : await agent.initPool({ name: aggregate.name }, callOptions(s));
-    s.ctx.store.transaction(() => s.ctx.store.aggregates.updatePool(aggregate.id, { masterHost: host.name, poolUuid: named.uuid }, nowIso()));
+    await s.ctx.store.transaction(async () => await s.ctx.store.aggregates.updatePool(aggregate.id, { masterHost: host.name, poolUuid: named.uuid }, nowIso()));
     return { detail: `${host.name} is the master of pool ${named.uuid} named "${aggregate.name}"`, skipped: already };
   },
 };
@@ -43,11 +43,11 @@ const joinPool: Step = {
   name: "join-pool",
   mutating: true,
   async run(s) {
-    const aggregate = aggregateOf(s);
+    const aggregate = await aggregateOf(s);
     if (!aggregate.masterHost) throw new Refused(`aggregate ${aggregate.id} has no pool master to join`);
-    const master = hostRecord(s, aggregate.masterHost);
+    const master = await hostRecord(s, aggregate.masterHost);
     if (master.aggregateId !== aggregate.id) throw new Refused(`the recorded pool master ${master.name} is no longer in aggregate ${aggregate.id}; repair the aggregate`);
-    const host = hostRecord(s, joiningName(s));
+    const host = await hostRecord(s, joiningName(s));
     const uuid = await joiningUuid(s);
     const { pool } = await readPool(s, [master.name]);
     if (memberOf(pool, uuid)) return { detail: `${host.name} is already a member of pool ${pool.uuid}`, skipped: true };
@@ -61,7 +61,7 @@ const confirmMembership: Step = {
   name: "confirm-membership",
   mutating: false,
   async run(s) {
-    const aggregate = aggregateOf(s);
+    const aggregate = await aggregateOf(s);
     const uuid = await joiningUuid(s);
     const { pool } = await readPool(s, [aggregate.masterHost!, joiningName(s)]);
     const member = memberOf(pool, uuid);
@@ -75,14 +75,14 @@ const enableHost: Step = {
   name: "enable-host",
   mutating: true,
   async run(s) {
-    const aggregate = aggregateOf(s);
-    const host = hostRecord(s, joiningName(s));
-    const master = hostRecord(s, aggregate.masterHost!);
+    const aggregate = await aggregateOf(s);
+    const host = await hostRecord(s, joiningName(s));
+    const master = await hostRecord(s, aggregate.masterHost!);
     const uuid = await joiningUuid(s);
     await s.agents.forHost(master).setHostEnabled({ hostUuid: uuid, enabled: true }, callOptions(s));
-    s.ctx.store.transaction(() => {
-      s.ctx.store.hosts.apply(host.name, confirmMember());
-      s.ctx.store.aggregates.touch(aggregate.id, nowIso());
+    await s.ctx.store.transaction(async () => {
+      await s.ctx.store.hosts.apply(host.name, confirmMember());
+      await s.ctx.store.aggregates.touch(aggregate.id, nowIso());
     });
     return { detail: `${host.name} is an enabled member` };
   },
@@ -92,26 +92,26 @@ const enableHost: Step = {
 export const addHostSpec: OperationSpec<"ADD_HOST"> = {
   kind: "ADD_HOST",
   steps: [initPool, joinPool, confirmMembership, enableHost],
-  plan(s) {
-    const aggregate = aggregateOf(s);
-    const master = aggregate.masterHost ? s.ctx.store.hosts.get(aggregate.masterHost) : undefined;
+  async plan(s) {
+    const aggregate = await aggregateOf(s);
+    const master = aggregate.masterHost ? await s.ctx.store.hosts.get(aggregate.masterHost) : undefined;
     const masterInPool = master?.aggregateId === aggregate.id && (master.membership === "MEMBER" || master.membership === "LEAVING");
     const founding = !masterInPool || aggregate.masterHost === joiningName(s);
     return [founding ? initPool : joinPool, confirmMembership, enableHost];
   },
   failureBreaksPool: true,
-  succeeded(s) {
-    s.ctx.store.events.append({ kind: "host.joined", aggregateId: s.op.aggregateId, host: s.op.host, operationId: s.op.id, message: `${s.op.host} joined aggregate ${s.op.aggregateId}` });
+  async succeeded(s) {
+    await s.ctx.store.events.append({ kind: "host.joined", aggregateId: s.op.aggregateId, host: s.op.host, operationId: s.op.id, message: `${s.op.host} joined aggregate ${s.op.aggregateId}` });
   },
-  ended(s, outcome) {
+  async ended(s, outcome) {
     const store = s.ctx.store;
-    const host = store.hosts.get(joiningName(s));
+    const host = await store.hosts.get(joiningName(s));
     if (outcome.changedPool || host?.aggregateId !== s.op.aggregateId || host.membership !== "JOINING") return;
     // Nothing happened to the pool: undo the recorded intent.
-    store.hosts.apply(host.name, abandonJoin());
-    const aggregate = aggregateOf(s);
+    await store.hosts.apply(host.name, abandonJoin());
+    const aggregate = await aggregateOf(s);
     if (aggregate.members.length === 0 && aggregate.azFromHost) {
-      store.aggregates.updatePool(aggregate.id, { availabilityZone: null, azFromHost: false }, nowIso());
+      await store.aggregates.updatePool(aggregate.id, { availabilityZone: null, azFromHost: false }, nowIso());
     }
   },
 };

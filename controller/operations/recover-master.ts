@@ -18,18 +18,18 @@ import { callOptions, hostRecord } from "../pool/pool-view.js";
 type Ctx = StepContext<"RECOVER_MASTER">;
 type View = Pick<OperationView<"RECOVER_MASTER">, "ctx" | "op">;
 
-const aggregateOf = (s: View) => s.ctx.store.aggregates.get(s.op.aggregateId!)!;
+const aggregateOf = async (s: View) => (await s.ctx.store.aggregates.get(s.op.aggregateId!))!;
 const probeTimeout = (s: Pick<Ctx, "remainingMs">) => Math.max(1, Math.min(10_000, s.remainingMs()));
 
 /** The member already promoted, if a member reports being the master of the pool. */
 async function memberReports(s: Ctx) {
-  const aggregate = aggregateOf(s);
-  return askMembers(s.agents, aggregate, survivingMembers(s.ctx, aggregate), { signal: s.signal, timeoutMs: probeTimeout(s) });
+  const aggregate = await aggregateOf(s);
+  return askMembers(s.agents, aggregate, await survivingMembers(s.ctx, aggregate), { signal: s.signal, timeoutMs: probeTimeout(s) });
 }
 
 async function confirmFailure(s: Ctx): Promise<StepResult> {
   const p = s.op.params;
-  const master = hostRecord(s, p.failedMaster);
+  const master = await hostRecord(s, p.failedMaster);
   const members = await memberReports(s);
   const promoted = members.find((m) => m.promoted);
   if (promoted) return { detail: `${promoted.host} is already the master of the pool; the recovery goes on from there`, skipped: true };
@@ -61,7 +61,7 @@ async function chooseNewMaster(s: Ctx): Promise<StepResult> {
     p.newMaster = p.requestedNewMaster;
     return { detail: `${p.newMaster} takes over as pool master (named by the operator)` };
   }
-  const records = new Map(survivingMembers(s.ctx, aggregateOf(s)).map((h) => [h.name, h]));
+  const records = new Map((await survivingMembers(s.ctx, await aggregateOf(s))).map((h) => [h.name, h]));
   const freeOf = (name: string) => p.freeMemoryHints[name] || records.get(name)?.capacity?.memoryFreeBytes || 0;
   const candidates = members.map((m) => {
     const h = records.get(m.host);
@@ -83,8 +83,8 @@ async function chooseNewMaster(s: Ctx): Promise<StepResult> {
 async function emergencyTransition(s: Ctx): Promise<StepResult> {
   const p = s.op.params;
   if (p.masterBack) return { detail: "the master is back; nothing promoted", skipped: true };
-  const aggregate = aggregateOf(s);
-  const next = hostRecord(s, p.newMaster!);
+  const aggregate = await aggregateOf(s);
+  const next = await hostRecord(s, p.newMaster!);
   const agent = s.agents.forHost(next);
   const info = await agent.getHostInfo({}, callOptions(s, 15_000));
   if (info.role === HostRole.MASTER && info.poolUuid === aggregate.poolUuid) return { detail: `${next.name} is already the pool master`, skipped: true };
@@ -95,7 +95,7 @@ async function emergencyTransition(s: Ctx): Promise<StepResult> {
   }
   const after = await agent.emergencyTransitionToMaster({}, callOptions(s));
   if (after.role !== HostRole.MASTER) throw new RetryLater(`${next.name} did not become a master (role ${HostRole[after.role]})`);
-  s.ctx.store.appendEvent({
+  await s.ctx.store.appendEvent({
     kind: "pool.master-promoted",
     aggregateId: aggregate.id,
     host: next.name,
@@ -108,17 +108,17 @@ async function emergencyTransition(s: Ctx): Promise<StepResult> {
 async function recoverSlaves(s: Ctx): Promise<StepResult> {
   const p = s.op.params;
   if (p.masterBack) return { detail: "the master is back; nothing to repoint", skipped: true };
-  const aggregate = aggregateOf(s);
-  const next = hostRecord(s, p.newMaster!);
+  const aggregate = await aggregateOf(s);
+  const next = await hostRecord(s, p.newMaster!);
   const result = await s.agents.forHost(next).recoverSlaves({}, callOptions(s));
-  const byUuid = new Map(s.ctx.store.hosts.members(aggregate.id).map((h) => [h.uuid, h.name]));
+  const byUuid = new Map((await s.ctx.store.hosts.members(aggregate.id)).map((h) => [h.uuid, h.name]));
   const recovered = result.recoveredHostUuids.map((u) => byUuid.get(u) ?? u);
   p.recovered = recovered;
-  const members = survivingMembers(s.ctx, aggregate).filter((h) => h.name !== next.name);
+  const members = (await survivingMembers(s.ctx, aggregate)).filter((h) => h.name !== next.name);
   const poolMembers = new Map((result.pool?.members ?? []).map((m) => [m.uuid, m]));
   const following = members.filter((h) => poolMembers.get(h.uuid ?? "")?.live).map((h) => h.name);
   const missing = members.filter((h) => !following.includes(h.name)).map((h) => h.name);
-  s.ctx.store.appendEvent({
+  await s.ctx.store.appendEvent({
     kind: "pool.slaves-recovered",
     aggregateId: aggregate.id,
     host: next.name,
@@ -135,12 +135,12 @@ async function recoverSlaves(s: Ctx): Promise<StepResult> {
 async function recordNewMaster(s: Ctx): Promise<StepResult> {
   const p = s.op.params;
   if (p.masterBack) return { detail: "the master is back; record unchanged", skipped: true };
-  const aggregate = aggregateOf(s);
-  const next = hostRecord(s, p.newMaster!);
+  const aggregate = await aggregateOf(s);
+  const next = await hostRecord(s, p.newMaster!);
   if (aggregate.masterHost === next.name) return { detail: `${next.name} is recorded as the pool master`, skipped: true };
-  s.ctx.store.transaction(() => {
-    s.ctx.store.aggregates.updatePool(aggregate.id, { masterHost: next.name }, nowIso());
-    s.ctx.store.appendEvent({
+  await s.ctx.store.transaction(async () => {
+    await s.ctx.store.aggregates.updatePool(aggregate.id, { masterHost: next.name }, nowIso());
+    await s.ctx.store.appendEvent({
       kind: "pool.master-changed",
       aggregateId: aggregate.id,
       host: next.name,
@@ -164,12 +164,12 @@ async function markOldMasterFailed(s: Ctx): Promise<StepResult> {
   if (p.masterBack) return { detail: "the master is back; nothing marked", skipped: true };
   const store = s.ctx.store;
   const aggregateId = s.op.aggregateId!;
-  const old = hostRecord(s, p.failedMaster);
+  const old = await hostRecord(s, p.failedMaster);
   const reason = failedMasterReason(p, s.op.id, aggregateId);
-  store.transaction(() => {
-    store.hosts.apply(old.name, markFailed(reason));
-    store.aggregates.touch(aggregateId, nowIso());
-    s.ctx.store.appendEvent({ kind: "host.failed", aggregateId, host: old.name, operationId: s.op.id, message: `${old.name} is marked FAILED and disabled: ${reason}` });
+  await store.transaction(async () => {
+    await store.hosts.apply(old.name, markFailed(reason));
+    await store.aggregates.touch(aggregateId, nowIso());
+    await s.ctx.store.appendEvent({ kind: "host.failed", aggregateId, host: old.name, operationId: s.op.id, message: `${old.name} is marked FAILED and disabled: ${reason}` });
   });
   return { detail: `${old.name} is FAILED (liveness and membership) and disabled` };
 }
@@ -177,8 +177,8 @@ async function markOldMasterFailed(s: Ctx): Promise<StepResult> {
 async function reportLostVms(s: Ctx): Promise<StepResult> {
   const p = s.op.params;
   if (p.masterBack) return { detail: "the master is back; no VM lost", skipped: true };
-  const old = hostRecord(s, p.failedMaster);
-  const next = hostRecord(s, p.newMaster!);
+  const old = await hostRecord(s, p.failedMaster);
+  const next = await hostRecord(s, p.newMaster!);
   let lost: LostVmRecord[] = [];
   if (old.uuid) {
     try {
@@ -193,13 +193,13 @@ async function reportLostVms(s: Ctx): Promise<StepResult> {
   }
   const store = s.ctx.store;
   const aggregateId = s.op.aggregateId!;
-  store.transaction(() => {
-    const aggregate = store.aggregates.get(aggregateId)!;
+  await store.transaction(async () => {
+    const aggregate = (await store.aggregates.get(aggregateId))!;
     const known = new Set(aggregate.lostVms.map((v) => v.vmUuid));
     const added = lost.filter((v) => !known.has(v.vmUuid));
     if (added.length === 0) return;
-    store.aggregates.updatePool(aggregateId, { lostVms: [...aggregate.lostVms, ...added] }, nowIso());
-    s.ctx.store.appendEvent({
+    await store.aggregates.updatePool(aggregateId, { lostVms: [...aggregate.lostVms, ...added] }, nowIso());
+    await s.ctx.store.appendEvent({
       kind: "pool.vms-lost",
       aggregateId,
       host: old.name,
@@ -224,18 +224,18 @@ const steps = {
 export const recoverMasterSpec: OperationSpec<"RECOVER_MASTER"> = {
   kind: "RECOVER_MASTER",
   steps: Object.values(steps),
-  plan() {
+  async plan() {
     return Object.values(steps);
   },
   failureBreaksPool: true,
-  succeeded(s) {
+  async succeeded(s) {
     const store = s.ctx.store;
     const p = s.op.params;
-    const aggregate = aggregateOf(s);
+    const aggregate = await aggregateOf(s);
     // The master-failure condition (or an earlier failed recovery) is over; a failure of another operation still needs a repair.
-    const failedOp = aggregate.lastError?.operationId ? store.operations.get(aggregate.lastError.operationId) : undefined;
-    store.aggregates.setError(aggregate.id, errorAfterRemedy(aggregate.lastError, failedOp?.kind), nowIso());
-    store.events.append({
+    const failedOp = aggregate.lastError?.operationId ? await store.operations.get(aggregate.lastError.operationId) : undefined;
+    await store.aggregates.setError(aggregate.id, errorAfterRemedy(aggregate.lastError, failedOp?.kind), nowIso());
+    await store.events.append({
       kind: p.masterBack ? "pool.master-back" : "pool.master-recovered",
       aggregateId: aggregate.id,
       host: p.masterBack ? p.failedMaster : (p.newMaster ?? null),
@@ -245,12 +245,12 @@ export const recoverMasterSpec: OperationSpec<"RECOVER_MASTER"> = {
         : `aggregate ${aggregate.id} recovered: ${p.newMaster} replaced the failed master ${p.failedMaster}`,
     });
   },
-  ended(s, outcome) {
+  async ended(s, outcome) {
     if (outcome.failed) return; // the runner records the failure on the aggregate (ERROR); the detector does not retry it
     // Cancelled: the master is still failed unless it comes back; an operator decides what next.
     const p = s.op.params;
     const id = s.op.aggregateId!;
     const text = `${p.failedMaster}: the recovery ${s.op.id} was cancelled${outcome.changedPool ? " after it changed the pool" : ""}; run "aggctl aggregate-recover-master ${id} [--new-master HOST]"`;
-    s.ctx.store.aggregates.setError(id, masterFailureCondition(text, nowIso()), nowIso());
+    await s.ctx.store.aggregates.setError(id, masterFailureCondition(text, nowIso()), nowIso());
   },
 };

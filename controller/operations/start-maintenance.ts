@@ -16,10 +16,10 @@ const hostName = (s: Pick<Ctx, "op">) => s.op.host!;
 
 /** Sets the host's enabled flag in XenServer (through the pool) and in the record. */
 async function setEnabled(s: Ctx, enabled: boolean): Promise<void> {
-  const host = hostRecord(s, hostName(s));
-  const contact = hostRecord(s, poolContacts(s, host.aggregateId!)[0] ?? host.name);
+  const host = await hostRecord(s, hostName(s));
+  const contact = await hostRecord(s, (await poolContacts(s, host.aggregateId!))[0] ?? host.name);
   await s.agents.forHost(contact).setHostEnabled({ hostUuid: host.uuid ?? "", enabled }, callOptions(s));
-  s.ctx.store.transaction(() => s.ctx.store.hosts.apply(host.name, enabled ? enable() : disable(`maintenance (${s.op.id})`)));
+  await s.ctx.store.transaction(async () => await s.ctx.store.hosts.apply(host.name, enabled ? enable() : disable(`maintenance (${s.op.id})`)));
 }
 
 const disableHost: Step = {
@@ -51,14 +51,14 @@ const handOverMaster: Step = {
   mutating: true,
   handsOverMaster: true,
   async run(s) {
-    const host = hostRecord(s, hostName(s));
+    const host = await hostRecord(s, hostName(s));
     const aggregateId = host.aggregateId!;
-    const { pool } = await readPool(s, poolContacts(s, aggregateId));
-    const members = s.ctx.store.hosts.members(aggregateId);
+    const { pool } = await readPool(s, await poolContacts(s, aggregateId));
+    const members = await s.ctx.store.hosts.members(aggregateId);
     if (pool.masterUuid !== host.uuid) {
       // Already handed over (a retried or resumed step): make sure the record names the real master.
       const current = members.find((h) => h.uuid === pool.masterUuid);
-      if (current) s.ctx.store.transaction(() => s.ctx.store.aggregates.updatePool(aggregateId, { masterHost: current.name }, nowIso()));
+      if (current) await s.ctx.store.transaction(async () => await s.ctx.store.aggregates.updatePool(aggregateId, { masterHost: current.name }, nowIso()));
       return { detail: `${host.name} is not the pool master (${current?.name ?? pool.masterUuid} is)`, skipped: true };
     }
     const candidates = members.filter((h) => h.name !== host.name && h.membership === "MEMBER" && h.maintenance === "NONE").map((h) => masterCandidate(h));
@@ -66,13 +66,13 @@ const handOverMaster: Step = {
     if (!chosenName) throw new Refused(`no other enabled, live member can take over as pool master from ${host.name}`);
     if (s.op.params.newMaster !== chosenName) {
       s.op.params.newMaster = chosenName;
-      s.checkpoint(); // a resume must hand over to the same host
+      await s.checkpoint(); // a resume must hand over to the same host
     }
-    const next = hostRecord(s, chosenName);
+    const next = await hostRecord(s, chosenName);
     await s.agents.forHost(host).designateNewMaster({ hostUuid: next.uuid! }, callOptions(s));
-    s.ctx.store.transaction(() => {
-      s.ctx.store.aggregates.updatePool(aggregateId, { masterHost: next.name }, nowIso());
-      s.ctx.store.events.append({ kind: "pool.master-changed", aggregateId, host: next.name, operationId: s.op.id, message: `${next.name} took over as pool master from ${host.name} (maintenance)` });
+    await s.ctx.store.transaction(async () => {
+      await s.ctx.store.aggregates.updatePool(aggregateId, { masterHost: next.name }, nowIso());
+      await s.ctx.store.events.append({ kind: "pool.master-changed", aggregateId, host: next.name, operationId: s.op.id, message: `${next.name} took over as pool master from ${host.name} (maintenance)` });
     });
     return { detail: `${next.name} is the new pool master` };
   },
@@ -82,18 +82,18 @@ const migrateVms: Step = {
   name: "migrate-vms",
   mutating: true,
   async run(s) {
-    const host = hostRecord(s, hostName(s));
+    const host = await hostRecord(s, hostName(s));
     const aggregateId = host.aggregateId!;
     const ev = s.op.evacuation!;
     const vendor = await cpuVendorOf(s, host);
     const outcome = await runMigrations(s, ev, {
-      via: poolContacts(s, aggregateId).find((n) => n !== host.name) ?? host.name,
+      via: (await poolContacts(s, aggregateId)).find((n) => n !== host.name) ?? host.name,
       targets: () => placementTargets(s, aggregateId, host.name),
       sourceCpuVendor: vendor,
     });
-    s.ctx.store.transaction(() => {
+    await s.ctx.store.transaction(async () => {
       for (const m of ev.moves.filter((m) => m.state === "DONE")) {
-        s.ctx.store.vmOrigins.record({ vmUuid: m.vmUuid, vmName: m.vmName, originHost: host.name, movedTo: m.toHost, operationId: s.op.id, movedAt: nowIso() });
+        await s.ctx.store.vmOrigins.record({ vmUuid: m.vmUuid, vmName: m.vmName, originHost: host.name, movedTo: m.toHost, operationId: s.op.id, movedAt: nowIso() });
       }
     });
     const moved = ev.moves.filter((m) => m.state === "DONE").length;
@@ -110,14 +110,14 @@ const finishMaintenance: Step = {
   name: "finish-maintenance",
   mutating: false,
   async run(s) {
-    const host = hostRecord(s, hostName(s));
-    const contact = hostRecord(s, poolContacts(s, host.aggregateId!).find((n) => n !== host.name) ?? host.name);
+    const host = await hostRecord(s, hostName(s));
+    const contact = await hostRecord(s, (await poolContacts(s, host.aggregateId!)).find((n) => n !== host.name) ?? host.name);
     const { vms } = await s.agents.forHost(contact).listVms({ hostUuid: host.uuid ?? "" }, callOptions(s));
     const left = vms.filter(isRunningGuest);
     const allowed = new Set(s.op.evacuation?.blockers.map((b) => b.vmUuid));
     const unexpected = left.filter((v) => !allowed.has(v.uuid));
     if (unexpected.length > 0) throw new Refused(`${host.name} still runs ${unexpected.map((v) => `${v.name} (${v.uuid})`).join(", ")}`);
-    s.ctx.store.transaction(() => s.ctx.store.hosts.apply(host.name, enterMaintenance()));
+    await s.ctx.store.transaction(async () => await s.ctx.store.hosts.apply(host.name, enterMaintenance()));
     return { detail: left.length ? `${host.name} is in maintenance; ${left.length} VM(s) could not move and still run there` : `${host.name} is in maintenance and empty` };
   },
 };
@@ -126,17 +126,17 @@ const finishMaintenance: Step = {
 export const startMaintenanceSpec: OperationSpec<"START_MAINTENANCE"> = {
   kind: "START_MAINTENANCE",
   steps: [disableHost, planStep, handOverMaster, migrateVms, finishMaintenance],
-  plan(s) {
-    const host = s.ctx.store.hosts.get(hostName(s))!;
-    const master = s.ctx.store.aggregates.get(host.aggregateId!)!.masterHost === host.name;
+  async plan(s) {
+    const host = (await s.ctx.store.hosts.get(hostName(s)))!;
+    const master = (await s.ctx.store.aggregates.get(host.aggregateId!))!.masterHost === host.name;
     return [disableHost, planStep, ...(master ? [handOverMaster] : []), migrateVms, finishMaintenance];
   },
   failureBreaksPool: false,
-  succeeded(s) {
-    s.ctx.store.events.append({ kind: "host.maintenance", aggregateId: s.op.aggregateId, host: s.op.host, operationId: s.op.id, message: `${s.op.host} is in maintenance` });
+  async succeeded(s) {
+    await s.ctx.store.events.append({ kind: "host.maintenance", aggregateId: s.op.aggregateId, host: s.op.host, operationId: s.op.id, message: `${s.op.host} is in maintenance` });
   },
-  ended(s, outcome) {
-    const host = s.ctx.store.hosts.get(hostName(s));
-    if (host) s.ctx.store.hosts.apply(host.name, evacuationEnded(host, outcome.message));
+  async ended(s, outcome) {
+    const host = await s.ctx.store.hosts.get(hostName(s));
+    if (host) await s.ctx.store.hosts.apply(host.name, evacuationEnded(host, outcome.message));
   },
 };

@@ -11,26 +11,26 @@ type Step = StepSpec<"STOP_MAINTENANCE">;
 type Ctx = StepContext<"STOP_MAINTENANCE">;
 
 const hostName = (s: Pick<Ctx, "op">) => s.op.host!;
-const contactOf = (s: Ctx) => {
-  const host = hostRecord(s, hostName(s));
-  return hostRecord(s, poolContacts(s, host.aggregateId!)[0] ?? host.name);
+const contactOf = async (s: Ctx) => {
+  const host = await hostRecord(s, hostName(s));
+  return await hostRecord(s, (await poolContacts(s, host.aggregateId!))[0] ?? host.name);
 };
 
 const enableHost: Step = {
   name: "enable-host",
   mutating: true,
   async run(s) {
-    const host = hostRecord(s, hostName(s));
-    await s.agents.forHost(contactOf(s)).setHostEnabled({ hostUuid: host.uuid ?? "", enabled: true }, callOptions(s));
-    s.ctx.store.transaction(() => s.ctx.store.hosts.apply(host.name, enable()));
+    const host = await hostRecord(s, hostName(s));
+    await s.agents.forHost(await contactOf(s)).setHostEnabled({ hostUuid: host.uuid ?? "", enabled: true }, callOptions(s));
+    await s.ctx.store.transaction(async () => await s.ctx.store.hosts.apply(host.name, enable()));
     return { detail: `${host.name} is enabled` };
   },
 };
 
 /** The host itself as the only placement target of the return. */
 async function targetOf(s: Ctx) {
-  const host = hostRecord(s, hostName(s));
-  const { pool } = await readPool(s, poolContacts(s, host.aggregateId!));
+  const host = await hostRecord(s, hostName(s));
+  const { pool } = await readPool(s, await poolContacts(s, host.aggregateId!));
   const member = pool.members.find((m) => m.uuid === host.uuid);
   return member ? [{ name: host.name, uuid: member.uuid, freeBytes: Number(member.memoryFreeBytes), cpuVendor: "" }] : [];
 }
@@ -39,12 +39,12 @@ const planReturn: Step = {
   name: "plan-return",
   mutating: false,
   async run(s) {
-    const host = hostRecord(s, hostName(s));
-    const origins = s.ctx.store.vmOrigins.fromHost(host.name);
-    const { vms } = await s.agents.forHost(contactOf(s)).listVms({}, callOptions(s));
+    const host = await hostRecord(s, hostName(s));
+    const origins = await s.ctx.store.vmOrigins.fromHost(host.name);
+    const { vms } = await s.agents.forHost(await contactOf(s)).listVms({}, callOptions(s));
     const byUuid = new Map(vms.map((v) => [v.uuid, v]));
     const candidates = origins.map((o) => ({ origin: o, vm: byUuid.get(o.vmUuid) })).filter((c) => c.vm && c.vm.powerState === "Running" && c.vm.residentHostUuid !== host.uuid);
-    const names = new Map(s.ctx.store.hosts.members(host.aggregateId!).map((h) => [h.uuid, h.name]));
+    const names = new Map((await s.ctx.store.hosts.members(host.aggregateId!)).map((h) => [h.uuid, h.name]));
     const plan = planEvacuation(
       candidates.map((c) => ({ uuid: c.vm!.uuid, name: c.vm!.name, memoryBytes: Number(c.vm!.memoryBytes), localStorage: c.vm!.localStorage })),
       await targetOf(s),
@@ -58,8 +58,8 @@ const planReturn: Step = {
     });
     s.op.evacuation = ev;
     // VMs that no longer run (or are gone) are not coming back.
-    s.ctx.store.transaction(() => {
-      for (const o of origins) if (!candidates.some((c) => c.origin.vmUuid === o.vmUuid)) s.ctx.store.vmOrigins.forget(o.vmUuid);
+    await s.ctx.store.transaction(async () => {
+      for (const o of origins) if (!candidates.some((c) => c.origin.vmUuid === o.vmUuid)) await s.ctx.store.vmOrigins.forget(o.vmUuid);
     });
     return { detail: `${ev.moves.length} VM(s) to move back${ev.blockers.length ? `; ${ev.blockers.length} do not fit and stay where they are` : ""}` };
   },
@@ -69,11 +69,11 @@ const migrateBack: Step = {
   name: "migrate-back",
   mutating: true,
   async run(s) {
-    const host = hostRecord(s, hostName(s));
+    const host = await hostRecord(s, hostName(s));
     const ev = s.op.evacuation!;
-    const outcome = await runMigrations(s, ev, { via: poolContacts(s, host.aggregateId!)[0] ?? host.name, targets: () => targetOf(s), sourceCpuVendor: "" });
-    s.ctx.store.transaction(() => {
-      for (const m of ev.moves.filter((m) => m.state === "DONE")) s.ctx.store.vmOrigins.forget(m.vmUuid);
+    const outcome = await runMigrations(s, ev, { via: (await poolContacts(s, host.aggregateId!))[0] ?? host.name, targets: () => targetOf(s), sourceCpuVendor: "" });
+    await s.ctx.store.transaction(async () => {
+      for (const m of ev.moves.filter((m) => m.state === "DONE")) await s.ctx.store.vmOrigins.forget(m.vmUuid);
     });
     const moved = ev.moves.filter((m) => m.state === "DONE").length;
     if (!outcome.completed) throw new Cancelled(`cancelled after moving ${moved} VM(s) back`);
@@ -86,7 +86,7 @@ const finishMaintenance: Step = {
   name: "finish-maintenance",
   mutating: false,
   async run(s) {
-    s.ctx.store.transaction(() => s.ctx.store.hosts.apply(hostName(s), leaveMaintenance()));
+    await s.ctx.store.transaction(async () => await s.ctx.store.hosts.apply(hostName(s), leaveMaintenance()));
     return { detail: `${hostName(s)} is out of maintenance` };
   },
 };
@@ -95,16 +95,16 @@ const finishMaintenance: Step = {
 export const stopMaintenanceSpec: OperationSpec<"STOP_MAINTENANCE"> = {
   kind: "STOP_MAINTENANCE",
   steps: [enableHost, planReturn, migrateBack, finishMaintenance],
-  plan(s) {
+  async plan(s) {
     return [enableHost, ...(s.op.params.rebalance ? [planReturn, migrateBack] : []), finishMaintenance];
   },
   failureBreaksPool: false,
-  succeeded(s) {
-    s.ctx.store.events.append({ kind: "host.maintenance-ended", aggregateId: s.op.aggregateId, host: s.op.host, operationId: s.op.id, message: `${s.op.host} left maintenance` });
+  async succeeded(s) {
+    await s.ctx.store.events.append({ kind: "host.maintenance-ended", aggregateId: s.op.aggregateId, host: s.op.host, operationId: s.op.id, message: `${s.op.host} left maintenance` });
   },
-  ended(s) {
-    const host = s.ctx.store.hosts.get(hostName(s));
+  async ended(s) {
+    const host = await s.ctx.store.hosts.get(hostName(s));
     const change = host && leaveMaintenanceEnded(host);
-    if (host && change) s.ctx.store.hosts.apply(host.name, change);
+    if (host && change) await s.ctx.store.hosts.apply(host.name, change);
   },
 };

@@ -7,16 +7,16 @@ import type { StepContext } from "../engine/step-spec.js";
 type Reader = Pick<StepContext, "ctx" | "agents" | "signal" | "remainingMs">;
 
 /** Hosts of the aggregate whose agents can answer for the pool, master first. */
-export function poolContacts(s: Pick<StepContext, "ctx">, aggregateId: number): string[] {
-  const aggregate = s.ctx.store.aggregates.get(aggregateId)!;
-  const members = s.ctx.store.hosts.members(aggregateId).filter((h) => h.membership === "MEMBER").map((h) => h.name);
+export async function poolContacts(s: Pick<StepContext, "ctx">, aggregateId: number): Promise<string[]> {
+  const aggregate = (await s.ctx.store.aggregates.get(aggregateId))!;
+  const members = (await s.ctx.store.hosts.members(aggregateId)).filter((h) => h.membership === "MEMBER").map((h) => h.name);
   return [aggregate.masterHost, ...members].filter((n, i, all): n is string => !!n && all.indexOf(n) === i);
 }
 
 /** Members that can take VMs: enabled and live in XenServer, enabled and not in maintenance in the record. */
 export async function placementTargets(s: Reader, aggregateId: number, excludeHost: string): Promise<PlacementTarget[]> {
-  const { pool } = await readPool(s, poolContacts(s, aggregateId));
-  const records = new Map(s.ctx.store.hosts.members(aggregateId).map((h) => [h.uuid, h]));
+  const { pool } = await readPool(s, await poolContacts(s, aggregateId));
+  const records = new Map((await s.ctx.store.hosts.members(aggregateId)).map((h) => [h.uuid, h]));
   return pool.members
     .filter((m) => {
       const record = records.get(m.uuid);
@@ -33,9 +33,9 @@ export async function cpuVendorOf(s: Reader, host: HostRecord): Promise<string> 
 
 /** Plans the evacuation of a host: every running guest VM gets a target or a blocker. */
 export async function planHostEvacuation(s: Reader, hostName: string, maxParallel: number, validateOnly: boolean): Promise<EvacuationRecord> {
-  const host = hostRecord(s, hostName);
+  const host = await hostRecord(s, hostName);
   const aggregateId = host.aggregateId!;
-  const contact = hostRecord(s, poolContacts(s, aggregateId)[0] ?? hostName);
+  const contact = await hostRecord(s, (await poolContacts(s, aggregateId))[0] ?? hostName);
   const { vms } = await s.agents.forHost(contact).listVms({ hostUuid: host.uuid ?? "" }, callOptions(s, 30_000));
   const guests = vms.filter((v) => v.powerState === "Running" && !v.isControlDomain && !v.isTemplate);
   const targets = await placementTargets(s, aggregateId, hostName);

@@ -102,8 +102,8 @@ export async function probeMaster(
 }
 
 /** The confirmed members of an aggregate other than the master (the hosts that can confirm or take over). */
-export function survivingMembers(ctx: ControllerContext, aggregate: AggregateRecord): HostRecord[] {
-  return ctx.store.hosts.members(aggregate.id).filter((h) => h.membership === "MEMBER" && h.name !== aggregate.masterHost);
+export async function survivingMembers(ctx: ControllerContext, aggregate: AggregateRecord): Promise<HostRecord[]> {
+  return (await ctx.store.hosts.members(aggregate.id)).filter((h) => h.membership === "MEMBER" && h.name !== aggregate.masterHost);
 }
 
 /** How one member's answer reads. */

@@ -5,8 +5,8 @@ import type { HostRecord } from "../model/records.js";
 import type { StepContext } from "../engine/step-spec.js";
 
 /** A registered host, or a step failure naming it. */
-export function hostRecord(s: Pick<StepContext, "ctx">, name: string): HostRecord {
-  const host = s.ctx.store.hosts.get(name);
+export async function hostRecord(s: Pick<StepContext, "ctx">, name: string): Promise<HostRecord> {
+  const host = await s.ctx.store.hosts.get(name);
   if (!host) throw unavailable(`host "${name}" is no longer registered`);
   return host;
 }
@@ -23,7 +23,7 @@ export function callOptions(s: Pick<StepContext, "signal" | "remainingMs">, capM
 export async function readPool(s: Pick<StepContext, "ctx" | "agents" | "signal" | "remainingMs">, hostNames: string[]): Promise<{ pool: PoolInfo; via: string }> {
   let lastError: unknown;
   for (const name of hostNames) {
-    const host = s.ctx.store.hosts.get(name);
+    const host = await s.ctx.store.hosts.get(name);
     if (!host) continue;
     try {
       const pool = await s.agents.forHost(host).getPoolInfo({}, callOptions(s, 30_000));

@@ -30,16 +30,16 @@ export interface MigrationOutcome {
  * saving progress as it goes. A VM that a target refuses is re-planned on another target.
  */
 export async function runMigrations(s: StepContext, ev: EvacuationRecord, setup: MigrationSetup): Promise<MigrationOutcome> {
-  const agent = s.agents.forHost(hostRecord(s, setup.via));
+  const agent = s.agents.forHost(await hostRecord(s, setup.via));
   const queue: VmMoveRecord[] = ev.moves.filter((m) => m.state === "PLANNED" || m.state === "MIGRATING");
   let lastSave = 0;
-  const save = (force = false) => {
+  const save = async (force = false): Promise<void> => {
     ev.vmsMoved = ev.moves.filter((m) => m.state === "DONE").length;
     const total = Math.max(1, ev.moves.length);
     s.reportStepProgress(ev.moves.reduce((sum, m) => sum + (m.state === "DONE" ? 1 : m.state === "MIGRATING" ? m.progress : 0), 0) / total);
     if (force || Date.now() - lastSave >= progressSaveIntervalMs) {
       lastSave = Date.now();
-      s.checkpoint();
+      await s.checkpoint();
     }
   };
   let cancelled = false;
@@ -48,17 +48,17 @@ export async function runMigrations(s: StepContext, ev: EvacuationRecord, setup:
     move.state = "MIGRATING";
     move.attempts += 1;
     move.progress = 0;
-    save(true);
+    await save(true);
     try {
       for await (const p of agent.migrateVm({ vmUuid: move.vmUuid, targetHostUuid: move.toHostUuid }, callOptions(s))) {
         move.progress = p.progress;
         if (p.state === MigrationState.DONE) move.progress = 1;
-        save();
+        await save();
       }
       move.state = "DONE";
       move.progress = 1;
       move.error = undefined;
-      save(true);
+      await save(true);
     } catch (err) {
       if (s.signal.aborted) throw err;
       if (isTransient(err) && s.remainingMs() > 2000) {
@@ -75,7 +75,7 @@ export async function runMigrations(s: StepContext, ev: EvacuationRecord, setup:
       if (move.attempts >= maxAttemptsPerVm) {
         move.state = "FAILED";
         move.error = message;
-        save(true);
+        await save(true);
         return;
       }
       const exclude = new Map([[move.vmUuid, new Set(move.refusedBy)]]);
@@ -84,14 +84,14 @@ export async function runMigrations(s: StepContext, ev: EvacuationRecord, setup:
       if (!next) {
         move.state = "FAILED";
         move.error = `${message}; no other member can take it (${replanned.blockers[0]?.reason ?? "no target"})`;
-        save(true);
+        await save(true);
         return;
       }
       move.toHost = next.target.name;
       move.toHostUuid = next.target.uuid;
       move.state = "PLANNED";
       move.error = `retrying on ${next.target.name} after: ${message}`;
-      save(true);
+      await save(true);
       queue.push(move);
     }
   };
@@ -99,7 +99,7 @@ export async function runMigrations(s: StepContext, ev: EvacuationRecord, setup:
   const worker = async (): Promise<void> => {
     for (;;) {
       if (s.signal.aborted) return;
-      if (!cancelled && s.cancelRequested()) cancelled = true;
+      if (!cancelled && (await s.cancelRequested())) cancelled = true;
       if (cancelled) return;
       const move = queue.shift();
       if (!move) return;
@@ -114,6 +114,6 @@ export async function runMigrations(s: StepContext, ev: EvacuationRecord, setup:
   if (cancelled) {
     for (const m of ev.moves) if (m.state === "PLANNED") m.state = "SKIPPED";
   }
-  save(true);
+  await save(true);
   return { completed: !cancelled };
 }

@@ -6,13 +6,13 @@ import { checkAvailabilityZone, checkPageSize, violations } from "../model/valid
 import type { Store } from "../store/store.js";
 
 /** A page of aggregates ordered by id. */
-export function listAggregates(store: Store, input: { availabilityZone: string; pageSize: number; pageToken: string }): { aggregates: AggregateRecord[]; nextPageToken: string } {
+export async function listAggregates(store: Store, input: { availabilityZone: string; pageSize: number; pageToken: string }): Promise<{ aggregates: AggregateRecord[]; nextPageToken: string }> {
   assertValid(violations(checkPageSize(input.pageSize), input.availabilityZone !== "" ? checkAvailabilityZone(input.availabilityZone) : undefined));
   const availabilityZone = input.availabilityZone === "" ? undefined : input.availabilityZone;
-  const page = pageOf<AggregateRecord, number>(
+  const page = await pageOf<AggregateRecord, number>(
     { ...input, filter: `az=${input.availabilityZone}` },
     "number",
-    (afterId, limit) => store.aggregates.list({ availabilityZone, afterId: afterId ?? 0, limit }),
+    async (afterId, limit) => await store.aggregates.list({ availabilityZone, afterId: afterId ?? 0, limit }),
     (a) => a.id,
   );
   return { aggregates: page.items, nextPageToken: page.nextPageToken };

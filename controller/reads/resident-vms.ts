@@ -17,12 +17,12 @@ export interface ResidentVm {
 
 /** Asks the host's pool (through a member's agent) for the guests resident on it. */
 export async function residentVms(ctx: ControllerContext, name: string, timeoutMs = 5000): Promise<ResidentVm[]> {
-  const host = requireHost(ctx.store, name);
-  const contactName = host.aggregateId !== null ? (poolContacts({ ctx }, host.aggregateId)[0] ?? name) : name;
-  const contact = requireHost(ctx.store, contactName);
+  const host = await requireHost(ctx.store, name);
+  const contactName = host.aggregateId !== null ? ((await poolContacts({ ctx }, host.aggregateId))[0] ?? name) : name;
+  const contact = await requireHost(ctx.store, contactName);
   const { vms } = await ctx.agents.forHost(contact).listVms({ hostUuid: host.uuid ?? "" }, callOptions({ signal: AbortSignal.timeout(timeoutMs), remainingMs: () => timeoutMs }));
   const guests = vms.filter(isGuest);
-  const origins = ctx.store.vmOrigins.byVm(guests.map((v) => v.uuid));
+  const origins = await ctx.store.vmOrigins.byVm(guests.map((v) => v.uuid));
   return guests.map((v) => {
     const origin = origins.get(v.uuid);
     return { uuid: v.uuid, name: v.name, powerState: v.powerState, memoryBytes: Number(v.memoryBytes), originHost: origin?.movedTo === name ? origin.originHost : "" };

@@ -46,11 +46,11 @@ export class AggregateHandlers {
    * GET /os-aggregates: every aggregate (the domain pages; Nova answers them all), optionally only
    * those of one zone (`?availability_zone=`, as the seed's design promised; Nova ignores it).
    */
-  list(v: Microversion, availabilityZone = ""): NovaReply {
+  async list(v: Microversion, availabilityZone = ""): Promise<NovaReply> {
     const all: AggregateRecord[] = [];
     let pageToken = "";
     do {
-      const page = listAggregates(this.ctx.store, { availabilityZone, pageSize: 1000, pageToken });
+      const page = await listAggregates(this.ctx.store, { availabilityZone, pageSize: 1000, pageToken });
       all.push(...page.aggregates);
       pageToken = page.nextPageToken;
     } while (pageToken !== "");
@@ -58,23 +58,23 @@ export class AggregateHandlers {
   }
 
   /** POST /os-aggregates: 200 (not 201) with the aggregate minus hosts and metadata. */
-  create(v: Microversion, input: { name: string; availabilityZone?: string }): NovaReply {
-    return one(createAggregate(this.ctx.store, input), v, true);
+  async create(v: Microversion, input: { name: string; availabilityZone?: string }): Promise<NovaReply> {
+    return one(await createAggregate(this.ctx.store, input), v, true);
   }
 
   /** GET /os-aggregates/{id}. */
-  show(v: Microversion, id: number): NovaReply {
-    return one(requireAggregate(this.ctx.store, id), v);
+  async show(v: Microversion, id: number): Promise<NovaReply> {
+    return one(await requireAggregate(this.ctx.store, id), v);
   }
 
   /** PUT /os-aggregates/{id}. */
-  update(v: Microversion, id: number, input: { name?: string; availabilityZone?: string }): NovaReply {
-    return one(updateAggregate(this.ctx.store, { id, ...input }), v);
+  async update(v: Microversion, id: number, input: { name?: string; availabilityZone?: string }): Promise<NovaReply> {
+    return one(await updateAggregate(this.ctx.store, { id, ...input }), v);
   }
 
   /** DELETE /os-aggregates/{id}: 200 with an empty body. */
-  delete(id: number): NovaReply {
-    deleteAggregate(this.ctx.store, id);
+  async delete(id: number): Promise<NovaReply> {
+    await deleteAggregate(this.ctx.store, id);
     return { status: 200 };
   }
 
@@ -82,7 +82,7 @@ export class AggregateHandlers {
   async action(v: Microversion, id: number, action: AggregateAction): Promise<NovaReply> {
     switch (action.action) {
       case "set_metadata":
-        return one(this.setMetadata(id, action.metadata), v);
+        return one(await this.setMetadata(id, action.metadata), v);
       case "add_host":
       case "remove_host":
         return this.changeHost(v, id, action.action, action.host);
@@ -94,22 +94,22 @@ export class AggregateHandlers {
    * aggregate's zone, so it goes through UpdateAggregate's rules (null or "" → 400). All of it in
    * one transaction.
    */
-  private setMetadata(id: number, metadata: [string, string | null][]): AggregateRecord {
+  private async setMetadata(id: number, metadata: [string, string | null][]): Promise<AggregateRecord> {
     const { store } = this.ctx;
     const zone = metadata.find(([key]) => key === zoneKey);
     const rest = metadata.filter(([key]) => key !== zoneKey);
     const set = Object.fromEntries(rest.filter((e): e is [string, string] => e[1] !== null));
     const remove = rest.filter(([, value]) => value === null).map(([key]) => key);
-    return store.transaction(() => {
-      if (zone) updateAggregate(store, { id, availabilityZone: zone[1] ?? "" });
-      if (rest.length > 0) setAggregateMetadata(store, { id, set, remove });
-      return requireAggregate(store, id);
+    return await store.transaction(async () => {
+      if (zone) await updateAggregate(store, { id, availabilityZone: zone[1] ?? "" });
+      if (rest.length > 0) await setAggregateMetadata(store, { id, set, remove });
+      return await requireAggregate(store, id);
     });
   }
 
   /** add_host / remove_host: answered once the operation is accepted, with the aggregate listing the new membership. */
   private async changeHost(v: Microversion, id: number, action: "add_host" | "remove_host", host: string): Promise<NovaReply> {
-    const op = action === "add_host" ? addHost(this.ctx, BigInt(id), host) : await removeHost(this.ctx, BigInt(id), host);
-    return { ...one(requireAggregate(this.ctx.store, op.aggregateId!), v), headers: { [operationIdHeader]: op.id } };
+    const op = action === "add_host" ? await addHost(this.ctx, BigInt(id), host) : await removeHost(this.ctx, BigInt(id), host);
+    return { ...one(await requireAggregate(this.ctx.store, op.aggregateId!), v), headers: { [operationIdHeader]: op.id } };
   }
 }

@@ -1,4 +1,4 @@
-/** AggregateRecord → Nova's aggregate body (nova-aggregates.md §1.2). */
+/** AggregateRecord → Nova's aggregate body (docs/os-aggregates.md §Endpoints). */
 import type { AggregateRecord } from "../model/records.js";
 import { atLeast, uuidMicroversion, type Microversion } from "./microversion.js";
 

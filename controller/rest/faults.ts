@@ -39,7 +39,7 @@ export const badRequest = (message: string) => new NovaFault(400, message);
 /** 404 itemNotFound. */
 export const itemNotFound = (message = "The resource could not be found.") => new NovaFault(404, message);
 
-/** The REST operations, which decide how a few domain codes map (nova-aggregates.md §1.4). */
+/** The REST operations, which decide how a few domain codes map (docs/os-aggregates.md §Nova's own status codes). */
 export type NovaOperation =
   | "versions"
   | "extensions"

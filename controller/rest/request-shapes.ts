@@ -1,5 +1,5 @@
 /**
- * The wire shapes of os-aggregates requests (Nova's JSON schemas, nova-aggregates.md §1.3): which keys,
+ * The wire shapes of os-aggregates requests (Nova's JSON schemas, docs/os-aggregates.md §Request shapes): which keys,
  * which JSON types. Only the shape is checked here; the field rules (lengths, patterns, printable
  * characters) are the domain's, shared with the gRPC API.
  */

@@ -5,6 +5,7 @@ import type { PoolErrorChange } from "../model/lifecycle.js";
 import type { AggregateRecord, MemberRecord, MembershipName, PoolErrorRecord, PoolStateName } from "../model/records.js";
 import type { Db } from "./database.js";
 import { parseJson, toJson } from "./json-column.js";
+import type { PoolUpdate } from "./store.js";
 
 interface AggregateRow {
   id: number;
@@ -21,17 +22,6 @@ interface AggregateRow {
   checked_at: string | null;
   created_at: string;
   updated_at: string;
-}
-
-/** Pool bookkeeping fields that operations and watchers update (pool state and error go through the life cycle). */
-export interface PoolUpdate {
-  masterHost?: string | null;
-  poolUuid?: string | null;
-  drift?: string[];
-  lostVms?: AggregateRecord["lostVms"];
-  checkedAt?: string | null;
-  availabilityZone?: string | null;
-  azFromHost?: boolean;
 }
 
 /** Data access for aggregates. */

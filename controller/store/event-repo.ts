@@ -1,6 +1,7 @@
 /** The event log in SQLite. */
 import { nowIso, type EventRecord } from "../model/records.js";
 import type { Db } from "./database.js";
+import type { EventInput } from "./store.js";
 
 interface EventRow {
   id: number;
@@ -21,15 +22,6 @@ const hydrate = (r: EventRow): EventRecord => ({
   operationId: r.operation_id,
   message: r.message,
 });
-
-/** What an event says (its time is now). */
-export interface EventInput {
-  kind: string;
-  message: string;
-  aggregateId?: number | null;
-  host?: string | null;
-  operationId?: string | null;
-}
 
 /** Data access for events. */
 export class EventRepo {

@@ -19,6 +19,8 @@ export interface HeartbeatSink {
   /** Writes the batch in one transaction. */
   write(batch: ReadonlyMap<string, PendingBeat>): void;
   isOpen(): boolean;
+  /** Runs fn when no transaction is open (the timer's flush must not join someone else's transaction). */
+  whenIdle(fn: () => void): void;
 }
 
 /** Collects heartbeats and writes them in batches. */
@@ -38,7 +40,7 @@ export class HeartbeatBatcher {
     if (!this.pending.has(name) && !this.sink.exists(name)) return false;
     this.pending.set(name, { capacity, facts, at });
     if (this.pending.size >= this.maxPending) this.flush();
-    else this.timer ??= setTimeout(() => this.flush(), this.intervalMs).unref();
+    else this.timer ??= setTimeout(() => this.sink.whenIdle(() => this.flush()), this.intervalMs).unref();
     return true;
   }
 

@@ -4,6 +4,7 @@ import { reportedLiveness, type HostChange } from "../model/lifecycle.js";
 import type { CapacityRecord, HostRecord, LivenessName, MaintenanceName, MembershipName, PoolFactsRecord } from "../model/records.js";
 import type { Db } from "./database.js";
 import { parseJson, toJson } from "./json-column.js";
+import type { Registration } from "./store.js";
 
 interface HostRow {
   name: string;
@@ -40,17 +41,6 @@ const hydrate = (r: HostRow): HostRecord => ({
   maintenance: r.maintenance,
   statusReason: r.status_reason,
 });
-
-/** What an agent reports when it registers. */
-export interface Registration {
-  name: string;
-  uuid: string | null;
-  xapiAddress: string;
-  agentEndpoint: string;
-  azHint: string | null;
-  capacity: CapacityRecord | null;
-  poolFacts: PoolFactsRecord | null;
-}
 
 /** What the repo tells the store about its writes. */
 export interface HostRepoHooks {

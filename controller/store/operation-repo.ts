@@ -2,6 +2,7 @@
 import type { OperationKindName, OperationOf, OperationParamsByKind, OperationRecord, OperationStateName, StepRecord } from "../model/records.js";
 import type { Db } from "./database.js";
 import { parseJson, toJson } from "./json-column.js";
+import type { NewOperation } from "./store.js";
 
 interface OperationRow {
   seq: number;
@@ -39,16 +40,6 @@ const hydrate = (r: OperationRow): OperationRecord => ({
   updatedAt: r.updated_at,
   finishedAt: r.finished_at,
 });
-
-/** A new operation to record. */
-export interface NewOperation<K extends OperationKindName> {
-  id: string;
-  kind: K;
-  aggregateId: number | null;
-  host: string | null;
-  steps: StepRecord[];
-  params: OperationParamsByKind[K];
-}
 
 /** What the repo tells the store about its writes. */
 export interface OperationRepoHooks {

@@ -1,108 +1,161 @@
 /**
- * The controller's store: one SQLite database, its repositories, and transactions. The only
- * importer of the database driver is this folder. Every write runs inside transaction(); every write
- * that bears on an aggregate's pool state (its hosts, operations or error) derives it again through
- * the life cycle (model/lifecycle), so no caller ever sets a pool state. Host reads see batched heartbeats.
+ * The store port: everything the controller keeps, behind an async interface so that more than
+ * one database can satisfy it (SQLite now: sqlite-store.ts). Every method returns a Promise; every
+ * write runs inside transaction(async tx => …), all of it committed or none. Writes that bear on an
+ * aggregate's pool state (its hosts, operations or error) derive it again through model/lifecycle,
+ * so no caller sets a pool state. Host reads see batched heartbeats.
  */
-import { poolStateOf } from "../model/lifecycle.js";
-import type { CapacityRecord, PoolFactsRecord } from "../model/records.js";
-import { nowIso } from "../model/records.js";
-import { AggregateRepo } from "./aggregate-repo.js";
-import { ChangeFeed } from "./change-feed.js";
-import { openDatabase, type Db } from "./database.js";
-import { EventRepo, type EventInput } from "./event-repo.js";
-import { HeartbeatBatcher } from "./heartbeat-batcher.js";
-import { HostRepo } from "./host-repo.js";
-import { OperationRepo } from "./operation-repo.js";
-import { VmOriginRepo } from "./vm-origin-repo.js";
+import type { HostChange, PoolErrorChange } from "../model/lifecycle.js";
+import type {
+  AggregateRecord,
+  CapacityRecord,
+  EventRecord,
+  HostRecord,
+  OperationKindName,
+  OperationOf,
+  OperationParamsByKind,
+  OperationRecord,
+  OperationStateName,
+  PoolFactsRecord,
+  StepRecord,
+} from "../model/records.js";
+import type { ChangeFeed } from "./change-feed.js";
+
+/** Pool bookkeeping fields that operations and watchers update (pool state and error go through the life cycle). */
+export interface PoolUpdate {
+  masterHost?: string | null;
+  poolUuid?: string | null;
+  drift?: string[];
+  lostVms?: AggregateRecord["lostVms"];
+  checkedAt?: string | null;
+  availabilityZone?: string | null;
+  azFromHost?: boolean;
+}
+
+/** What an agent reports when it registers. */
+export interface Registration {
+  name: string;
+  uuid: string | null;
+  xapiAddress: string;
+  agentEndpoint: string;
+  azHint: string | null;
+  capacity: CapacityRecord | null;
+  poolFacts: PoolFactsRecord | null;
+}
+
+/** A new operation to record. */
+export interface NewOperation<K extends OperationKindName> {
+  id: string;
+  kind: K;
+  aggregateId: number | null;
+  host: string | null;
+  steps: StepRecord[];
+  params: OperationParamsByKind[K];
+}
+
+/** What an event says (its time is now). */
+export interface EventInput {
+  kind: string;
+  message: string;
+  aggregateId?: number | null;
+  host?: string | null;
+  operationId?: string | null;
+}
+
+/** One VM moved by maintenance, and where from. */
+export interface VmOrigin {
+  vmUuid: string;
+  vmName: string;
+  originHost: string;
+  movedTo: string;
+  operationId: string;
+  movedAt: string;
+}
+
+/** Aggregates and their metadata. Records may be shared: treat them as read-only. */
+export interface AggregateStore {
+  get(id: number): Promise<AggregateRecord | undefined>;
+  idByName(name: string): Promise<number | undefined>;
+  /** A page with id > afterId, optionally of one zone, ordered by id. */
+  list(options: { availabilityZone?: string; afterId: number; limit: number }): Promise<AggregateRecord[]>;
+  /** Inserts an aggregate; undefined when the name is taken. */
+  insert(name: string, availabilityZone: string | null, now: string): Promise<number | undefined>;
+  update(id: number, changes: { name?: string; availabilityZone?: string }, now: string): Promise<void>;
+  setMetadata(id: number, set: Record<string, string>, remove: string[], now: string): Promise<void>;
+  updatePool(id: number, update: PoolUpdate, now: string): Promise<void>;
+  /** Records a life-cycle change of the aggregate's error. */
+  setError(id: number, change: PoolErrorChange, now: string): Promise<void>;
+  /** Bumps updated_at. */
+  touch(id: number, now: string): Promise<void>;
+  delete(id: number): Promise<void>;
+}
+
+/** Registered hosts. */
+export interface HostStore {
+  get(name: string): Promise<HostRecord | undefined>;
+  /** A page with name > afterName, optionally of one aggregate, ordered by name. */
+  list(options: { aggregateId?: number; afterName: string; limit: number }): Promise<HostRecord[]>;
+  /** The hosts of an aggregate, in the order they were added. */
+  members(aggregateId: number): Promise<HostRecord[]>;
+  /** Names of live hosts whose last heartbeat is older than the cutoff. */
+  silentSince(cutoffIso: string): Promise<string[]>;
+  /** Inserts a new host (disabled) or refreshes a known one; true when new. */
+  register(r: Registration, now: string): Promise<boolean>;
+  /** Applies a life-cycle change (model/lifecycle is the only maker of one). */
+  apply(name: string, change: HostChange): Promise<void>;
+  delete(name: string): Promise<void>;
+}
+
+/** The operation journal. */
+export interface OperationStore {
+  get(id: string): Promise<OperationRecord | undefined>;
+  insert<K extends OperationKindName>(op: NewOperation<K>, now: string): Promise<OperationOf<K>>;
+  /** Saves the mutable fields; a cancellation request, once recorded, is never cleared. */
+  save(op: OperationRecord, now: string): Promise<void>;
+  /** Not yet ended (of one aggregate, or all), oldest first. */
+  unfinished(aggregateId?: number): Promise<OperationRecord[]>;
+  /** A page with seq < beforeSeq, newest first. */
+  list(filter: { aggregateId?: number; host?: string; state?: OperationStateName; beforeSeq: number; limit: number }): Promise<OperationRecord[]>;
+}
+
+/** The event log. */
+export interface EventStore {
+  /** Appends an event (in the open transaction) and announces it once committed. */
+  append(input: EventInput): Promise<EventRecord>;
+  /** Events with id < beforeId, newest first. */
+  list(filter: { aggregateId?: number; beforeId: number; limit: number }): Promise<EventRecord[]>;
+  /** Events with id > afterId, oldest first. */
+  since(afterId: number, aggregateId?: number): Promise<EventRecord[]>;
+  lastId(): Promise<number>;
+}
+
+/** Where VMs moved by maintenance came from. */
+export interface VmOriginStore {
+  record(o: VmOrigin): Promise<void>;
+  fromHost(originHost: string): Promise<VmOrigin[]>;
+  byVm(uuids: string[]): Promise<Map<string, VmOrigin>>;
+  forget(vmUuid: string): Promise<void>;
+}
+
+/** The repositories, as seen inside a transaction (or outside one, for reads). */
+export interface StoreTx {
+  readonly aggregates: AggregateStore;
+  readonly hosts: HostStore;
+  readonly operations: OperationStore;
+  readonly events: EventStore;
+  readonly vmOrigins: VmOriginStore;
+}
 
 /** All persistent state of the controller. */
-export class Store {
-  readonly aggregates: AggregateRepo;
-  readonly hosts: HostRepo;
-  readonly operations: OperationRepo;
-  readonly events: EventRepo;
-  readonly vmOrigins: VmOriginRepo;
-  /** Announces changed operations and new events to waiting calls (after the write commits). */
-  readonly changes = new ChangeFeed();
-  private readonly heartbeats: HeartbeatBatcher;
-  private announcements: (() => void)[] = [];
-
-  /** The driver handle: for store/ only (tests read pragmas through it). */
-  private constructor(readonly db: Db) {
-    const requireTransaction = () => {
-      if (!db.inTransaction) throw new Error("store writes must run inside store.transaction()");
-    };
-    const aggregateTouched = (id: number | null) => {
-      if (id !== null) this.settle(id);
-    };
-    const announce = (fn: () => void) => this.announcements.push(fn);
-    this.aggregates = new AggregateRepo(db, { aggregateTouched, requireTransaction });
-    this.hosts = new HostRepo(db, {
-      beforeRead: () => this.heartbeats.flush(),
-      aggregateTouched: (id) => {
-        this.aggregates.invalidate();
-        aggregateTouched(id);
-      },
-      requireTransaction,
-    });
-    this.operations = new OperationRepo(db, { aggregateTouched, requireTransaction, operationChanged: (id) => announce(() => this.changes.operationChanged(id)) });
-    this.events = new EventRepo(db, { requireTransaction, eventsAppended: () => announce(() => this.changes.eventsAppended()) });
-    this.vmOrigins = new VmOriginRepo(db, { requireTransaction });
-    this.heartbeats = new HeartbeatBatcher({
-      exists: (name) => this.hosts.exists(name),
-      isOpen: () => this.db.open,
-      write: (batch) =>
-        this.transaction(() => {
-          for (const [name, beat] of batch) this.hosts.heartbeat(name, beat.capacity, beat.facts, beat.at);
-        }),
-    });
-  }
-
-  /** Opens the database at path (":memory:" for tests that need no file). */
-  static open(path: string): Store {
-    return new Store(openDatabase(path));
-  }
-
-  /** Queues a heartbeat (written in batches); false when the host is unknown. */
-  heartbeat(name: string, capacity: CapacityRecord | null, facts: PoolFactsRecord | null, at: string): boolean {
-    return this.heartbeats.record(name, capacity, facts, at);
-  }
-
+export interface Store extends StoreTx {
+  /** Announces changed operations and new events once their writes committed. */
+  readonly changes: ChangeFeed;
+  /** Runs fn in one transaction (nested calls join the open one). */
+  transaction<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T>;
   /** Appends an event in its own transaction, or in the one already open. */
-  appendEvent(e: EventInput): void {
-    this.transaction(() => this.events.append(e));
-  }
-
-  /** Runs fn in one IMMEDIATE transaction (all of it is written, or none); nested calls join the outer one. */
-  transaction<T>(fn: () => T): T {
-    if (this.db.inTransaction) return fn();
-    try {
-      const result = this.db
-        .transaction(fn)
-        .immediate();
-      const announcements = this.announcements;
-      this.announcements = [];
-      for (const a of announcements) queueMicrotask(a);
-      return result;
-    } catch (err) {
-      // A rolled-back write may have been read inside the transaction: forget cached reads.
-      this.aggregates.invalidate();
-      this.announcements = [];
-      throw err;
-    }
-  }
-
-  /** Derives an aggregate's pool state again after a write that bears on it (its hosts, operations or error). */
-  private settle(id: number): void {
-    const unfinished = this.operations.unfinishedKinds(id);
-    this.aggregates.settle(id, (facts) => poolStateOf({ ...facts, unfinished }), nowIso());
-  }
-
+  appendEvent(e: EventInput): Promise<void>;
+  /** Queues a heartbeat (written in batches); false when the host is unknown. */
+  heartbeat(name: string, capacity: CapacityRecord | null, facts: PoolFactsRecord | null, at: string): Promise<boolean>;
   /** Writes pending heartbeats and closes the database. */
-  close(): void {
-    if (!this.db.open) return;
-    this.heartbeats.flush();
-    this.db.close();
-  }
+  close(): Promise<void>;
 }

@@ -1,15 +1,6 @@
 /** Where VMs moved by maintenance came from, so they can be moved back. */
 import type { Db } from "./database.js";
-
-/** One moved VM. */
-export interface VmOrigin {
-  vmUuid: string;
-  vmName: string;
-  originHost: string;
-  movedTo: string;
-  operationId: string;
-  movedAt: string;
-}
+import type { VmOrigin } from "./store.js";
 
 interface Row {
   vm_uuid: string;

@@ -38,9 +38,9 @@ const sameAddress = (a: string, b: string) => a.trim().toLowerCase() === b.trim(
  * not fenced yet or report another master; members in emergency mode that point elsewhere, or
  * that report being a master of the pool.
  */
-export function fencingCandidates(ctx: ControllerContext, aggregate: AggregateRecord, master: HostRecord): FencingCandidate[] {
+export async function fencingCandidates(ctx: ControllerContext, aggregate: AggregateRecord, master: HostRecord): Promise<FencingCandidate[]> {
   const found: FencingCandidate[] = [];
-  for (const h of ctx.store.hosts.members(aggregate.id)) {
+  for (const h of await ctx.store.hosts.members(aggregate.id)) {
     if (h.name === master.name) continue;
     const facts = h.poolFacts;
     // Only hosts whose agent heartbeats and reaches its XAPI can be repointed.
@@ -101,7 +101,7 @@ export async function fence(f: FencingContext, aggregate: AggregateRecord, maste
     how = `it already follows ${master.name} (${master.xapiAddress})`;
   } else {
     const before = info.role === HostRole.MASTER ? "it came back as a second master of the pool" : `it followed ${info.masterAddress || "no master"}`;
-    ctx.store.appendEvent({
+    await ctx.store.appendEvent({
       kind: candidate.kind === "former-master" ? "host.fencing" : "host.repointing",
       aggregateId: aggregate.id,
       host: host.name,
@@ -111,17 +111,17 @@ export async function fence(f: FencingContext, aggregate: AggregateRecord, maste
     how = `${before}; repointed at ${master.name} (${master.xapiAddress}) with emergency_reset_master`;
   }
   if (candidate.kind === "straggler") {
-    ctx.store.appendEvent({ kind: "host.repointed", aggregateId: aggregate.id, host: host.name, message: `${host.name} follows the pool master ${master.name} again: ${how}` });
+    await ctx.store.appendEvent({ kind: "host.repointed", aggregateId: aggregate.id, host: host.name, message: `${host.name} follows the pool master ${master.name} again: ${how}` });
     return how;
   }
   // A former master takes no new VMs until an operator decides.
   if (host.uuid) await agents.forHost(master).setHostEnabled({ hostUuid: host.uuid, enabled: false }, { signal, timeoutMs: f.fenceTimeoutMs });
   const reason = fencedReason(host.name, aggregate.id, master.name, how);
-  ctx.store.transaction(() => {
-    const fresh = ctx.store.hosts.get(host.name);
+  await ctx.store.transaction(async () => {
+    const fresh = await ctx.store.hosts.get(host.name);
     if (!fresh || fresh.aggregateId !== aggregate.id || fresh.membership !== "FAILED") return;
-    ctx.store.hosts.apply(host.name, fenced(reason));
-    ctx.store.events.append({ kind: "host.fenced", aggregateId: aggregate.id, host: host.name, message: `${host.name} is fenced: ${reason}` });
+    await ctx.store.hosts.apply(host.name, fenced(reason));
+    await ctx.store.events.append({ kind: "host.fenced", aggregateId: aggregate.id, host: host.name, message: `${host.name} is fenced: ${reason}` });
   });
   return how;
 }

@@ -12,8 +12,8 @@ const { store } = ctx;
     return;
   }
   const byUuid = new Map(vms.map((v) => [v.uuid, v]));
-  const uuidOf = new Map(store.hosts.members(aggregate.id).map((h) => [h.name, h.uuid]));
-  const names = new Map(store.hosts.members(aggregate.id).map((h) => [h.uuid, h.name]));
+  const uuidOf = new Map((await store.hosts.members(aggregate.id)).map((h) => [h.name, h.uuid]));
+  const names = new Map((await store.hosts.members(aggregate.id)).map((h) => [h.uuid, h.name]));
   const resolved: string[] = [];
   const keep = aggregate.lostVms.filter((lost) => {
     const vm = byUuid.get(lost.vmUuid);
@@ -28,11 +28,11 @@ const { store } = ctx;
     return true;
   });
   if (resolved.length === 0) return;
-  store.transaction(() => {
-    const current = store.aggregates.get(aggregate.id);
+  await store.transaction(async () => {
+    const current = await store.aggregates.get(aggregate.id);
     if (!current) return;
     const gone = new Set(aggregate.lostVms.filter((v) => !keep.includes(v)).map((v) => v.vmUuid));
-    store.aggregates.updatePool(aggregate.id, { lostVms: current.lostVms.filter((v) => !gone.has(v.vmUuid)) }, nowIso());
-    store.events.append({ kind: "pool.lost-vms-resolved", aggregateId: aggregate.id, message: `no longer lost: ${resolved.join("; ")}` });
+    await store.aggregates.updatePool(aggregate.id, { lostVms: current.lostVms.filter((v) => !gone.has(v.vmUuid)) }, nowIso());
+    await store.events.append({ kind: "pool.lost-vms-resolved", aggregateId: aggregate.id, message: `no longer lost: ${resolved.join("; ")}` });
   });
 }

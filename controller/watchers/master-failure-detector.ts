@@ -25,7 +25,7 @@ import {
   type MasterProbe,
   type MemberReport,
 } from "../pool/master-assessment.js";
-import { fence, fencingCandidates, type FencingContext } from "./fencing.js";
+import { fence, fencingCandidates, type FencingCandidate, type FencingContext } from "./fencing.js";
 import { pruneLostVms } from "./lost-vms.js";
 import { PeriodicPass } from "./periodic-pass.js";
 
@@ -122,25 +122,25 @@ export class MasterFailureDetector {
 
   private async pass(): Promise<void> {
     const { store } = this.ctx;
-    const unfinished = store.operations.unfinished();
+    const unfinished = await store.operations.unfinished();
     let afterId = 0;
     for (;;) {
-      const page = store.aggregates.list({ afterId, limit: 100 });
+      const page = await store.aggregates.list({ afterId, limit: 100 });
       if (page.length === 0) break;
       afterId = page.at(-1)!.id;
       await Promise.all(page.map((a) => this.check(a, unfinished.filter((o) => o.aggregateId === a.id))));
       if (this.stop.signal.aborted) return;
     }
     for (const id of [...this.episodes.keys(), ...this.lostVmsCheckedAt.keys()]) {
-      if (!store.aggregates.get(id)) {
+      if (!await store.aggregates.get(id)) {
         this.episodes.delete(id);
         this.lostVmsCheckedAt.delete(id);
       }
     }
   }
 
-  private event(aggregate: AggregateRecord, kind: string, host: string | null, message: string): void {
-    this.ctx.store.appendEvent({ kind, aggregateId: aggregate.id, host, message });
+  private async event(aggregate: AggregateRecord, kind: string, host: string | null, message: string): Promise<void> {
+    await this.ctx.store.appendEvent({ kind, aggregateId: aggregate.id, host, message });
   }
 
   /** Announces once per episode. */
@@ -154,9 +154,9 @@ export class MasterFailureDetector {
     const { store } = this.ctx;
     if (this.stop.signal.aborted) return;
     if (!aggregate.masterHost) return void this.episodes.delete(aggregate.id);
-    const master = store.hosts.get(aggregate.masterHost);
+    const master = await store.hosts.get(aggregate.masterHost);
     if (!master) return;
-    for (const h of store.hosts.members(aggregate.id)) this.ctx.knownCapacity.observe(h);
+    for (const h of await store.hosts.members(aggregate.id)) this.ctx.knownCapacity.observe(h);
     // A recovery is under way, or another operation is handing the master role over.
     if (operations.some((o) => o.kind === "RECOVER_MASTER")) return;
     if (operations.some(isHandingOverMaster)) return;
@@ -175,7 +175,7 @@ export class MasterFailureDetector {
     this.announce(episode, aggregate, "pool.master-unreachable", `the controller cannot reach pool master ${master.name} of aggregate ${aggregate.id} (${describeEvidence(probe)}); asking the members in ${thresholdS} s unless it answers again`);
     if (Date.now() - episode.since < this.settings.failureThresholdMs) return;
 
-    const members = await askMembers(this.ctx.agents, aggregate, survivingMembers(this.ctx, aggregate), { signal: this.stop.signal, timeoutMs: this.settings.probeTimeoutMs });
+    const members = await askMembers(this.ctx.agents, aggregate, await survivingMembers(this.ctx, aggregate), { signal: this.stop.signal, timeoutMs: this.settings.probeTimeoutMs });
     if (this.stop.signal.aborted) return;
     const verdict = verdictOf(probe, members);
     if (verdict === "partition") {
@@ -188,7 +188,7 @@ export class MasterFailureDetector {
   }
 
   /** The master answers (or its heartbeats are fine): end an episode, clear the condition, fence, prune lost VMs. */
-  private healthy(aggregate: AggregateRecord, master: HostRecord, probe: MasterProbe | undefined): Promise<void> | void {
+  private async healthy(aggregate: AggregateRecord, master: HostRecord, probe: MasterProbe | undefined): Promise<Promise<void> | void> {
     const episode = this.episodes.get(aggregate.id);
     if (episode) {
       this.episodes.delete(aggregate.id);
@@ -196,15 +196,15 @@ export class MasterFailureDetector {
     }
     if (isMasterFailureError(aggregate.lastError)) {
       const { store } = this.ctx;
-      store.transaction(() => {
-        const current = store.aggregates.get(aggregate.id)!;
+      await store.transaction(async () => {
+        const current = (await store.aggregates.get(aggregate.id))!;
         if (!isMasterFailureError(current.lastError)) return;
-        store.aggregates.setError(aggregate.id, errorWhenMasterAnswers(current.lastError), nowIso());
-        store.events.append({ kind: "pool.master-back", aggregateId: aggregate.id, host: master.name, message: `pool master ${master.name} of aggregate ${aggregate.id} is reachable again; the failure condition is cleared` });
+        await store.aggregates.setError(aggregate.id, errorWhenMasterAnswers(current.lastError), nowIso());
+        await store.events.append({ kind: "pool.master-back", aggregateId: aggregate.id, host: master.name, message: `pool master ${master.name} of aggregate ${aggregate.id} is reachable again; the failure condition is cleared` });
       });
     }
     if (probe && probe.role !== undefined && probe.role !== HostRole.MASTER) return; // not the master it is recorded as: the reconciler reports the drift
-    const candidates = fencingCandidates(this.ctx, aggregate, master).filter((c) => !this.fencing.has(c.host.name));
+    const candidates = (await fencingCandidates(this.ctx, aggregate, master)).filter((c) => !this.fencing.has(c.host.name));
     if (candidates.length > 0) return this.startFencing(aggregate, master, candidates);
     if (aggregate.lostVms.length > 0 && Date.now() - (this.lostVmsCheckedAt.get(aggregate.id) ?? 0) >= this.settings.lostVmCheckIntervalMs) {
       this.lostVmsCheckedAt.set(aggregate.id, Date.now());
@@ -213,7 +213,7 @@ export class MasterFailureDetector {
   }
 
   /** Starts fencing in the background (a repointing waits for a toolstack restart). */
-  private async startFencing(aggregate: AggregateRecord, master: HostRecord, candidates: ReturnType<typeof fencingCandidates>): Promise<void> {
+  private async startFencing(aggregate: AggregateRecord, master: HostRecord, candidates: FencingCandidate[]): Promise<void> {
     // Fence only behind a master that really answers as the master.
     const probe = await probeMaster(this.ctx, this.ctx.agents, master, { signal: this.stop.signal, timeoutMs: this.settings.probeTimeoutMs });
     if (!probe.answers || probe.role !== HostRole.MASTER) return;
@@ -239,12 +239,12 @@ export class MasterFailureDetector {
   /** A confirmed failure: start the recovery, or show the condition and wait for an operator. */
   private async failed(seen: AggregateRecord, master: HostRecord, episode: Episode, probe: MasterProbe, members: MemberReport[]): Promise<void> {
     const { store } = this.ctx;
-    const aggregate = store.aggregates.get(seen.id);
+    const aggregate = await store.aggregates.get(seen.id);
     if (!aggregate || aggregate.masterHost !== master.name) return;
     const evidence = `unreachable for ${((Date.now() - episode.since) / 1000).toFixed(1)} s; ${describeEvidence(probe, members)}`;
     const auto = autoRecoverEnabled(aggregate.metadata);
     // Never retried on its own: a failed or cancelled recovery waits for an operator.
-    const failedRecovery = aggregate.lastError?.operationId ? store.operations.get(aggregate.lastError.operationId) : undefined;
+    const failedRecovery = aggregate.lastError?.operationId ? await store.operations.get(aggregate.lastError.operationId) : undefined;
     const waiting = isMasterFailureError(aggregate.lastError) || failedRecovery?.kind === "RECOVER_MASTER";
     if (auto && !waiting) {
       this.announce(episode, aggregate, "pool.master-failed", `pool master ${master.name} of aggregate ${aggregate.id} failed (${evidence}); starting the automatic recovery`);
@@ -267,11 +267,11 @@ export class MasterFailureDetector {
     const action = `run "aggctl aggregate-recover-master ${aggregate.id} [--new-master HOST]"`;
     if (episode.announced.has("pool.master-failed")) return;
     episode.announced.add("pool.master-failed");
-    store.transaction(() => {
-      const current = store.aggregates.get(aggregate.id)!;
+    await store.transaction(async () => {
+      const current = (await store.aggregates.get(aggregate.id))!;
       // A failed recovery's error stays as it is; otherwise the aggregate shows the condition.
-      if (!current.lastError) store.aggregates.setError(aggregate.id, masterFailureCondition(`${master.name} (${evidence}); ${why}: ${action}`, nowIso()), nowIso());
-      store.events.append({
+      if (!current.lastError) await store.aggregates.setError(aggregate.id, masterFailureCondition(`${master.name} (${evidence}); ${why}: ${action}`, nowIso()), nowIso());
+      await store.events.append({
         kind: "pool.master-failed",
         aggregateId: aggregate.id,
         host: master.name,

@@ -19,12 +19,12 @@ export interface ReconcilerSettings {
 
 /** The drift between a record and its pool. */
 export async function driftOf(ctx: ControllerContext, aggregate: AggregateRecord, signal: AbortSignal): Promise<string[]> {
-  const hosts = ctx.store.hosts.members(aggregate.id).filter((h) => h.membership === "MEMBER");
+  const hosts = (await ctx.store.hosts.members(aggregate.id)).filter((h) => h.membership === "MEMBER");
   const askable = [aggregate.masterHost, ...hosts.map((h) => h.name)].filter((n, i, all): n is string => !!n && all.indexOf(n) === i);
   const { pool } = await readPool({ ctx, agents: ctx.agents, signal, remainingMs: () => 15_000 }, askable);
   const drift: string[] = [];
   for (const h of hosts) if (!memberOf(pool, h.uuid)) drift.push(`host ${h.name} is recorded as a member but is not in the pool`);
-  const recorded = ctx.store.hosts.members(aggregate.id);
+  const recorded = await ctx.store.hosts.members(aggregate.id);
   for (const m of pool.members) {
     if (!recorded.some((h) => h.uuid === m.uuid)) drift.push(`pool member ${m.name} (${m.uuid}) is not a host of this aggregate`);
   }
@@ -62,7 +62,7 @@ export class Reconciler {
     this.markSilentHosts();
     let afterId = 0;
     for (;;) {
-      const page = store.aggregates.list({ afterId, limit: 100 });
+      const page = await store.aggregates.list({ afterId, limit: 100 });
       if (page.length === 0) break;
       afterId = page.at(-1)!.id;
       for (const aggregate of page) {
@@ -75,13 +75,13 @@ export class Reconciler {
           if (this.stop.signal.aborted) return; // shutting down: not drift
           drift = [`cannot read the pool: ${err instanceof Error ? err.message : String(err)}`];
         }
-        const current = store.aggregates.get(aggregate.id);
+        const current = await store.aggregates.get(aggregate.id);
         if (!current || current.poolState !== "ACTIVE") continue; // an operation started meanwhile
         const changed = JSON.stringify(drift) !== JSON.stringify(current.drift);
-        store.transaction(() => {
-          store.aggregates.updatePool(aggregate.id, { drift, checkedAt: nowIso() }, current.updatedAt);
+        await store.transaction(async () => {
+          await store.aggregates.updatePool(aggregate.id, { drift, checkedAt: nowIso() }, current.updatedAt);
           if (changed) {
-            store.events.append({
+            await store.events.append({
               kind: drift.length ? "pool.drift" : "pool.drift-resolved",
               aggregateId: aggregate.id,
               message: drift.length ? `aggregate ${aggregate.id} drifted from its pool: ${drift.join("; ")}` : `aggregate ${aggregate.id} matches its pool again`,
@@ -93,13 +93,13 @@ export class Reconciler {
   }
 
   /** Hosts silent for three heartbeat intervals become UNREACHABLE. */
-  private markSilentHosts(): void {
+  private async markSilentHosts(): Promise<void> {
     const { store } = this.ctx;
     const cutoff = new Date(Date.now() - 3 * this.settings.heartbeatIntervalMs).toISOString();
-    for (const name of store.hosts.silentSince(cutoff)) {
-      store.transaction(() => {
-        store.hosts.apply(name, silent());
-        store.events.append({ kind: "host.unreachable", host: name, message: `host ${name} stopped heartbeating` });
+    for (const name of await store.hosts.silentSince(cutoff)) {
+      await store.transaction(async () => {
+        await store.hosts.apply(name, silent());
+        await store.events.append({ kind: "host.unreachable", host: name, message: `host ${name} stopped heartbeating` });
       });
     }
   }

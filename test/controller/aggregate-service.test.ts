@@ -284,7 +284,7 @@ describe("UpdateAggregate", () => {
     const a = await create("atomic-hosts", "az-h");
     const host = name("atomic-host");
     await h.registry.registerHost(hostRegistration(host, { availabilityZoneHint: "az-h" }));
-    putHostInAggregate(h, host, a.id);
+    await putHostInAggregate(h, host, a.id);
     const before = await get(a.id);
     await clockPast(updatedMs(before));
     const err = await expectRpcError(
@@ -409,7 +409,7 @@ describe("DeleteAggregate", () => {
     const a = await create("del-hosts");
     const host = name("del-host");
     await h.registry.registerHost(hostRegistration(host));
-    putHostInAggregate(h, host, a.id);
+    await putHostInAggregate(h, host, a.id);
     const err = await expectRpcError(h.aggregates.deleteAggregate({ id: a.id }), Code.FailedPrecondition);
     expect(err.rawMessage).toContain(host);
     const still = await get(a.id);
@@ -438,7 +438,7 @@ describe("AddHost / RemoveHost validation", () => {
     await h.registry.registerHost(hostRegistration(host));
     const first = await create("add-first");
     const second = await create("add-second");
-    putHostInAggregate(h, host, first.id);
+    await putHostInAggregate(h, host, first.id);
     await expectRpcError(h.aggregates.addHost({ aggregateId: second.id, host }), Code.AlreadyExists);
     await expectRpcError(h.aggregates.addHost({ aggregateId: first.id, host }), Code.AlreadyExists);
   });
@@ -468,7 +468,7 @@ describe("AddHost / RemoveHost validation", () => {
     const a = await create("rm");
     await expectRpcError(h.aggregates.removeHost({ aggregateId: a.id, host }), Code.NotFound);
     const other = await create("rm-other");
-    putHostInAggregate(h, host, other.id);
+    await putHostInAggregate(h, host, other.id);
     await expectRpcError(h.aggregates.removeHost({ aggregateId: a.id, host }), Code.NotFound);
   });
 
@@ -506,9 +506,7 @@ describe("AddHost / RemoveHost validation", () => {
     const a = await create("add-error");
     // Test setup only: mark the pool failed directly in the store.
     const { store } = h.controller.context;
-    store.transaction(() =>
-      store.aggregates.setError(Number(a.id), testFailure(), new Date().toISOString()),
-    );
+    await store.transaction((tx) => tx.aggregates.setError(Number(a.id), testFailure(), new Date().toISOString()));
     await expectRpcError(h.aggregates.addHost({ aggregateId: a.id, host }), Code.FailedPrecondition);
     expect((await h.hosts.getHost({ name: host })).aggregateId).toBe(0n);
   });
@@ -517,7 +515,7 @@ describe("AddHost / RemoveHost validation", () => {
     const host = name("rm-enabled");
     await h.registry.registerHost(hostRegistration(host));
     const a = await create("rm-enabled");
-    putHostInAggregate(h, host, a.id);
+    await putHostInAggregate(h, host, a.id);
     await h.hosts.setHostEnabled({ name: host, enabled: true });
     const err = await expectRpcError(h.aggregates.removeHost({ aggregateId: a.id, host }), Code.FailedPrecondition);
     expect(err.rawMessage).toMatch(/enabled/);
@@ -528,7 +526,7 @@ describe("AddHost / RemoveHost validation", () => {
     const host = name("rm-unreachable");
     await h.registry.registerHost(hostRegistration(host));
     const a = await create("rm-unreachable");
-    putHostInAggregate(h, host, a.id);
+    await putHostInAggregate(h, host, a.id);
     const before = await get(a.id);
     await expectRpcError(h.aggregates.removeHost({ aggregateId: a.id, host }), Code.Unavailable);
     const after = await get(a.id);
@@ -543,9 +541,7 @@ describe("RepairAggregate / RecoverMaster", () => {
     await expectRpcError(h.aggregates.repairAggregate({ id: 543_210n }), Code.NotFound);
     // Test setup only: a failed pool record with no hosts.
     const { store } = h.controller.context;
-    store.transaction(() =>
-      store.aggregates.setError(Number(a.id), testFailure(), new Date().toISOString()),
-    );
+    await store.transaction((tx) => tx.aggregates.setError(Number(a.id), testFailure(), new Date().toISOString()));
     const repaired = await h.aggregates.repairAggregate({ id: a.id });
     expect(repaired.pool?.state).toBe(PoolState.EMPTY);
     expect(repaired.pool?.lastError).toBeUndefined();
@@ -556,7 +552,7 @@ describe("RepairAggregate / RecoverMaster", () => {
     const host = name("repair-member");
     await h.registry.registerHost(hostRegistration(host));
     const a = await create("repair-member");
-    putHostInAggregate(h, host, a.id);
+    await putHostInAggregate(h, host, a.id);
     await expectRpcError(h.aggregates.repairAggregate({ id: a.id }), Code.Unavailable);
     expect((await get(a.id)).hosts).toEqual([host]);
   });

@@ -12,7 +12,7 @@ import { AgentRegistryService } from "../../gen/hostaggregates/v1/agent_registry
 import { AggregateService } from "../../gen/hostaggregates/v1/aggregate_pb.js";
 import { OperationService, OperationState } from "../../gen/hostaggregates/v1/operation_pb.js";
 import { migrations } from "../../controller/store/migrations.js";
-import { Store } from "../../controller/store/store.js";
+import { openSqliteStore } from "../../controller/store/sqlite-store.js";
 import { createRpcClient } from "../../shared/rpc/client.js";
 import { hostRegistration } from "../support/controller-harness.js";
 import { spawnController, writeTokensFile, type ControllerProcess } from "../support/controller-process.js";
@@ -98,16 +98,16 @@ describe("controller process", () => {
     expect(Date.now() - signalledAt).toBeLessThan(5_000);
 
     // The data is intact after the graceful stop.
-    const store = Store.open(dbPath);
+    const store = openSqliteStore(dbPath);
     try {
-      expect(store.aggregates.list({ afterId: 0, limit: 1000 }).map((a) => a.name).sort()).toEqual([...expected.values()].map((e) => e.name).sort());
-      const lastRecord = store.aggregates.get(Number(lastId))!;
+      expect((await store.aggregates.list({ afterId: 0, limit: 1000 })).map((a) => a.name).sort()).toEqual([...expected.values()].map((e) => e.name).sort());
+      const lastRecord = (await store.aggregates.get(Number(lastId)))!;
       expect(lastRecord.metadata).toEqual(expected.get(lastId)!.metadata);
       // The accepted AddHost is journaled and will resume: the host is still joining, the operation unfinished.
       expect(lastRecord.members).toEqual([{ host: "durable-host", state: "JOINING" }]);
-      expect(store.operations.unfinished().map((o) => o.id)).toEqual([op.id]);
+      expect((await store.operations.unfinished()).map((o) => o.id)).toEqual([op.id]);
     } finally {
-      store.close();
+      await store.close();
     }
     // After the stop nobody answers on the old address.
     await expectRpcError(reopened.listAggregates({}), Code.Unavailable);
@@ -117,29 +117,29 @@ describe("controller process", () => {
 describe("schema migrations", () => {
   it("creates the schema once; reopening keeps user_version (1) and the data", async () => {
     const dbPath = join(dir, "migrate.db");
-    const first = Store.open(dbPath);
+    const first = openSqliteStore(dbPath);
     const newest = migrations.at(-1)!.version;
     expect(first.db.pragma("user_version", { simple: true })).toBe(newest);
-    const id = first.transaction(() => first.aggregates.insert("survivor", "az-1", new Date().toISOString()))!;
-    first.close();
+    const id = (await first.transaction((tx) => tx.aggregates.insert("survivor", "az-1", new Date().toISOString())))!;
+    await first.close();
 
     // Re-running migration 1 on this database would fail (CREATE TABLE of existing tables) or wipe it.
-    const second = Store.open(dbPath);
+    const second = openSqliteStore(dbPath);
     try {
       expect(second.db.pragma("user_version", { simple: true })).toBe(newest);
-      expect(second.aggregates.get(id)?.name).toBe("survivor");
+      expect((await second.aggregates.get(id))?.name).toBe("survivor");
       expect(second.db.pragma("journal_mode", { simple: true })).toBe("wal");
       expect(second.db.pragma("synchronous", { simple: true })).toBe(2); // FULL
     } finally {
-      second.close();
+      await second.close();
     }
   });
 
   it("refuses a database from a newer controller", async () => {
     const dbPath = join(dir, "newer.db");
-    const s = Store.open(dbPath);
+    const s = openSqliteStore(dbPath);
     s.db.pragma("user_version = 99");
-    s.close();
-    expect(() => Store.open(dbPath)).toThrow(/newer/);
+    await s.close();
+    expect(() => openSqliteStore(dbPath)).toThrow(/newer/);
   });
 });

@@ -158,8 +158,8 @@ describe("ListHosts", () => {
   it("filters by aggregate", async () => {
     const a = await h.aggregates.createAggregate({ name: "hosts-filter" });
     for (const name of ["f-1", "f-2", "f-3"]) await h.registry.registerHost(hostRegistration(name));
-    putHostInAggregate(h, "f-3", a.id);
-    putHostInAggregate(h, "f-1", a.id);
+    await putHostInAggregate(h, "f-3", a.id);
+    await putHostInAggregate(h, "f-1", a.id);
     const page = await h.hosts.listHosts({ aggregateId: a.id, pageSize: 1 });
     expect(page.hosts.map((x) => x.name)).toEqual(["f-1"]);
     const rest = await h.hosts.listHosts({ aggregateId: a.id, pageSize: 1, pageToken: page.nextPageToken });
@@ -206,7 +206,7 @@ describe("GetHost / SetHostEnabled / ForgetHost", () => {
   it("ForgetHost refuses a host that is in an aggregate (FAILED_PRECONDITION)", async () => {
     const a = await h.aggregates.createAggregate({ name: "forget-agg" });
     await h.registry.registerHost(hostRegistration("forget-member"));
-    putHostInAggregate(h, "forget-member", a.id);
+    await putHostInAggregate(h, "forget-member", a.id);
     await expectRpcError(h.hosts.forgetHost({ name: "forget-member" }), Code.FailedPrecondition);
     expect((await h.hosts.getHost({ name: "forget-member" })).aggregateId).toBe(a.id);
   });

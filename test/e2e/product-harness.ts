@@ -110,6 +110,14 @@ export interface Product {
 
 const terminal = new Set([OperationState.SUCCEEDED, OperationState.FAILED, OperationState.CANCELLED]);
 
+/** Waits until an operation ends (WaitOperation in a loop; errors, e.g. while the controller restarts, are retried). */
+export function waitForOperation(api: AdminClients, id: string, timeoutMs = 30_000): Promise<Operation> {
+  return eventually(`operation ${id}`, async () => {
+    const op = await api.operations.waitOperation({ id, timeout: { seconds: 5n, nanos: 0 } });
+    return terminal.has(op.state) ? op : undefined;
+  }, timeoutMs);
+}
+
 /** Starts simulator, controller and agents. */
 export async function startProduct(options: ProductOptions): Promise<Product> {
   const dir = mkdtempSync(join(tmpdir(), "aggregates-e2e-"));
@@ -172,11 +180,7 @@ export async function startProduct(options: ProductOptions): Promise<Product> {
 
   const waitFor = <T>(probe: () => Promise<T | undefined | false>, timeoutMs = 20_000, what = "condition"): Promise<T> =>
     eventually(what, probe, timeoutMs);
-  const waitOperation = async (id: string, timeoutMs = 30_000): Promise<Operation> =>
-    waitFor(async () => {
-      const op = await api.operations.waitOperation({ id, timeout: { seconds: 5n, nanos: 0 } });
-      return terminal.has(op.state) ? op : undefined;
-    }, timeoutMs, `operation ${id}`);
+  const waitOperation = (id: string, timeoutMs = 30_000): Promise<Operation> => waitForOperation(api, id, timeoutMs);
   const product: Product = {
     sim,
     agents,

@@ -158,7 +158,7 @@ describe("add_host and remove_host answer once the operation is accepted", () =>
 
   it("remove_host: 200 with the aggregate no longer listing the (leaving) host", async () => {
     const id = await create("hosts-remove");
-    putHostInAggregate(h, "cmp-2", id);
+    await putHostInAggregate(h, "cmp-2", id);
     const res = await rest(h, "POST", `/v2.1/os-aggregates/${id}/action`, { body: { remove_host: { host: "cmp-2" } } });
     expect(res.status, res.text).toBe(200);
     expect(res.json.aggregate.hosts).toEqual([]);
@@ -198,7 +198,7 @@ describe("the seed's examples, verbatim on the v1.1 paths", () => {
     expect(added.json.aggregate.hosts).toEqual(["seed-host-a"]);
 
     const other = await create("seed-pool-2");
-    putHostInAggregate(h, "seed-host-b", other);
+    await putHostInAggregate(h, "seed-host-b", other);
     const removed = await rest(h, "POST", `/v1.1/${tenant}/os-aggregates/${other}/action`, { rawBody: '{"remove_host": {"host": "seed-host-b"}}' });
     expect(removed.status, removed.text).toBe(200);
     expect(removed.json.aggregate.hosts).toEqual([]);

@@ -68,7 +68,7 @@ describe(`nova aggregate-* commands${skipReason}`, () => {
     const joinAt = (await h.aggregates.createAggregate({ name: "nova-join" })).id;
     const leaveFrom = (await h.aggregates.createAggregate({ name: "nova-leave" })).id;
     const doomed = (await h.aggregates.createAggregate({ name: "nova-doomed" })).id;
-    putHostInAggregate(h, "nova-h2", leaveFrom);
+    await putHostInAggregate(h, "nova-h2", leaveFrom);
 
     const [added, removed, deleted, conflict] = await Promise.all([
       novaCli("aggregate-add-host", "nova-join", "nova-h1"),

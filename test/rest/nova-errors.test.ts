@@ -90,7 +90,7 @@ describe("show and delete", () => {
 
   it("deleting an aggregate that has hosts → 400", async () => {
     const id = await fresh();
-    putHostInAggregate(h, "member-1", id);
+    await putHostInAggregate(h, "member-1", id);
     expectFault(await rest(h, "DELETE", `/v2.1/os-aggregates/${id}`), 400, "not empty");
   });
 });
@@ -114,7 +114,7 @@ describe("update", () => {
 
   it("moving an aggregate to a zone its hosts cannot be in → 400 (InvalidAggregateActionUpdate), by PUT or set_metadata", async () => {
     const id = await fresh("zone-x");
-    putHostInAggregate(h, "hinted-x", id);
+    await putHostInAggregate(h, "hinted-x", id);
     expectFault(await rest(h, "PUT", `/v2.1/os-aggregates/${id}`, { body: { aggregate: { availability_zone: "zone-y" } } }), 400, "hinted-x");
     expectFault(await action(id, { set_metadata: { metadata: { availability_zone: "zone-y" } } }), 400, "hinted-x");
   });
@@ -130,7 +130,7 @@ describe("add_host", () => {
 
   it("a host already in this aggregate, or in another one → 409", async () => {
     const id = await fresh();
-    putHostInAggregate(h, "member-2", id);
+    await putHostInAggregate(h, "member-2", id);
     expectFault(await action(id, { add_host: { host: "member-2" } }), 409, "already in aggregate");
     const other = await fresh();
     expectFault(await action(other, { add_host: { host: "member-2" } }), 409, "one aggregate only");
@@ -179,10 +179,10 @@ describe("remove_host", () => {
 
   it("a host that is still enabled → 409 (our rule: disable it first); an unreachable agent → 503", async () => {
     const id = await fresh();
-    putHostInAggregate(h, "enabled-1", id);
+    await putHostInAggregate(h, "enabled-1", id);
     await h.hosts.setHostEnabled({ name: "enabled-1", enabled: true });
     expectFault(await action(id, { remove_host: { host: "enabled-1" } }), 409, "disable it first");
-    putHostInAggregate(h, "no-agent", id);
+    await putHostInAggregate(h, "no-agent", id);
     expectFault(await action(id, { remove_host: { host: "no-agent" } }), 503, "did not answer");
   });
 });

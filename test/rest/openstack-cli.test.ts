@@ -54,7 +54,7 @@ describe(`openstack aggregate commands${skipReason}`, () => {
     await h.aggregates.createAggregate({ name: "os-join" });
     const leaveFrom = (await h.aggregates.createAggregate({ name: "os-leave" })).id;
     await h.aggregates.createAggregate({ name: "os-doomed" });
-    putHostInAggregate(h, "os-h2", leaveFrom);
+    await putHostInAggregate(h, "os-h2", leaveFrom);
 
     const [added, removed, deleted, conflict] = await Promise.all([
       oscJson("aggregate", "add", "host", "os-join", "os-h1"),

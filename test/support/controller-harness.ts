@@ -131,11 +131,10 @@ export function hostRegistration(name: string, overrides: RegistrationOverrides 
  * Test setup only: records a host as a member of an aggregate directly in the store,
  * bypassing AddHost (which would start a pool operation through the host's agent). Never a model for product code.
  */
-export function putHostInAggregate(h: TestController, host: string, aggregateId: bigint | number): void {
-  const { store } = h.controller.context;
-  store.transaction(() => {
-    store.hosts.apply(host, beginJoin(Number(aggregateId)));
-    store.hosts.apply(host, adoptedByRepair(false));
+export async function putHostInAggregate(h: TestController, host: string, aggregateId: bigint | number): Promise<void> {
+  await h.controller.context.store.transaction(async (tx) => {
+    await tx.hosts.apply(host, beginJoin(Number(aggregateId)));
+    await tx.hosts.apply(host, adoptedByRepair(false));
   });
 }
 
