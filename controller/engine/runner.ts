@@ -156,10 +156,14 @@ export class OperationRunner {
     }
   }
 
-  /** Whether the pool may have changed: a mutating step finished, or the failing one may have acted. */
+  /**
+   * Whether the pool may have changed: a mutating step finished, or started (one interrupted by a
+   * restart may have acted, so it runs to its end even when a cancellation is pending), or the
+   * failing one may have acted.
+   */
   private changedPool(op: OperationRecord, spec: OperationSpec, failure: unknown): boolean {
     const mutating = (name: string) => stepSpecOf(spec, name)?.mutating === true;
-    if (op.steps.some((s) => mutating(s.name) && (s.state === "DONE" || s.state === "SKIPPED"))) return true;
+    if (op.steps.some((s) => mutating(s.name) && (s.state === "DONE" || s.state === "SKIPPED" || s.state === "RUNNING" || s.state === "CANCELLED"))) return true;
     const failed = op.steps.find((s) => s.state === "FAILED");
     if (!failed || !mutating(failed.name)) return false;
     return !leftPoolAsItWas(failure);

@@ -80,6 +80,28 @@ describe("crash safety of AddHost and RemoveHost", () => {
     await expectRecordMatchesPool();
   }, 60_000);
 
+  it("a join cancelled while pool.join runs, then a kill before the step is recorded: the step finishes after the restart and the host stays a member", async () => {
+    const cp = p.controllerProcess!;
+    await cp.kill("SIGTERM");
+    await cp.start({ AGGREGATES_TEST_CRASH: "ADD_HOST:during:1" });
+    // pool.join goes to the joining host: hold it so the cancellation lands while the step runs.
+    p.sim.control.setFault("xs3", { method: "pool.join", delayMs: 600_000 }); // nominal: about 3 s at this time scale
+    const { id } = await p.api.aggregates.addHost({ aggregateId, host: "xs3" });
+    await p.waitFor(async () => (p.sim.control.host("xs3").faults === 0 ? true : undefined), 30_000, "pool.join received by xs3");
+    await p.api.operations.cancelOperation({ id });
+    await cp.exited();
+    expect(cp.child!.signalCode, `the hook should have killed the controller:\n${cp.output.slice(-2000)}`).toBe("SIGKILL");
+    await cp.start();
+    const op = await p.waitOperation(id, 60_000);
+    // pool.join was sent: cancelling now cannot undo it, so the operation finishes rather than dropping the host.
+    expect(op.cancelRequested).toBe(true);
+    expect(op.state, op.error?.message).toBe(OperationState.SUCCEEDED);
+    expect((await p.api.hosts.getHost({ name: "xs3" })).aggregateId).toBe(aggregateId);
+    await expectRecordMatchesPool();
+    await remove("xs3");
+    await standalone("xs3");
+  }, 120_000);
+
   for (const phase of ["during", "after"] as const) {
     for (const k of [1, 2, 3]) {
       it(`joining AddHost and slave RemoveHost survive a kill ${phase} step ${k}`, async () => {
