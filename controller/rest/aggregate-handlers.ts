@@ -8,7 +8,7 @@ import { createAggregate } from "../intake/create-aggregate.js";
 import { deleteAggregate } from "../intake/delete-aggregate.js";
 import { idFrom, requireAggregate } from "../intake/lookups.js";
 import { removeHost } from "../intake/remove-host.js";
-import { setAggregateMetadata } from "../intake/set-aggregate-metadata.js";
+import { setNovaMetadata } from "../intake/set-nova-metadata.js";
 import { updateAggregate } from "../intake/update-aggregate.js";
 import { listAggregates } from "../reads/list-aggregates.js";
 import type { AggregateRecord } from "../model/records.js";
@@ -25,8 +25,6 @@ export interface NovaReply {
   headers?: Record<string, string>;
 }
 
-/** The metadata key Nova keeps the zone under; here it maps onto the aggregate's zone field. */
-const zoneKey = "availability_zone";
 /** Response header naming the operation an add_host/remove_host started (see GetOperation over gRPC). */
 export const operationIdHeader = "X-Operation-Id";
 
@@ -82,29 +80,11 @@ export class AggregateHandlers {
   async action(v: Microversion, id: number, action: AggregateAction): Promise<NovaReply> {
     switch (action.action) {
       case "set_metadata":
-        return one(await this.setMetadata(id, action.metadata), v);
+        return one(await setNovaMetadata(this.ctx.store, id, action.metadata), v);
       case "add_host":
       case "remove_host":
         return this.changeHost(v, id, action.action, action.host);
     }
-  }
-
-  /**
-   * set_metadata: string values are set, null values delete their key; `availability_zone` is the
-   * aggregate's zone, so it goes through UpdateAggregate's rules (null or "" → 400). All of it in
-   * one transaction.
-   */
-  private async setMetadata(id: number, metadata: [string, string | null][]): Promise<AggregateRecord> {
-    const { store } = this.ctx;
-    const zone = metadata.find(([key]) => key === zoneKey);
-    const rest = metadata.filter(([key]) => key !== zoneKey);
-    const set = Object.fromEntries(rest.filter((e): e is [string, string] => e[1] !== null));
-    const remove = rest.filter(([, value]) => value === null).map(([key]) => key);
-    return await store.transaction(async () => {
-      if (zone) await updateAggregate(store, { id, availabilityZone: zone[1] ?? "" });
-      if (rest.length > 0) await setAggregateMetadata(store, { id, set, remove });
-      return await requireAggregate(store, id);
-    });
   }
 
   /** add_host / remove_host: answered once the operation is accepted, with the aggregate listing the new membership. */
