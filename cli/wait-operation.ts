@@ -3,7 +3,10 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { OperationKind, OperationState, StepState, type Operation } from "../gen/hostaggregates/v1/operation_pb.js";
 import type { CommandIo } from "./command.js";
 
-const terminal = new Set([OperationState.SUCCEEDED, OperationState.FAILED, OperationState.CANCELLED]);
+const terminal: ReadonlySet<OperationState> = new Set([OperationState.SUCCEEDED, OperationState.FAILED, OperationState.CANCELLED]);
+
+/** True once an operation (as the API shows it) has ended. */
+export const hasEnded = (op: Pick<Operation, "state">): boolean => terminal.has(op.state);
 
 /** A one-line summary of an operation's progress. */
 export function progressLine(op: Operation): string {

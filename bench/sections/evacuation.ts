@@ -12,6 +12,7 @@ import { OperationState, type Operation } from "../../gen/hostaggregates/v1/oper
 import { onCleanup } from "../lib/children.js";
 import { ms, num, ratio } from "../lib/report.js";
 import type { BenchContext, BenchSection } from "../lib/section.js";
+import { hasEnded } from "../../cli/wait-operation.js";
 
 /** Simulator clock for the run: real = nominal × scale (4 GiB at 110 MiB/s ≈ 0.75 s). */
 const timeScale = 0.02;
@@ -22,7 +23,7 @@ const maxParallel = 4;
 async function waitEnded(api: ApiClients, id: string): Promise<Operation> {
   for (;;) {
     const op = await api.operations.waitOperation({ id, timeout: { seconds: 30n, nanos: 0 } });
-    if (op.state === OperationState.SUCCEEDED || op.state === OperationState.FAILED || op.state === OperationState.CANCELLED) return op;
+    if (hasEnded(op)) return op;
   }
 }
 

@@ -1,6 +1,7 @@
 /** Reads a host's VMs and its pool's members, and plans the evacuation (also used by dry runs). */
 import type { HostRecord, EvacuationRecord } from "../model/records.js";
 import { evacuationRecordOf, planEvacuation, type PlacementTarget } from "./placement.js";
+import { isRunningGuest } from "./guests.js";
 import { callOptions, hostRecord, readPool } from "./pool-view.js";
 import type { StepContext } from "../engine/step-spec.js";
 
@@ -37,7 +38,7 @@ export async function planHostEvacuation(s: Reader, hostName: string, maxParalle
   const aggregateId = host.aggregateId!;
   const contact = await hostRecord(s, (await poolContacts(s, aggregateId))[0] ?? hostName);
   const { vms } = await s.agents.forHost(contact).listVms({ hostUuid: host.uuid ?? "" }, callOptions(s, 30_000));
-  const guests = vms.filter((v) => v.powerState === "Running" && !v.isControlDomain && !v.isTemplate);
+  const guests = vms.filter(isRunningGuest);
   const targets = await placementTargets(s, aggregateId, hostName);
   const plan = planEvacuation(
     guests.map((v) => ({ uuid: v.uuid, name: v.name, memoryBytes: Number(v.memoryBytes), localStorage: v.localStorage, blocker: v.evacuationBlocker })),
