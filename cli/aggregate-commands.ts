@@ -2,7 +2,7 @@
 import { AggregateSchema, MembershipState, PoolState, type Aggregate } from "../gen/hostaggregates/v1/aggregate_pb.js";
 import { OperationSchema } from "../gen/hostaggregates/v1/operation_pb.js";
 import { UsageError } from "./cli-error.js";
-import { parseCommandArgs, type Command, type CommandIo } from "./command.js";
+import { parseCommandArgs, type CommandHandlers, type CommandIo } from "./command.js";
 import { details, json, table, time } from "./output.js";
 import { resolveAggregateId } from "./resolve-aggregate.js";
 import { progressLine, waitForOperation } from "./wait-operation.js";
@@ -50,8 +50,7 @@ function parseMetadata(items: string[]): { metadata: Record<string, string>; rem
   return { metadata, removeKeys };
 }
 
-async function membershipChange(io: CommandIo, args: string[], name: "aggregate-add-host" | "aggregate-remove-host"): Promise<void> {
-  const usage = `${name} ID HOST [--no-wait]`;
+async function membershipChange(io: CommandIo, args: string[], usage: string, name: "aggregate-add-host" | "aggregate-remove-host"): Promise<void> {
   const { values, positionals } = parseCommandArgs(args, { "no-wait": { type: "boolean" } }, { min: 2, max: 2, usage });
   const api = io.api();
   const id = await resolveAggregateId(api, positionals[0]!);
@@ -66,126 +65,76 @@ async function membershipChange(io: CommandIo, args: string[], name: "aggregate-
 }
 
 /** The aggregate commands. */
-export const aggregateCommands: Command[] = [
-  {
-    name: "aggregate-list",
-    usage: "aggregate-list [--availability-zone AZ]",
-    summary: "list aggregates (all pages), optionally of one availability zone",
-    async run(args, io) {
-      const { values } = parseCommandArgs(args, { "availability-zone": { type: "string" } }, { min: 0, max: 0, usage: this.usage });
-      const all: Aggregate[] = [];
-      let pageToken = "";
-      do {
-        const page = await io.api().aggregates.listAggregates({ availabilityZone: values["availability-zone"] ?? "", pageSize: 1000, pageToken });
-        all.push(...page.aggregates);
-        pageToken = page.nextPageToken;
-      } while (pageToken);
-      if (io.json) return io.out(JSON.stringify(all.map((a) => JSON.parse(json(AggregateSchema, a))), null, 2));
-      io.out(
-        table(
-          ["Id", "Name", "Availability Zone", "Hosts", "Pool", "Metadata"],
-          all.map((a) => [String(a.id), a.name, a.availabilityZone || "-", a.hosts.join(", "), PoolState[a.pool?.state ?? 0] ?? "", metadataText(a)]),
-        ),
-      );
-    },
+export const aggregateCommands: CommandHandlers<"aggregate"> = {
+  "aggregate-list": async (args, io, usage) => {
+    const { values } = parseCommandArgs(args, { "availability-zone": { type: "string" } }, { min: 0, max: 0, usage });
+    const all: Aggregate[] = [];
+    let pageToken = "";
+    do {
+      const page = await io.api().aggregates.listAggregates({ availabilityZone: values["availability-zone"] ?? "", pageSize: 1000, pageToken });
+      all.push(...page.aggregates);
+      pageToken = page.nextPageToken;
+    } while (pageToken);
+    if (io.json) return io.out(JSON.stringify(all.map((a) => JSON.parse(json(AggregateSchema, a))), null, 2));
+    io.out(
+      table(
+        ["Id", "Name", "Availability Zone", "Hosts", "Pool", "Metadata"],
+        all.map((a) => [String(a.id), a.name, a.availabilityZone || "-", a.hosts.join(", "), PoolState[a.pool?.state ?? 0] ?? "", metadataText(a)]),
+      ),
+    );
   },
-  {
-    name: "aggregate-create",
-    usage: "aggregate-create NAME [AVAILABILITY_ZONE]",
-    summary: "create an aggregate",
-    async run(args, io) {
-      const { positionals } = parseCommandArgs(args, {}, { min: 1, max: 2, usage: this.usage });
-      printAggregate(io, await io.api().aggregates.createAggregate({ name: positionals[0]!, availabilityZone: positionals[1] }));
-    },
+  "aggregate-create": async (args, io, usage) => {
+    const { positionals } = parseCommandArgs(args, {}, { min: 1, max: 2, usage });
+    printAggregate(io, await io.api().aggregates.createAggregate({ name: positionals[0]!, availabilityZone: positionals[1] }));
   },
-  {
-    name: "aggregate-details",
-    usage: "aggregate-details ID",
-    summary: "show an aggregate (by id or name)",
-    async run(args, io) {
-      const { positionals } = parseCommandArgs(args, {}, { min: 1, max: 1, usage: this.usage });
-      const api = io.api();
-      printAggregate(io, await api.aggregates.getAggregate({ id: await resolveAggregateId(api, positionals[0]!) }));
-    },
+  "aggregate-details": async (args, io, usage) => {
+    const { positionals } = parseCommandArgs(args, {}, { min: 1, max: 1, usage });
+    const api = io.api();
+    printAggregate(io, await api.aggregates.getAggregate({ id: await resolveAggregateId(api, positionals[0]!) }));
   },
-  {
-    name: "aggregate-update",
-    usage: "aggregate-update ID [NAME [AVAILABILITY_ZONE]] [--name NAME] [--availability-zone AZ]",
-    summary: "rename an aggregate and/or change its availability zone",
-    async run(args, io) {
-      const { values, positionals } = parseCommandArgs(
-        args,
-        { name: { type: "string" }, "availability-zone": { type: "string" } },
-        { min: 1, max: 3, usage: this.usage },
-      );
-      const name = values.name ?? positionals[1];
-      const availabilityZone = values["availability-zone"] ?? positionals[2];
-      if (name === undefined && availabilityZone === undefined) throw new UsageError(`give a new name and/or availability zone\nusage: aggctl ${this.usage}`);
-      const api = io.api();
-      printAggregate(io, await api.aggregates.updateAggregate({ id: await resolveAggregateId(api, positionals[0]!), name, availabilityZone }));
-    },
+  "aggregate-update": async (args, io, usage) => {
+    const { values, positionals } = parseCommandArgs(
+      args,
+      { name: { type: "string" }, "availability-zone": { type: "string" } },
+      { min: 1, max: 3, usage },
+    );
+    const name = values.name ?? positionals[1];
+    const availabilityZone = values["availability-zone"] ?? positionals[2];
+    if (name === undefined && availabilityZone === undefined) throw new UsageError(`give a new name and/or availability zone\nusage: aggctl ${usage}`);
+    const api = io.api();
+    printAggregate(io, await api.aggregates.updateAggregate({ id: await resolveAggregateId(api, positionals[0]!), name, availabilityZone }));
   },
-  {
-    name: "aggregate-set-metadata",
-    usage: "aggregate-set-metadata ID key=value [key=value ...] [key ...]",
-    summary: "set metadata keys; a bare key removes it",
-    async run(args, io) {
-      const { positionals } = parseCommandArgs(args, {}, { min: 2, max: 10_000, usage: this.usage });
-      const api = io.api();
-      const { metadata, removeKeys } = parseMetadata(positionals.slice(1));
-      printAggregate(io, await api.aggregates.setAggregateMetadata({ id: await resolveAggregateId(api, positionals[0]!), metadata, removeKeys }));
-    },
+  "aggregate-set-metadata": async (args, io, usage) => {
+    const { positionals } = parseCommandArgs(args, {}, { min: 2, max: 10_000, usage });
+    const api = io.api();
+    const { metadata, removeKeys } = parseMetadata(positionals.slice(1));
+    printAggregate(io, await api.aggregates.setAggregateMetadata({ id: await resolveAggregateId(api, positionals[0]!), metadata, removeKeys }));
   },
-  {
-    name: "aggregate-delete",
-    usage: "aggregate-delete ID",
-    summary: "delete an empty aggregate",
-    async run(args, io) {
-      const { positionals } = parseCommandArgs(args, {}, { min: 1, max: 1, usage: this.usage });
-      const api = io.api();
-      const id = await resolveAggregateId(api, positionals[0]!);
-      await api.aggregates.deleteAggregate({ id });
-      io.out(io.json ? JSON.stringify({ deleted: String(id) }) : `aggregate ${id} deleted`);
-    },
+  "aggregate-delete": async (args, io, usage) => {
+    const { positionals } = parseCommandArgs(args, {}, { min: 1, max: 1, usage });
+    const api = io.api();
+    const id = await resolveAggregateId(api, positionals[0]!);
+    await api.aggregates.deleteAggregate({ id });
+    io.out(io.json ? JSON.stringify({ deleted: String(id) }) : `aggregate ${id} deleted`);
   },
-  {
-    name: "aggregate-add-host",
-    usage: "aggregate-add-host ID HOST [--no-wait]",
-    summary: "add a host: it joins the aggregate's pool (waits, showing progress)",
-    run: (args, io) => membershipChange(io, args, "aggregate-add-host"),
+  "aggregate-add-host": (args, io, usage) => membershipChange(io, args, usage, "aggregate-add-host"),
+  "aggregate-remove-host": (args, io, usage) => membershipChange(io, args, usage, "aggregate-remove-host"),
+  "aggregate-repair": async (args, io, usage) => {
+    const { positionals } = parseCommandArgs(args, {}, { min: 1, max: 1, usage });
+    const api = io.api();
+    printAggregate(io, await api.aggregates.repairAggregate({ id: await resolveAggregateId(api, positionals[0]!) }));
   },
-  {
-    name: "aggregate-remove-host",
-    usage: "aggregate-remove-host ID HOST [--no-wait]",
-    summary: "remove a host: it is ejected from the pool (waits, showing progress)",
-    run: (args, io) => membershipChange(io, args, "aggregate-remove-host"),
+  "aggregate-recover-master": async (args, io, usage) => {
+    const { values, positionals } = parseCommandArgs(
+      args,
+      { "new-master": { type: "string" }, "no-wait": { type: "boolean" } },
+      { min: 1, max: 1, usage },
+    );
+    const api = io.api();
+    const id = await resolveAggregateId(api, positionals[0]!);
+    const op = await api.aggregates.recoverMaster({ id, newMaster: values["new-master"] ?? "" });
+    if (values["no-wait"]) return io.out(io.json ? json(OperationSchema, op) : `operation ${op.id} accepted`);
+    await waitForOperation(io, op.id);
+    printAggregate(io, await api.aggregates.getAggregate({ id }));
   },
-  {
-    name: "aggregate-repair",
-    usage: "aggregate-repair ID",
-    summary: "re-read the real pool and converge the record to it (clears ERROR)",
-    async run(args, io) {
-      const { positionals } = parseCommandArgs(args, {}, { min: 1, max: 1, usage: this.usage });
-      const api = io.api();
-      printAggregate(io, await api.aggregates.repairAggregate({ id: await resolveAggregateId(api, positionals[0]!) }));
-    },
-  },
-  {
-    name: "aggregate-recover-master",
-    usage: "aggregate-recover-master ID [--new-master HOST] [--no-wait]",
-    summary: "promote a surviving member after the pool master failed",
-    async run(args, io) {
-      const { values, positionals } = parseCommandArgs(
-        args,
-        { "new-master": { type: "string" }, "no-wait": { type: "boolean" } },
-        { min: 1, max: 1, usage: this.usage },
-      );
-      const api = io.api();
-      const id = await resolveAggregateId(api, positionals[0]!);
-      const op = await api.aggregates.recoverMaster({ id, newMaster: values["new-master"] ?? "" });
-      if (values["no-wait"]) return io.out(io.json ? json(OperationSchema, op) : `operation ${op.id} accepted`);
-      await waitForOperation(io, op.id);
-      printAggregate(io, await api.aggregates.getAggregate({ id }));
-    },
-  },
-];
+};

@@ -2,13 +2,13 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { BadRequestSchema } from "../gen/google/rpc/error_details_pb.js";
 import { codeName, xapiErrorOf } from "../shared/errors.js";
+import { describeUsageError, UsageError } from "./usage-error.js";
 
-/** A mistake in how aggctl was called (exit code 2). */
-export class UsageError extends Error {}
+export { UsageError };
 
 /** The message and exit code for an error. */
 export function describeError(err: unknown): { text: string; exitCode: number } {
-  if (err instanceof UsageError) return { text: `aggctl: ${err.message}\nrun "aggctl help" for usage`, exitCode: 2 };
+  if (err instanceof UsageError) return describeUsageError(err);
   if (err instanceof ConnectError) {
     const violations = err.findDetails(BadRequestSchema).flatMap((b) => b.fieldViolations);
     const lines = [`ERROR (${codeName(err.code)}): ${violations.length > 0 ? "invalid request" : err.rawMessage}`];

@@ -1,7 +1,8 @@
 /** The shape of an aggctl command. */
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import type { ApiClients } from "./api-clients.js";
-import { UsageError } from "./cli-error.js";
+import type { GroupCommandName } from "./catalog.js";
+import { UsageError } from "./usage-error.js";
 
 /** What a command gets to work with. */
 export interface CommandIo {
@@ -15,13 +16,22 @@ export interface CommandIo {
   json: boolean;
 }
 
-/** One aggctl command. */
-export interface Command {
+/** The modules that implement commands (see catalog.ts). */
+export type CommandGroup = "aggregate" | "host" | "operation";
+
+/** One aggctl command as help shows it. */
+export interface CommandSpec {
   name: string;
+  group: CommandGroup;
   usage: string;
   summary: string;
-  run(args: string[], io: CommandIo): Promise<void>;
 }
+
+/** Runs one command; usage is the command's usage line from the catalog. */
+export type CommandHandler = (args: string[], io: CommandIo, usage: string) => Promise<void>;
+
+/** A group's handlers: exactly one per catalog command of that group (the compiler checks both ways). */
+export type CommandHandlers<G extends CommandGroup> = { [N in GroupCommandName<G>]: CommandHandler };
 
 /** Parses a command's arguments, turning parse errors into usage errors. */
 export function parseCommandArgs<T extends NonNullable<ParseArgsConfig["options"]>>(

@@ -2,7 +2,7 @@
 import { HostLiveness, HostRole, HostSchema, MaintenanceState, type Host } from "../gen/hostaggregates/v1/host_pb.js";
 import { MembershipState } from "../gen/hostaggregates/v1/aggregate_pb.js";
 import { OperationSchema, VmMoveState } from "../gen/hostaggregates/v1/operation_pb.js";
-import { parseCommandArgs, positiveInt, type Command, type CommandIo } from "./command.js";
+import { parseCommandArgs, positiveInt, type CommandHandlers, type CommandIo } from "./command.js";
 import { bytes, details, json, table, time } from "./output.js";
 import { progressLine, waitForOperation } from "./wait-operation.js";
 
@@ -36,122 +36,87 @@ async function setEnabled(io: CommandIo, name: string, enabled: boolean): Promis
 }
 
 /** The host commands. */
-export const hostCommands: Command[] = [
-  {
-    name: "host-list",
-    usage: "host-list [--aggregate ID]",
-    summary: "list registered hosts",
-    async run(args, io) {
-      const { values } = parseCommandArgs(args, { aggregate: { type: "string" } }, { min: 0, max: 0, usage: this.usage });
-      const aggregateId = values.aggregate ? BigInt(positiveInt(values.aggregate, "--aggregate")) : 0n;
-      const all: Host[] = [];
-      let pageToken = "";
-      do {
-        const page = await io.api().hosts.listHosts({ aggregateId, pageSize: 1000, pageToken });
-        all.push(...page.hosts);
-        pageToken = page.nextPageToken;
-      } while (pageToken);
-      if (io.json) return io.out(JSON.stringify(all.map((h) => JSON.parse(json(HostSchema, h))), null, 2));
-      io.out(
-        table(
-          ["Name", "Enabled", "Aggregate", "Role", "Liveness", "Maintenance", "Memory free", "XAPI"],
-          all.map((h) => [
-            h.name,
-            h.enabled ? "yes" : "no",
-            h.aggregateId ? String(h.aggregateId) : "-",
-            HostRole[h.role] ?? "-",
-            HostLiveness[h.liveness] ?? "-",
-            MaintenanceState[h.maintenance] ?? "-",
-            h.capacity ? bytes(h.capacity.memoryFreeBytes) : "-",
-            h.xapiAddress,
-          ]),
-        ),
-      );
-    },
+export const hostCommands: CommandHandlers<"host"> = {
+  "host-list": async (args, io, usage) => {
+    const { values } = parseCommandArgs(args, { aggregate: { type: "string" } }, { min: 0, max: 0, usage });
+    const aggregateId = values.aggregate ? BigInt(positiveInt(values.aggregate, "--aggregate")) : 0n;
+    const all: Host[] = [];
+    let pageToken = "";
+    do {
+      const page = await io.api().hosts.listHosts({ aggregateId, pageSize: 1000, pageToken });
+      all.push(...page.hosts);
+      pageToken = page.nextPageToken;
+    } while (pageToken);
+    if (io.json) return io.out(JSON.stringify(all.map((h) => JSON.parse(json(HostSchema, h))), null, 2));
+    io.out(
+      table(
+        ["Name", "Enabled", "Aggregate", "Role", "Liveness", "Maintenance", "Memory free", "XAPI"],
+        all.map((h) => [
+          h.name,
+          h.enabled ? "yes" : "no",
+          h.aggregateId ? String(h.aggregateId) : "-",
+          HostRole[h.role] ?? "-",
+          HostLiveness[h.liveness] ?? "-",
+          MaintenanceState[h.maintenance] ?? "-",
+          h.capacity ? bytes(h.capacity.memoryFreeBytes) : "-",
+          h.xapiAddress,
+        ]),
+      ),
+    );
   },
-  {
-    name: "host-show",
-    usage: "host-show HOST",
-    summary: "show a host with its resident VMs",
-    async run(args, io) {
-      const { positionals } = parseCommandArgs(args, {}, { min: 1, max: 1, usage: this.usage });
-      printHost(io, await io.api().hosts.getHost({ name: positionals[0]! }));
-    },
+  "host-show": async (args, io, usage) => {
+    const { positionals } = parseCommandArgs(args, {}, { min: 1, max: 1, usage });
+    printHost(io, await io.api().hosts.getHost({ name: positionals[0]! }));
   },
-  {
-    name: "host-enable",
-    usage: "host-enable HOST",
-    summary: "enable a host",
-    async run(args, io) {
-      const { positionals } = parseCommandArgs(args, {}, { min: 1, max: 1, usage: this.usage });
-      await setEnabled(io, positionals[0]!, true);
-    },
+  "host-enable": async (args, io, usage) => {
+    const { positionals } = parseCommandArgs(args, {}, { min: 1, max: 1, usage });
+    await setEnabled(io, positionals[0]!, true);
   },
-  {
-    name: "host-disable",
-    usage: "host-disable HOST",
-    summary: "disable a host",
-    async run(args, io) {
-      const { positionals } = parseCommandArgs(args, {}, { min: 1, max: 1, usage: this.usage });
-      await setEnabled(io, positionals[0]!, false);
-    },
+  "host-disable": async (args, io, usage) => {
+    const { positionals } = parseCommandArgs(args, {}, { min: 1, max: 1, usage });
+    await setEnabled(io, positionals[0]!, false);
   },
-  {
-    name: "host-maintenance-start",
-    usage: "host-maintenance-start HOST [--dry-run] [--max-parallel N] [--allow-partial] [--no-wait]",
-    summary: "evacuate a host (live-migrate its VMs away) and put it into maintenance",
-    async run(args, io) {
-      const { values, positionals } = parseCommandArgs(
-        args,
-        { "dry-run": { type: "boolean" }, "max-parallel": { type: "string" }, "allow-partial": { type: "boolean" }, "no-wait": { type: "boolean" } },
-        { min: 1, max: 1, usage: this.usage },
-      );
-      const op = await io.api().hosts.startMaintenance({
-        host: positionals[0]!,
-        validateOnly: values["dry-run"] ?? false,
-        maxParallel: values["max-parallel"] ? positiveInt(values["max-parallel"], "--max-parallel") : 0,
-        allowPartial: values["allow-partial"] ?? false,
-      });
-      if (values["dry-run"]) {
-        if (io.json) return io.out(json(OperationSchema, op));
-        const ev = op.evacuation;
-        io.out(`plan for ${positionals[0]}: ${ev?.moves.length ?? 0} VM(s) can move, ${ev?.blockers.length ?? 0} cannot`);
-        if (ev?.moves.length) io.out(table(["VM", "Memory", "To"], ev.moves.map((m) => [m.vmName, bytes(m.memoryBytes), m.toHost])));
-        if (ev?.blockers.length) {
-          io.out(table(["VM (cannot move)", "Reason", "XenAPI"], ev.blockers.map((b) => [b.vmName, b.reason, b.xapiCode ? `${b.xapiCode} [${b.xapiParams.join(", ")}]` : "-"])));
-        }
-        return;
+  "host-maintenance-start": async (args, io, usage) => {
+    const { values, positionals } = parseCommandArgs(
+      args,
+      { "dry-run": { type: "boolean" }, "max-parallel": { type: "string" }, "allow-partial": { type: "boolean" }, "no-wait": { type: "boolean" } },
+      { min: 1, max: 1, usage },
+    );
+    const op = await io.api().hosts.startMaintenance({
+      host: positionals[0]!,
+      validateOnly: values["dry-run"] ?? false,
+      maxParallel: values["max-parallel"] ? positiveInt(values["max-parallel"], "--max-parallel") : 0,
+      allowPartial: values["allow-partial"] ?? false,
+    });
+    if (values["dry-run"]) {
+      if (io.json) return io.out(json(OperationSchema, op));
+      const ev = op.evacuation;
+      io.out(`plan for ${positionals[0]}: ${ev?.moves.length ?? 0} VM(s) can move, ${ev?.blockers.length ?? 0} cannot`);
+      if (ev?.moves.length) io.out(table(["VM", "Memory", "To"], ev.moves.map((m) => [m.vmName, bytes(m.memoryBytes), m.toHost])));
+      if (ev?.blockers.length) {
+        io.out(table(["VM (cannot move)", "Reason", "XenAPI"], ev.blockers.map((b) => [b.vmName, b.reason, b.xapiCode ? `${b.xapiCode} [${b.xapiParams.join(", ")}]` : "-"])));
       }
-      if (values["no-wait"]) return io.out(io.json ? json(OperationSchema, op) : `operation ${op.id} accepted: ${progressLine(op)}`);
-      const final = await waitForOperation(io, op.id);
-      const moved = final.evacuation?.moves.filter((m) => m.state === VmMoveState.DONE).length ?? 0;
-      io.out(`host ${positionals[0]} is in maintenance; ${moved} VM(s) moved`);
-    },
+      return;
+    }
+    if (values["no-wait"]) return io.out(io.json ? json(OperationSchema, op) : `operation ${op.id} accepted: ${progressLine(op)}`);
+    const final = await waitForOperation(io, op.id);
+    const moved = final.evacuation?.moves.filter((m) => m.state === VmMoveState.DONE).length ?? 0;
+    io.out(`host ${positionals[0]} is in maintenance; ${moved} VM(s) moved`);
   },
-  {
-    name: "host-maintenance-stop",
-    usage: "host-maintenance-stop HOST [--rebalance] [--no-wait]",
-    summary: "take a host out of maintenance; --rebalance moves its VMs back",
-    async run(args, io) {
-      const { values, positionals } = parseCommandArgs(
-        args,
-        { rebalance: { type: "boolean" }, "no-wait": { type: "boolean" } },
-        { min: 1, max: 1, usage: this.usage },
-      );
-      const op = await io.api().hosts.stopMaintenance({ host: positionals[0]!, rebalance: values.rebalance ?? false });
-      if (values["no-wait"]) return io.out(io.json ? json(OperationSchema, op) : `operation ${op.id} accepted`);
-      await waitForOperation(io, op.id);
-      printHost(io, await io.api().hosts.getHost({ name: positionals[0]! }));
-    },
+  "host-maintenance-stop": async (args, io, usage) => {
+    const { values, positionals } = parseCommandArgs(
+      args,
+      { rebalance: { type: "boolean" }, "no-wait": { type: "boolean" } },
+      { min: 1, max: 1, usage },
+    );
+    const op = await io.api().hosts.stopMaintenance({ host: positionals[0]!, rebalance: values.rebalance ?? false });
+    if (values["no-wait"]) return io.out(io.json ? json(OperationSchema, op) : `operation ${op.id} accepted`);
+    await waitForOperation(io, op.id);
+    printHost(io, await io.api().hosts.getHost({ name: positionals[0]! }));
   },
-  {
-    name: "host-forget",
-    usage: "host-forget HOST",
-    summary: "forget a registered host that is in no aggregate",
-    async run(args, io) {
-      const { positionals } = parseCommandArgs(args, {}, { min: 1, max: 1, usage: this.usage });
-      await io.api().hosts.forgetHost({ name: positionals[0]! });
-      io.out(`host ${positionals[0]} forgotten`);
-    },
+  "host-forget": async (args, io, usage) => {
+    const { positionals } = parseCommandArgs(args, {}, { min: 1, max: 1, usage });
+    await io.api().hosts.forgetHost({ name: positionals[0]! });
+    io.out(`host ${positionals[0]} forgotten`);
   },
-];
+};

@@ -1,12 +1,13 @@
-/** aggctl: the operator's command line for host aggregates. */
-import { aggregateCommands } from "./aggregate-commands.js";
-import { connect, type ApiClients } from "./api-clients.js";
-import { describeError, UsageError } from "./cli-error.js";
-import type { Command, CommandIo } from "./command.js";
-import { hostCommands } from "./host-commands.js";
-import { operationCommands } from "./operation-commands.js";
+/**
+ * aggctl: the operator's command line for host aggregates. Help and usage errors need only the
+ * catalog; the RPC clients and a command's module are imported when it runs.
+ */
+import type { ApiClients } from "./api-clients.js";
+import { commandCatalog, commandGroups } from "./catalog.js";
+import type { CommandHandler, CommandIo, CommandSpec } from "./command.js";
+import { describeUsageError, UsageError } from "./usage-error.js";
 
-const commands: Command[] = [...aggregateCommands, ...hostCommands, ...operationCommands];
+const commands: readonly CommandSpec[] = commandCatalog;
 
 const globalUsage = `usage: aggctl [--endpoint HOST:PORT] [--token TOKEN] [--json] [--ca F --cert F --key F] COMMAND [ARGS]
 
@@ -47,6 +48,8 @@ async function main(argv: string[]): Promise<number> {
     console.log(`usage: aggctl ${command.usage}\n  ${command.summary}`);
     return 0;
   }
+  const [handlers, { connect }] = await Promise.all([commandGroups[command.group](), import("./api-clients.js")]);
+  const run = (handlers as Record<string, CommandHandler>)[command.name]!;
   let clients: ApiClients | undefined;
   const interactive = process.stderr.isTTY === true;
   let lastProgress = "";
@@ -70,14 +73,15 @@ async function main(argv: string[]): Promise<number> {
       lastProgress = text;
     },
   };
-  await command.run(args, io);
+  await run(args, io, command.usage);
   return 0;
 }
 
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
-  (err: unknown) => {
-    const { text, exitCode } = describeError(err);
+  async (err: unknown) => {
+    const { text, exitCode } =
+      err instanceof UsageError ? describeUsageError(err) : (await import("./cli-error.js")).describeError(err);
     console.error(text);
     process.exit(exitCode);
   },

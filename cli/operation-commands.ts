@@ -1,7 +1,7 @@
 /** aggctl commands about operations and events. */
 import { OperationKind, OperationSchema, OperationState, StepState, type Operation } from "../gen/hostaggregates/v1/operation_pb.js";
 import { UsageError } from "./cli-error.js";
-import { parseCommandArgs, positiveInt, type Command, type CommandIo } from "./command.js";
+import { parseCommandArgs, positiveInt, type CommandHandlers, type CommandIo } from "./command.js";
 import { details, json, table, time } from "./output.js";
 import { waitForOperation } from "./wait-operation.js";
 
@@ -25,82 +25,57 @@ function printOperation(io: CommandIo, op: Operation): void {
 }
 
 /** The operation and event commands. */
-export const operationCommands: Command[] = [
-  {
-    name: "operation-list",
-    usage: "operation-list [--aggregate ID] [--host HOST] [--state STATE] [--limit N]",
-    summary: "list operations, newest first",
-    async run(args, io) {
-      const { values } = parseCommandArgs(
-        args,
-        { aggregate: { type: "string" }, host: { type: "string" }, state: { type: "string" }, limit: { type: "string" } },
-        { min: 0, max: 0, usage: this.usage },
-      );
-      let state = OperationState.UNSPECIFIED;
-      if (values.state) {
-        const key = values.state.toUpperCase() as keyof typeof OperationState;
-        if (!(key in OperationState)) throw new UsageError(`--state must be one of PENDING, RUNNING, SUCCEEDED, FAILED, CANCELLED`);
-        state = OperationState[key] as OperationState;
-      }
-      const page = await io.api().operations.listOperations({
-        aggregateId: values.aggregate ? BigInt(positiveInt(values.aggregate, "--aggregate")) : 0n,
-        host: values.host ?? "",
-        state,
-        pageSize: values.limit ? positiveInt(values.limit, "--limit") : 50,
-      });
-      if (io.json) return io.out(JSON.stringify(page.operations.map((o) => JSON.parse(json(OperationSchema, o))), null, 2));
-      io.out(
-        table(
-          ["Id", "Kind", "Target", "State", "Progress", "Created", "Error"],
-          page.operations.map((o) => [o.id, OperationKind[o.kind] ?? "", o.target, OperationState[o.state] ?? "", `${Math.round(o.progress * 100)}%`, time(o.createdAt), o.error?.message ?? ""]),
-        ),
-      );
-    },
+export const operationCommands: CommandHandlers<"operation"> = {
+  "operation-list": async (args, io, usage) => {
+    const { values } = parseCommandArgs(
+      args,
+      { aggregate: { type: "string" }, host: { type: "string" }, state: { type: "string" }, limit: { type: "string" } },
+      { min: 0, max: 0, usage },
+    );
+    let state = OperationState.UNSPECIFIED;
+    if (values.state) {
+      const key = values.state.toUpperCase() as keyof typeof OperationState;
+      if (!(key in OperationState)) throw new UsageError(`--state must be one of PENDING, RUNNING, SUCCEEDED, FAILED, CANCELLED`);
+      state = OperationState[key] as OperationState;
+    }
+    const page = await io.api().operations.listOperations({
+      aggregateId: values.aggregate ? BigInt(positiveInt(values.aggregate, "--aggregate")) : 0n,
+      host: values.host ?? "",
+      state,
+      pageSize: values.limit ? positiveInt(values.limit, "--limit") : 50,
+    });
+    if (io.json) return io.out(JSON.stringify(page.operations.map((o) => JSON.parse(json(OperationSchema, o))), null, 2));
+    io.out(
+      table(
+        ["Id", "Kind", "Target", "State", "Progress", "Created", "Error"],
+        page.operations.map((o) => [o.id, OperationKind[o.kind] ?? "", o.target, OperationState[o.state] ?? "", `${Math.round(o.progress * 100)}%`, time(o.createdAt), o.error?.message ?? ""]),
+      ),
+    );
   },
-  {
-    name: "operation-show",
-    usage: "operation-show ID",
-    summary: "show an operation with its steps",
-    async run(args, io) {
-      const { positionals } = parseCommandArgs(args, {}, { min: 1, max: 1, usage: this.usage });
-      printOperation(io, await io.api().operations.getOperation({ id: positionals[0]! }));
-    },
+  "operation-show": async (args, io, usage) => {
+    const { positionals } = parseCommandArgs(args, {}, { min: 1, max: 1, usage });
+    printOperation(io, await io.api().operations.getOperation({ id: positionals[0]! }));
   },
-  {
-    name: "operation-wait",
-    usage: "operation-wait ID",
-    summary: "wait for an operation to end, showing progress",
-    async run(args, io) {
-      const { positionals } = parseCommandArgs(args, {}, { min: 1, max: 1, usage: this.usage });
-      printOperation(io, await waitForOperation(io, positionals[0]!));
-    },
+  "operation-wait": async (args, io, usage) => {
+    const { positionals } = parseCommandArgs(args, {}, { min: 1, max: 1, usage });
+    printOperation(io, await waitForOperation(io, positionals[0]!));
   },
-  {
-    name: "operation-cancel",
-    usage: "operation-cancel ID",
-    summary: "ask a running operation to stop",
-    async run(args, io) {
-      const { positionals } = parseCommandArgs(args, {}, { min: 1, max: 1, usage: this.usage });
-      printOperation(io, await io.api().operations.cancelOperation({ id: positionals[0]! }));
-    },
+  "operation-cancel": async (args, io, usage) => {
+    const { positionals } = parseCommandArgs(args, {}, { min: 1, max: 1, usage });
+    printOperation(io, await io.api().operations.cancelOperation({ id: positionals[0]! }));
   },
-  {
-    name: "event-list",
-    usage: "event-list [--aggregate ID] [--limit N] [--follow]",
-    summary: "show recent events; --follow streams new ones",
-    async run(args, io) {
-      const { values } = parseCommandArgs(
-        args,
-        { aggregate: { type: "string" }, limit: { type: "string" }, follow: { type: "boolean" } },
-        { min: 0, max: 0, usage: this.usage },
-      );
-      const aggregateId = values.aggregate ? BigInt(positiveInt(values.aggregate, "--aggregate")) : 0n;
-      const page = await io.api().events.listEvents({ aggregateId, pageSize: values.limit ? positiveInt(values.limit, "--limit") : 50 });
-      const line = (e: (typeof page.events)[number]) => `${time(e.time)}  ${e.kind}  ${e.message}`;
-      for (const e of [...page.events].reverse()) io.out(line(e));
-      if (!values.follow) return;
-      const after = page.events[0]?.id ?? 0n;
-      for await (const e of io.api().events.watchEvents({ aggregateId, afterId: after })) io.out(line(e));
-    },
+  "event-list": async (args, io, usage) => {
+    const { values } = parseCommandArgs(
+      args,
+      { aggregate: { type: "string" }, limit: { type: "string" }, follow: { type: "boolean" } },
+      { min: 0, max: 0, usage },
+    );
+    const aggregateId = values.aggregate ? BigInt(positiveInt(values.aggregate, "--aggregate")) : 0n;
+    const page = await io.api().events.listEvents({ aggregateId, pageSize: values.limit ? positiveInt(values.limit, "--limit") : 50 });
+    const line = (e: (typeof page.events)[number]) => `${time(e.time)}  ${e.kind}  ${e.message}`;
+    for (const e of [...page.events].reverse()) io.out(line(e));
+    if (!values.follow) return;
+    const after = page.events[0]?.id ?? 0n;
+    for await (const e of io.api().events.watchEvents({ aggregateId, afterId: after })) io.out(line(e));
   },
-];
+};
