@@ -1,13 +1,14 @@
 /** The agent's command line (flags and environment) turned into startAgent options. */
 import { readFileSync } from "node:fs";
-import { parseArgs } from "node:util";
+import type { ParseArgsConfig } from "node:util";
 import { parseHostPort } from "../shared/address.js";
+import { parseArgsWithConfig } from "../shared/config-file.js";
 import { loadClientTls, loadServerTls } from "../shared/tls.js";
 import type { AgentOptions } from "./index.js";
 import { parseXapiUrl } from "./xapi/endpoint.js";
 
 /** Usage text. */
-export const usage = `usage: aggregates-agent --listen HOST:PORT --host-name NAME --xapi-url URL
+export const usage = `usage: aggregates-agent [--config FILE] --listen HOST:PORT --host-name NAME --xapi-url URL
        [--xapi-username root] (--xapi-password-file F | env XAPI_PASSWORD)
        --controller HOST:PORT (--token-file F | env AGGREGATES_AGENT_TOKEN)
        [--controller-token-file F | env AGGREGATES_CONTROLLER_TOKEN]
@@ -16,6 +17,8 @@ export const usage = `usage: aggregates-agent --listen HOST:PORT --host-name NAM
        [--tls-cert F --tls-key F [--tls-client-ca F]]
        [--controller-ca F] [--controller-cert F --controller-key F] [--xapi-ca F]
 
+  --config              JSON file of flags: {"listen": "0.0.0.0:7001", "host-name": "xs1", …} (keys are the
+                        flag names without "--"; flags given here override it; required flags may come from it)
   --listen              gRPC address of PoolAgentService (port 0 picks one)
   --advertise-endpoint  HOST:PORT the controller calls (default: the listen address)
   --host-name           name of this host in the controller (^[a-zA-Z0-9-._]{1,255}$)
@@ -64,38 +67,36 @@ function required(value: string | undefined, flag: string): string {
   return value;
 }
 
+/** The flags; every one but help is also a config-file key (shared/config-file.ts). */
+const options = {
+  listen: { type: "string" },
+  "advertise-endpoint": { type: "string" },
+  "host-name": { type: "string" },
+  "xapi-url": { type: "string" },
+  "xapi-username": { type: "string", default: "root" },
+  "xapi-password-file": { type: "string" },
+  controller: { type: "string" },
+  "token-file": { type: "string" },
+  "controller-token-file": { type: "string" },
+  "availability-zone": { type: "string" },
+  "heartbeat-interval": { type: "string" },
+  "poll-interval": { type: "string" },
+  "call-timeout": { type: "string" },
+  "tls-cert": { type: "string" },
+  "tls-key": { type: "string" },
+  "tls-client-ca": { type: "string" },
+  "controller-ca": { type: "string" },
+  "controller-cert": { type: "string" },
+  "controller-key": { type: "string" },
+  "xapi-ca": { type: "string" },
+  help: { type: "boolean", short: "h" },
+} satisfies NonNullable<ParseArgsConfig["options"]>;
+
 /** Parses argv (without node and script) and the environment; throws UsageError on mistakes. */
 export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv): CliRequest {
   let values;
   try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        listen: { type: "string" },
-        "advertise-endpoint": { type: "string" },
-        "host-name": { type: "string" },
-        "xapi-url": { type: "string" },
-        "xapi-username": { type: "string", default: "root" },
-        "xapi-password-file": { type: "string" },
-        controller: { type: "string" },
-        "token-file": { type: "string" },
-        "controller-token-file": { type: "string" },
-        "availability-zone": { type: "string" },
-        "heartbeat-interval": { type: "string" },
-        "poll-interval": { type: "string" },
-        "call-timeout": { type: "string" },
-        "tls-cert": { type: "string" },
-        "tls-key": { type: "string" },
-        "tls-client-ca": { type: "string" },
-        "controller-ca": { type: "string" },
-        "controller-cert": { type: "string" },
-        "controller-key": { type: "string" },
-        "xapi-ca": { type: "string" },
-        help: { type: "boolean", short: "h" },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
+    values = parseArgsWithConfig(argv, options, ["help"]);
   } catch (err) {
     throw new UsageError(err instanceof Error ? err.message : String(err));
   }

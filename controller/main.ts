@@ -1,7 +1,8 @@
 /** aggregates-controller: the controller daemon's command line. */
 import { dirname, resolve } from "node:path";
-import { parseArgs } from "node:util";
+import type { ParseArgsConfig } from "node:util";
 import { TokenRegistry } from "../shared/auth.js";
+import { parseArgsWithConfig } from "../shared/config-file.js";
 import { formatHostPort } from "../shared/address.js";
 import { createLogger } from "../shared/logging.js";
 import { loadClientTls, loadServerTls } from "../shared/tls.js";
@@ -10,12 +11,14 @@ import { crashHookFromEnv } from "./engine/crash-hook.js";
 import { devToken } from "./dev-tokens.js";
 import { startController } from "./server.js";
 
-const usage = `usage: aggregates-controller [--listen HOST:PORT] [--http-listen HOST:PORT|off] [--db PATH]
+const usage = `usage: aggregates-controller [--config FILE] [--listen HOST:PORT] [--http-listen HOST:PORT|off] [--db PATH]
        [--tokens-file FILE] [--tls-cert F --tls-key F [--tls-client-ca F]] [--heartbeat-interval SECONDS]
        [--agent-token-file F] [--agent-ca F --agent-cert F --agent-key F]
        [--step-timeout SECONDS] [--reconcile-interval SECONDS]
        [--master-check-interval SECONDS] [--master-failure-threshold SECONDS]
 
+  --config            JSON file of flags: {"listen": "0.0.0.0:50051", "db": "/var/lib/aggregates/controller.db", …}
+                      (keys are the flag names without "--"; flags given here override it)
   --listen            gRPC address (default 127.0.0.1:50051)
   --http-listen       Connect/JSON (curl) address (default 127.0.0.1:50052; "off" disables)
   --db                SQLite database (default ./data/controller.db)
@@ -34,29 +37,29 @@ const usage = `usage: aggregates-controller [--listen HOST:PORT] [--http-listen 
                       before the members are asked and it is declared failed (default: 6 heartbeat
                       intervals)`;
 
+/** The flags; every one but help is also a config-file key (shared/config-file.ts). */
+const options = {
+  listen: { type: "string", default: "127.0.0.1:50051" },
+  "http-listen": { type: "string", default: "127.0.0.1:50052" },
+  db: { type: "string", default: "./data/controller.db" },
+  "tokens-file": { type: "string" },
+  "tls-cert": { type: "string" },
+  "tls-key": { type: "string" },
+  "tls-client-ca": { type: "string" },
+  "heartbeat-interval": { type: "string", default: "10" },
+  "agent-token-file": { type: "string" },
+  "agent-ca": { type: "string" },
+  "agent-cert": { type: "string" },
+  "agent-key": { type: "string" },
+  "step-timeout": { type: "string", default: "900" },
+  "reconcile-interval": { type: "string", default: "60" },
+  "master-check-interval": { type: "string" },
+  "master-failure-threshold": { type: "string" },
+  help: { type: "boolean", short: "h" },
+} satisfies NonNullable<ParseArgsConfig["options"]>;
+
 async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: {
-      listen: { type: "string", default: "127.0.0.1:50051" },
-      "http-listen": { type: "string", default: "127.0.0.1:50052" },
-      db: { type: "string", default: "./data/controller.db" },
-      "tokens-file": { type: "string" },
-      "tls-cert": { type: "string" },
-      "tls-key": { type: "string" },
-      "tls-client-ca": { type: "string" },
-      "heartbeat-interval": { type: "string", default: "10" },
-      "agent-token-file": { type: "string" },
-      "agent-ca": { type: "string" },
-      "agent-cert": { type: "string" },
-      "agent-key": { type: "string" },
-      "step-timeout": { type: "string", default: "900" },
-      "reconcile-interval": { type: "string", default: "60" },
-      "master-check-interval": { type: "string" },
-      "master-failure-threshold": { type: "string" },
-      help: { type: "boolean", short: "h" },
-    },
-    strict: true,
-  });
+  const values = parseArgsWithConfig(process.argv.slice(2), options, ["help"]);
   if (values.help) {
     console.log(usage);
     return;
