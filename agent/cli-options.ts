@@ -68,7 +68,7 @@ function required(value: string | undefined, flag: string): string {
 }
 
 /** The flags; every one but help is also a config-file key (shared/config-file.ts). */
-const options = {
+export const agentOptions = {
   listen: { type: "string" },
   "advertise-endpoint": { type: "string" },
   "host-name": { type: "string" },
@@ -96,7 +96,7 @@ const options = {
 export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv): CliRequest {
   let values;
   try {
-    values = parseArgsWithConfig(argv, options, ["help"]);
+    values = parseArgsWithConfig(argv, agentOptions, ["help"]);
   } catch (err) {
     throw new UsageError(err instanceof Error ? err.message : String(err));
   }
