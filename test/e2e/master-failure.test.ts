@@ -10,6 +10,7 @@ import { MembershipState, PoolState } from "../../gen/hostaggregates/v1/aggregat
 import { HostLiveness } from "../../gen/hostaggregates/v1/host_pb.js";
 import { OperationKind, OperationState, StepState, type Operation } from "../../gen/hostaggregates/v1/operation_pb.js";
 import { expectRpcError } from "../support/rpc-errors.js";
+import { clientFor } from "../simulator/helpers.js";
 import { startProduct, type Product } from "./product-harness.js";
 
 /** Simulator timings: slaves give up on a dead master quickly (nominal ms; × timeScale 0.005). */
@@ -148,6 +149,24 @@ describe("master failure with the controller in-process", () => {
     const repaired = await p.api.aggregates.repairAggregate({ id });
     expect(repaired.members.find((m) => m.host === "xs1")?.state).toBe(MembershipState.MEMBER);
     expect((await p.api.hosts.getHost({ name: "xs1" })).enabled).toBe(false);
+
+    // Back in service, the former master runs one of its lost VMs again (an operator restarts it there): no longer lost.
+    const back = await p.waitOperation((await p.api.hosts.stopMaintenance({ host: "xs1" })).id, 60_000);
+    expect(back.state, back.error?.message).toBe(OperationState.SUCCEEDED);
+    const [restarted, stillLost] = (await p.api.aggregates.getAggregate({ id })).pool!.lostVms;
+    const xapi = clientFor(p.sim, "xs2");
+    await xapi.login("root", "sim-secret");
+    const vmRef = await xapi.ok<string>("VM.get_by_uuid", restarted!.vmUuid);
+    await xapi.ok("VM.start_on", vmRef, await xapi.ok<string>("host.get_by_uuid", p.sim.control.host("xs1").uuid), false, false);
+    await p.waitFor(async () => {
+      await detector().tick();
+      const lost = (await p.api.aggregates.getAggregate({ id })).pool!.lostVms;
+      return lost.length === 1 ? lost : undefined;
+    }, 30_000, "the restarted VM dropped from the lost VMs");
+    expect((await p.api.aggregates.getAggregate({ id })).pool!.lostVms.map((v) => v.vmUuid)).toEqual([stillLost!.vmUuid]);
+    // Out of service again before it leaves: no VM may run on a host being removed.
+    await xapi.ok("VM.hard_shutdown", vmRef);
+    await p.api.hosts.setHostEnabled({ name: "xs1", enabled: false });
     const removed = await p.waitOperation((await p.api.aggregates.removeHost({ aggregateId: id, host: "xs1" })).id, 60_000);
     expect(removed.state, removed.error?.message).toBe(OperationState.SUCCEEDED);
     expect((await p.api.aggregates.getAggregate({ id })).hosts).not.toContain("xs1");
