@@ -54,7 +54,8 @@ export class SqliteStore implements Store {
   readonly changes = new ChangeFeed();
   private readonly repos: { aggregates: AggregateRepo; hosts: HostRepo; operations: OperationRepo; events: EventRepo; vmOrigins: VmOriginRepo };
   private readonly heartbeats: HeartbeatBatcher;
-  private readonly inTransaction = new AsyncLocalStorage<true>();
+  /** The transaction a call runs in; `open` turns false at its end, so work it started that outlives it runs as outside. */
+  private readonly inTransaction = new AsyncLocalStorage<{ open: boolean }>();
   private readonly tx: StoreTx;
   /** The transactions queued or running, in order. */
   private queue: Promise<unknown> = Promise.resolve();
@@ -115,22 +116,30 @@ export class SqliteStore implements Store {
 
   /** Runs a read (or a write that checks for its transaction) now, or once the transactions queued before it ended. */
   private read<R>(fn: () => R): Promise<R> {
-    if (this.queued === 0 || this.inTransaction.getStore()) return now(fn);
+    if (this.queued === 0 || this.joining()) return now(fn);
     return this.queue.then(fn, fn);
   }
 
+  /** True when called from inside a transaction that is still open. */
+  private joining(): boolean {
+    return this.inTransaction.getStore()?.open === true;
+  }
+
   async transaction<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T> {
-    if (this.inTransaction.getStore()) return fn(this.tx);
+    if (this.joining()) return fn(this.tx);
     const run = async (): Promise<T> => {
       this.db.exec("BEGIN IMMEDIATE");
+      const marker = { open: true };
       try {
-        const result = await this.inTransaction.run(true, () => fn(this.tx));
+        const result = await this.inTransaction.run(marker, () => fn(this.tx));
+        marker.open = false;
         this.db.exec("COMMIT");
         const announcements = this.announcements;
         this.announcements = [];
         for (const a of announcements) queueMicrotask(a);
         return result;
       } catch (err) {
+        marker.open = false;
         if (this.db.inTransaction) this.db.exec("ROLLBACK");
         // A rolled-back write may have been read inside the transaction: forget cached reads.
         this.repos.aggregates.invalidate();
