@@ -272,3 +272,36 @@ describe("master recovery survives a controller crash", () => {
     expect(await recoveries(p, id)).toHaveLength(1);
   }, 90_000);
 });
+
+describe("a dead master that never returns", () => {
+  let p: Product;
+  beforeAll(async () => {
+    p = await startProduct({ hosts: 3, baseAddress: "127.0.2.200", simulator });
+  }, 60_000);
+  afterAll(async () => p?.close());
+
+  it("RemoveHost of the FAILED former master destroys its record in the pool (host.destroy), so the pool matches the aggregate", async () => {
+    const id = await createPool(p, "mf-gone", ["xs1", "xs2", "xs3"]);
+    const poolUuid = p.sim.control.host("xs1").poolUuid;
+    p.sim.control.addVms("xs1", { count: 1, memoryMiB: 512 });
+    await p.sim.control.power("xs1", false);
+    const [recovery] = await p.waitFor(async () => {
+      const ops = await recoveries(p, id);
+      return ops.length > 0 ? ops : undefined;
+    }, 30_000, "a RECOVER_MASTER operation");
+    expect((await p.waitOperation(recovery!.id, 60_000)).state).toBe(OperationState.SUCCEEDED);
+    const [master] = mastersOf(p, poolUuid);
+    const poolOf = () => p.sim.control.state().pools.find((pl) => pl.master === master && pl.uuid === poolUuid)!;
+    expect(poolOf().hosts).toContain("xs1");
+
+    const removed = await p.waitOperation((await p.api.aggregates.removeHost({ aggregateId: id, host: "xs1" })).id, 60_000);
+    expect(removed.state, removed.error?.message).toBe(OperationState.SUCCEEDED);
+    expect(removed.steps.find((s) => s.name === "eject-host")).toMatchObject({ state: StepState.DONE, detail: expect.stringMatching(/host\.destroy/) });
+    expect([...poolOf().hosts].sort()).toEqual(["xs2", "xs3"]);
+    const agg = await p.api.aggregates.getAggregate({ id });
+    expect([...agg.hosts].sort()).toEqual(["xs2", "xs3"]);
+    expect(agg.pool).toMatchObject({ state: PoolState.ACTIVE, masterHost: master });
+    // The VM that died with xs1 is halted in the pool database now, not resident on a host that no longer exists.
+    expect(p.sim.control.state().vms.filter((v) => v.residentOn === "xs1")).toEqual([]);
+  }, 90_000);
+});
