@@ -12,6 +12,7 @@ import { createLogger, type Logger } from "../shared/logging.js";
 import { devToken } from "../controller/dev-tokens.js";
 import { startController, type Controller } from "../controller/server.js";
 import { startSimulator, type Simulator } from "../simulator/index.js";
+import { acquirePidLock } from "../shared/pid-lock.js";
 
 /** Options of the sandbox. */
 export interface SandboxOptions {
@@ -63,6 +64,8 @@ function secretFile(dir: string, name: string): string {
 export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
   const log = options.log ?? createLogger("sandbox");
   mkdirSync(options.stateDir, { recursive: true, mode: 0o700 });
+  // One sandbox per state directory: a second one would drive the same pools and database.
+  const releaseStateDir = acquirePidLock(join(options.stateDir, "sandbox.lock"), `the sandbox state directory ${options.stateDir}`);
   const adminToken = devToken(options.stateDir, "admin-token").token;
   const agentToken = devToken(options.stateDir, "agent-token").token;
   // The controller calls agents with a token of its own, which no agent holds for its own use.
@@ -95,6 +98,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     await Promise.allSettled(started.agents.map((a) => a.close()));
     await started.controller?.close();
     await simulator.close();
+    releaseStateDir();
   };
   try {
     const tokens = new TokenRegistry().add(adminToken, "admin").add(agentToken, "agent");

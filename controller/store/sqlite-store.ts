@@ -6,6 +6,9 @@
  * join it (AsyncLocalStorage tells which is which).
  */
 import { AsyncLocalStorage } from "node:async_hooks";
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import { acquirePidLock } from "../../shared/pid-lock.js";
 import { poolStateOf } from "../model/lifecycle.js";
 import { nowIso, type CapacityRecord, type PoolFactsRecord } from "../model/records.js";
 import { AggregateRepo } from "./aggregate-repo.js";
@@ -39,9 +42,20 @@ function asyncView<T extends object, K extends keyof T>(repo: T, names: readonly
   return view as Async<Pick<T, K>>;
 }
 
-/** Opens (creating and migrating) the SQLite store at path (":memory:" for one that needs no file). */
+/**
+ * Opens (creating and migrating) the SQLite store at path (":memory:" for one that needs no file).
+ * One process at a time: a second controller on the same file is refused (lock file beside it).
+ */
 export function openSqliteStore(path: string): SqliteStore {
-  return new SqliteStore(openDatabase(path));
+  if (path === ":memory:") return new SqliteStore(openDatabase(path));
+  mkdirSync(dirname(path), { recursive: true });
+  const release = acquirePidLock(`${path}.lock`, `the database ${path}`);
+  try {
+    return new SqliteStore(openDatabase(path), release);
+  } catch (err) {
+    release();
+    throw err;
+  }
 }
 
 /** The SQLite implementation of the store port. */
@@ -63,7 +77,11 @@ export class SqliteStore implements Store {
   private announcements: (() => void)[] = [];
 
   /** The driver handle: for store/ only (tests read pragmas through it). */
-  constructor(readonly db: Db) {
+  constructor(
+    readonly db: Db,
+    /** Releases the database's lock file (none for an in-memory database). */
+    private readonly releaseLock: () => void = () => {},
+  ) {
     const requireTransaction = () => {
       if (!db.inTransaction) throw new Error("store writes must run inside store.transaction()");
     };
@@ -175,5 +193,6 @@ export class SqliteStore implements Store {
     if (!this.db.open) return;
     this.heartbeats.flush();
     this.db.close();
+    this.releaseLock();
   }
 }

@@ -65,6 +65,8 @@ describe("the sandbox as a new user runs it", () => {
     expect(info.xapi.username).toBe("root");
     const env = { AGGREGATES_ENDPOINT: info.controller, AGGREGATES_TOKEN: readFileSync(join(stateDir, "admin-token"), "utf8").trim() };
     expect(env.AGGREGATES_TOKEN).toBe(info.adminToken);
+    // A second npm start on the same state directory is refused: it would drive the same pools and database.
+    await expect(npmStart(stateDir)).rejects.toThrow(/state directory .* is in use by process \d+/);
 
     const hostsBefore = aggctl(env, "host-list");
     expect(hostsBefore.code, hostsBefore.stderr).toBe(0);
