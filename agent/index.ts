@@ -1,6 +1,7 @@
 /**
  * The agent in-process: serves PoolAgentService (agent token or verified controller certificate
- * only), speaks XenAPI to its own host, and registers and heartbeats with the controller.
+ * only) and the public grpc.health.v1 health service, speaks XenAPI to its own host, and registers
+ * and heartbeats with the controller.
  */
 import { hostname } from "node:os";
 import { AgentRegistryService } from "../gen/hostaggregates/v1/agent_registry_pb.js";
@@ -74,7 +75,7 @@ export interface Agent {
   endpoint: string;
   /** Registration counters and the last report (for tests and diagnostics). */
   stats(): RegistrarStats & { xapiEpoch: number; xapiReachable: boolean | undefined };
-  /** Stops heartbeating, finishes in-flight calls, closes the server and logs out of XAPI. */
+  /** Reports NOT_SERVING (draining), stops heartbeating, finishes in-flight calls, closes the server and logs out of XAPI. */
   close(): Promise<void>;
 }
 
@@ -128,6 +129,7 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
     log,
   });
   registrar.start();
+  server.health.setServing();
   log.info("agent started", { listen: formatHostPort(server.grpcAddress), endpoint, xapi: xapi.address, controller: options.controller });
 
   let closing: Promise<void> | undefined;
@@ -137,6 +139,8 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
     stats: () => ({ ...registrar.stats, xapiEpoch: xapi.monitor.epoch, xapiReachable: xapi.monitor.reachable }),
     close: () =>
       (closing ??= (async () => {
+        // Health watchers see NOT_SERVING from the first moment of the shutdown.
+        server.health.setDraining();
         await registrar.stop();
         await server.close();
         await xapi.close();

@@ -1,4 +1,8 @@
-/** Starts the controller in-process: store, API services, gRPC and Connect/JSON endpoints. */
+/**
+ * Starts the controller in-process: store, API services, gRPC and Connect/JSON endpoints. Its health
+ * (grpc.health.v1) is NOT_SERVING until everything is started, while it drains, and while the store's
+ * probe fails.
+ */
 import { AgentRegistryService } from "../gen/hostaggregates/v1/agent_registry_pb.js";
 import { AggregateService } from "../gen/hostaggregates/v1/aggregate_pb.js";
 import { EventService } from "../gen/hostaggregates/v1/event_pb.js";
@@ -51,6 +55,8 @@ export interface ControllerOptions {
   masterCheckIntervalMs?: number;
   /** How long a master must stay unreachable before it is declared failed (default: six heartbeat intervals). */
   masterFailureThresholdMs?: number;
+  /** How often the database is probed while a health Watch is open (default 5 s). */
+  healthProbeIntervalMs?: number;
   /** Test hook: kill the process at a chosen step. */
   crashHook?: CrashHook;
   /** Extra HTTP routes on the HTTP port. */
@@ -65,7 +71,7 @@ export interface Controller {
   engine: Engine;
   reconciler: Reconciler;
   masterFailureDetector: MasterFailureDetector;
-  /** Finishes in-flight calls, then closes the endpoints and the database. */
+  /** Reports NOT_SERVING (draining), finishes in-flight calls, then closes the endpoints and the database. */
   close(graceMs?: number): Promise<void>;
 }
 
@@ -99,6 +105,8 @@ export async function startController(options: ControllerOptions): Promise<Contr
     log,
     tls: options.tls,
     httpRoutes: [...novaRoutes(context, options.tokens), ...(options.httpRoutes?.(context) ?? [])],
+    // The API services are only as healthy as the database.
+    healthProbe: { check: () => store.probe(), intervalMs: options.healthProbeIntervalMs },
     services: [
       registerService(AggregateService, aggregateService(context), admin),
       registerService(HostService, hostService(context), admin),
@@ -113,6 +121,7 @@ export async function startController(options: ControllerOptions): Promise<Contr
   engine.resume();
   reconciler.start();
   masterFailureDetector.start();
+  server.health.setServing();
   return {
     grpcAddress: server.grpcAddress,
     httpAddress: server.httpAddress,

@@ -75,6 +75,8 @@ export class SqliteStore implements Store {
   private queue: Promise<unknown> = Promise.resolve();
   private queued = 0;
   private announcements: (() => void)[] = [];
+  /** Reads the first page of a table the controller needs: fails when the file or the schema cannot be read. */
+  private readonly probeStatement: { get(): unknown };
 
   /** The driver handle: for store/ only (tests read pragmas through it). */
   constructor(
@@ -104,6 +106,7 @@ export class SqliteStore implements Store {
       events: new EventRepo(db, { requireTransaction, eventsAppended: () => announce(() => this.changes.eventsAppended()) }),
       vmOrigins: new VmOriginRepo(db, { requireTransaction }),
     };
+    this.probeStatement = db.prepare("SELECT 1 FROM aggregates LIMIT 1").pluck();
     this.heartbeats = new HeartbeatBatcher({
       exists: (name) => this.repos.hosts.exists(name),
       isOpen: () => this.db.open,
@@ -180,6 +183,10 @@ export class SqliteStore implements Store {
 
   heartbeat(name: string, capacity: CapacityRecord | null, facts: PoolFactsRecord | null, at: string): Promise<boolean> {
     return this.read(() => this.heartbeats.record(name, capacity, facts, at));
+  }
+
+  probe(): Promise<void> {
+    return this.read(() => void this.probeStatement.get());
   }
 
   /** Derives an aggregate's pool state again after a write that bears on it (its hosts, operations or error). */
