@@ -131,12 +131,14 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
         }),
       );
     }
-    // Ready once every agent's host is registered.
+    // Ready once every agent registered with its current endpoint (after a restart the records
+    // still hold the previous run's endpoints).
     const names = simulator.hosts.map((h) => h.name);
+    const endpoints = started.agents.map((a) => formatHostPort(a.address));
     const deadline = Date.now() + 60_000;
     const unregistered = async () => {
       const found = await Promise.all(names.map((n) => controller.context.store.hosts.get(n)));
-      return names.filter((_, i) => !found[i]);
+      return names.filter((_, i) => found[i]?.agentEndpoint !== endpoints[i]);
     };
     for (let missing = await unregistered(); missing.length > 0; missing = await unregistered()) {
       if (Date.now() > deadline) throw new Error(`agents did not register within 60 s: ${missing.join(", ")}`);
