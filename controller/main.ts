@@ -19,9 +19,10 @@ const usage = `usage: aggregates-controller [--listen HOST:PORT] [--http-listen 
   --listen            gRPC address (default 127.0.0.1:50051)
   --http-listen       Connect/JSON (curl) address (default 127.0.0.1:50052; "off" disables)
   --db                SQLite database (default ./data/controller.db)
-  --tokens-file       JSON list of {"token": "...", "role": "admin"|"agent"}
-                      (also AGGREGATES_ADMIN_TOKEN / AGGREGATES_AGENT_TOKEN); with neither,
-                      development tokens are generated under the database's directory
+  --tokens-file       JSON list of {"token": "...", "role": "admin"|"agent"|"metrics"}
+                      (also AGGREGATES_ADMIN_TOKEN / AGGREGATES_AGENT_TOKEN / AGGREGATES_METRICS_TOKEN);
+                      with none, development tokens are generated under the database's directory.
+                      GET /metrics on the HTTP port needs a metrics or admin token (docs/metrics.md)
   --tls-cert/--tls-key  serve TLS; --tls-client-ca requires client certificates (mTLS)
   --agent-token-file  token the controller presents to agents (default: AGGREGATES_AGENT_TOKEN,
                       else the development agent token)
@@ -102,10 +103,15 @@ async function main(): Promise<void> {
     tls,
     log,
     heartbeatIntervalMs: heartbeatSeconds * 1000,
+    processMetrics: true,
   });
   const grpcEndpoint = formatHostPort(controller.grpcAddress);
   console.log(`controller serving gRPC on ${grpcEndpoint}${tls ? " (TLS)" : ""}`);
-  if (controller.httpAddress) console.log(`Connect/JSON (curl) on ${tls ? "https" : "http"}://${formatHostPort(controller.httpAddress)}`);
+  if (controller.httpAddress) {
+    const base = `${tls ? "https" : "http"}://${formatHostPort(controller.httpAddress)}`;
+    console.log(`Connect/JSON (curl) on ${base}`);
+    console.log(`Prometheus metrics on ${base}/metrics (a metrics or admin token)`);
+  }
   console.log(`database: ${dbPath}`);
   for (const note of notes) console.log(note);
   console.log(`authenticate with the header "authorization: Bearer <admin token>"; for aggctl: export AGGREGATES_ENDPOINT=${grpcEndpoint} AGGREGATES_TOKEN=<admin token>`);

@@ -1,7 +1,7 @@
 /**
- * Starts the controller in-process: store, API services, gRPC and Connect/JSON endpoints. Its health
- * (grpc.health.v1) is NOT_SERVING until everything is started, while it drains, and while the store's
- * probe fails.
+ * Starts the controller in-process: store, API services, gRPC and Connect/JSON endpoints (with
+ * /metrics). Its health (grpc.health.v1) is NOT_SERVING until everything is started, while it
+ * drains, and while the store's probe fails.
  */
 import { AgentRegistryService } from "../gen/hostaggregates/v1/agent_registry_pb.js";
 import { AggregateService } from "../gen/hostaggregates/v1/aggregate_pb.js";
@@ -22,6 +22,7 @@ import { operationService } from "./api/operation-service.js";
 import type { ControllerContext, IntakeContext } from "./context.js";
 import type { CrashHook } from "./engine/crash-hook.js";
 import { Engine } from "./engine/engine.js";
+import { createControllerMetrics } from "./metrics/index.js";
 import { KnownCapacity } from "./model/known-capacity.js";
 import { operationSpecs } from "./operations/index.js";
 import { AgentDirectory, type AgentCredentials } from "./pool/agent-directory.js";
@@ -61,6 +62,8 @@ export interface ControllerOptions {
   crashHook?: CrashHook;
   /** Extra HTTP routes on the HTTP port. */
   httpRoutes?: (ctx: IntakeContext) => HttpRoute[];
+  /** Also export process and Node.js metrics on /metrics (the daemon does; default off in-process, see shared/metrics/registry.ts). */
+  processMetrics?: boolean;
 }
 
 /** A running controller. */
@@ -79,12 +82,14 @@ export interface Controller {
 export async function startController(options: ControllerOptions): Promise<Controller> {
   const log = options.log ?? createLogger("controller");
   const store = openSqliteStore(options.dbPath);
+  const metrics = createControllerMetrics({ store, tokens: options.tokens, processMetrics: options.processMetrics });
   const base: ControllerContext = {
     store,
     log,
     heartbeatIntervalMs: options.heartbeatIntervalMs ?? 10_000,
     agents: new AgentDirectory(options.agentCredentials ?? {}),
     knownCapacity: new KnownCapacity(),
+    metrics: metrics.port,
   };
   const engine = new Engine(base, operationSpecs, {
     stepTimeoutMs: options.stepTimeoutMs ?? 15 * 60_000,
@@ -104,7 +109,7 @@ export async function startController(options: ControllerOptions): Promise<Contr
     authenticator: tokenAuthenticator(options.tokens, "agent"),
     log,
     tls: options.tls,
-    httpRoutes: [...novaRoutes(context, options.tokens), ...(options.httpRoutes?.(context) ?? [])],
+    httpRoutes: [metrics.route, ...novaRoutes(context, options.tokens), ...(options.httpRoutes?.(context) ?? [])],
     // The API services are only as healthy as the database.
     healthProbe: { check: () => store.probe(), intervalMs: options.healthProbeIntervalMs },
     services: [
