@@ -3,7 +3,7 @@ import { AggregateSchema, MembershipState, PoolState, type Aggregate } from "../
 import { OperationSchema } from "../gen/hostaggregates/v1/operation_pb.js";
 import { UsageError } from "./cli-error.js";
 import { parseCommandArgs, type Command, type CommandIo } from "./command.js";
-import { details, json, table, time } from "./output.js";
+import { details, json, jsonList, table, time } from "./output.js";
 import { resolveAggregateId } from "./resolve-aggregate.js";
 import { progressLine, waitForOperation } from "./wait-operation.js";
 
@@ -80,7 +80,7 @@ export const aggregateCommands: Command[] = [
         all.push(...page.aggregates);
         pageToken = page.nextPageToken;
       } while (pageToken);
-      if (io.json) return io.out(JSON.stringify(all.map((a) => JSON.parse(json(AggregateSchema, a))), null, 2));
+      if (io.json) return io.out(jsonList(AggregateSchema, all));
       io.out(
         table(
           ["Id", "Name", "Availability Zone", "Hosts", "Pool", "Metadata"],

@@ -3,7 +3,7 @@ import { HostLiveness, HostRole, HostSchema, MaintenanceState, type Host } from 
 import { MembershipState } from "../gen/hostaggregates/v1/aggregate_pb.js";
 import { OperationSchema, VmMoveState } from "../gen/hostaggregates/v1/operation_pb.js";
 import { parseCommandArgs, positiveInt, type Command, type CommandIo } from "./command.js";
-import { bytes, details, json, table, time } from "./output.js";
+import { bytes, details, json, jsonList, table, time } from "./output.js";
 import { progressLine, waitForOperation } from "./wait-operation.js";
 
 /** Prints a host in full. */
@@ -51,7 +51,7 @@ export const hostCommands: Command[] = [
         all.push(...page.hosts);
         pageToken = page.nextPageToken;
       } while (pageToken);
-      if (io.json) return io.out(JSON.stringify(all.map((h) => JSON.parse(json(HostSchema, h))), null, 2));
+      if (io.json) return io.out(jsonList(HostSchema, all));
       io.out(
         table(
           ["Name", "Enabled", "Aggregate", "Role", "Liveness", "Maintenance", "Memory free", "XAPI"],

@@ -1,0 +1,71 @@
+/**
+ * aggctl as a real process against a real controller: JSON output, how aggregates are addressed
+ * (ids, names, all-digit names, --aggregate filters, ids out of range) and the UNAVAILABLE hints.
+ */
+import { spawn } from "node:child_process";
+import { resolve } from "node:path";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { hostRegistration, putHostInAggregate, startTestController, type TestController } from "../support/controller-harness.js";
+import { startFakeAgent, type FakeAgent } from "../support/fake-agent.js";
+import { aggctl, aggctlEnv, aggctlWith } from "./aggctl-process.js";
+
+let h: TestController;
+let xapiDown: FakeAgent;
+let poolA: bigint;
+let poolB: bigint;
+
+beforeAll(async () => {
+  h = await startTestController();
+  // An agent that answers, but cannot reach its XenServer (as a real agent answers then).
+  xapiDown = await startFakeAgent({
+    getHostInfo: () => {
+      throw new ConnectError("GetHostInfo: XAPI http://192.0.2.11/ unreachable: connect ECONNREFUSED", Code.Unavailable);
+    },
+  });
+  poolA = (await h.aggregates.createAggregate({ name: "pool-a" })).id;
+  poolB = (await h.aggregates.createAggregate({ name: "pool-b" })).id;
+  await h.registry.registerHost(hostRegistration("xs1"));
+  await h.registry.registerHost(hostRegistration("xs2", { agentEndpoint: xapiDown.endpoint }));
+  await h.registry.registerHost(hostRegistration("xs3"));
+  await putHostInAggregate(h, "xs1", poolA);
+  await putHostInAggregate(h, "xs2", poolA);
+  await putHostInAggregate(h, "xs3", poolB);
+});
+afterAll(async () => {
+  await h?.close();
+  await xapiDown?.close();
+});
+
+describe("aggctl --json event-list", () => {
+  it("prints the events as a JSON array, oldest first", async () => {
+    const r = await aggctl(h, "--json", "event-list");
+    expect(r.code, r.stderr).toBe(0);
+    const events = JSON.parse(r.stdout) as { id: string; kind: string; message: string }[];
+    expect(events.map((e) => e.kind)).toContain("host.registered");
+    expect(events.map((e) => Number(e.id))).toEqual(events.map((e) => Number(e.id)).sort((a, b) => a - b));
+  });
+
+  it("with --follow prints one JSON object per line, the recent ones then new ones", async () => {
+    const child = spawn(resolve(import.meta.dirname, "../../bin/aggctl"), ["--json", "event-list", "--follow", "--limit", "1"], {
+      env: { PATH: process.env.PATH ?? "", ...aggctlEnv(h) },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let out = "";
+    child.stdout.on("data", (d: Buffer) => (out += d.toString()));
+    const lines = async (n: number) => {
+      const deadline = Date.now() + 20_000;
+      while (out.split("\n").filter(Boolean).length < n && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      return out.split("\n").filter(Boolean);
+    };
+    try {
+      expect(await lines(1)).toHaveLength(1);
+      await h.registry.registerHost(hostRegistration("xs9"));
+      const all = await lines(2);
+      const parsed = all.map((l) => JSON.parse(l) as { kind: string; message: string });
+      expect(parsed[1]).toMatchObject({ kind: "host.registered", host: "xs9" });
+    } finally {
+      child.kill("SIGTERM");
+    }
+  });
+});
