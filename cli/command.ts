@@ -9,6 +9,8 @@ export interface CommandIo {
   api(): ApiClients;
   /** Writes a line of output. */
   out(text: string): void;
+  /** Writes a note for the operator to stderr (never mixed into --json output). */
+  note(text: string): void;
   /** Writes progress to stderr (a rewritten line on a terminal). */
   progress(text: string, final?: boolean): void;
   /** True when --json was given. */

@@ -61,6 +61,7 @@ async function main(argv: string[]): Promise<number> {
         keyFile: global.key as string | undefined,
       })),
     out: (text) => console.log(text),
+    note: (text) => console.error(`aggctl: note: ${text}`),
     progress: (text, final) => {
       if (interactive) {
         process.stderr.write(`\r\x1b[2K${text}${final ? "\n" : ""}`);

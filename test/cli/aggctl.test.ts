@@ -69,3 +69,29 @@ describe("aggctl --json event-list", () => {
     }
   });
 });
+
+describe("addressing aggregates", () => {
+  it("an all-digit name is addressed by name; an id that no aggregate has as its name is an id", async () => {
+    const digits = await h.aggregates.createAggregate({ name: "4711" });
+    const byName = await aggctl(h, "--json", "aggregate-details", "4711");
+    expect(byName.code, byName.stderr).toBe(0);
+    expect(JSON.parse(byName.stdout)).toMatchObject({ id: String(digits.id), name: "4711" });
+    const byId = await aggctl(h, "aggregate-details", String(poolA));
+    expect(byId.code, byId.stderr).toBe(0);
+    expect(byId.stdout).toMatch(/name\s+pool-a/);
+    await h.aggregates.deleteAggregate({ id: digits.id });
+  });
+
+  it("a name equal to another aggregate's id wins, with a note naming the aggregate it shadows", async () => {
+    const shadow = await h.aggregates.createAggregate({ name: String(poolB) });
+    try {
+      const r = await aggctl(h, "--json", "aggregate-details", String(poolB));
+      expect(r.code, r.stderr).toBe(0);
+      expect(JSON.parse(r.stdout)).toMatchObject({ id: String(shadow.id), name: String(poolB) });
+      expect(r.stderr).toContain(`"${poolB}" is the name of aggregate ${shadow.id}`);
+      expect(r.stderr).toContain(`aggregate ${poolB} ("pool-b")`);
+    } finally {
+      await h.aggregates.deleteAggregate({ id: shadow.id });
+    }
+  });
+});
