@@ -3,6 +3,7 @@ import { HostLiveness, HostRole, HostSchema, MaintenanceState, type Host } from 
 import { MembershipState } from "../gen/hostaggregates/v1/aggregate_pb.js";
 import { OperationSchema, VmMoveState } from "../gen/hostaggregates/v1/operation_pb.js";
 import { parseCommandArgs, positiveInt, type Command, type CommandIo } from "./command.js";
+import { aggregateFilter } from "./resolve-aggregate.js";
 import { bytes, details, json, jsonList, table, time } from "./output.js";
 import { progressLine, waitForOperation } from "./wait-operation.js";
 
@@ -43,7 +44,7 @@ export const hostCommands: Command[] = [
     summary: "list registered hosts",
     async run(args, io) {
       const { values } = parseCommandArgs(args, { aggregate: { type: "string" } }, { min: 0, max: 0, usage: this.usage });
-      const aggregateId = values.aggregate ? BigInt(positiveInt(values.aggregate, "--aggregate")) : 0n;
+      const aggregateId = await aggregateFilter(io, values.aggregate);
       const all: Host[] = [];
       let pageToken = "";
       do {

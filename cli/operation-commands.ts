@@ -4,6 +4,7 @@ import { OperationKind, OperationSchema, OperationState, StepState, type Operati
 import { UsageError } from "./cli-error.js";
 import { parseCommandArgs, positiveInt, type Command, type CommandIo } from "./command.js";
 import { details, json, jsonLine, jsonList, table, time } from "./output.js";
+import { aggregateFilter } from "./resolve-aggregate.js";
 import { waitForOperation } from "./wait-operation.js";
 
 function printOperation(io: CommandIo, op: Operation): void {
@@ -44,7 +45,7 @@ export const operationCommands: Command[] = [
         state = OperationState[key] as OperationState;
       }
       const page = await io.api().operations.listOperations({
-        aggregateId: values.aggregate ? BigInt(positiveInt(values.aggregate, "--aggregate")) : 0n,
+        aggregateId: await aggregateFilter(io, values.aggregate),
         host: values.host ?? "",
         state,
         pageSize: values.limit ? positiveInt(values.limit, "--limit") : 50,
@@ -95,7 +96,7 @@ export const operationCommands: Command[] = [
         { aggregate: { type: "string" }, limit: { type: "string" }, follow: { type: "boolean" } },
         { min: 0, max: 0, usage: this.usage },
       );
-      const aggregateId = values.aggregate ? BigInt(positiveInt(values.aggregate, "--aggregate")) : 0n;
+      const aggregateId = await aggregateFilter(io, values.aggregate);
       const page = await io.api().events.listEvents({ aggregateId, pageSize: values.limit ? positiveInt(values.limit, "--limit") : 50 });
       const recent = [...page.events].reverse();
       // --json: an array; with --follow, JSON Lines (one event per line, as they come).

@@ -45,3 +45,8 @@ export async function resolveAggregateId(io: CommandIo, idOrName: string): Promi
   if (!allDigits(idOrName)) throw new ConnectError(`no aggregate with id or name "${idOrName}"`, Code.NotFound);
   return BigInt(idOrName);
 }
+
+/** The aggregate id of an optional --aggregate filter, given by name or id (0n when absent). */
+export async function aggregateFilter(io: CommandIo, value: string | undefined): Promise<bigint> {
+  return value === undefined ? 0n : resolveAggregateId(io, value);
+}

@@ -94,4 +94,20 @@ describe("addressing aggregates", () => {
       await h.aggregates.deleteAggregate({ id: shadow.id });
     }
   });
+
+  it("--aggregate filters take a name or an id", async () => {
+    for (const filter of ["pool-b", String(poolB)]) {
+      const hosts = await aggctl(h, "--json", "host-list", "--aggregate", filter);
+      expect(hosts.code, hosts.stderr).toBe(0);
+      expect((JSON.parse(hosts.stdout) as { name: string }[]).map((x) => x.name)).toEqual(["xs3"]);
+      const ops = await aggctl(h, "--json", "operation-list", "--aggregate", filter);
+      expect(ops.code, ops.stderr).toBe(0);
+      expect(JSON.parse(ops.stdout)).toEqual([]);
+      const events = await aggctl(h, "--json", "event-list", "--aggregate", filter);
+      expect(events.code, events.stderr).toBe(0);
+    }
+    const unknown = await aggctl(h, "host-list", "--aggregate", "no-such-pool");
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain('ERROR (NOT_FOUND): no aggregate with id or name "no-such-pool"');
+  });
 });
