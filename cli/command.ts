@@ -42,9 +42,3 @@ export function parseCommandArgs<T extends NonNullable<ParseArgsConfig["options"
     throw new UsageError(`${err instanceof Error ? err.message : String(err)}\nusage: aggctl ${positionals.usage}`);
   }
 }
-
-/** Parses a positive integer argument. */
-export function positiveInt(value: string, what: string): number {
-  if (!/^\d+$/.test(value) || Number(value) <= 0) throw new UsageError(`${what} must be a positive integer (got "${value}")`);
-  return Number(value);
-}

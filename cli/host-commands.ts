@@ -2,7 +2,8 @@
 import { HostLiveness, HostRole, HostSchema, MaintenanceState, type Host } from "../gen/hostaggregates/v1/host_pb.js";
 import { MembershipState } from "../gen/hostaggregates/v1/aggregate_pb.js";
 import { OperationSchema, VmMoveState } from "../gen/hostaggregates/v1/operation_pb.js";
-import { parseCommandArgs, positiveInt, type Command, type CommandIo } from "./command.js";
+import { positiveInt } from "./arguments.js";
+import { parseCommandArgs, type Command, type CommandIo } from "./command.js";
 import { aggregateFilter } from "./resolve-aggregate.js";
 import { bytes, details, json, jsonList, table, time } from "./output.js";
 import { progressLine, waitForOperation } from "./wait-operation.js";

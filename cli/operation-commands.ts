@@ -2,7 +2,8 @@
 import { EventSchema, type Event } from "../gen/hostaggregates/v1/event_pb.js";
 import { OperationKind, OperationSchema, OperationState, StepState, type Operation } from "../gen/hostaggregates/v1/operation_pb.js";
 import { UsageError } from "./cli-error.js";
-import { parseCommandArgs, positiveInt, type Command, type CommandIo } from "./command.js";
+import { positiveInt } from "./arguments.js";
+import { parseCommandArgs, type Command, type CommandIo } from "./command.js";
 import { details, json, jsonLine, jsonList, table, time } from "./output.js";
 import { aggregateFilter } from "./resolve-aggregate.js";
 import { waitForOperation } from "./wait-operation.js";
@@ -44,12 +45,9 @@ export const operationCommands: Command[] = [
         if (!(key in OperationState)) throw new UsageError(`--state must be one of PENDING, RUNNING, SUCCEEDED, FAILED, CANCELLED`);
         state = OperationState[key] as OperationState;
       }
-      const page = await io.api().operations.listOperations({
-        aggregateId: await aggregateFilter(io, values.aggregate),
-        host: values.host ?? "",
-        state,
-        pageSize: values.limit ? positiveInt(values.limit, "--limit") : 50,
-      });
+      const pageSize = values.limit ? positiveInt(values.limit, "--limit") : 50;
+      const aggregateId = await aggregateFilter(io, values.aggregate);
+      const page = await io.api().operations.listOperations({ aggregateId, host: values.host ?? "", state, pageSize });
       if (io.json) return io.out(jsonList(OperationSchema, page.operations));
       io.out(
         table(
@@ -96,8 +94,9 @@ export const operationCommands: Command[] = [
         { aggregate: { type: "string" }, limit: { type: "string" }, follow: { type: "boolean" } },
         { min: 0, max: 0, usage: this.usage },
       );
+      const pageSize = values.limit ? positiveInt(values.limit, "--limit") : 50;
       const aggregateId = await aggregateFilter(io, values.aggregate);
-      const page = await io.api().events.listEvents({ aggregateId, pageSize: values.limit ? positiveInt(values.limit, "--limit") : 50 });
+      const page = await io.api().events.listEvents({ aggregateId, pageSize });
       const recent = [...page.events].reverse();
       // --json: an array; with --follow, JSON Lines (one event per line, as they come).
       if (io.json && !values.follow) return io.out(jsonList(EventSchema, recent));

@@ -4,9 +4,8 @@
  */
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Aggregate } from "../gen/hostaggregates/v1/aggregate_pb.js";
+import { allDigits, maxInt64, positiveId } from "./arguments.js";
 import type { CommandIo } from "./command.js";
-
-const allDigits = (value: string) => /^\d+$/.test(value);
 
 async function byName(io: CommandIo, name: string): Promise<Aggregate | undefined> {
   let pageToken = "";
@@ -22,7 +21,7 @@ async function byName(io: CommandIo, name: string): Promise<Aggregate | undefine
 /** The other aggregate whose id an all-digit name `hit` hides, if there is one. */
 async function shadowedBy(io: CommandIo, hit: Aggregate): Promise<Aggregate | undefined> {
   const id = BigInt(hit.name);
-  if (id === hit.id || id <= 0n || id > 2n ** 63n - 1n) return undefined;
+  if (id === hit.id || id <= 0n || id > maxInt64) return undefined;
   try {
     return await io.api().aggregates.getAggregate({ id });
   } catch (err) {
@@ -32,10 +31,11 @@ async function shadowedBy(io: CommandIo, hit: Aggregate): Promise<Aggregate | un
 }
 
 /**
- * The id of the aggregate given as `idOrName`: the aggregate of that name, else the id it is.
- * An unknown name is NOT_FOUND. When the name hides another aggregate's id, a note says which was taken.
+ * The id of the aggregate given as `idOrName` (the argument `what`, e.g. "ID" or "--aggregate"): the
+ * aggregate of that name, else the id it is. An unknown name is NOT_FOUND; digits that name no aggregate
+ * must be a positive int64 (else a usage error). When the name hides another aggregate's id, a note says which was taken.
  */
-export async function resolveAggregateId(io: CommandIo, idOrName: string): Promise<bigint> {
+export async function resolveAggregateId(io: CommandIo, idOrName: string, what = "ID"): Promise<bigint> {
   const hit = await byName(io, idOrName);
   if (hit) {
     const other = allDigits(idOrName) ? await shadowedBy(io, hit) : undefined;
@@ -43,10 +43,10 @@ export async function resolveAggregateId(io: CommandIo, idOrName: string): Promi
     return hit.id;
   }
   if (!allDigits(idOrName)) throw new ConnectError(`no aggregate with id or name "${idOrName}"`, Code.NotFound);
-  return BigInt(idOrName);
+  return positiveId(idOrName, what, "the name of an aggregate");
 }
 
 /** The aggregate id of an optional --aggregate filter, given by name or id (0n when absent). */
 export async function aggregateFilter(io: CommandIo, value: string | undefined): Promise<bigint> {
-  return value === undefined ? 0n : resolveAggregateId(io, value);
+  return value === undefined ? 0n : resolveAggregateId(io, value, "--aggregate");
 }

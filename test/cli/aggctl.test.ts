@@ -110,4 +110,32 @@ describe("addressing aggregates", () => {
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toContain('ERROR (NOT_FOUND): no aggregate with id or name "no-such-pool"');
   });
+
+  it("an id beyond int64 or zero, or a count beyond int32, is a usage error (exit 2) naming the argument; such digits can still be a name", async () => {
+    const huge = "99999999999999999999";
+    const cases: [string[], string][] = [
+      [["aggregate-details", huge], "ID"],
+      [["aggregate-delete", "0"], "ID"],
+      [["aggregate-add-host", huge, "xs1", "--no-wait"], "ID"],
+      [["host-list", "--aggregate", huge], "--aggregate"],
+      [["operation-list", "--aggregate", huge], "--aggregate"],
+      [["event-list", "--aggregate", huge], "--aggregate"],
+      [["operation-list", "--limit", "99999999999"], "--limit"],
+      [["host-maintenance-start", "xs1", "--max-parallel", "99999999999"], "--max-parallel"],
+    ];
+    for (const [args, argument] of cases) {
+      const r = await aggctl(h, ...args);
+      expect(r.code, `${args.join(" ")}: ${r.stderr}`).toBe(2);
+      expect(r.stderr).toContain(`aggctl: ${argument} must be`);
+      expect(r.stderr).not.toContain("INTERNAL");
+    }
+    const named = await h.aggregates.createAggregate({ name: huge });
+    try {
+      const r = await aggctl(h, "--json", "aggregate-details", huge);
+      expect(r.code, r.stderr).toBe(0);
+      expect(JSON.parse(r.stdout)).toMatchObject({ id: String(named.id), name: huge });
+    } finally {
+      await h.aggregates.deleteAggregate({ id: named.id });
+    }
+  });
 });
