@@ -34,8 +34,12 @@ function splitArgs(argv: string[]) {
   return { global, rest };
 }
 
+/** The controller endpoint aggctl calls (set once the flags are read; named by the UNAVAILABLE hint). */
+let endpoint = process.env.AGGREGATES_ENDPOINT ?? "127.0.0.1:50051";
+
 async function main(argv: string[]): Promise<number> {
   const { global, rest } = splitArgs(argv);
+  if (typeof global.endpoint === "string") endpoint = global.endpoint;
   const [name, ...args] = rest;
   if (!name || name === "help" || (global.help && !name)) {
     console.log(globalUsage);
@@ -54,7 +58,7 @@ async function main(argv: string[]): Promise<number> {
     json: global.json === true,
     api: () =>
       (clients ??= connect({
-        endpoint: (global.endpoint as string | undefined) ?? process.env.AGGREGATES_ENDPOINT ?? "127.0.0.1:50051",
+        endpoint,
         token: (global.token as string | undefined) ?? process.env.AGGREGATES_TOKEN,
         caFile: global.ca as string | undefined,
         certFile: global.cert as string | undefined,
@@ -78,7 +82,7 @@ async function main(argv: string[]): Promise<number> {
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (err: unknown) => {
-    const { text, exitCode } = describeError(err);
+    const { text, exitCode } = describeError(err, endpoint);
     console.error(text);
     process.exit(exitCode);
   },

@@ -139,3 +139,28 @@ describe("addressing aggregates", () => {
     }
   });
 });
+
+describe("UNAVAILABLE hints", () => {
+  it("when the controller does not answer: is the controller running?", async () => {
+    const r = await aggctlWith({ AGGREGATES_ENDPOINT: "127.0.0.1:1", AGGREGATES_TOKEN: h.adminToken }, "aggregate-list");
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("ERROR (UNAVAILABLE)");
+    expect(r.stderr).toContain("is the controller running? check AGGREGATES_ENDPOINT / --endpoint (127.0.0.1:1)");
+  });
+
+  it("when the controller cannot reach a host's agent: names the host, not the controller", async () => {
+    const r = await aggctl(h, "aggregate-remove-host", "pool-a", "xs1");
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("ERROR (UNAVAILABLE)");
+    expect(r.stderr).toContain('the controller could not reach the agent of host "xs1"');
+    expect(r.stderr).not.toContain("is the controller running");
+  });
+
+  it("when an agent answers that it cannot serve (its XenServer is unreachable): says so", async () => {
+    const r = await aggctl(h, "aggregate-remove-host", "pool-a", "xs2");
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("ERROR (UNAVAILABLE)");
+    expect(r.stderr).toContain('the agent of host "xs2" answered but cannot serve');
+    expect(r.stderr).not.toContain("is the controller running");
+  });
+});
