@@ -5,6 +5,7 @@ import { describeError, UsageError } from "./cli-error.js";
 import type { Command, CommandIo } from "./command.js";
 import { hostCommands } from "./host-commands.js";
 import { operationCommands } from "./operation-commands.js";
+import { progressWriter } from "./progress-line.js";
 
 const commands: Command[] = [...aggregateCommands, ...hostCommands, ...operationCommands];
 
@@ -52,8 +53,6 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   let clients: ApiClients | undefined;
-  const interactive = process.stderr.isTTY === true;
-  let lastProgress = "";
   const io: CommandIo = {
     json: global.json === true,
     api: () =>
@@ -66,14 +65,7 @@ async function main(argv: string[]): Promise<number> {
       })),
     out: (text) => console.log(text),
     note: (text) => console.error(`aggctl: note: ${text}`),
-    progress: (text, final) => {
-      if (interactive) {
-        process.stderr.write(`\r\x1b[2K${text}${final ? "\n" : ""}`);
-      } else if (text !== lastProgress) {
-        process.stderr.write(text + "\n");
-      }
-      lastProgress = text;
-    },
+    progress: progressWriter(process.stderr),
   };
   await command.run(args, io);
   return 0;
