@@ -25,7 +25,8 @@ async function shadowedBy(io: CommandIo, hit: Aggregate): Promise<Aggregate | un
   try {
     return await io.api().aggregates.getAggregate({ id });
   } catch (err) {
-    if (err instanceof ConnectError && err.code === Code.NotFound) return undefined;
+    // NOT_FOUND, or INVALID_ARGUMENT for an id beyond the API's range (2^53 − 1): no aggregate has it.
+    if (err instanceof ConnectError && (err.code === Code.NotFound || err.code === Code.InvalidArgument)) return undefined;
     throw err;
   }
 }
