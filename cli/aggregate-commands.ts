@@ -3,7 +3,7 @@ import { AggregateSchema, MembershipState, PoolState, type Aggregate } from "../
 import { OperationSchema } from "../gen/hostaggregates/v1/operation_pb.js";
 import { UsageError } from "./cli-error.js";
 import { parseCommandArgs, type Command, type CommandIo } from "./command.js";
-import { details, json, table, time } from "./output.js";
+import { details, json, jsonList, table, time } from "./output.js";
 import { resolveAggregateId } from "./resolve-aggregate.js";
 import { progressLine, waitForOperation } from "./wait-operation.js";
 
@@ -54,7 +54,7 @@ async function membershipChange(io: CommandIo, args: string[], name: "aggregate-
   const usage = `${name} ID HOST [--no-wait]`;
   const { values, positionals } = parseCommandArgs(args, { "no-wait": { type: "boolean" } }, { min: 2, max: 2, usage });
   const api = io.api();
-  const id = await resolveAggregateId(api, positionals[0]!);
+  const id = await resolveAggregateId(io, positionals[0]!);
   const request = { aggregateId: id, host: positionals[1]! };
   const op = name === "aggregate-add-host" ? await api.aggregates.addHost(request) : await api.aggregates.removeHost(request);
   if (values["no-wait"]) {
@@ -80,7 +80,7 @@ export const aggregateCommands: Command[] = [
         all.push(...page.aggregates);
         pageToken = page.nextPageToken;
       } while (pageToken);
-      if (io.json) return io.out(JSON.stringify(all.map((a) => JSON.parse(json(AggregateSchema, a))), null, 2));
+      if (io.json) return io.out(jsonList(AggregateSchema, all));
       io.out(
         table(
           ["Id", "Name", "Availability Zone", "Hosts", "Pool", "Metadata"],
@@ -105,7 +105,7 @@ export const aggregateCommands: Command[] = [
     async run(args, io) {
       const { positionals } = parseCommandArgs(args, {}, { min: 1, max: 1, usage: this.usage });
       const api = io.api();
-      printAggregate(io, await api.aggregates.getAggregate({ id: await resolveAggregateId(api, positionals[0]!) }));
+      printAggregate(io, await api.aggregates.getAggregate({ id: await resolveAggregateId(io, positionals[0]!) }));
     },
   },
   {
@@ -122,7 +122,7 @@ export const aggregateCommands: Command[] = [
       const availabilityZone = values["availability-zone"] ?? positionals[2];
       if (name === undefined && availabilityZone === undefined) throw new UsageError(`give a new name and/or availability zone\nusage: aggctl ${this.usage}`);
       const api = io.api();
-      printAggregate(io, await api.aggregates.updateAggregate({ id: await resolveAggregateId(api, positionals[0]!), name, availabilityZone }));
+      printAggregate(io, await api.aggregates.updateAggregate({ id: await resolveAggregateId(io, positionals[0]!), name, availabilityZone }));
     },
   },
   {
@@ -133,7 +133,7 @@ export const aggregateCommands: Command[] = [
       const { positionals } = parseCommandArgs(args, {}, { min: 2, max: 10_000, usage: this.usage });
       const api = io.api();
       const { metadata, removeKeys } = parseMetadata(positionals.slice(1));
-      printAggregate(io, await api.aggregates.setAggregateMetadata({ id: await resolveAggregateId(api, positionals[0]!), metadata, removeKeys }));
+      printAggregate(io, await api.aggregates.setAggregateMetadata({ id: await resolveAggregateId(io, positionals[0]!), metadata, removeKeys }));
     },
   },
   {
@@ -143,7 +143,7 @@ export const aggregateCommands: Command[] = [
     async run(args, io) {
       const { positionals } = parseCommandArgs(args, {}, { min: 1, max: 1, usage: this.usage });
       const api = io.api();
-      const id = await resolveAggregateId(api, positionals[0]!);
+      const id = await resolveAggregateId(io, positionals[0]!);
       await api.aggregates.deleteAggregate({ id });
       io.out(io.json ? JSON.stringify({ deleted: String(id) }) : `aggregate ${id} deleted`);
     },
@@ -167,7 +167,7 @@ export const aggregateCommands: Command[] = [
     async run(args, io) {
       const { positionals } = parseCommandArgs(args, {}, { min: 1, max: 1, usage: this.usage });
       const api = io.api();
-      printAggregate(io, await api.aggregates.repairAggregate({ id: await resolveAggregateId(api, positionals[0]!) }));
+      printAggregate(io, await api.aggregates.repairAggregate({ id: await resolveAggregateId(io, positionals[0]!) }));
     },
   },
   {
@@ -181,7 +181,7 @@ export const aggregateCommands: Command[] = [
         { min: 1, max: 1, usage: this.usage },
       );
       const api = io.api();
-      const id = await resolveAggregateId(api, positionals[0]!);
+      const id = await resolveAggregateId(io, positionals[0]!);
       const op = await api.aggregates.recoverMaster({ id, newMaster: values["new-master"] ?? "" });
       if (values["no-wait"]) return io.out(io.json ? json(OperationSchema, op) : `operation ${op.id} accepted`);
       await waitForOperation(io, op.id);

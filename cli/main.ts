@@ -5,6 +5,7 @@ import { describeError, UsageError } from "./cli-error.js";
 import type { Command, CommandIo } from "./command.js";
 import { hostCommands } from "./host-commands.js";
 import { operationCommands } from "./operation-commands.js";
+import { progressWriter } from "./progress-line.js";
 
 const commands: Command[] = [...aggregateCommands, ...hostCommands, ...operationCommands];
 
@@ -34,8 +35,12 @@ function splitArgs(argv: string[]) {
   return { global, rest };
 }
 
+/** The controller endpoint aggctl calls (set once the flags are read; named by the UNAVAILABLE hint). */
+let endpoint = process.env.AGGREGATES_ENDPOINT ?? "127.0.0.1:50051";
+
 async function main(argv: string[]): Promise<number> {
   const { global, rest } = splitArgs(argv);
+  if (typeof global.endpoint === "string") endpoint = global.endpoint;
   const [name, ...args] = rest;
   if (!name || name === "help" || (global.help && !name)) {
     console.log(globalUsage);
@@ -48,27 +53,19 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   let clients: ApiClients | undefined;
-  const interactive = process.stderr.isTTY === true;
-  let lastProgress = "";
   const io: CommandIo = {
     json: global.json === true,
     api: () =>
       (clients ??= connect({
-        endpoint: (global.endpoint as string | undefined) ?? process.env.AGGREGATES_ENDPOINT ?? "127.0.0.1:50051",
+        endpoint,
         token: (global.token as string | undefined) ?? process.env.AGGREGATES_TOKEN,
         caFile: global.ca as string | undefined,
         certFile: global.cert as string | undefined,
         keyFile: global.key as string | undefined,
       })),
     out: (text) => console.log(text),
-    progress: (text, final) => {
-      if (interactive) {
-        process.stderr.write(`\r\x1b[2K${text}${final ? "\n" : ""}`);
-      } else if (text !== lastProgress) {
-        process.stderr.write(text + "\n");
-      }
-      lastProgress = text;
-    },
+    note: (text) => console.error(`aggctl: note: ${text}`),
+    progress: progressWriter(process.stderr),
   };
   await command.run(args, io);
   return 0;
@@ -77,7 +74,7 @@ async function main(argv: string[]): Promise<number> {
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (err: unknown) => {
-    const { text, exitCode } = describeError(err);
+    const { text, exitCode } = describeError(err, endpoint);
     console.error(text);
     process.exit(exitCode);
   },

@@ -9,7 +9,7 @@ const usage = `usage: npm start -- [--hosts N] [--vms-per-host M] [--port P] [--
   --hosts         simulated XenServer hosts on first start (default 3)
   --vms-per-host  running VMs created on each host on first start (default 2)
   --port          controller gRPC port (default 50051); Connect/JSON and REST on P+1
-  --state-dir     database, simulator state, tokens and sandbox.json (default ./.sandbox)
+  --state-dir     database, simulator state and control port, tokens and sandbox.json (default ./.sandbox)
   --time-scale    simulator clock, real = nominal × X (default 0.1: a pool join takes ~3 s)`;
 
 function positive(name: string, value: string, allowZero = false): number {

@@ -13,6 +13,7 @@ import { devToken } from "../controller/dev-tokens.js";
 import { startController, type Controller } from "../controller/server.js";
 import { startSimulator, type Simulator } from "../simulator/index.js";
 import { acquirePidLock } from "../shared/pid-lock.js";
+import { onSavedPort, simulatorControlPortFile } from "./saved-port.js";
 
 /** Options of the sandbox. */
 export interface SandboxOptions {
@@ -75,15 +76,23 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
 
   const stateFile = join(options.stateDir, "simulator.json");
   const firstStart = !existsSync(stateFile);
-  const simulator = await startSimulator({
-    hosts: options.hosts,
-    vmsPerHost: 0,
-    timeScale: options.timeScale,
-    baseAddress: options.baseAddress,
-    password: xapiPassword,
-    username,
-    stateFile,
-  });
+  // The control API keeps its port across restarts of this state directory (scripts and bookmarks keep working).
+  const simulator = await onSavedPort(
+    options.stateDir,
+    simulatorControlPortFile,
+    (controlPort) =>
+      startSimulator({
+        hosts: options.hosts,
+        vmsPerHost: 0,
+        timeScale: options.timeScale,
+        baseAddress: options.baseAddress,
+        password: xapiPassword,
+        username,
+        stateFile,
+        controlPort,
+      }),
+    (sim) => Number(new URL(sim.controlUrl).port),
+  );
   if (firstStart && options.vmsPerHost > 0) {
     // XenServer refuses to join a host with running VMs: only the first host (which founds the
     // pool) runs its VMs; the others' VMs are halted, as an operator would have them before pooling.
