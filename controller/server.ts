@@ -15,6 +15,7 @@ import { aggregateService } from "./api/aggregate-service.js";
 import { eventService } from "./api/event-service.js";
 import { hostService } from "./api/host-service.js";
 import { operationService } from "./api/operation-service.js";
+import { consoleRoute, defaultConsoleDir } from "./console.js";
 import type { ControllerContext, IntakeContext } from "./context.js";
 import type { CrashHook } from "./engine/crash-hook.js";
 import { Engine } from "./engine/engine.js";
@@ -55,6 +56,8 @@ export interface ControllerOptions {
   crashHook?: CrashHook;
   /** Extra HTTP routes on the HTTP port. */
   httpRoutes?: (ctx: IntakeContext) => HttpRoute[];
+  /** Folder of the built web console served under /ui/ (default dist/ui/; false: no console). */
+  consoleDir?: string | false;
 }
 
 /** A running controller. */
@@ -98,7 +101,11 @@ export async function startController(options: ControllerOptions): Promise<Contr
     authenticator: tokenAuthenticator(options.tokens, "agent"),
     log,
     tls: options.tls,
-    httpRoutes: [...novaRoutes(context, options.tokens), ...(options.httpRoutes?.(context) ?? [])],
+    httpRoutes: [
+      ...novaRoutes(context, options.tokens),
+      ...(options.consoleDir === false ? [] : [consoleRoute(options.consoleDir ?? defaultConsoleDir)]),
+      ...(options.httpRoutes?.(context) ?? []),
+    ],
     services: [
       registerService(AggregateService, aggregateService(context), admin),
       registerService(HostService, hostService(context), admin),
