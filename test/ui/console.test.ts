@@ -136,6 +136,8 @@ describe.skipIf(missing !== undefined)(`the web console in Chromium${skipReason}
     await timed("refused delete", async () => {
       await page.getByRole("link", { name: "ui-pool" }).click();
       await page.getByRole("heading", { level: 1, name: "ui-pool" }).waitFor();
+      // A new page puts the focus on its heading, and keeps it there once the page has loaded.
+      await page.waitForFunction(() => document.activeElement?.tagName === "H1" && document.activeElement.textContent?.trim() === "ui-pool");
       await page.getByRole("button", { name: "Delete aggregate…" }).click();
       const dialog = page.getByRole("dialog", { name: "Delete ui-pool?" });
       await dialog.waitFor();

@@ -44,8 +44,7 @@ class NotFoundView extends View {
     this.update();
   }
   protected template() {
-    return html`${this.heading("No such page")}
-      <p><a href="#/">Go to the aggregates overview</a>.</p>`;
+    return html`<p>No such page. <a href="#/">Go to the aggregates overview</a>.</p>`;
   }
 }
 

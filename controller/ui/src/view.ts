@@ -57,9 +57,14 @@ export abstract class View {
     this.signal = this.abort.signal;
   }
 
-  /** The page's title (browser tab and heading). */
+  /** The page's title (browser tab, and the heading unless head() says otherwise). */
   abstract title(): string;
+  /** The page below its heading. */
   protected abstract template(): TemplateResult;
+  /** The page heading and the line under it. */
+  protected head(): { text: string | TemplateResult; sub?: string | TemplateResult } {
+    return { text: this.title() };
+  }
   /** Starts loading; called once after the view is shown. */
   abstract start(): void;
 
@@ -73,16 +78,19 @@ export abstract class View {
     this.renderQueued = true;
     queueMicrotask(() => {
       this.renderQueued = false;
-      if (!this.signal.aborted) render(this.template(), this.container);
+      if (this.signal.aborted) return;
+      // One outer template for every state of the page, so the heading element (which has the
+      // focus after navigation) stays the same element while the page loads and refreshes.
+      const head = this.head();
+      render(
+        html`<header class="page-head">
+            <h1 tabindex="-1">${head.text}</h1>
+            ${head.sub ? html`<p class="sub">${head.sub}</p>` : nothing}
+          </header>
+          ${this.template()}`,
+        this.container,
+      );
     });
-  }
-
-  /** The page heading; it takes focus when the page opens. */
-  protected heading(text: string | TemplateResult, sub?: TemplateResult | string): TemplateResult {
-    return html`<header class="page-head">
-      <h1 tabindex="-1">${text}</h1>
-      ${sub ? html`<p class="sub">${sub}</p>` : nothing}
-    </header>`;
   }
 
   /** "Loading…" before the first load, the load's problem after a failed one. */

@@ -43,6 +43,11 @@ export class AggregateView extends View {
     return this.aggregate ? `Aggregate ${this.aggregate.name}` : `Aggregate ${this.id}`;
   }
 
+  protected override head() {
+    const a = this.aggregate;
+    return a ? { text: a.name, sub: html`Aggregate ${a.id} · <span class="uuid">${a.uuid}</span>` } : { text: `Aggregate ${this.id < 0n ? "?" : this.id}` };
+  }
+
   start(): void {
     this.keepFresh(
       async () => {
@@ -205,10 +210,10 @@ export class AggregateView extends View {
 
   protected template(): TemplateResult {
     const a = this.aggregate;
-    if (!a) return html`${this.heading(`Aggregate ${this.id < 0n ? "?" : this.id}`)} ${this.loadStatus()}`;
+    if (!a) return html`${this.loadStatus()}`;
     const pool = a.pool;
     return html`
-      ${this.heading(a.name, html`Aggregate ${a.id} · <span class="uuid">${a.uuid}</span>`)} ${this.loadStatus()}
+      ${this.loadStatus()}
       <section class="panel" aria-labelledby="pool-title">
         <h2 id="pool-title">Pool</h2>
         <dl class="facts">

@@ -17,6 +17,10 @@ export class EventsView extends View {
     return "Events";
   }
 
+  protected override head() {
+    return { text: "Events", sub: "Operation steps, membership changes, drift and master failures, newest first." };
+  }
+
   start(): void {
     const unsubscribe = this.ctx.live.subscribe((e) => {
       if (this.paused) this.held.push(e);
@@ -57,7 +61,6 @@ export class EventsView extends View {
     const aggregates = [...new Set(this.events.map((e) => e.aggregateId).filter((id) => id !== 0n))].sort((a, b) => (a < b ? -1 : 1));
     const status = this.ctx.live.status;
     return html`
-      ${this.heading("Events", "Operation steps, membership changes, drift and master failures, newest first.")}
       ${this.loadStatus()}
       <div class="section-head">
         <p class="sub">Feed: <span class="live-status ${status}">${this.paused ? `paused (${this.held.length} new)` : status}</span></p>

@@ -31,6 +31,11 @@ export class HostView extends View {
     return `Host ${this.name}`;
   }
 
+  protected override head() {
+    const h = this.host;
+    return h ? { text: h.name, sub: html`Host <span class="uuid">${h.uuid || "uuid not reported yet"}</span>` } : { text: `Host ${this.name}` };
+  }
+
   start(): void {
     this.keepFresh(
       async () => {
@@ -123,9 +128,9 @@ export class HostView extends View {
 
   protected template(): TemplateResult {
     const h = this.host;
-    if (!h) return html`${this.heading(`Host ${this.name}`)} ${this.loadStatus()}`;
+    if (!h) return html`${this.loadStatus()}`;
     return html`
-      ${this.heading(h.name, html`Host <span class="uuid">${h.uuid || "uuid not reported yet"}</span>`)} ${this.loadStatus()}
+      ${this.loadStatus()}
       <section class="panel" aria-labelledby="facts-title">
         <h2 id="facts-title">State</h2>
         <dl class="facts">

@@ -13,6 +13,10 @@ export class HostsView extends View {
     return "Hosts";
   }
 
+  protected override head() {
+    return { text: "Hosts", sub: "Registered compute hosts. Hosts register disabled and are enabled when they join an aggregate." };
+  }
+
   start(): void {
     this.keepFresh(async () => {
       this.hosts = await allPages(async (pageToken) => {
@@ -24,7 +28,6 @@ export class HostsView extends View {
 
   protected template() {
     return html`
-      ${this.heading("Hosts", "Registered compute hosts. Hosts register disabled and are enabled when they join an aggregate.")}
       ${this.loadStatus()}
       <div class="table-wrap">
         <table class="hosts">

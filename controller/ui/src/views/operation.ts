@@ -37,6 +37,11 @@ export class OperationView extends View {
     return op ? `${kindLabel(op.kind)} ${op.host} (${op.id})` : `Operation ${this.id}`;
   }
 
+  protected override head() {
+    const op = this.follower.op;
+    return op ? { text: `${kindLabel(op.kind)} ${op.host}`, sub: html`Operation <code>${op.id}</code> · ${op.target}` } : { text: `Operation ${this.id}` };
+  }
+
   start(): void {
     // A missing operation is the API's NOT_FOUND: show it, then follow (the stream answers the same).
     void this.ctx.api.operations
@@ -65,10 +70,10 @@ export class OperationView extends View {
 
   protected template(): TemplateResult {
     const op = this.follower.op;
-    if (!op) return html`${this.heading(`Operation ${this.id}`)} ${this.loadStatus()}`;
+    if (!op) return html`${this.loadStatus()}`;
     const ended = hasEnded(op);
     return html`
-      ${this.heading(html`${kindLabel(op.kind)} ${op.host}`, html`Operation <code>${op.id}</code> · ${op.target}`)} ${this.loadStatus()}
+      ${this.loadStatus()}
       <section class="panel" aria-labelledby="state-title">
         <h2 id="state-title">State</h2>
         <p class="op-status" aria-live="polite">

@@ -16,6 +16,10 @@ export class OperationsView extends View {
     return "Operations";
   }
 
+  protected override head() {
+    return { text: "Operations", sub: "Long-running changes: add and remove host, maintenance, master recovery. Newest first, updated live." };
+  }
+
   start(): void {
     this.keepFresh(
       async () => {
@@ -41,7 +45,6 @@ export class OperationsView extends View {
 
   protected template() {
     return html`
-      ${this.heading("Operations", "Long-running changes: add and remove host, maintenance, master recovery. Newest first, updated live.")}
       ${this.loadStatus()}
       <div class="section-head">
         <label

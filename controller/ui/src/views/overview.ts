@@ -19,6 +19,10 @@ export class OverviewView extends View {
     return "Aggregates";
   }
 
+  protected override head() {
+    return { text: "Aggregates", sub: "Each aggregate is one XenServer resource pool in one availability zone." };
+  }
+
   start(): void {
     this.keepFresh(async () => {
       const all = await allPages(async (pageToken) => {
@@ -69,7 +73,6 @@ export class OverviewView extends View {
   protected template() {
     const shown = this.zone === "" ? this.aggregates : this.aggregates.filter((a) => a.availabilityZone === this.zone);
     return html`
-      ${this.heading("Aggregates", "Each aggregate is one XenServer resource pool in one availability zone.")}
       ${this.loadStatus()} ${this.loaded ? this.summary() : nothing}
       <section aria-labelledby="create-title" class="panel">
         <h2 id="create-title">Create an aggregate</h2>
