@@ -1,8 +1,8 @@
 /**
  * Issue 16: the web console in a real browser (headless Chromium via playwright-core) against a real
  * sandbox (simulator, agents, controller) on free ports — sign in, create an aggregate, add hosts and
- * watch the operations reach SUCCEEDED, dry-run a maintenance and read the plan, see a refused
- * request's message, and the live event feed. Every wait is on a condition (a locator), never a sleep.
+ * watch the operations reach SUCCEEDED, dry-run a maintenance and read the plan, confirm it and stop
+ * it with rebalance, see a refused request's message, and the live event feed. Every wait is on a condition (a locator), never a sleep.
  *
  * UPDATE_CONSOLE_SCREENSHOT=1 also writes the overview to docs/console.png.
  */
@@ -129,6 +129,30 @@ describe.skipIf(missing !== undefined)(`the web console in Chromium${skipReason}
     expect(ops.operations.some((o) => o.kind === OperationKind.START_MAINTENANCE)).toBe(false);
     await page.getByRole("button", { name: "Discard plan" }).click();
     await page.getByRole("heading", { name: "Evacuation plan for xs1" }).waitFor({ state: "detached" });
+    // The discarded plan's buttons are gone: the focus is back on the button that plans.
+    await page.waitForFunction(() => document.activeElement?.textContent?.trim() === "Plan maintenance (dry run)");
+  });
+
+  it("starts the maintenance from the plan, follows the evacuation, and stops it moving the VMs back", async () => {
+    const { page } = browser;
+    await timed("maintenance start (plan, confirm, SUCCEEDED)", async () => {
+      await page.getByRole("button", { name: "Plan maintenance (dry run)" }).click();
+      await page.getByRole("button", { name: "Confirm: start maintenance" }).click();
+      const card = page.locator(".op-card").filter({ hasText: "START_MAINTENANCE xs1" });
+      await card.locator(".op-state").filter({ hasText: "SUCCEEDED" }).waitFor({ timeout: 30_000 });
+      await page.locator("table.plan tbody tr").filter({ hasText: "xs1-4g-vm01" }).filter({ hasText: "DONE" }).waitFor();
+      await page.getByRole("button", { name: "Stop maintenance" }).waitFor();
+    });
+    expect((await api.hosts.getHost({ name: "xs2" })).vms.filter((v) => v.originHost === "xs1").map((v) => v.name).sort()).toEqual(["xs1-2g-vm01", "xs1-4g-vm01"]);
+    await timed("maintenance stop with rebalance", async () => {
+      expect(await page.getByLabel("Move the VMs that left back (rebalance)").isChecked()).toBe(true);
+      await page.getByRole("button", { name: "Stop maintenance" }).click();
+      await page.locator(".op-card").filter({ hasText: "STOP_MAINTENANCE xs1" }).locator(".op-state").filter({ hasText: "SUCCEEDED" }).waitFor({ timeout: 30_000 });
+      await page.getByRole("button", { name: "Plan maintenance (dry run)" }).waitFor();
+    });
+    const xs1 = await api.hosts.getHost({ name: "xs1" });
+    expect(xs1.maintenance).toBe(MaintenanceState.NONE);
+    expect(xs1.vms.map((v) => v.name).sort()).toEqual(["xs1-2g-vm01", "xs1-4g-vm01"]);
   });
 
   it("shows the API's message when a request is refused (deleting a non-empty aggregate), with the keyboard in the dialog", async () => {
@@ -173,7 +197,8 @@ describe.skipIf(missing !== undefined)(`the web console in Chromium${skipReason}
       await page.getByRole("heading", { level: 1, name: "Aggregates" }).waitFor();
       const row = page.locator("tr[data-aggregate=ui-pool]");
       await row.filter({ hasText: "ACTIVE" }).filter({ hasText: "az-ui" }).waitFor();
-      expect(await row.locator("td").allInnerTexts()).toEqual(["az-ui", "ACTIVE", "xs1", "xs1, xs2", "1", "none"]);
+      // The maintenance handed the master role to xs2.
+      expect(await row.locator("td").allInnerTexts()).toEqual(["az-ui", "ACTIVE", "xs2", "xs1, xs2", "1", "none"]);
       await page.locator("tr[data-aggregate=edge-pool]").filter({ hasText: "ACTIVE" }).waitFor();
       await page.locator("tr[data-aggregate=spare-pool]").filter({ hasText: "EMPTY" }).waitFor();
       await page.getByText("3 host(s) registered, 0 in no aggregate").waitFor();

@@ -46,6 +46,7 @@ export abstract class View {
   private readonly abort = new AbortController();
   private readonly actions = new Map<string, ActionState>();
   private renderQueued = false;
+  private focusNext?: string;
   /** Why the last load failed (the page keeps showing what it had). */
   protected loadProblem?: ApiProblem;
   protected loaded = false;
@@ -90,7 +91,23 @@ export abstract class View {
           ${this.template()}`,
         this.container,
       );
+      if (this.focusNext) {
+        const target = this.container.querySelector<HTMLElement>(this.focusNext);
+        if (target) {
+          this.focusNext = undefined;
+          target.focus();
+        }
+      }
     });
+  }
+
+  /**
+   * Moves the focus to the first element matching `selector` once a render shows it — for when the
+   * control that had the focus goes away (a confirmed plan, a form replaced by progress).
+   */
+  protected focusAfterRender(selector: string): void {
+    this.focusNext = selector;
+    this.update();
   }
 
   /** "Loading…" before the first load, the load's problem after a failed one. */

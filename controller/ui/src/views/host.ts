@@ -85,6 +85,7 @@ export class HostView extends View {
       this.plan = undefined;
       this.clearOutcome("plan");
       this.follow(op);
+      this.focusAfterRender(".op-card a");
       return `Maintenance of ${this.name} started: operation ${op.id}.`;
     });
   }
@@ -94,6 +95,7 @@ export class HostView extends View {
     await this.act("stop", async () => {
       const op = await this.ctx.api.hosts.stopMaintenance({ host: this.name, rebalance });
       this.follow(op);
+      this.focusAfterRender(".op-card a");
       return `Leaving maintenance${rebalance ? " and moving VMs back" : ""}: operation ${op.id}.`;
     });
   }
@@ -250,6 +252,7 @@ export class HostView extends View {
                 @click=${() => {
                   this.plan = undefined;
                   this.clearOutcome("plan");
+                  this.focusAfterRender("form[aria-label='plan maintenance'] button[type=submit]");
                 }}
               >
                 Discard plan
