@@ -9,6 +9,7 @@ export default defineConfig({
       "agent/**/*.spec.ts",
       "simulator/**/*.spec.ts",
     ],
+    globalSetup: ["test/ui/global-setup.ts"],
     testTimeout: 30_000,
     hookTimeout: 30_000,
   },

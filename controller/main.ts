@@ -14,7 +14,7 @@ const usage = `usage: aggregates-controller [--listen HOST:PORT] [--http-listen 
        [--tokens-file FILE] [--tls-cert F --tls-key F [--tls-client-ca F]] [--heartbeat-interval SECONDS]
        [--agent-token-file F] [--agent-ca F --agent-cert F --agent-key F]
        [--step-timeout SECONDS] [--reconcile-interval SECONDS]
-       [--master-check-interval SECONDS] [--master-failure-threshold SECONDS]
+       [--master-check-interval SECONDS] [--master-failure-threshold SECONDS] [--console-dir DIR|off]
 
   --listen            gRPC address (default 127.0.0.1:50051)
   --http-listen       Connect/JSON (curl) address (default 127.0.0.1:50052; "off" disables)
@@ -33,7 +33,9 @@ const usage = `usage: aggregates-controller [--listen HOST:PORT] [--http-listen 
                       interval; 0 = off)
   --master-failure-threshold  how long a master must stay unreachable (agent, XAPI and heartbeats)
                       before the members are asked and it is declared failed (default: 6 heartbeat
-                      intervals)`;
+                      intervals)
+  --console-dir       the built web console served under /ui/ on the HTTP port (default: dist/ui of
+                      this checkout, built by npm run build:ui; "off" serves none)`;
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -54,6 +56,7 @@ async function main(): Promise<void> {
       "reconcile-interval": { type: "string", default: "60" },
       "master-check-interval": { type: "string" },
       "master-failure-threshold": { type: "string" },
+      "console-dir": { type: "string" },
       help: { type: "boolean", short: "h" },
     },
     strict: true,
@@ -96,6 +99,7 @@ async function main(): Promise<void> {
     masterCheckIntervalMs: values["master-check-interval"] !== undefined ? seconds("--master-check-interval", values["master-check-interval"], true) : undefined,
     masterFailureThresholdMs: values["master-failure-threshold"] !== undefined ? seconds("--master-failure-threshold", values["master-failure-threshold"]) : undefined,
     crashHook: crashHookFromEnv(),
+    consoleDir: values["console-dir"] === "off" ? false : values["console-dir"] !== undefined ? resolve(values["console-dir"]) : undefined,
     grpcListen: values.listen,
     httpListen: values["http-listen"] === "off" ? undefined : values["http-listen"],
     dbPath,
@@ -111,6 +115,7 @@ async function main(): Promise<void> {
     const base = `${tls ? "https" : "http"}://${formatHostPort(controller.httpAddress)}`;
     console.log(`Connect/JSON (curl) on ${base}`);
     console.log(`Prometheus metrics on ${base}/metrics (a metrics or admin token)`);
+    if (values["console-dir"] !== "off") console.log(`web console on ${base}/ui/`);
   }
   console.log(`database: ${dbPath}`);
   for (const note of notes) console.log(note);

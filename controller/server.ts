@@ -19,6 +19,7 @@ import { aggregateService } from "./api/aggregate-service.js";
 import { eventService } from "./api/event-service.js";
 import { hostService } from "./api/host-service.js";
 import { operationService } from "./api/operation-service.js";
+import { consoleRoute, defaultConsoleDir } from "./console.js";
 import type { ControllerContext, IntakeContext } from "./context.js";
 import type { CrashHook } from "./engine/crash-hook.js";
 import { Engine } from "./engine/engine.js";
@@ -64,6 +65,8 @@ export interface ControllerOptions {
   httpRoutes?: (ctx: IntakeContext) => HttpRoute[];
   /** Also export process and Node.js metrics on /metrics (the daemon does; default off in-process, see shared/metrics/registry.ts). */
   processMetrics?: boolean;
+  /** Folder of the built web console served under /ui/ (default dist/ui/; false: no console). */
+  consoleDir?: string | false;
 }
 
 /** A running controller. */
@@ -109,7 +112,12 @@ export async function startController(options: ControllerOptions): Promise<Contr
     authenticator: tokenAuthenticator(options.tokens, "agent"),
     log,
     tls: options.tls,
-    httpRoutes: [metrics.route, ...novaRoutes(context, options.tokens), ...(options.httpRoutes?.(context) ?? [])],
+    httpRoutes: [
+      metrics.route,
+      ...novaRoutes(context, options.tokens),
+      ...(options.consoleDir === false ? [] : [consoleRoute(options.consoleDir ?? defaultConsoleDir)]),
+      ...(options.httpRoutes?.(context) ?? []),
+    ],
     // The API services are only as healthy as the database.
     healthProbe: { check: () => store.probe(), intervalMs: options.healthProbeIntervalMs },
     services: [

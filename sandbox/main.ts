@@ -44,6 +44,7 @@ async function main(): Promise<void> {
   console.log(`controller gRPC   ${info.controller}`);
   console.log(`Connect/JSON+REST http://${info.http}`);
   console.log(`metrics           http://${info.http}/metrics  (admin token; docs/metrics.md)`);
+  console.log(`web console       ${info.console}  (sign in with the admin token)`);
   console.log(`simulator control ${info.simulatorControl}`);
   for (const h of info.hosts) console.log(`host ${h.name.padEnd(6)} XAPI ${h.xapiUrl}  agent ${h.agent}`);
   console.log(`admin token       ${info.adminToken}  (also in ${stateDir}/admin-token and sandbox.json)`);

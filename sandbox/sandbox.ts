@@ -38,6 +38,8 @@ export interface SandboxOptions {
 export interface SandboxInfo {
   controller: string;
   http: string;
+  /** The web console (same origin as Connect/JSON). */
+  console: string;
   adminToken: string;
   simulatorControl: string;
   hosts: { name: string; xapiUrl: string; agent: string }[];
@@ -156,6 +158,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     const info: SandboxInfo = {
       controller: controllerEndpoint,
       http: formatHostPort(controller.httpAddress!),
+      console: `http://${formatHostPort(controller.httpAddress!)}/ui/`,
       adminToken,
       simulatorControl: simulator.controlUrl,
       hosts: simulator.hosts.map((h, i) => ({ name: h.name, xapiUrl: h.url, agent: started.agents[i]!.endpoint })),
