@@ -9,7 +9,7 @@ export default defineConfig({
       "agent/**/*.spec.ts",
       "simulator/**/*.spec.ts",
     ],
-    globalSetup: ["test/support/stale-build-check.ts"],
+    globalSetup: ["test/ui/global-setup.ts", "test/support/stale-build-check.ts"],
     testTimeout: 30_000,
     hookTimeout: 30_000,
   },

@@ -16,6 +16,7 @@ export const usage = `usage: aggregates-agent [--config FILE] --listen HOST:PORT
        [--poll-interval SECONDS] [--call-timeout SECONDS]
        [--tls-cert F --tls-key F [--tls-client-ca F]]
        [--controller-ca F] [--controller-cert F --controller-key F] [--xapi-ca F]
+       [--metrics-listen HOST:PORT]
 
   --config              JSON file of flags: {"listen": "0.0.0.0:7001", "host-name": "xs1", …} (keys are the
                         flag names without "--"; flags given here override it; required flags may come from it)
@@ -32,7 +33,9 @@ export const usage = `usage: aggregates-agent [--config FILE] --listen HOST:PORT
   --heartbeat-interval  seconds between heartbeats until the controller names its interval
   --tls-cert/--tls-key  serve TLS; --tls-client-ca also accepts controller client certificates (mTLS)
   --controller-ca/-cert/-key  TLS to the controller (CA to trust, client certificate for mTLS)
-  --xapi-ca             CA (or host certificate) to trust for an https XAPI URL`;
+  --xapi-ca             CA (or host certificate) to trust for an https XAPI URL
+  --metrics-listen      serve Prometheus metrics at http://HOST:PORT/metrics (plain HTTP, no token:
+                        bind it to a trusted management address; default off; docs/metrics.md)`;
 
 /** A command-line mistake (exit status 2). */
 export class UsageError extends Error {
@@ -89,6 +92,7 @@ export const agentOptions = {
   "controller-cert": { type: "string" },
   "controller-key": { type: "string" },
   "xapi-ca": { type: "string" },
+  "metrics-listen": { type: "string" },
   help: { type: "boolean", short: "h" },
 } satisfies NonNullable<ParseArgsConfig["options"]>;
 
@@ -114,6 +118,7 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv): CliReq
   checkAddress(listen, "--listen");
   checkAddress(controller, "--controller");
   if (values["advertise-endpoint"]) checkAddress(values["advertise-endpoint"], "--advertise-endpoint");
+  if (values["metrics-listen"] !== undefined) checkAddress(values["metrics-listen"], "--metrics-listen");
   const hostName = required(values["host-name"], "--host-name");
   if (!/^[a-zA-Z0-9-._]{1,255}$/.test(hostName)) throw new UsageError("--host-name must match ^[a-zA-Z0-9-._]{1,255}$");
   const xapiUrl = required(values["xapi-url"], "--xapi-url");
@@ -159,6 +164,8 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv): CliReq
       pollIntervalMs: seconds(values["poll-interval"], "--poll-interval"),
       callTimeoutMs: seconds(values["call-timeout"], "--call-timeout"),
       tls: { server, controller: controllerTls, xapi: xapiCa ? { ca: xapiCa } : undefined },
+      metricsListen: values["metrics-listen"],
+      processMetrics: true,
     },
   };
 }

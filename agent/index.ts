@@ -1,6 +1,7 @@
 /**
  * The agent in-process: serves PoolAgentService (agent token or verified controller certificate
- * only), speaks XenAPI to its own host, and registers and heartbeats with the controller.
+ * only) and the public grpc.health.v1 health service, speaks XenAPI to its own host, registers and
+ * heartbeats with the controller, and (when asked) serves Prometheus metrics on a listener of its own.
  */
 import { hostname } from "node:os";
 import { AgentRegistryService } from "../gen/hostaggregates/v1/agent_registry_pb.js";
@@ -8,11 +9,13 @@ import { PoolAgentService } from "../gen/hostaggregates/agent/v1/pool_agent_pb.j
 import { formatHostPort, parseHostPort, type HostPort } from "../shared/address.js";
 import { TokenRegistry, tokenAuthenticator } from "../shared/auth.js";
 import { createLogger, type Logger } from "../shared/logging.js";
+import { startMetricsServer, type MetricsServer } from "../shared/metrics/http.js";
 import { createRpcClient } from "../shared/rpc/client.js";
 import { startRpcServer } from "../shared/rpc/server.js";
 import { registerService } from "../shared/rpc/service-registration.js";
 import type { ClientTls, ServerTls } from "../shared/tls.js";
 import { resolveTimings, type AgentTimings } from "./config.js";
+import { AgentMetrics } from "./metrics/agent-metrics.js";
 import type { BackoffOptions } from "./registry/backoff.js";
 import { Registrar, type RegistrarStats } from "./registry/registrar.js";
 import { scrubbingLogger } from "./scrubbing-logger.js";
@@ -64,6 +67,10 @@ export interface AgentOptions {
   controllerBackoff?: Partial<BackoffOptions>;
   log?: Logger;
   tls?: AgentTls;
+  /** "HOST:PORT" of a plain-HTTP listener serving GET /metrics without authentication (none when undefined). */
+  metricsListen?: string;
+  /** Also export process and Node.js metrics (the daemon does; default off in-process, see shared/metrics/registry.ts). */
+  processMetrics?: boolean;
 }
 
 /** A running agent. */
@@ -72,9 +79,11 @@ export interface Agent {
   address: HostPort;
   /** host:port the agent registered with the controller. */
   endpoint: string;
+  /** Where /metrics is served (with metricsListen). */
+  metricsAddress?: HostPort;
   /** Registration counters and the last report (for tests and diagnostics). */
   stats(): RegistrarStats & { xapiEpoch: number; xapiReachable: boolean | undefined };
-  /** Stops heartbeating, finishes in-flight calls, closes the server and logs out of XAPI. */
+  /** Reports NOT_SERVING (draining), stops heartbeating, finishes in-flight calls, closes the server and logs out of XAPI. */
   close(): Promise<void>;
 }
 
@@ -94,6 +103,7 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
     ...(options.callTimeoutMs !== undefined ? { callTimeoutMs: options.callTimeoutMs } : {}),
   });
 
+  const metrics = new AgentMetrics({ hostName: options.hostName, processMetrics: options.processMetrics });
   const xapi = new XapiClient({
     url: parseXapiUrl(options.xapiUrl),
     credentials,
@@ -101,6 +111,7 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
     retryDelayMs: timings.pollIntervalMs,
     tls: options.tls?.xapi,
     onRehome: (reason) => log.info("pool session sent back to the own host to rediscover its master", { reason }),
+    recorder: metrics,
   });
   const ctx: AgentContext = { xapi, credentials, hostName: options.hostName, timings, identity: {}, log };
 
@@ -108,12 +119,16 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
   // Who may call this agent: the controller's own token when configured, else the shared agent token.
   const tokens = new TokenRegistry().add(options.controllerToken ?? options.token, "agent");
   const serverTls = options.tls?.server;
+  const metricsServer: MetricsServer | undefined = options.metricsListen ? await startMetricsServer(options.metricsListen, metrics.registry, log) : undefined;
   const server = await startRpcServer({
     grpcListen: options.listen,
     services: [registerService(PoolAgentService, poolAgentService(ctx), ["agent"])],
     authenticator: tokenAuthenticator(tokens, serverTls?.clientCa ? "agent" : undefined),
     log,
     tls: serverTls,
+  }).catch(async (err: unknown) => {
+    await metricsServer?.close();
+    throw err;
   });
   const endpoint = options.advertiseEndpoint ?? advertised(server.grpcAddress, log);
 
@@ -127,18 +142,30 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
     callTimeoutMs: timings.callTimeoutMs,
     log,
   });
+  metrics.readStatusFrom(() => ({ registrar: registrar.stats, xapiReachable: xapi.monitor.reachable, toolstackRestarts: xapi.monitor.epoch }));
   registrar.start();
-  log.info("agent started", { listen: formatHostPort(server.grpcAddress), endpoint, xapi: xapi.address, controller: options.controller });
+  server.health.setServing();
+  log.info("agent started", {
+    listen: formatHostPort(server.grpcAddress),
+    endpoint,
+    xapi: xapi.address,
+    controller: options.controller,
+    ...(metricsServer ? { metrics: formatHostPort(metricsServer.address) } : {}),
+  });
 
   let closing: Promise<void> | undefined;
   return {
     address: server.grpcAddress,
     endpoint,
+    metricsAddress: metricsServer?.address,
     stats: () => ({ ...registrar.stats, xapiEpoch: xapi.monitor.epoch, xapiReachable: xapi.monitor.reachable }),
     close: () =>
       (closing ??= (async () => {
+        // Health watchers see NOT_SERVING from the first moment of the shutdown.
+        server.health.setDraining();
         await registrar.stop();
         await server.close();
+        await metricsServer?.close();
         await xapi.close();
         log.info("agent stopped");
       })()),

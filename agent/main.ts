@@ -1,4 +1,5 @@
 /** aggregates-agent: the agent daemon's command line. SIGINT/SIGTERM close it gracefully. */
+import { formatHostPort } from "../shared/address.js";
 import { parseCommandLine, usage, UsageError } from "./cli-options.js";
 
 async function main(): Promise<void> {
@@ -11,6 +12,7 @@ async function main(): Promise<void> {
   const { startAgent } = await import("./index.js");
   const agent = await startAgent(request.options);
   console.log(`agent for ${request.options.hostName} serving PoolAgentService on ${agent.endpoint}`);
+  if (agent.metricsAddress) console.log(`Prometheus metrics on http://${formatHostPort(agent.metricsAddress)}/metrics`);
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) {

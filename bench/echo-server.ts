@@ -84,6 +84,7 @@ async function main(): Promise<void> {
     authenticator: tokenAuthenticator(new TokenRegistry()),
     log: createLogger("echo-server"),
   });
+  server.health.setServing();
   console.log(`echo serving gRPC on ${formatHostPort(server.grpcAddress)}`);
 
   const stop = () => void server.close(1000).then(() => process.exit(0));

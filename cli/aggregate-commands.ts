@@ -3,7 +3,7 @@ import { AggregateSchema, MembershipState, PoolState, type Aggregate } from "../
 import { OperationSchema } from "../gen/hostaggregates/v1/operation_pb.js";
 import { UsageError } from "./cli-error.js";
 import { parseCommandArgs, type CommandHandlers, type CommandIo } from "./command.js";
-import { details, json, table, time } from "./output.js";
+import { details, json, jsonList, table, time } from "./output.js";
 import { resolveAggregateId } from "./resolve-aggregate.js";
 import { progressLine, waitForOperation } from "./wait-operation.js";
 
@@ -53,7 +53,7 @@ function parseMetadata(items: string[]): { metadata: Record<string, string>; rem
 async function membershipChange(io: CommandIo, args: string[], usage: string, name: "aggregate-add-host" | "aggregate-remove-host"): Promise<void> {
   const { values, positionals } = parseCommandArgs(args, { "no-wait": { type: "boolean" } }, { min: 2, max: 2, usage });
   const api = io.api();
-  const id = await resolveAggregateId(api, positionals[0]!);
+  const id = await resolveAggregateId(io, positionals[0]!);
   const request = { aggregateId: id, host: positionals[1]! };
   const op = name === "aggregate-add-host" ? await api.aggregates.addHost(request) : await api.aggregates.removeHost(request);
   if (values["no-wait"]) {
@@ -75,7 +75,7 @@ export const aggregateCommands: CommandHandlers<"aggregate"> = {
       all.push(...page.aggregates);
       pageToken = page.nextPageToken;
     } while (pageToken);
-    if (io.json) return io.out(JSON.stringify(all.map((a) => JSON.parse(json(AggregateSchema, a))), null, 2));
+    if (io.json) return io.out(jsonList(AggregateSchema, all));
     io.out(
       table(
         ["Id", "Name", "Availability Zone", "Hosts", "Pool", "Metadata"],
@@ -90,7 +90,7 @@ export const aggregateCommands: CommandHandlers<"aggregate"> = {
   "aggregate-details": async (args, io, usage) => {
     const { positionals } = parseCommandArgs(args, {}, { min: 1, max: 1, usage });
     const api = io.api();
-    printAggregate(io, await api.aggregates.getAggregate({ id: await resolveAggregateId(api, positionals[0]!) }));
+    printAggregate(io, await api.aggregates.getAggregate({ id: await resolveAggregateId(io, positionals[0]!) }));
   },
   "aggregate-update": async (args, io, usage) => {
     const { values, positionals } = parseCommandArgs(
@@ -102,18 +102,18 @@ export const aggregateCommands: CommandHandlers<"aggregate"> = {
     const availabilityZone = values["availability-zone"] ?? positionals[2];
     if (name === undefined && availabilityZone === undefined) throw new UsageError(`give a new name and/or availability zone\nusage: aggctl ${usage}`);
     const api = io.api();
-    printAggregate(io, await api.aggregates.updateAggregate({ id: await resolveAggregateId(api, positionals[0]!), name, availabilityZone }));
+    printAggregate(io, await api.aggregates.updateAggregate({ id: await resolveAggregateId(io, positionals[0]!), name, availabilityZone }));
   },
   "aggregate-set-metadata": async (args, io, usage) => {
     const { positionals } = parseCommandArgs(args, {}, { min: 2, max: 10_000, usage });
     const api = io.api();
     const { metadata, removeKeys } = parseMetadata(positionals.slice(1));
-    printAggregate(io, await api.aggregates.setAggregateMetadata({ id: await resolveAggregateId(api, positionals[0]!), metadata, removeKeys }));
+    printAggregate(io, await api.aggregates.setAggregateMetadata({ id: await resolveAggregateId(io, positionals[0]!), metadata, removeKeys }));
   },
   "aggregate-delete": async (args, io, usage) => {
     const { positionals } = parseCommandArgs(args, {}, { min: 1, max: 1, usage });
     const api = io.api();
-    const id = await resolveAggregateId(api, positionals[0]!);
+    const id = await resolveAggregateId(io, positionals[0]!);
     await api.aggregates.deleteAggregate({ id });
     io.out(io.json ? JSON.stringify({ deleted: String(id) }) : `aggregate ${id} deleted`);
   },
@@ -122,7 +122,7 @@ export const aggregateCommands: CommandHandlers<"aggregate"> = {
   "aggregate-repair": async (args, io, usage) => {
     const { positionals } = parseCommandArgs(args, {}, { min: 1, max: 1, usage });
     const api = io.api();
-    printAggregate(io, await api.aggregates.repairAggregate({ id: await resolveAggregateId(api, positionals[0]!) }));
+    printAggregate(io, await api.aggregates.repairAggregate({ id: await resolveAggregateId(io, positionals[0]!) }));
   },
   "aggregate-recover-master": async (args, io, usage) => {
     const { values, positionals } = parseCommandArgs(
@@ -131,7 +131,7 @@ export const aggregateCommands: CommandHandlers<"aggregate"> = {
       { min: 1, max: 1, usage },
     );
     const api = io.api();
-    const id = await resolveAggregateId(api, positionals[0]!);
+    const id = await resolveAggregateId(io, positionals[0]!);
     const op = await api.aggregates.recoverMaster({ id, newMaster: values["new-master"] ?? "" });
     if (values["no-wait"]) return io.out(io.json ? json(OperationSchema, op) : `operation ${op.id} accepted`);
     await waitForOperation(io, op.id);

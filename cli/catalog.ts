@@ -28,7 +28,7 @@ export const commandCatalog = [
   { name: "operation-show", group: "operation", usage: "operation-show ID", summary: "show an operation with its steps" },
   { name: "operation-wait", group: "operation", usage: "operation-wait ID", summary: "wait for an operation to end, showing progress" },
   { name: "operation-cancel", group: "operation", usage: "operation-cancel ID", summary: "ask a running operation to stop" },
-  { name: "event-list", group: "operation", usage: "event-list [--aggregate ID] [--limit N] [--follow]", summary: "show recent events; --follow streams new ones" },
+  { name: "event-list", group: "operation", usage: "event-list [--aggregate ID] [--limit N] [--follow]", summary: "show recent events, oldest first; --follow streams new ones (with --json: one JSON object per line)" },
 ] as const satisfies readonly CommandSpec[];
 
 /** A command's name. */

@@ -2,12 +2,13 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { BadRequestSchema } from "../gen/google/rpc/error_details_pb.js";
 import { codeName, xapiErrorOf } from "../shared/errors.js";
+import { unavailableHint } from "./unavailable-hint.js";
 import { describeUsageError, UsageError } from "./usage-error.js";
 
 export { UsageError };
 
-/** The message and exit code for an error. */
-export function describeError(err: unknown): { text: string; exitCode: number } {
+/** The message and exit code for an error of a call to the controller at `endpoint`. */
+export function describeError(err: unknown, endpoint: string): { text: string; exitCode: number } {
   if (err instanceof UsageError) return describeUsageError(err);
   if (err instanceof ConnectError) {
     const violations = err.findDetails(BadRequestSchema).flatMap((b) => b.fieldViolations);
@@ -15,7 +16,7 @@ export function describeError(err: unknown): { text: string; exitCode: number } 
     for (const v of violations) lines.push(`  ${v.field}: ${v.description}`);
     const xapi = xapiErrorOf(err);
     if (xapi) lines.push(`  XenAPI: ${xapi.code}${xapi.params.length ? ` [${xapi.params.join(", ")}]` : ""}`);
-    if (err.code === Code.Unavailable) lines.push("  is the controller running? check AGGREGATES_ENDPOINT / --endpoint");
+    if (err.code === Code.Unavailable) lines.push(`  ${unavailableHint(err, endpoint)}`);
     if (err.code === Code.Unauthenticated) lines.push("  set AGGREGATES_TOKEN (or --token) to an admin token");
     return { text: lines.join("\n"), exitCode: 1 };
   }

@@ -10,6 +10,8 @@ export interface CommandIo {
   api(): ApiClients;
   /** Writes a line of output. */
   out(text: string): void;
+  /** Writes a note for the operator to stderr (never mixed into --json output). */
+  note(text: string): void;
   /** Writes progress to stderr (a rewritten line on a terminal). */
   progress(text: string, final?: boolean): void;
   /** True when --json was given. */
@@ -49,10 +51,4 @@ export function parseCommandArgs<T extends NonNullable<ParseArgsConfig["options"
     if (err instanceof UsageError) throw err;
     throw new UsageError(`${err instanceof Error ? err.message : String(err)}\nusage: aggctl ${positionals.usage}`);
   }
-}
-
-/** Parses a positive integer argument. */
-export function positiveInt(value: string, what: string): number {
-  if (!/^\d+$/.test(value) || Number(value) <= 0) throw new UsageError(`${what} must be a positive integer (got "${value}")`);
-  return Number(value);
 }

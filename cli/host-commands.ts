@@ -2,8 +2,10 @@
 import { HostLiveness, HostRole, HostSchema, MaintenanceState, type Host } from "../gen/hostaggregates/v1/host_pb.js";
 import { MembershipState } from "../gen/hostaggregates/v1/aggregate_pb.js";
 import { OperationSchema, VmMoveState } from "../gen/hostaggregates/v1/operation_pb.js";
-import { parseCommandArgs, positiveInt, type CommandHandlers, type CommandIo } from "./command.js";
-import { bytes, details, json, table, time } from "./output.js";
+import { positiveInt } from "./arguments.js";
+import { parseCommandArgs, type CommandHandlers, type CommandIo } from "./command.js";
+import { aggregateFilter } from "./resolve-aggregate.js";
+import { bytes, details, json, jsonList, table, time } from "./output.js";
 import { progressLine, waitForOperation } from "./wait-operation.js";
 
 /** Prints a host in full. */
@@ -39,7 +41,7 @@ async function setEnabled(io: CommandIo, name: string, enabled: boolean): Promis
 export const hostCommands: CommandHandlers<"host"> = {
   "host-list": async (args, io, usage) => {
     const { values } = parseCommandArgs(args, { aggregate: { type: "string" } }, { min: 0, max: 0, usage });
-    const aggregateId = values.aggregate ? BigInt(positiveInt(values.aggregate, "--aggregate")) : 0n;
+    const aggregateId = await aggregateFilter(io, values.aggregate);
     const all: Host[] = [];
     let pageToken = "";
     do {
@@ -47,7 +49,7 @@ export const hostCommands: CommandHandlers<"host"> = {
       all.push(...page.hosts);
       pageToken = page.nextPageToken;
     } while (pageToken);
-    if (io.json) return io.out(JSON.stringify(all.map((h) => JSON.parse(json(HostSchema, h))), null, 2));
+    if (io.json) return io.out(jsonList(HostSchema, all));
     io.out(
       table(
         ["Name", "Enabled", "Aggregate", "Role", "Liveness", "Maintenance", "Memory free", "XAPI"],

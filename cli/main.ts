@@ -35,8 +35,12 @@ function splitArgs(argv: string[]) {
   return { global, rest };
 }
 
+/** The controller endpoint aggctl calls (set once the flags are read; named by the UNAVAILABLE hint). */
+let endpoint = process.env.AGGREGATES_ENDPOINT ?? "127.0.0.1:50051";
+
 async function main(argv: string[]): Promise<number> {
   const { global, rest } = splitArgs(argv);
+  if (typeof global.endpoint === "string") endpoint = global.endpoint;
   const [name, ...args] = rest;
   if (!name || name === "help" || (global.help && !name)) {
     console.log(globalUsage);
@@ -48,30 +52,26 @@ async function main(argv: string[]): Promise<number> {
     console.log(`usage: aggctl ${command.usage}\n  ${command.summary}`);
     return 0;
   }
-  const [handlers, { connect }] = await Promise.all([commandGroups[command.group](), import("./api-clients.js")]);
+  const [handlers, { connect }, { progressWriter }] = await Promise.all([
+    commandGroups[command.group](),
+    import("./api-clients.js"),
+    import("./progress-line.js"),
+  ]);
   const run = (handlers as Record<string, CommandHandler>)[command.name]!;
   let clients: ApiClients | undefined;
-  const interactive = process.stderr.isTTY === true;
-  let lastProgress = "";
   const io: CommandIo = {
     json: global.json === true,
     api: () =>
       (clients ??= connect({
-        endpoint: (global.endpoint as string | undefined) ?? process.env.AGGREGATES_ENDPOINT ?? "127.0.0.1:50051",
+        endpoint,
         token: (global.token as string | undefined) ?? process.env.AGGREGATES_TOKEN,
         caFile: global.ca as string | undefined,
         certFile: global.cert as string | undefined,
         keyFile: global.key as string | undefined,
       })),
     out: (text) => console.log(text),
-    progress: (text, final) => {
-      if (interactive) {
-        process.stderr.write(`\r\x1b[2K${text}${final ? "\n" : ""}`);
-      } else if (text !== lastProgress) {
-        process.stderr.write(text + "\n");
-      }
-      lastProgress = text;
-    },
+    note: (text) => console.error(`aggctl: note: ${text}`),
+    progress: progressWriter(process.stderr),
   };
   await run(args, io, command.usage);
   return 0;
@@ -81,7 +81,7 @@ main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   async (err: unknown) => {
     const { text, exitCode } =
-      err instanceof UsageError ? describeUsageError(err) : (await import("./cli-error.js")).describeError(err);
+      err instanceof UsageError ? describeUsageError(err) : (await import("./cli-error.js")).describeError(err, endpoint);
     console.error(text);
     process.exit(exitCode);
   },

@@ -1,8 +1,11 @@
 /** aggctl commands about operations and events. */
+import { EventSchema, type Event } from "../gen/hostaggregates/v1/event_pb.js";
 import { OperationKind, OperationSchema, OperationState, StepState, type Operation } from "../gen/hostaggregates/v1/operation_pb.js";
 import { UsageError } from "./cli-error.js";
-import { parseCommandArgs, positiveInt, type CommandHandlers, type CommandIo } from "./command.js";
-import { details, json, table, time } from "./output.js";
+import { positiveInt } from "./arguments.js";
+import { parseCommandArgs, type CommandHandlers, type CommandIo } from "./command.js";
+import { details, json, jsonLine, jsonList, table, time } from "./output.js";
+import { aggregateFilter } from "./resolve-aggregate.js";
 import { waitForOperation } from "./wait-operation.js";
 
 function printOperation(io: CommandIo, op: Operation): void {
@@ -38,13 +41,10 @@ export const operationCommands: CommandHandlers<"operation"> = {
       if (!(key in OperationState)) throw new UsageError(`--state must be one of PENDING, RUNNING, SUCCEEDED, FAILED, CANCELLED`);
       state = OperationState[key] as OperationState;
     }
-    const page = await io.api().operations.listOperations({
-      aggregateId: values.aggregate ? BigInt(positiveInt(values.aggregate, "--aggregate")) : 0n,
-      host: values.host ?? "",
-      state,
-      pageSize: values.limit ? positiveInt(values.limit, "--limit") : 50,
-    });
-    if (io.json) return io.out(JSON.stringify(page.operations.map((o) => JSON.parse(json(OperationSchema, o))), null, 2));
+    const pageSize = values.limit ? positiveInt(values.limit, "--limit") : 50;
+    const aggregateId = await aggregateFilter(io, values.aggregate);
+    const page = await io.api().operations.listOperations({ aggregateId, host: values.host ?? "", state, pageSize });
+    if (io.json) return io.out(jsonList(OperationSchema, page.operations));
     io.out(
       table(
         ["Id", "Kind", "Target", "State", "Progress", "Created", "Error"],
@@ -70,10 +70,14 @@ export const operationCommands: CommandHandlers<"operation"> = {
       { aggregate: { type: "string" }, limit: { type: "string" }, follow: { type: "boolean" } },
       { min: 0, max: 0, usage },
     );
-    const aggregateId = values.aggregate ? BigInt(positiveInt(values.aggregate, "--aggregate")) : 0n;
-    const page = await io.api().events.listEvents({ aggregateId, pageSize: values.limit ? positiveInt(values.limit, "--limit") : 50 });
-    const line = (e: (typeof page.events)[number]) => `${time(e.time)}  ${e.kind}  ${e.message}`;
-    for (const e of [...page.events].reverse()) io.out(line(e));
+    const pageSize = values.limit ? positiveInt(values.limit, "--limit") : 50;
+    const aggregateId = await aggregateFilter(io, values.aggregate);
+    const page = await io.api().events.listEvents({ aggregateId, pageSize });
+    const recent = [...page.events].reverse();
+    // --json: an array; with --follow, JSON Lines (one event per line, as they come).
+    if (io.json && !values.follow) return io.out(jsonList(EventSchema, recent));
+    const line = (e: Event) => (io.json ? jsonLine(EventSchema, e) : `${time(e.time)}  ${e.kind}  ${e.message}`);
+    for (const e of recent) io.out(line(e));
     if (!values.follow) return;
     const after = page.events[0]?.id ?? 0n;
     for await (const e of io.api().events.watchEvents({ aggregateId, afterId: after })) io.out(line(e));

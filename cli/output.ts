@@ -19,6 +19,16 @@ export function json<D extends DescMessage>(schema: D, message: MessageShape<D>)
   return JSON.stringify(toJson(schema, message), null, 2);
 }
 
+/** Messages as a pretty JSON array (protobuf JSON mapping). */
+export function jsonList<D extends DescMessage>(schema: D, messages: MessageShape<D>[]): string {
+  return JSON.stringify(messages.map((m) => toJson(schema, m)), null, 2);
+}
+
+/** A message as one line of JSON (for JSON Lines streams). */
+export function jsonLine<D extends DescMessage>(schema: D, message: MessageShape<D>): string {
+  return JSON.stringify(toJson(schema, message));
+}
+
 /** Removes the type prefix of an enum name, e.g. POOL_STATE_ACTIVE → ACTIVE. */
 export function enumLabel(e: Record<number, string>, value: number): string {
   return e[value] ?? String(value);

@@ -6,16 +6,17 @@ export const usage = `usage: aggregates-controller [--config FILE] [--listen HOS
        [--tokens-file FILE] [--tls-cert F --tls-key F [--tls-client-ca F]] [--heartbeat-interval SECONDS]
        [--agent-token-file F] [--agent-ca F --agent-cert F --agent-key F]
        [--step-timeout SECONDS] [--reconcile-interval SECONDS]
-       [--master-check-interval SECONDS] [--master-failure-threshold SECONDS]
+       [--master-check-interval SECONDS] [--master-failure-threshold SECONDS] [--console-dir DIR|off]
 
   --config            JSON file of flags: {"listen": "0.0.0.0:50051", "db": "/var/lib/aggregates/controller.db", …}
                       (keys are the flag names without "--"; flags given here override it)
   --listen            gRPC address (default 127.0.0.1:50051)
   --http-listen       Connect/JSON (curl) address (default 127.0.0.1:50052; "off" disables)
   --db                SQLite database (default ./data/controller.db)
-  --tokens-file       JSON list of {"token": "...", "role": "admin"|"agent"}
-                      (also AGGREGATES_ADMIN_TOKEN / AGGREGATES_AGENT_TOKEN); with neither,
-                      development tokens are generated under the database's directory
+  --tokens-file       JSON list of {"token": "...", "role": "admin"|"agent"|"metrics"}
+                      (also AGGREGATES_ADMIN_TOKEN / AGGREGATES_AGENT_TOKEN / AGGREGATES_METRICS_TOKEN);
+                      with none, development tokens are generated under the database's directory.
+                      GET /metrics on the HTTP port needs a metrics or admin token (docs/metrics.md)
   --tls-cert/--tls-key  serve TLS; --tls-client-ca requires client certificates (mTLS)
   --agent-token-file  token the controller presents to agents (default: AGGREGATES_AGENT_TOKEN,
                       else the development agent token)
@@ -26,7 +27,9 @@ export const usage = `usage: aggregates-controller [--config FILE] [--listen HOS
                       interval; 0 = off)
   --master-failure-threshold  how long a master must stay unreachable (agent, XAPI and heartbeats)
                       before the members are asked and it is declared failed (default: 6 heartbeat
-                      intervals)`;
+                      intervals)
+  --console-dir       the built web console served under /ui/ on the HTTP port (default: dist/ui of
+                      this checkout, built by npm run build:ui; "off" serves none)`;
 
 /** The flags; every one but help is also a config-file key (shared/config-file.ts). */
 export const controllerOptions = {
@@ -46,5 +49,6 @@ export const controllerOptions = {
   "reconcile-interval": { type: "string", default: "60" },
   "master-check-interval": { type: "string" },
   "master-failure-threshold": { type: "string" },
+  "console-dir": { type: "string" },
   help: { type: "boolean", short: "h" },
 } satisfies NonNullable<ParseArgsConfig["options"]>;

@@ -1,12 +1,12 @@
 /**
  * What the controller's parts share, as narrow ports: the store, the log, settings, the agents,
- * and the engine's scheduling port. Wiring (server.ts) builds it once; nothing assigns to it later.
+ * the metrics counters, and the engine's scheduling port. Wiring (server.ts) builds it once; nothing assigns to it later.
  */
 import type { Client } from "@connectrpc/connect";
 import type { PoolAgentService } from "../gen/hostaggregates/agent/v1/pool_agent_pb.js";
 import type { Logger } from "../shared/logging.js";
 import type { KnownCapacity } from "./model/known-capacity.js";
-import type { HostRecord, OperationRecord } from "./model/records.js";
+import type { HostRecord, OperationKindName, OperationRecord, OperationStateName, StepStateName } from "./model/records.js";
 import type { Store } from "./store/store.js";
 
 /** A PoolAgentService client. */
@@ -27,6 +27,30 @@ export interface OperationScheduler {
   readonly shutdown: AbortSignal;
 }
 
+/** How one live migration attempt ended, as the metrics count it. */
+export type MigrationResult = "succeeded" | "failed" | "retried";
+
+/** How a confirmed master failure is handled. */
+export type MasterFailureHandling = "automatic" | "operator";
+
+/**
+ * What the engine, the migrations and the master-failure detector count (Prometheus counters and
+ * histograms, implemented in metrics/). Gauges are not written here: they are read from the store
+ * when /metrics is scraped.
+ */
+export interface ControllerMetrics {
+  /** An operation reached a terminal state. */
+  operationEnded(kind: OperationKindName, result: OperationStateName): void;
+  /** A step of an operation ended (never called for a step interrupted by a shutdown). */
+  stepEnded(kind: OperationKindName, step: string, state: StepStateName, seconds: number): void;
+  /** A live migration attempt ended; bytes: the VM memory moved (0 unless it succeeded and really moved). */
+  migrationEnded(result: MigrationResult, bytes: number): void;
+  /** A pool master became unreachable from the controller: a master-failure episode began. */
+  masterFailureEpisodeBegan(): void;
+  /** An episode was confirmed as a master failure (once per episode). */
+  masterFailureConfirmed(handling: MasterFailureHandling): void;
+}
+
 /** What every part of the controller gets. */
 export interface ControllerContext {
   store: Store;
@@ -36,6 +60,8 @@ export interface ControllerContext {
   agents: AgentLookup;
   /** Members' last complete capacity (for choosing a new master by free memory). */
   knownCapacity: KnownCapacity;
+  /** Counters and histograms (the engine, migrations, the master-failure detector). */
+  metrics: ControllerMetrics;
 }
 
 /** What request intake gets: the context and the engine's scheduling port. */

@@ -52,6 +52,7 @@ async function main(): Promise<void> {
     masterCheckIntervalMs: values["master-check-interval"] !== undefined ? seconds("--master-check-interval", values["master-check-interval"], true) : undefined,
     masterFailureThresholdMs: values["master-failure-threshold"] !== undefined ? seconds("--master-failure-threshold", values["master-failure-threshold"]) : undefined,
     crashHook: crashHookFromEnv(),
+    consoleDir: values["console-dir"] === "off" ? false : values["console-dir"] !== undefined ? resolve(values["console-dir"]) : undefined,
     grpcListen: values.listen,
     httpListen: values["http-listen"] === "off" ? undefined : values["http-listen"],
     dbPath,
@@ -59,10 +60,16 @@ async function main(): Promise<void> {
     tls,
     log,
     heartbeatIntervalMs: heartbeatSeconds * 1000,
+    processMetrics: true,
   });
   const grpcEndpoint = formatHostPort(controller.grpcAddress);
   console.log(`controller serving gRPC on ${grpcEndpoint}${tls ? " (TLS)" : ""}`);
-  if (controller.httpAddress) console.log(`Connect/JSON (curl) on ${tls ? "https" : "http"}://${formatHostPort(controller.httpAddress)}`);
+  if (controller.httpAddress) {
+    const base = `${tls ? "https" : "http"}://${formatHostPort(controller.httpAddress)}`;
+    console.log(`Connect/JSON (curl) on ${base}`);
+    console.log(`Prometheus metrics on ${base}/metrics (a metrics or admin token)`);
+    if (values["console-dir"] !== "off") console.log(`web console on ${base}/ui/`);
+  }
   console.log(`database: ${dbPath}`);
   for (const note of notes) console.log(note);
   console.log(`authenticate with the header "authorization: Bearer <admin token>"; for aggctl: export AGGREGATES_ENDPOINT=${grpcEndpoint} AGGREGATES_TOKEN=<admin token>`);

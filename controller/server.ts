@@ -1,4 +1,8 @@
-/** Starts the controller in-process: store, API services, gRPC and Connect/JSON endpoints. */
+/**
+ * Starts the controller in-process: store, API services, gRPC and Connect/JSON endpoints (with
+ * /metrics). Its health (grpc.health.v1) is NOT_SERVING until everything is started, while it
+ * drains, and while the store's probe fails.
+ */
 import { AgentRegistryService } from "../gen/hostaggregates/v1/agent_registry_pb.js";
 import { AggregateService } from "../gen/hostaggregates/v1/aggregate_pb.js";
 import { EventService } from "../gen/hostaggregates/v1/event_pb.js";
@@ -15,9 +19,11 @@ import { aggregateService } from "./api/aggregate-service.js";
 import { eventService } from "./api/event-service.js";
 import { hostService } from "./api/host-service.js";
 import { operationService } from "./api/operation-service.js";
+import { consoleRoute, defaultConsoleDir } from "./console.js";
 import type { ControllerContext, IntakeContext } from "./context.js";
 import type { CrashHook } from "./engine/crash-hook.js";
 import { Engine } from "./engine/engine.js";
+import { createControllerMetrics } from "./metrics/index.js";
 import { KnownCapacity } from "./model/known-capacity.js";
 import { operationSpecs } from "./operations/index.js";
 import { AgentDirectory, type AgentCredentials } from "./pool/agent-directory.js";
@@ -51,10 +57,16 @@ export interface ControllerOptions {
   masterCheckIntervalMs?: number;
   /** How long a master must stay unreachable before it is declared failed (default: six heartbeat intervals). */
   masterFailureThresholdMs?: number;
+  /** How often the database is probed while a health Watch is open (default 5 s). */
+  healthProbeIntervalMs?: number;
   /** Test hook: kill the process at a chosen step. */
   crashHook?: CrashHook;
   /** Extra HTTP routes on the HTTP port. */
   httpRoutes?: (ctx: IntakeContext) => HttpRoute[];
+  /** Also export process and Node.js metrics on /metrics (the daemon does; default off in-process, see shared/metrics/registry.ts). */
+  processMetrics?: boolean;
+  /** Folder of the built web console served under /ui/ (default dist/ui/; false: no console). */
+  consoleDir?: string | false;
 }
 
 /** A running controller. */
@@ -65,7 +77,7 @@ export interface Controller {
   engine: Engine;
   reconciler: Reconciler;
   masterFailureDetector: MasterFailureDetector;
-  /** Finishes in-flight calls, then closes the endpoints and the database. */
+  /** Reports NOT_SERVING (draining), finishes in-flight calls, then closes the endpoints and the database. */
   close(graceMs?: number): Promise<void>;
 }
 
@@ -73,12 +85,14 @@ export interface Controller {
 export async function startController(options: ControllerOptions): Promise<Controller> {
   const log = options.log ?? createLogger("controller");
   const store = openSqliteStore(options.dbPath);
+  const metrics = createControllerMetrics({ store, tokens: options.tokens, processMetrics: options.processMetrics });
   const base: ControllerContext = {
     store,
     log,
     heartbeatIntervalMs: options.heartbeatIntervalMs ?? 10_000,
     agents: new AgentDirectory(options.agentCredentials ?? {}),
     knownCapacity: new KnownCapacity(),
+    metrics: metrics.port,
   };
   const engine = new Engine(base, operationSpecs, {
     stepTimeoutMs: options.stepTimeoutMs ?? 15 * 60_000,
@@ -98,7 +112,14 @@ export async function startController(options: ControllerOptions): Promise<Contr
     authenticator: tokenAuthenticator(options.tokens, "agent"),
     log,
     tls: options.tls,
-    httpRoutes: [...novaRoutes(context, options.tokens), ...(options.httpRoutes?.(context) ?? [])],
+    httpRoutes: [
+      metrics.route,
+      ...novaRoutes(context, options.tokens),
+      ...(options.consoleDir === false ? [] : [consoleRoute(options.consoleDir ?? defaultConsoleDir)]),
+      ...(options.httpRoutes?.(context) ?? []),
+    ],
+    // The API services are only as healthy as the database.
+    healthProbe: { check: () => store.probe(), intervalMs: options.healthProbeIntervalMs },
     services: [
       registerService(AggregateService, aggregateService(context), admin),
       registerService(HostService, hostService(context), admin),
@@ -113,6 +134,7 @@ export async function startController(options: ControllerOptions): Promise<Contr
   engine.resume();
   reconciler.start();
   masterFailureDetector.start();
+  server.health.setServing();
   return {
     grpcAddress: server.grpcAddress,
     httpAddress: server.httpAddress,

@@ -9,7 +9,7 @@ const usage = `usage: npm start -- [--hosts N] [--vms-per-host M] [--port P] [--
   --hosts         simulated XenServer hosts on first start (default 3)
   --vms-per-host  running VMs created on each host on first start (default 2)
   --port          controller gRPC port (default 50051); Connect/JSON and REST on P+1
-  --state-dir     database, simulator state, tokens and sandbox.json (default ./.sandbox)
+  --state-dir     database, simulator state and control port, tokens and sandbox.json (default ./.sandbox)
   --time-scale    simulator clock, real = nominal × X (default 0.1: a pool join takes ~3 s)`;
 
 function positive(name: string, value: string, allowZero = false): number {
@@ -43,6 +43,8 @@ async function main(): Promise<void> {
   const { info } = sandbox;
   console.log(`controller gRPC   ${info.controller}`);
   console.log(`Connect/JSON+REST http://${info.http}`);
+  console.log(`metrics           http://${info.http}/metrics  (admin token; docs/metrics.md)`);
+  console.log(`web console       ${info.console}  (sign in with the admin token)`);
   console.log(`simulator control ${info.simulatorControl}`);
   for (const h of info.hosts) console.log(`host ${h.name.padEnd(6)} XAPI ${h.xapiUrl}  agent ${h.agent}`);
   console.log(`admin token       ${info.adminToken}  (also in ${stateDir}/admin-token and sandbox.json)`);

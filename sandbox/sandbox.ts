@@ -12,6 +12,8 @@ import { createLogger, type Logger } from "../shared/logging.js";
 import { devToken } from "../controller/dev-tokens.js";
 import { startController, type Controller } from "../controller/server.js";
 import { startSimulator, type Simulator } from "../simulator/index.js";
+import { acquirePidLock } from "../shared/pid-lock.js";
+import { onSavedPort, simulatorControlPortFile } from "./saved-port.js";
 
 /** Options of the sandbox. */
 export interface SandboxOptions {
@@ -36,6 +38,8 @@ export interface SandboxOptions {
 export interface SandboxInfo {
   controller: string;
   http: string;
+  /** The web console (same origin as Connect/JSON). */
+  console: string;
   adminToken: string;
   simulatorControl: string;
   hosts: { name: string; xapiUrl: string; agent: string }[];
@@ -63,6 +67,8 @@ function secretFile(dir: string, name: string): string {
 export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
   const log = options.log ?? createLogger("sandbox");
   mkdirSync(options.stateDir, { recursive: true, mode: 0o700 });
+  // One sandbox per state directory: a second one would drive the same pools and database.
+  const releaseStateDir = acquirePidLock(join(options.stateDir, "sandbox.lock"), `the sandbox state directory ${options.stateDir}`);
   const adminToken = devToken(options.stateDir, "admin-token").token;
   const agentToken = devToken(options.stateDir, "agent-token").token;
   // The controller calls agents with a token of its own, which no agent holds for its own use.
@@ -72,15 +78,23 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
 
   const stateFile = join(options.stateDir, "simulator.json");
   const firstStart = !existsSync(stateFile);
-  const simulator = await startSimulator({
-    hosts: options.hosts,
-    vmsPerHost: 0,
-    timeScale: options.timeScale,
-    baseAddress: options.baseAddress,
-    password: xapiPassword,
-    username,
-    stateFile,
-  });
+  // The control API keeps its port across restarts of this state directory (scripts and bookmarks keep working).
+  const simulator = await onSavedPort(
+    options.stateDir,
+    simulatorControlPortFile,
+    (controlPort) =>
+      startSimulator({
+        hosts: options.hosts,
+        vmsPerHost: 0,
+        timeScale: options.timeScale,
+        baseAddress: options.baseAddress,
+        password: xapiPassword,
+        username,
+        stateFile,
+        controlPort,
+      }),
+    (sim) => Number(new URL(sim.controlUrl).port),
+  );
   if (firstStart && options.vmsPerHost > 0) {
     // XenServer refuses to join a host with running VMs: only the first host (which founds the
     // pool) runs its VMs; the others' VMs are halted, as an operator would have them before pooling.
@@ -95,6 +109,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     await Promise.allSettled(started.agents.map((a) => a.close()));
     await started.controller?.close();
     await simulator.close();
+    releaseStateDir();
   };
   try {
     const tokens = new TokenRegistry().add(adminToken, "admin").add(agentToken, "agent");
@@ -127,12 +142,14 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
         }),
       );
     }
-    // Ready once every agent's host is registered.
+    // Ready once every agent registered with its current endpoint (after a restart the records
+    // still hold the previous run's endpoints).
     const names = simulator.hosts.map((h) => h.name);
+    const endpoints = started.agents.map((a) => formatHostPort(a.address));
     const deadline = Date.now() + 60_000;
     const unregistered = async () => {
       const found = await Promise.all(names.map((n) => controller.context.store.hosts.get(n)));
-      return names.filter((_, i) => !found[i]);
+      return names.filter((_, i) => found[i]?.agentEndpoint !== endpoints[i]);
     };
     for (let missing = await unregistered(); missing.length > 0; missing = await unregistered()) {
       if (Date.now() > deadline) throw new Error(`agents did not register within 60 s: ${missing.join(", ")}`);
@@ -141,6 +158,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     const info: SandboxInfo = {
       controller: controllerEndpoint,
       http: formatHostPort(controller.httpAddress!),
+      console: `http://${formatHostPort(controller.httpAddress!)}/ui/`,
       adminToken,
       simulatorControl: simulator.controlUrl,
       hosts: simulator.hosts.map((h, i) => ({ name: h.name, xapiUrl: h.url, agent: started.agents[i]!.endpoint })),

@@ -4,9 +4,9 @@ import { readFileSync } from "node:fs";
 import { createContextKey } from "@connectrpc/connect";
 import { ConnectError, Code } from "@connectrpc/connect";
 
-/** Roles a caller can have. */
-export type Role = "admin" | "agent";
-export const roles: readonly Role[] = ["admin", "agent"];
+/** Roles a caller can have: admins, agents, and scrapers of /metrics (which may read metrics only). */
+export type Role = "admin" | "agent" | "metrics";
+export const roles: readonly Role[] = ["admin", "agent", "metrics"];
 
 /** Who is calling. */
 export interface Principal {
@@ -48,8 +48,8 @@ export class TokenRegistry {
   }
 
   /**
-   * Loads tokens from a JSON file (`[{"token": "...", "role": "admin"|"agent"}]`) and from
-   * AGGREGATES_ADMIN_TOKEN / AGGREGATES_AGENT_TOKEN.
+   * Loads tokens from a JSON file (`[{"token": "...", "role": "admin"|"agent"|"metrics"}]`) and from
+   * AGGREGATES_ADMIN_TOKEN / AGGREGATES_AGENT_TOKEN / AGGREGATES_METRICS_TOKEN.
    */
   static load(options: { file?: string; env?: NodeJS.ProcessEnv }): TokenRegistry {
     const registry = new TokenRegistry();
@@ -58,15 +58,16 @@ export class TokenRegistry {
       if (!Array.isArray(parsed)) throw new Error(`tokens file ${options.file}: expected a JSON list`);
       parsed.forEach((entry: unknown, i) => {
         const e = entry as { token?: unknown; role?: unknown };
-        if (typeof e?.token !== "string" || (e.role !== "admin" && e.role !== "agent")) {
-          throw new Error(`tokens file ${options.file}: entry ${i} needs "token" and "role" (admin|agent)`);
+        if (typeof e?.token !== "string" || typeof e.role !== "string" || !roles.includes(e.role as Role)) {
+          throw new Error(`tokens file ${options.file}: entry ${i} needs "token" and "role" (${roles.join("|")})`);
         }
-        registry.add(e.token, e.role);
+        registry.add(e.token, e.role as Role);
       });
     }
     const env = options.env ?? process.env;
     if (env.AGGREGATES_ADMIN_TOKEN) registry.add(env.AGGREGATES_ADMIN_TOKEN, "admin");
     if (env.AGGREGATES_AGENT_TOKEN) registry.add(env.AGGREGATES_AGENT_TOKEN, "agent");
+    if (env.AGGREGATES_METRICS_TOKEN) registry.add(env.AGGREGATES_METRICS_TOKEN, "metrics");
     return registry;
   }
 }

@@ -4,6 +4,7 @@ import { PoolAgentService } from "../../gen/hostaggregates/agent/v1/pool_agent_p
 import type { AgentContext } from "./agent-context.js";
 import type { PoolInfoInit } from "./convert.js";
 import { designateNewMaster } from "./designate-new-master.js";
+import { destroyHost } from "./destroy-host.js";
 import { ejectHost } from "./eject-host.js";
 import { emergencyResetMaster, emergencyTransitionToMaster, recoverSlaves } from "./emergency.js";
 import { guarded, guardedStream } from "./error-mapping.js";
@@ -31,6 +32,9 @@ export function poolAgentService(ctx: AgentContext): ServiceImpl<typeof PoolAgen
     ),
     ejectHost: unary("EjectHost", (req: { hostUuid: string }, c) =>
       exclusive.run(`eject ${req.hostUuid.trim()}`, () => ejectHost(ctx, req.hostUuid, c.signal)),
+    ),
+    destroyHost: unary("DestroyHost", (req: { hostUuid: string }, c) =>
+      exclusive.run(`destroy ${req.hostUuid.trim()}`, () => destroyHost(ctx, req.hostUuid, c.signal)),
     ),
     designateNewMaster: unary("DesignateNewMaster", (req: { hostUuid: string }, c) =>
       exclusive.run(`designate ${req.hostUuid.trim()}`, () => designateNewMaster(ctx, req.hostUuid, c.signal)),

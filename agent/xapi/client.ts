@@ -12,7 +12,7 @@ import { XapiError, XapiUnreachableError, isXapiError } from "./errors.js";
 import { withLocalSession, type LocalCall } from "./local-session.js";
 import { XapiSession } from "./session.js";
 import { ToolstackMonitor } from "./toolstack-monitor.js";
-import { xapiRpc, type XapiCallOptions, type XapiRpcSettings } from "./xapi-rpc.js";
+import { xapiRpc, type XapiCallOptions, type XapiCallRecorder, type XapiRpcSettings } from "./xapi-rpc.js";
 import { bool, str } from "./values.js";
 import type { XapiTls } from "./xmlrpc-transport.js";
 import { emergencyModeCodes } from "../../shared/xapi-codes.js";
@@ -28,6 +28,8 @@ export interface XapiClientOptions {
   tls?: XapiTls;
   /** Told when the pool session was sent back to the own host, and why (for logging). */
   onRehome?: (reason: string) => void;
+  /** Told the duration and failure of every XenAPI call (metrics). */
+  recorder?: XapiCallRecorder;
 }
 
 /** How an endpoint answers a login. */
@@ -52,7 +54,7 @@ export class XapiClient {
 
   constructor(readonly options: XapiClientOptions) {
     this.monitor = new ToolstackMonitor(options.url);
-    this.settings = { callTimeoutMs: options.callTimeoutMs, tls: options.tls, observer: this.monitor };
+    this.settings = { callTimeoutMs: options.callTimeoutMs, tls: options.tls, observer: this.monitor, recorder: options.recorder };
     const common = {
       ...this.settings,
       home: options.url,

@@ -13,24 +13,28 @@ import { setAggregateMetadata } from "../intake/set-aggregate-metadata.js";
 import { updateAggregate } from "../intake/update-aggregate.js";
 import { listAggregates } from "../reads/list-aggregates.js";
 import { headroomOf } from "../reads/maintenance-headroom.js";
+import type { AggregateRecord } from "../model/records.js";
 import { aggregateMessage, operationMessage } from "./convert.js";
 
 /** Handlers of AggregateService. */
 export function aggregateService(ctx: IntakeContext): ServiceImpl<typeof AggregateService> {
   const { store } = ctx;
+  /** The message of an aggregate, with the headroom of its members (read from their last reports). */
+  const withHeadroom = async (aggregate: AggregateRecord) => {
+    const message = aggregateMessage(aggregate);
+    if (aggregate.members.length > 0) message.pool!.maintenanceHeadroom = headroomOf(await store.hosts.members(aggregate.id));
+    return message;
+  };
   return {
     async createAggregate(req) {
       return aggregateMessage(await createAggregate(store, { name: req.name, availabilityZone: req.availabilityZone, validateOnly: req.validateOnly }));
     },
     async getAggregate(req) {
-      const aggregate = await requireAggregate(store, idFrom(req.id));
-      const message = aggregateMessage(aggregate);
-      if (aggregate.members.length > 0) message.pool!.maintenanceHeadroom = headroomOf(await store.hosts.members(aggregate.id));
-      return message;
+      return await withHeadroom(await requireAggregate(store, idFrom(req.id)));
     },
     async listAggregates(req) {
       const page = await listAggregates(store, { availabilityZone: req.availabilityZone, pageSize: req.pageSize, pageToken: req.pageToken });
-      return { aggregates: page.aggregates.map(aggregateMessage), nextPageToken: page.nextPageToken };
+      return { aggregates: await Promise.all(page.aggregates.map(withHeadroom)), nextPageToken: page.nextPageToken };
     },
     async updateAggregate(req) {
       return aggregateMessage(await updateAggregate(store, { id: idFrom(req.id), name: req.name, availabilityZone: req.availabilityZone }));

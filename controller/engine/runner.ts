@@ -4,7 +4,8 @@
  * run was never interrupted: if the controller began shutting down (or, later, lost the
  * aggregate's lease) at any point of the step, the step stays RUNNING in the journal and resumes
  * from there — whatever the step returned or threw. A cancellation ends the step CANCELLED and
- * the operation CANCELLED; a deadline ends it FAILED.
+ * the operation CANCELLED; a deadline ends it FAILED. Each step's end and each operation's end
+ * are counted through the context's metrics port.
  */
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { ControllerContext } from "../context.js";
@@ -89,17 +90,22 @@ export class OperationRunner {
       step.state = "RUNNING";
       step.startedAt ??= nowIso();
       await store.transaction(async () => this.save(current));
+      const startedAt = performance.now();
       const ended = await this.runStep(current, stepSpec.run as (s: StepContext) => Promise<StepResult>);
+      const seconds = (performance.now() - startedAt) / 1000;
       if (ended.kind === "interrupted") return; // still RUNNING in the journal: resumes from this step after a restart
       step.finishedAt = nowIso();
+      const observe = () => this.ctx.metrics.stepEnded(current.kind, step.name, step.state, seconds);
       if (ended.kind === "cancelled") {
         step.state = "CANCELLED";
         step.detail = ended.message;
+        observe();
         return this.end(current, "CANCELLED", null, this.changedPool(current, spec, undefined) || stepSpec.mutating);
       }
       if (ended.kind === "failed") {
         step.state = "FAILED";
         step.detail = ended.error.message;
+        observe();
         return this.end(current, "FAILED", ended.error, this.changedPool(current, spec, ended.cause));
       }
       this.settings.crashHook?.("during", i + 1, current);
@@ -110,6 +116,7 @@ export class OperationRunner {
         await this.save(current);
         await store.events.append({ kind: "operation.step", aggregateId: current.aggregateId, host: current.host, operationId: current.id, message: `${step.name}: ${ended.result.detail}` });
       });
+      observe();
       this.settings.crashHook?.("after", i + 1, current);
     }
     return this.end(op, "SUCCEEDED", null, true);
@@ -213,5 +220,7 @@ export class OperationRunner {
         message: `${op.kind} ${op.host ?? ""} ${state}${error ? `: ${error.message}${error.xapiCode ? ` (XenAPI ${error.xapiCode})` : ""}` : ""}`,
       });
     });
+    // Counted once the end is committed.
+    this.ctx.metrics.operationEnded(op.kind, state);
   }
 }

@@ -4,7 +4,8 @@
  * master) can be removed too; its agent may be gone, so its VMs are not asked for.
  */
 import { Code, ConnectError } from "@connectrpc/connect";
-import { failedPrecondition, notFound, unavailable } from "../../shared/errors.js";
+import { agentUnavailable } from "../../shared/agent-errors.js";
+import { failedPrecondition, notFound } from "../../shared/errors.js";
 import type { IntakeContext } from "../context.js";
 import { beginLeave, refusalWhileError } from "../model/lifecycle.js";
 import type { AggregateRecord, HostRecord, OperationRecord } from "../model/records.js";
@@ -31,7 +32,7 @@ async function runningGuests(ctx: IntakeContext, host: HostRecord): Promise<stri
   } catch (err) {
     if (err instanceof ConnectError && err.code !== Code.Unavailable && err.code !== Code.DeadlineExceeded) throw err;
     if (host.membership === "FAILED") return [];
-    throw unavailable(`cannot check the VMs of "${host.name}": its agent did not answer (${err instanceof Error ? err.message : String(err)})`);
+    throw agentUnavailable(`cannot check the VMs of "${host.name}": its agent did not answer (${err instanceof Error ? err.message : String(err)})`, [host.name], err);
   }
 }
 

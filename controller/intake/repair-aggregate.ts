@@ -1,6 +1,7 @@
 /** RepairAggregate: converge the record to the real pool as its master reports it, and clear ERROR. */
 import { Code, ConnectError } from "@connectrpc/connect";
-import { failedPrecondition, unavailable } from "../../shared/errors.js";
+import { agentUnavailable } from "../../shared/agent-errors.js";
+import { failedPrecondition } from "../../shared/errors.js";
 import type { IntakeContext } from "../context.js";
 import { adoptedByRepair, errorAfterRepair, fencedBackByRepair, removedByRepair } from "../model/lifecycle.js";
 import { nowIso, type AggregateRecord } from "../model/records.js";
@@ -27,7 +28,7 @@ export async function repairAggregate(ctx: IntakeContext, rawId: bigint): Promis
     try {
       pool = (await readPool({ ctx, agents: ctx.agents, signal: ctx.engine.shutdown, remainingMs: () => 60_000 }, askable)).pool;
     } catch (err) {
-      throw unavailable(`cannot read the pool of aggregate ${aggregateId}: no member's agent answered (${err instanceof Error ? err.message : String(err)})`);
+      throw agentUnavailable(`cannot read the pool of aggregate ${aggregateId}: no member's agent answered (${err instanceof Error ? err.message : String(err)})`, askable, err);
     }
   }
 

@@ -58,8 +58,9 @@ const ejectHost: Step = {
     const member = memberOf(pool, leaving.uuid);
     if (!member) return { detail: `${leaving.name} is not in pool ${pool.uuid} any more`, skipped: true };
     if (!member.live && s.op.params.priorMembership === "FAILED") {
-      // A dead former master cannot be ejected (HOST_OFFLINE); XenServer keeps its record until host.destroy.
-      return { detail: `${leaving.name} is offline; it leaves the aggregate but stays in XenServer's pool database until it is destroyed there`, skipped: true };
+      // A dead former master cannot be ejected (HOST_OFFLINE): forget it in the pool database instead.
+      await s.agents.forHost(master).destroyHost({ hostUuid: leaving.uuid! }, callOptions(s));
+      return { detail: `${leaving.name} is offline: its record was destroyed in pool ${pool.uuid} (host.destroy), so the pool matches the aggregate` };
     }
     await s.agents.forHost(master).ejectHost({ hostUuid: leaving.uuid! }, callOptions(s));
     return { detail: `${leaving.name} was ejected from pool ${pool.uuid} (XenServer wipes and reboots it)` };

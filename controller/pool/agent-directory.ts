@@ -1,7 +1,7 @@
 /** Clients of the agents' PoolAgentService, one shared transport per agent endpoint. */
 import { Code, ConnectError, type Interceptor, type Transport } from "@connectrpc/connect";
 import { PoolAgentService } from "../../gen/hostaggregates/agent/v1/pool_agent_pb.js";
-import { unavailable } from "../../shared/errors.js";
+import { agentUnavailable, answeredByPeer, withAgentFailure } from "../../shared/agent-errors.js";
 import { createRpcClient, createRpcTransport } from "../../shared/rpc/client.js";
 import type { ClientTls } from "../../shared/tls.js";
 import type { AgentClient, AgentLookup } from "../context.js";
@@ -34,6 +34,23 @@ function controllerCredentialProblem(hostName: string): Interceptor {
   };
 }
 
+/**
+ * An agent call that ends UNAVAILABLE says which host's agent failed and whether it answered at all,
+ * so an admin client is not told the controller is down (shared/agent-errors.ts).
+ */
+function agentFailure(hostName: string): Interceptor {
+  return (next) => async (req) => {
+    try {
+      return await next(req);
+    } catch (err) {
+      if (err instanceof ConnectError && err.code === Code.Unavailable) {
+        throw withAgentFailure(err, { reason: answeredByPeer(err) ? "AGENT_UNAVAILABLE" : "AGENT_UNREACHABLE", hosts: [hostName] });
+      }
+      throw err;
+    }
+  };
+}
+
 /** Finds the agent of a host. */
 export class AgentDirectory implements AgentLookup {
   private readonly transports = new Map<string, Transport>();
@@ -42,12 +59,12 @@ export class AgentDirectory implements AgentLookup {
 
   /** The client of a host's agent. */
   forHost(host: Pick<HostRecord, "name" | "agentEndpoint">): AgentClient {
-    if (!host.agentEndpoint) throw unavailable(`host "${host.name}" has no agent endpoint`);
+    if (!host.agentEndpoint) throw agentUnavailable(`host "${host.name}" has no agent endpoint`, [host.name]);
     let transport = this.transports.get(host.agentEndpoint);
     if (!transport) {
       transport = createRpcTransport(
         { endpoint: host.agentEndpoint, token: this.credentials.token, tls: this.credentials.tls },
-        [controllerCredentialProblem(host.name)],
+        [controllerCredentialProblem(host.name), agentFailure(host.name)],
       );
       this.transports.set(host.agentEndpoint, transport);
     }

@@ -1,5 +1,6 @@
 /** Reading the real pool through the agents. */
 import type { PoolInfo } from "../../gen/hostaggregates/agent/v1/pool_agent_pb.js";
+import { agentUnavailable } from "../../shared/agent-errors.js";
 import { unavailable } from "../../shared/errors.js";
 import type { HostRecord } from "../model/records.js";
 import type { StepContext } from "../engine/step-spec.js";
@@ -32,7 +33,7 @@ export async function readPool(s: Pick<StepContext, "ctx" | "agents" | "signal" 
       lastError = err;
     }
   }
-  throw lastError ?? unavailable(`no agent of ${hostNames.join(", ") || "any member"} answered`);
+  throw lastError ?? agentUnavailable(`no agent of ${hostNames.join(", ") || "any member"} answered`, hostNames);
 }
 
 /** The pool member with a host's uuid. */

@@ -49,8 +49,11 @@ export async function runMigrations(s: StepContext, ev: EvacuationRecord, setup:
     move.attempts += 1;
     move.progress = 0;
     await save(true);
+    // A VM already on its target (e.g. moved before a restart) comes back DONE without a task: nothing moved.
+    let moved = false;
     try {
       for await (const p of agent.migrateVm({ vmUuid: move.vmUuid, targetHostUuid: move.toHostUuid }, callOptions(s))) {
+        if (p.task) moved = true;
         move.progress = p.progress;
         if (p.state === MigrationState.DONE) move.progress = 1;
         await save();
@@ -58,10 +61,13 @@ export async function runMigrations(s: StepContext, ev: EvacuationRecord, setup:
       move.state = "DONE";
       move.progress = 1;
       move.error = undefined;
+      s.ctx.metrics.migrationEnded("succeeded", moved ? move.memoryBytes : 0);
       await save(true);
     } catch (err) {
       if (s.signal.aborted) throw err;
-      if (isTransient(err) && s.remainingMs() > 2000) {
+      const transient = isTransient(err) && s.remainingMs() > 2000;
+      s.ctx.metrics.migrationEnded(transient ? "retried" : "failed", 0);
+      if (transient) {
         // The agent or XAPI was briefly unavailable, or the VM is busy: try the same target again.
         move.attempts -= 1;
         move.state = "PLANNED";

@@ -1,6 +1,4 @@
 /** Opens the controller's SQLite database (WAL, synchronous=FULL) and applies migrations. */
-import { mkdirSync } from "node:fs";
-import { dirname } from "node:path";
 import Database from "better-sqlite3";
 import { migrations } from "./migrations.js";
 
@@ -9,7 +7,6 @@ export type Db = Database.Database;
 
 /** Opens (creating if needed) the database at path (":memory:" for a throw-away one) and migrates it. */
 export function openDatabase(path: string): Db {
-  if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
   const db = new Database(path);
   db.pragma("journal_mode = WAL");
   // Every acknowledged write survives a crash or power loss.

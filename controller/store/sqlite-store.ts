@@ -6,6 +6,9 @@
  * join it (AsyncLocalStorage tells which is which).
  */
 import { AsyncLocalStorage } from "node:async_hooks";
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import { acquirePidLock } from "../../shared/pid-lock.js";
 import { poolStateOf } from "../model/lifecycle.js";
 import { nowIso, type CapacityRecord, type PoolFactsRecord } from "../model/records.js";
 import { AggregateRepo } from "./aggregate-repo.js";
@@ -39,9 +42,20 @@ function asyncView<T extends object, K extends keyof T>(repo: T, names: readonly
   return view as Async<Pick<T, K>>;
 }
 
-/** Opens (creating and migrating) the SQLite store at path (":memory:" for one that needs no file). */
+/**
+ * Opens (creating and migrating) the SQLite store at path (":memory:" for one that needs no file).
+ * One process at a time: a second controller on the same file is refused (lock file beside it).
+ */
 export function openSqliteStore(path: string): SqliteStore {
-  return new SqliteStore(openDatabase(path));
+  if (path === ":memory:") return new SqliteStore(openDatabase(path));
+  mkdirSync(dirname(path), { recursive: true });
+  const release = acquirePidLock(`${path}.lock`, `the database ${path}`);
+  try {
+    return new SqliteStore(openDatabase(path), release);
+  } catch (err) {
+    release();
+    throw err;
+  }
 }
 
 /** The SQLite implementation of the store port. */
@@ -54,15 +68,22 @@ export class SqliteStore implements Store {
   readonly changes = new ChangeFeed();
   private readonly repos: { aggregates: AggregateRepo; hosts: HostRepo; operations: OperationRepo; events: EventRepo; vmOrigins: VmOriginRepo };
   private readonly heartbeats: HeartbeatBatcher;
-  private readonly inTransaction = new AsyncLocalStorage<true>();
+  /** The transaction a call runs in; `open` turns false at its end, so work it started that outlives it runs as outside. */
+  private readonly inTransaction = new AsyncLocalStorage<{ open: boolean }>();
   private readonly tx: StoreTx;
   /** The transactions queued or running, in order. */
   private queue: Promise<unknown> = Promise.resolve();
   private queued = 0;
   private announcements: (() => void)[] = [];
+  /** Reads the first page of a table the controller needs: fails when the file or the schema cannot be read. */
+  private readonly probeStatement: { get(): unknown };
 
   /** The driver handle: for store/ only (tests read pragmas through it). */
-  constructor(readonly db: Db) {
+  constructor(
+    readonly db: Db,
+    /** Releases the database's lock file (none for an in-memory database). */
+    private readonly releaseLock: () => void = () => {},
+  ) {
     const requireTransaction = () => {
       if (!db.inTransaction) throw new Error("store writes must run inside store.transaction()");
     };
@@ -85,6 +106,7 @@ export class SqliteStore implements Store {
       events: new EventRepo(db, { requireTransaction, eventsAppended: () => announce(() => this.changes.eventsAppended()) }),
       vmOrigins: new VmOriginRepo(db, { requireTransaction }),
     };
+    this.probeStatement = db.prepare("SELECT 1 FROM aggregates LIMIT 1").pluck();
     this.heartbeats = new HeartbeatBatcher({
       exists: (name) => this.repos.hosts.exists(name),
       isOpen: () => this.db.open,
@@ -115,22 +137,30 @@ export class SqliteStore implements Store {
 
   /** Runs a read (or a write that checks for its transaction) now, or once the transactions queued before it ended. */
   private read<R>(fn: () => R): Promise<R> {
-    if (this.queued === 0 || this.inTransaction.getStore()) return now(fn);
+    if (this.queued === 0 || this.joining()) return now(fn);
     return this.queue.then(fn, fn);
   }
 
+  /** True when called from inside a transaction that is still open. */
+  private joining(): boolean {
+    return this.inTransaction.getStore()?.open === true;
+  }
+
   async transaction<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T> {
-    if (this.inTransaction.getStore()) return fn(this.tx);
+    if (this.joining()) return fn(this.tx);
     const run = async (): Promise<T> => {
       this.db.exec("BEGIN IMMEDIATE");
+      const marker = { open: true };
       try {
-        const result = await this.inTransaction.run(true, () => fn(this.tx));
+        const result = await this.inTransaction.run(marker, () => fn(this.tx));
+        marker.open = false;
         this.db.exec("COMMIT");
         const announcements = this.announcements;
         this.announcements = [];
         for (const a of announcements) queueMicrotask(a);
         return result;
       } catch (err) {
+        marker.open = false;
         if (this.db.inTransaction) this.db.exec("ROLLBACK");
         // A rolled-back write may have been read inside the transaction: forget cached reads.
         this.repos.aggregates.invalidate();
@@ -155,6 +185,10 @@ export class SqliteStore implements Store {
     return this.read(() => this.heartbeats.record(name, capacity, facts, at));
   }
 
+  probe(): Promise<void> {
+    return this.read(() => void this.probeStatement.get());
+  }
+
   /** Derives an aggregate's pool state again after a write that bears on it (its hosts, operations or error). */
   private settle(id: number): void {
     const unfinished = this.repos.operations.unfinishedKinds(id);
@@ -166,5 +200,6 @@ export class SqliteStore implements Store {
     if (!this.db.open) return;
     this.heartbeats.flush();
     this.db.close();
+    this.releaseLock();
   }
 }

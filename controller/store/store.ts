@@ -156,6 +156,11 @@ export interface Store extends StoreTx {
   appendEvent(e: EventInput): Promise<void>;
   /** Queues a heartbeat (written in batches); false when the host is unknown. */
   heartbeat(name: string, capacity: CapacityRecord | null, facts: PoolFactsRecord | null, at: string): Promise<boolean>;
+  /**
+   * A cheap check that the database can be used (for health checks): resolves once a read of the
+   * schema answers, after the transactions queued before it; rejects when the database cannot be read.
+   */
+  probe(): Promise<void>;
   /** Writes pending heartbeats and closes the database. */
   close(): Promise<void>;
 }

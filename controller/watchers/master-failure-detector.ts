@@ -69,6 +69,8 @@ interface Episode {
   master: string;
   since: number;
   announced: Set<string>;
+  /** Set once the members confirmed the failure (counted once per episode). */
+  confirmed?: boolean;
 }
 
 /** Counters for tests and diagnostics. */
@@ -170,6 +172,7 @@ export class MasterFailureDetector {
     if (!episode || episode.master !== master.name) {
       episode = { master: master.name, since: Date.now(), announced: new Set() };
       this.episodes.set(aggregate.id, episode);
+      this.ctx.metrics.masterFailureEpisodeBegan();
     }
     const thresholdS = (this.settings.failureThresholdMs / 1000).toFixed(1);
     this.announce(episode, aggregate, "pool.master-unreachable", `the controller cannot reach pool master ${master.name} of aggregate ${aggregate.id} (${describeEvidence(probe)}); asking the members in ${thresholdS} s unless it answers again`);
@@ -246,6 +249,10 @@ export class MasterFailureDetector {
     // Never retried on its own: a failed or cancelled recovery waits for an operator.
     const failedRecovery = aggregate.lastError?.operationId ? await store.operations.get(aggregate.lastError.operationId) : undefined;
     const waiting = isMasterFailureError(aggregate.lastError) || failedRecovery?.kind === "RECOVER_MASTER";
+    if (!episode.confirmed) {
+      episode.confirmed = true;
+      this.ctx.metrics.masterFailureConfirmed(auto && !waiting ? "automatic" : "operator");
+    }
     if (auto && !waiting) {
       this.announce(episode, aggregate, "pool.master-failed", `pool master ${master.name} of aggregate ${aggregate.id} failed (${evidence}); starting the automatic recovery`);
       try {

@@ -110,6 +110,9 @@ function answer(index: DescriptorIndex, request: ServerReflectionRequest): Refle
   }
 }
 
+/** Names of the reflection services. */
+export const reflectionServiceNames: readonly string[] = [ReflectionV1.typeName, ReflectionV1Alpha.typeName];
+
 /** Registrations of the reflection services (v1 and v1alpha) describing the given services. */
 export function reflectionServices(services: DescService[]): ServiceRegistration[] {
   const index = new DescriptorIndex([...services, ReflectionV1, ReflectionV1Alpha]);

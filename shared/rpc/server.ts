@@ -1,19 +1,23 @@
 /**
  * One server process's RPC endpoints: gRPC on @grpc/grpc-js, and optionally Connect/JSON
- * (plus any extra HTTP routes) on connect-node, both serving the same handlers.
+ * (plus any extra HTTP routes) on connect-node, both serving the same handlers, with gRPC
+ * reflection and the grpc.health.v1 health service beside the given services.
  */
 import { setMaxListeners } from "node:events";
 import * as http from "node:http";
 import * as https from "node:https";
 import type { AddressInfo, Socket } from "node:net";
 import * as grpc from "@grpc/grpc-js";
+import { Health } from "../../gen/grpc/health/v1/health_pb.js";
 import type { Authenticator } from "../auth.js";
 import { formatHostPort, parseHostPort, type HostPort } from "../address.js";
 import type { Logger } from "../logging.js";
 import type { ServerTls } from "../tls.js";
 import { createConnectHandler } from "./connect-adapter.js";
 import { addGrpcService } from "./grpc-adapter.js";
-import { reflectionServices } from "./reflection.js";
+import { healthService } from "./health-service.js";
+import { HealthState, type HealthControl, type HealthProbe } from "./health-state.js";
+import { reflectionServiceNames, reflectionServices } from "./reflection.js";
 import type { ServiceRegistration } from "./service-registration.js";
 
 /** An extra HTTP handler tried before Connect; returns true when it answered the request. */
@@ -33,6 +37,8 @@ export interface RpcServerOptions {
   httpRoutes?: HttpRoute[];
   /** Largest request accepted, in bytes (default 4 MiB). */
   maxRequestBytes?: number;
+  /** What the overall health and every service in `services` also depend on (e.g. the database). */
+  healthProbe?: HealthProbe;
 }
 
 /** A running server. */
@@ -41,7 +47,9 @@ export interface RpcServer {
   httpAddress?: HostPort;
   /** Aborted when shutdown starts, so long waits and streams end. */
   shutdownSignal: AbortSignal;
-  /** Stops accepting calls, lets in-flight calls finish (up to graceMs), then closes everything. */
+  /** The health the server reports: NOT_SERVING ("starting") until the owner calls setServing(). */
+  health: HealthControl;
+  /** Reports draining, stops accepting calls, lets in-flight calls finish (up to graceMs), then closes everything. */
   close(graceMs?: number): Promise<void>;
 }
 
@@ -51,7 +59,13 @@ export async function startRpcServer(options: RpcServerOptions): Promise<RpcServ
   // Every in-flight call listens for shutdown; there is no leak (listeners leave with their call).
   setMaxListeners(0, shutdown.signal);
   const verifiesClientCertificates = Boolean(options.tls?.clientCa);
-  const all = [...options.services, ...reflectionServices(options.services.map((s) => s.service))];
+  const health = new HealthState({
+    services: [Health.typeName, ...reflectionServiceNames],
+    probedServices: options.services.map((s) => s.service.typeName),
+    probe: options.healthProbe,
+    log: options.log,
+  });
+  const all = [...options.services, healthService(health), ...reflectionServices([...options.services.map((s) => s.service), Health])];
   const maxBytes = options.maxRequestBytes ?? 4 * 1024 * 1024;
 
   const grpcServer = new grpc.Server({ "grpc.max_receive_message_length": maxBytes });
@@ -123,6 +137,8 @@ export async function startRpcServer(options: RpcServerOptions): Promise<RpcServ
   let closing: Promise<void> | undefined;
   const close = (graceMs = 5000) =>
     (closing ??= (async () => {
+      // Watchers of the health service see NOT_SERVING before their streams end with the shutdown.
+      health.setDraining();
       shutdown.abort(new Error("server shutting down"));
       const grpcDone = new Promise<void>((resolve) => {
         const timer = setTimeout(() => {
@@ -150,5 +166,5 @@ export async function startRpcServer(options: RpcServerOptions): Promise<RpcServ
       await Promise.all([grpcDone, httpDone]);
     })());
 
-  return { grpcAddress: { host: grpcListen.host, port: grpcPort }, httpAddress, shutdownSignal: shutdown.signal, close };
+  return { grpcAddress: { host: grpcListen.host, port: grpcPort }, httpAddress, shutdownSignal: shutdown.signal, health, close };
 }

@@ -1,4 +1,7 @@
-/** bin/aggregates-agent: flag errors exit 2; from another directory it serves, registers, and stops on SIGTERM. */
+/**
+ * bin/aggregates-agent: flag errors exit 2; from another directory it serves, registers, and stops
+ * on SIGTERM; with --metrics-listen it serves Prometheus metrics (docs/metrics.md).
+ */
 import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -6,6 +9,7 @@ import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startSimulator, type Simulator } from "../../simulator/index.js";
 import { startTestController, type TestController } from "../support/controller-harness.js";
+import { scrape } from "../support/metrics-scrape.js";
 import { eventually } from "./agent-harness.js";
 
 const bin = resolve(import.meta.dirname, "../../bin/aggregates-agent");
@@ -57,6 +61,39 @@ describe("aggregates-agent", () => {
     expect(noPassword.stderr()).toContain("the XAPI password is required: --xapi-password-file FILE or XAPI_PASSWORD");
     expect(await badUrl.code).toBe(2);
     expect(badUrl.stderr()).toContain("must not contain credentials");
+    const badMetrics = run(["--listen", "127.0.0.1:0", "--host-name", "xs1", "--xapi-url", "http://127.0.0.1:1/", "--controller", "127.0.0.1:1", "--metrics-listen", "9100"], { XAPI_PASSWORD: "x", AGGREGATES_AGENT_TOKEN: "t" });
+    expect(await badMetrics.code).toBe(2);
+    expect(badMetrics.stderr()).toContain('--metrics-listen: expected HOST:PORT, got "9100"');
+  });
+
+  it("documents --metrics-listen in --help", async () => {
+    const help = run(["--help"]);
+    expect(await help.code).toBe(0);
+    expect(help.stdout()).toMatch(/--metrics-listen\s+serve Prometheus metrics at http:\/\/HOST:PORT\/metrics/);
+  });
+
+  it("serves Prometheus metrics with --metrics-listen: its XenAPI calls, process metrics, labelled with its host", async () => {
+    const tokenFile = join(dir, "agent-token-metrics");
+    writeFileSync(tokenFile, `${controller.agentToken}\n`, { mode: 0o600 });
+    const agent = run(
+      ["--listen", "127.0.0.1:0", "--host-name", "cli-metrics", "--xapi-url", sim.hosts[0]!.url, "--controller", controller.grpcEndpoint, "--token-file", tokenFile, "--metrics-listen", "127.0.0.1:0"],
+      { XAPI_PASSWORD: password },
+    );
+    try {
+      const url = await eventually("the metrics address", () => /Prometheus metrics on (http:\/\/\S+\/metrics)/.exec(agent.stdout())?.[1], 15_000);
+      const s = await eventually("a heartbeat counted", async () => {
+        const current = await scrape(url);
+        return current.value("hostaggregates_agent_heartbeats_total") >= 1 ? current : undefined;
+      }, 15_000);
+      expect(s.histogram("hostaggregates_agent_xapi_call_duration_seconds", { method: "session.login_with_password", host: "cli-metrics" }).count).toBeGreaterThanOrEqual(1);
+      expect(s.value("process_cpu_user_seconds_total", { host: "cli-metrics" })).toBeGreaterThan(0);
+      expect(s.text).not.toContain(password);
+      expect(s.text).not.toContain(controller.agentToken);
+      expect((await fetch(url.replace(/\/metrics$/, "/other"))).status).toBe(404);
+    } finally {
+      agent.kill("SIGTERM");
+    }
+    expect(await agent.code).toBe(0);
   });
 
   it("runs from another directory, registers its host, and stops gracefully on SIGTERM", async () => {

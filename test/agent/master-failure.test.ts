@@ -1,4 +1,5 @@
 /** Master failure: emergency transition to master, recover slaves, fencing the old master with emergency reset. */
+import { Code, ConnectError } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { HostRole } from "../../gen/hostaggregates/agent/v1/pool_agent_pb.js";
 import { HostRole as RegisteredRole } from "../../gen/hostaggregates/v1/host_pb.js";
@@ -70,5 +71,17 @@ describe("master failure", () => {
     await client("xs1").emergencyResetMaster({ masterAddress: xs2 });
     expect(w.host("xs1").restartPending).toBe(false);
     expect(w.agent("xs1").agent.stats().xapiEpoch).toBe(epoch);
+  });
+
+  it("DestroyHost refuses a live member, and answers at once for a host the pool no longer lists", async () => {
+    const refused = await client("xs2").destroyHost({ hostUuid: uuidOf("xs3") }).then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+    expect(refused).toBeInstanceOf(ConnectError);
+    expect((refused as ConnectError).code).toBe(Code.FailedPrecondition);
+    expect((refused as ConnectError).rawMessage).toMatch(/is live/);
+    const pool = await client("xs2").destroyHost({ hostUuid: "00000000-0000-4000-8000-000000000000" });
+    expect(pool.members.map((m) => m.uuid)).toContain(uuidOf("xs3"));
   });
 });

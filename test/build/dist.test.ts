@@ -137,9 +137,12 @@ describe("the build", () => {
       "controller-token-file": controllerTokenFile, // the only token this agent accepts
       "availability-zone": "az-file", // overridden by --availability-zone below
       "heartbeat-interval": 0.2,
+      "metrics-listen": "127.0.0.1:0", // core's flag, from the file too
     });
     const agent = start("aggregates-agent", ["--config", agentConfig, "--availability-zone", "az-flag"]);
     await printed(agent, /serving PoolAgentService on/, "the agent to serve");
+    const metricsUrl = (await printed(agent, /^Prometheus metrics on (http:\/\/\S+\/metrics)$/m, "the agent's metrics listener"))[1]!;
+    expect(await (await fetch(metricsUrl)).text()).toMatch(/^# HELP /m);
 
     let last = "";
     const shown = await eventually("dist-host to register", async () => {
@@ -159,6 +162,21 @@ describe("the build", () => {
     expect(await controller.stop()).toBe(0);
     expect(await sim.stop()).toBe(0);
     expect(agent.output() + controller.output()).not.toContain(password);
+  });
+
+  it("takes the console and HTTP flags from the config file", async () => {
+    const base = { listen: "127.0.0.1:0", "http-listen": "127.0.0.1:0", "tokens-file": writeJson("tokens-http.json", [{ token: adminToken, role: "admin" }]) };
+    const off = start("aggregates-controller", ["--config", writeJson("console-off.json", { ...base, db: join(dir, "off.db"), "console-dir": "off" })]);
+    await printed(off, /^authenticate with/m, "the controller without a console to serve");
+    expect(off.output()).toMatch(/^Prometheus metrics on http:\/\/127\.0\.0\.1:\d+\/metrics/m);
+    expect(off.output()).not.toContain("web console");
+    const consoleDir = join(dir, "console");
+    mkdirSync(consoleDir);
+    writeFileSync(join(consoleDir, "index.html"), "<!doctype html><title>dist console</title>");
+    const on = start("aggregates-controller", ["--config", writeJson("console-on.json", { ...base, db: join(dir, "on.db"), "console-dir": consoleDir })]);
+    const ui = (await printed(on, /^web console on (http:\/\/\S+\/ui\/)$/m, "the controller with a console"))[1]!;
+    expect(await (await fetch(ui)).text()).toContain("dist console");
+    expect([await off.stop(), await on.stop()]).toEqual([0, 0]);
   });
 
   it("refuses a config file with an unknown key, naming it", async () => {

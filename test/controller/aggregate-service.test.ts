@@ -11,6 +11,7 @@ import { OperationKind, OperationState } from "../../gen/hostaggregates/v1/opera
 import { clockPast, hostRegistration, putHostInAggregate, startTestController, type TestController } from "../support/controller-harness.js";
 import { expectInvalidField, expectRpcError, violatedFields } from "../support/rpc-errors.js";
 import { errorAfterFailure } from "../../controller/model/lifecycle.js";
+import { agentFailureOf } from "../../shared/agent-errors.js";
 
 /** Test setup only: the error a failed operation would record. */
 const testFailure = () =>
@@ -548,12 +549,13 @@ describe("RepairAggregate / RecoverMaster", () => {
     expect(await get(a.id)).toEqual(repaired);
   });
 
-  it("RepairAggregate is UNAVAILABLE when no member's agent answers", async () => {
+  it("RepairAggregate is UNAVAILABLE when no member's agent answers, naming the unreachable agents in ErrorInfo", async () => {
     const host = name("repair-member");
     await h.registry.registerHost(hostRegistration(host));
     const a = await create("repair-member");
     await putHostInAggregate(h, host, a.id);
-    await expectRpcError(h.aggregates.repairAggregate({ id: a.id }), Code.Unavailable);
+    const err = await expectRpcError(h.aggregates.repairAggregate({ id: a.id }), Code.Unavailable);
+    expect(agentFailureOf(err)).toEqual({ reason: "AGENT_UNREACHABLE", hosts: [host] });
     expect((await get(a.id)).hosts).toEqual([host]);
   });
 

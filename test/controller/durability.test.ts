@@ -114,6 +114,19 @@ describe("controller process", () => {
   });
 });
 
+describe("one controller per database", () => {
+  it("refuses a second controller on the same database, naming the process that holds it; a SIGKILLed holder's lock is taken over", async () => {
+    const dbPath = join(dir, "locked.db");
+    const first = await start(dbPath);
+    await expect(spawnController({ dbPath, tokensFile })).rejects.toThrow(new RegExp(`in use by process ${first.pid}`));
+    expect(() => openSqliteStore(dbPath)).toThrow(/in use by process/);
+    await first.kill("SIGKILL");
+    const second = await start(dbPath);
+    const aggregates = createRpcClient(AggregateService, { endpoint: second.grpcEndpoint, token: adminToken });
+    expect((await aggregates.listAggregates({})).aggregates).toEqual([]);
+  });
+});
+
 describe("schema migrations", () => {
   it("creates the schema once; reopening keeps user_version (1) and the data", async () => {
     const dbPath = join(dir, "migrate.db");

@@ -2,18 +2,13 @@
  * The same handlers over gRPC and Connect/JSON, gRPC server reflection (v1 and v1alpha) as a strict
  * client (grpcurl_mini, on python3-grpcio) sees it, and unknown methods.
  */
-import { fileURLToPath } from "node:url";
-import { execFile, spawnSync } from "node:child_process";
-import { existsSync } from "node:fs";
-import { promisify } from "node:util";
 import * as grpc from "@grpc/grpc-js";
 import { timestampMs } from "@bufbuild/protobuf/wkt";
 import { Code } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PoolState } from "../../gen/hostaggregates/v1/aggregate_pb.js";
 import { startTestController, type TestController } from "../support/controller-harness.js";
-
-const run = promisify(execFile);
+import { grpcurl, grpcurlMissing } from "../support/grpcurl-mini.js";
 
 let h: TestController;
 beforeAll(async () => {
@@ -132,31 +127,11 @@ describe("unknown gRPC methods", () => {
   });
 });
 
-// grpcurl_mini needs Debian's python3-grpcio, python3-grpc-tools, python3-protobuf and grpc-proto.
-const python = "/usr/bin/python3";
-// The project's tool folder sits beside the checkout (../shared), wherever the checkout is.
-const grpcurl = process.env.GRPCURL_MINI ?? fileURLToPath(new URL("../../../shared/tools/grpcurl_mini.py", import.meta.url));
-const missingTools = (() => {
-  if (!existsSync(python)) return `${python} is missing`;
-  if (!existsSync(grpcurl)) return `${grpcurl} is missing`;
-  const probe = spawnSync(python, ["-c", "import grpc, grpc_tools, google.protobuf"], { encoding: "utf8" });
-  if (probe.status !== 0) return "python3-grpcio / python3-grpc-tools / python3-protobuf are not installed";
-  if (!existsSync("/usr/share/grpc-proto/grpc/reflection/v1/reflection.proto")) return "grpc-proto is not installed";
-  return undefined;
-})();
-if (missingTools) console.warn(`protocols.test.ts: reflection tests SKIPPED: ${missingTools}`);
+if (grpcurlMissing) console.warn(`protocols.test.ts: reflection tests SKIPPED: ${grpcurlMissing}`);
 
-describe(`gRPC reflection through grpcurl_mini${missingTools ? ` (SKIPPED: ${missingTools})` : ""}`, () => {
-  const grpcurlRun = async (...args: string[]) => {
-    try {
-      const { stdout } = await run(python, [grpcurl, "-plaintext", ...args], { timeout: 15_000 });
-      return { ok: true, stdout, stderr: "" };
-    } catch (err) {
-      const e = err as { stdout?: string; stderr?: string };
-      return { ok: false, stdout: e.stdout ?? "", stderr: e.stderr ?? String(err) };
-    }
-  };
+describe(`gRPC reflection through grpcurl_mini${grpcurlMissing ? ` (SKIPPED: ${grpcurlMissing})` : ""}`, () => {
   const services = [
+    "grpc.health.v1.Health",
     "grpc.reflection.v1.ServerReflection",
     "grpc.reflection.v1alpha.ServerReflection",
     "hostaggregates.v1.AgentRegistryService",
@@ -166,16 +141,16 @@ describe(`gRPC reflection through grpcurl_mini${missingTools ? ` (SKIPPED: ${mis
     "hostaggregates.v1.OperationService",
   ];
 
-  it.skipIf(missingTools !== undefined)("lists every service, describes messages with imports, over v1 and v1alpha", async () => {
+  it.skipIf(grpcurlMissing !== undefined)("lists every service, describes messages with imports, over v1 and v1alpha", async () => {
     const addr = h.grpcEndpoint;
     const [list, listAlpha, aggregate, aggregateAlpha, timestamp, timestampAlpha, methods] = await Promise.all([
-      grpcurlRun(addr, "list"),
-      grpcurlRun("-v1alpha", addr, "list"),
-      grpcurlRun(addr, "describe", "hostaggregates.v1.Aggregate"),
-      grpcurlRun("-v1alpha", addr, "describe", "hostaggregates.v1.Aggregate"),
-      grpcurlRun(addr, "describe", "google.protobuf.Timestamp"),
-      grpcurlRun("-v1alpha", addr, "describe", "google.protobuf.Timestamp"),
-      grpcurlRun(addr, "list", "hostaggregates.v1.AggregateService"),
+      grpcurl(addr, "list"),
+      grpcurl("-v1alpha", addr, "list"),
+      grpcurl(addr, "describe", "hostaggregates.v1.Aggregate"),
+      grpcurl("-v1alpha", addr, "describe", "hostaggregates.v1.Aggregate"),
+      grpcurl(addr, "describe", "google.protobuf.Timestamp"),
+      grpcurl("-v1alpha", addr, "describe", "google.protobuf.Timestamp"),
+      grpcurl(addr, "list", "hostaggregates.v1.AggregateService"),
     ]);
     for (const r of [list, listAlpha]) {
       expect(r.stderr).toBe("");
@@ -196,11 +171,11 @@ describe(`gRPC reflection through grpcurl_mini${missingTools ? ` (SKIPPED: ${mis
     expect(methods.stdout).toContain("hostaggregates.v1.AggregateService.AddHost");
   });
 
-  it.skipIf(missingTools !== undefined)("invokes CreateAggregate with a bearer token, and refuses it without one", async () => {
+  it.skipIf(grpcurlMissing !== undefined)("invokes CreateAggregate with a bearer token, and refuses it without one", async () => {
     const addr = h.grpcEndpoint;
     const [ok, noToken] = await Promise.all([
-      grpcurlRun("-H", `authorization: Bearer ${h.adminToken}`, "-d", '{"name":"x"}', addr, "hostaggregates.v1.AggregateService/CreateAggregate"),
-      grpcurlRun("-d", '{"name":"y"}', addr, "hostaggregates.v1.AggregateService/CreateAggregate"),
+      grpcurl("-H", `authorization: Bearer ${h.adminToken}`, "-d", '{"name":"x"}', addr, "hostaggregates.v1.AggregateService/CreateAggregate"),
+      grpcurl("-d", '{"name":"y"}', addr, "hostaggregates.v1.AggregateService/CreateAggregate"),
     ]);
     expect(ok.stderr).toBe("");
     const created = JSON.parse(ok.stdout) as { id: string; name: string; pool: { state: string } };
@@ -209,7 +184,7 @@ describe(`gRPC reflection through grpcurl_mini${missingTools ? ` (SKIPPED: ${mis
     expect(noToken.ok).toBe(false);
     expect(noToken.stderr).toContain("Code: Unauthenticated");
 
-    const invalid = await grpcurlRun("-H", `authorization: Bearer ${h.adminToken}`, "-d", '{"name":" x"}', addr, "hostaggregates.v1.AggregateService/CreateAggregate");
+    const invalid = await grpcurl("-H", `authorization: Bearer ${h.adminToken}`, "-d", '{"name":" x"}', addr, "hostaggregates.v1.AggregateService/CreateAggregate");
     expect(invalid.stderr).toContain("Code: InvalidArgument");
   });
 });

@@ -1,12 +1,10 @@
 /**
- * Graceful interruption: the controller process is stopped with SIGTERM or SIGINT (and the sandbox
- * with Ctrl-C) in the middle of an evacuation, a join and an eject, then started again. The same
- * operation must resume and succeed, no step may have been journaled DONE before it really happened,
- * and the record must match the simulated pool as its control API shows it.
+ * Graceful interruption, the full matrix: {SIGTERM of the controller process, SIGINT of it, Ctrl-C of
+ * `npm start`} × {migrate-vms with a MigrateVm retry pending, a join, an eject}. Each scenario is
+ * written once: it reaches its interruption point, the product is interrupted the column's way and
+ * started again, and then the same operation must resume and succeed, no step may have been journaled
+ * DONE before it really happened, and the record must match the simulated pool as its control API shows it.
  */
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { timestampMs } from "@bufbuild/protobuf/wkt";
 import { afterEach, describe, expect, it } from "vitest";
 import type { ApiClients } from "../../cli/api-clients.js";
@@ -15,8 +13,7 @@ import { MaintenanceState } from "../../gen/hostaggregates/v1/host_pb.js";
 import { OperationState, StepState, VmMoveState, type Operation } from "../../gen/hostaggregates/v1/operation_pb.js";
 import type { HostState, SimulatorState } from "../../simulator/index.js";
 import { eventually } from "../support/eventually.js";
-import { waitForOperation } from "./product-harness.js";
-import { createPool, SandboxProcess, startProcessProduct, type ProcessProduct, type SimulatorControlApi } from "./interruption-harness.js";
+import { controllerSignal, sandboxCtrlC, type InterruptibleProduct, type Interrupted, type Interruption, type RestartHooks, type SimulatorControlApi } from "./interruption-harness.js";
 
 /** Simulator clock: a join takes ~0.6 s, a 2 GiB migration ~0.4 s alone (0.8 s two at a time). */
 const timeScale = 0.02;
@@ -77,18 +74,12 @@ function until(api: ApiClients, control: SimulatorControlApi, id: string, what: 
   }, 20_000);
 }
 
-/** The simulated pool when the interrupted process had exited, and when that was. */
-interface AtExit {
-  state: SimulatorState;
-  at: number;
-}
-
 /**
  * The interrupted operation resumed and ended SUCCEEDED: nothing journaled before the exit claims what
  * had not happened by then, every step's claim holds now, and no other operation of its kind was started
  * for its host.
  */
-async function expectResumedAndTruthful(api: ApiClients, control: SimulatorControlApi, op: Operation, exit: AtExit): Promise<void> {
+async function expectResumedAndTruthful(api: ApiClients, control: SimulatorControlApi, op: Operation, exit: Interrupted): Promise<void> {
   expect(falseClaims(op, exit.state, exit.at), `steps journaled before the exit, judged on the pool at the exit; journal: ${journal(op)}`).toEqual([]);
   expect(OperationState[op.state], `${op.error?.message}; journal: ${journal(op)}`).toBe("SUCCEEDED");
   expect(timestampMs(op.finishedAt!), "the operation ended after the restart").toBeGreaterThan(exit.at);
@@ -114,154 +105,146 @@ async function expectRecordMatchesPool(api: ApiClients, control: SimulatorContro
   }
 }
 
-/** The evacuation of `host` is complete: every guest runs where the operation moved it, and the target's record names its origin. */
-async function expectEvacuated(api: ApiClients, control: SimulatorControlApi, op: Operation, host: string): Promise<void> {
-  const moves = op.evacuation!.moves;
-  expect(moves).toHaveLength(guests);
-  expect(op.evacuation!.vmsMoved).toBe(guests);
-  expect(op.steps.find((s) => s.name === "migrate-vms")?.detail).toBe(`${guests} VM(s) moved`);
-  const state = await control.state();
-  expect(runningGuests(state, host)).toEqual([]);
-  for (const m of moves) {
-    const vm = state.vms.find((v) => v.uuid === m.vmUuid)!;
-    expect({ on: vm.residentOn, power: vm.powerState, migratingTo: vm.migratingTo }, m.vmName).toEqual({ on: m.toHost, power: "Running", migratingTo: null });
-    const target = await api.hosts.getHost({ name: m.toHost });
-    expect(target.vms.find((v) => v.uuid === m.vmUuid)?.originHost, `${m.vmName} on ${m.toHost}`).toBe(host);
-  }
-  expect(await api.hosts.getHost({ name: host })).toMatchObject({ enabled: false, maintenance: MaintenanceState.IN_MAINTENANCE });
-  expect(simHost(state, host).enabled).toBe(false);
+/** Where a scenario left the product for the interruption. */
+interface Reached {
+  aggregateId: bigint;
+  /** The operation in flight. */
+  id: string;
+  hooks?: RestartHooks;
 }
 
-/** Starts StartMaintenance of xs2 (maxParallel 2) with `guests` running 2 GiB VMs on it, and waits until migrate-vms runs with a migration in flight. */
-async function evacuationInFlight(api: ApiClients, control: SimulatorControlApi): Promise<string> {
-  await control.addVms("xs2", { count: guests, memoryMiB: 2048, namePrefix: "guest" });
-  const { id } = await api.hosts.startMaintenance({ host: "xs2", maxParallel: 2 });
-  await until(api, control, id, "migrate-vms RUNNING with a migration in flight", (op, st) => stepRunning(op, "migrate-vms") && st.vms.some((v) => v.migratingTo !== null));
-  return id;
+/** One row of the matrix: how to reach the interruption point, and what must hold once the operation resumed and ended. */
+interface Scenario {
+  title: string;
+  reach(p: InterruptibleProduct): Promise<Reached>;
+  /** Checks beyond those of every scenario (resumed, truthful, record = pool). */
+  check(p: InterruptibleProduct, op: Operation, reached: Reached): Promise<void>;
 }
 
 /**
- * Stops the controller process with `signal` (a graceful stop: it must exit 0 by itself), records the
- * simulated pool at that moment, starts it again on the same port (between the hooks) and waits for `id` to end.
+ * migrate-vms of StartMaintenance xs2 (maxParallel 2, `guests` running 2 GiB VMs), interrupted while a
+ * MigrateVm retry is pending. When only the controller is stopped, the agent that sends the migrations
+ * (vm-migrations.ts "via": the pool master's) is stopped first, mid-migration, so its stream fails
+ * UNAVAILABLE and the move is re-queued; once a new attempt failed against the stopped agent (the retry
+ * back-off runs), the controller is interrupted, and the agent starts again before it. Ctrl-C of the
+ * sandbox produces the same by itself: it closes the agents (failing their streams) before the controller.
  */
-async function interruptController(
-  product: ProcessProduct,
-  id: string,
-  signal: "SIGTERM" | "SIGINT",
-  hooks: { beforeRestart?: () => Promise<void>; afterRestart?: () => Promise<void> } = {},
-): Promise<{ op: Operation; exit: AtExit }> {
-  const cp = product.controller;
-  await cp.kill(signal);
-  const exit: AtExit = { at: Date.now(), state: await product.sim.control.state() };
-  const status = { code: cp.child!.exitCode, signal: cp.child!.signalCode };
-  expect(status, `a graceful stop exits 0 by itself; controller output:\n${cp.output.slice(-3000)}`).toEqual({ code: 0, signal: null });
-  await hooks.beforeRestart?.();
-  await cp.start();
-  await hooks.afterRestart?.();
-  return { op: await product.waitOperation(id, 45_000), exit };
-}
-
-describe("graceful interruption of the controller process", () => {
-  let p: ProcessProduct | undefined;
-  let range = 0;
-  const start = async () => (p = await startProcessProduct({ hosts: 2, baseAddress: `127.0.5.${10 + 10 * range++}`, timeScale }));
-  afterEach(async () => {
-    await p?.close();
-    p = undefined;
-  });
-
-  /**
-   * migrate-vms of StartMaintenance xs2, interrupted while a MigrateVm retry is pending: the agent that
-   * sends the migrations (vm-migrations.ts "via": the pool master's) is stopped mid-migration, so its
-   * stream fails UNAVAILABLE and the move is re-queued; once a new attempt failed against the stopped
-   * agent (the retry back-off runs), the controller gets `signal`. Then the agent and the controller restart.
-   */
-  async function evacuationInterruptedBy(signal: "SIGTERM" | "SIGINT") {
-    const product = await start();
-    const aggregateId = await product.createPool(`evac-${signal.toLowerCase()}`, ["xs1", "xs2"]);
-    const id = await evacuationInFlight(product.api, product.sim.control);
-    const via = (await product.api.aggregates.getAggregate({ id: aggregateId })).pool!.masterHost;
+const evacuation: Scenario = {
+  title: "during migrate-vms with a MigrateVm retry pending: StartMaintenance resumes and succeeds",
+  async reach(p) {
+    const aggregateId = await p.createPool("evac", ["xs1", "xs2"]);
+    await p.control.addVms("xs2", { count: guests, memoryMiB: 2048, namePrefix: "guest" });
+    const { id } = await p.api.hosts.startMaintenance({ host: "xs2", maxParallel: 2 });
+    await until(p.api, p.control, id, "migrate-vms RUNNING with a migration in flight", (op, st) => stepRunning(op, "migrate-vms") && st.vms.some((v) => v.migratingTo !== null));
+    const via = (await p.api.aggregates.getAggregate({ id: aggregateId })).pool!.masterHost;
     expect(via).toBe("xs1");
-    await product.agents[via]!.stop("SIGTERM");
+    const agent = p.agents?.[via];
+    if (!agent) return { aggregateId, id };
+    await agent.stop("SIGTERM");
     const stoppedAt = Date.now();
     // A move that went MIGRATING again after the stop has failed at once (nothing listens): its retry back-off runs.
-    await until(product.api, product.sim.control, id, "a MigrateVm retry against the stopped agent", (op) =>
+    await until(p.api, p.control, id, "a MigrateVm retry against the stopped agent", (op) =>
       stepRunning(op, "migrate-vms") && timestampMs(op.updatedAt!) > stoppedAt && op.evacuation!.moves.some((m) => m.state === VmMoveState.MIGRATING && m.progress === 0),
     );
-    const { op, exit } = await interruptController(product, id, signal, { beforeRestart: () => product.agents[via]!.start() });
-    await expectResumedAndTruthful(product.api, product.sim.control, op, exit);
-    await expectEvacuated(product.api, product.sim.control, op, "xs2");
-    await expectRecordMatchesPool(product.api, product.sim.control, aggregateId);
-  }
+    return { aggregateId, id, hooks: { whileDown: () => agent.start() } };
+  },
+  // The evacuation of xs2 is complete: every guest runs where the operation moved it, and the target's record names its origin.
+  async check({ api, control }, op) {
+    const moves = op.evacuation!.moves;
+    expect(moves).toHaveLength(guests);
+    expect(op.evacuation!.vmsMoved).toBe(guests);
+    expect(op.steps.find((s) => s.name === "migrate-vms")?.detail).toBe(`${guests} VM(s) moved`);
+    const state = await control.state();
+    expect(runningGuests(state, "xs2")).toEqual([]);
+    for (const m of moves) {
+      const vm = state.vms.find((v) => v.uuid === m.vmUuid)!;
+      expect({ on: vm.residentOn, power: vm.powerState, migratingTo: vm.migratingTo }, m.vmName).toEqual({ on: m.toHost, power: "Running", migratingTo: null });
+      const target = await api.hosts.getHost({ name: m.toHost });
+      expect(target.vms.find((v) => v.uuid === m.vmUuid)?.originHost, `${m.vmName} on ${m.toHost}`).toBe("xs2");
+    }
+    expect(await api.hosts.getHost({ name: "xs2" })).toMatchObject({ enabled: false, maintenance: MaintenanceState.IN_MAINTENANCE });
+    expect(simHost(state, "xs2").enabled).toBe(false);
+  },
+};
 
-  it("SIGTERM during migrate-vms with a MigrateVm retry pending: the evacuation resumes and succeeds", () => evacuationInterruptedBy("SIGTERM"), 45_000);
-
-  it("SIGINT during migrate-vms with a MigrateVm retry pending: the evacuation resumes and succeeds", () => evacuationInterruptedBy("SIGINT"), 45_000);
-
-  it("SIGTERM during a join (join-pool running, pool.join accepted, not yet a member): AddHost resumes and succeeds", async () => {
-    const product = await start();
-    const aggregateId = await product.createPool("joining", ["xs1"]);
-    const { id } = await product.api.aggregates.addHost({ aggregateId, host: "xs2" });
-    await until(product.api, product.sim.control, id, "xs2's join under way", (op, st) => {
+/** AddHost xs2 to xs1's pool, interrupted while join-pool (or confirm-membership) runs: pool.join accepted, xs2 listed, not yet a connected live slave. */
+const join: Scenario = {
+  title: "during a join (pool.join accepted, not yet a member): AddHost resumes and succeeds",
+  async reach(p) {
+    const aggregateId = await p.createPool("joining", ["xs1"]);
+    const { id } = await p.api.aggregates.addHost({ aggregateId, host: "xs2" });
+    await until(p.api, p.control, id, "xs2's join under way", (op, st) => {
       const joiner = simHost(st, "xs2");
       const listed = st.pools.some((pl) => pl.master === "xs1" && pl.hosts.includes("xs2"));
       return (stepRunning(op, "join-pool") || stepRunning(op, "confirm-membership")) && listed && !(joiner.role === "slave" && joiner.connected && joiner.live);
     });
-    const { op, exit } = await interruptController(product, id, "SIGTERM");
-    await expectResumedAndTruthful(product.api, product.sim.control, op, exit);
-    await expectRecordMatchesPool(product.api, product.sim.control, aggregateId);
-    expect((await product.api.aggregates.getAggregate({ id: aggregateId })).hosts.sort()).toEqual(["xs1", "xs2"]);
-  }, 45_000);
+    return { aggregateId, id };
+  },
+  async check({ api }, _op, { aggregateId }) {
+    expect((await api.aggregates.getAggregate({ id: aggregateId })).hosts.sort()).toEqual(["xs1", "xs2"]);
+  },
+};
 
-  it("SIGTERM during an eject (eject-host running, pool.eject in flight), restarted before XenServer finished: RemoveHost resumes and succeeds", async () => {
-    const product = await start();
-    const { api, sim } = product;
-    const aggregateId = await product.createPool("ejecting", ["xs1", "xs2"]);
-    await api.hosts.setHostEnabled({ name: "xs2", enabled: false });
-    // The master holds the next pool.eject 8 s (real) before ejecting: the call is in flight at the stop, and
-    // XenServer goes on with it while the controller restarts, as it would after any interrupted call.
-    await sim.control.setFault("xs1", { method: "pool.eject", delayMs: 8000 / timeScale });
-    const { id } = await api.aggregates.removeHost({ aggregateId, host: "xs2" });
-    await until(api, sim.control, id, "pool.eject in flight", (op, st) => stepRunning(op, "eject-host") && simHost(st, "xs1").faults === 0);
-    const stillEjecting = async () => {
-      const pool = (await sim.control.state()).pools.find((pl) => pl.master === "xs1");
-      expect(pool?.hosts, "XenServer was still ejecting xs2 when the controller served again").toContain("xs2");
+/**
+ * RemoveHost xs2 (disabled) from xs1's pool, interrupted while eject-host runs with pool.eject in flight:
+ * the master holds the call 8 s (real) before acting on it. When only the controller is stopped, the
+ * held call is still pending in XenServer when the controller serves again (the simulator applies a
+ * fault's delay before the call's own per-pool serialisation, so the resumed step's pool.eject is
+ * carried out first and the held one later finds the host gone); when the sandbox's simulator goes down
+ * with it, the held call dies with it (nothing was ejected). Either way xs2 is still a member when the
+ * controller serves again.
+ */
+const eject: Scenario = {
+  title: "during an eject (pool.eject in flight, not finished when the controller serves again): RemoveHost resumes and succeeds",
+  async reach(p) {
+    const aggregateId = await p.createPool("ejecting", ["xs1", "xs2"]);
+    await p.api.hosts.setHostEnabled({ name: "xs2", enabled: false });
+    await p.control.setFault("xs1", { method: "pool.eject", delayMs: 8000 / timeScale });
+    const { id } = await p.api.aggregates.removeHost({ aggregateId, host: "xs2" });
+    await until(p.api, p.control, id, "pool.eject in flight", (op, st) => stepRunning(op, "eject-host") && simHost(st, "xs1").faults === 0);
+    const stillMember = async () => {
+      const pool = (await p.control.state()).pools.find((pl) => pl.master === "xs1");
+      expect(pool?.hosts, "xs2 was still a member of xs1's pool when the controller served again").toContain("xs2");
     };
-    const { op, exit } = await interruptController(product, id, "SIGTERM", { afterRestart: stillEjecting });
-    await expectResumedAndTruthful(api, sim.control, op, exit);
-    await expectRecordMatchesPool(api, sim.control, aggregateId);
+    return { aggregateId, id, hooks: { afterRestart: stillMember } };
+  },
+  async check({ api, control }, _op, { aggregateId }) {
     expect((await api.aggregates.getAggregate({ id: aggregateId })).hosts).toEqual(["xs1"]);
     // The ejected host reboots as a standalone master and is free in the record.
     await eventually("xs2 standalone again", async () => {
-      const h = await sim.control.host("xs2");
-      return h.toolstack === "up" && h.role === "master" && h.poolUuid !== simHost(await sim.control.state(), "xs1").poolUuid && (await api.hosts.getHost({ name: "xs2" })).aggregateId === 0n;
+      const h = await control.host("xs2");
+      return h.toolstack === "up" && h.role === "master" && h.poolUuid !== simHost(await control.state(), "xs1").poolUuid && (await api.hosts.getHost({ name: "xs2" })).aggregateId === 0n;
     }, 20_000);
-  }, 45_000);
-});
+  },
+};
 
-describe("Ctrl-C of npm start", () => {
-  const stateDir = mkdtempSync(join(tmpdir(), "aggregates-sandbox-interrupt-"));
-  const args = ["--hosts", "2", "--vms-per-host", "0", "--time-scale", String(timeScale)];
-  let sandbox: SandboxProcess | undefined;
-  afterEach(async () => {
-    await sandbox?.interrupt();
-    rmSync(stateDir, { recursive: true, force: true });
+const scenarios = [evacuation, join, eject];
+
+const interruptions: Interruption[] = [
+  controllerSignal("SIGTERM", { hosts: 2, timeScale, baseAddress: (i) => `127.0.5.${10 + 10 * i}` }),
+  controllerSignal("SIGINT", { hosts: 2, timeScale, baseAddress: (i) => `127.0.5.${110 + 10 * i}` }),
+  sandboxCtrlC({ hosts: 2, timeScale }),
+];
+
+for (const interruption of interruptions) {
+  describe(interruption.name, () => {
+    let product: InterruptibleProduct | undefined;
+    afterEach(async () => {
+      await product?.close();
+      product = undefined;
+    });
+
+    for (const scenario of scenarios) {
+      it(scenario.title, async () => {
+        const p = (product = await interruption.start());
+        const reached = await scenario.reach(p);
+        const exit = await p.interrupt(reached.hooks);
+        expect(exit.graceful, `${interruption.name}: a graceful stop, ended ${JSON.stringify(exit.status)}; output:\n${exit.output}`).toBe(true);
+        const op = await p.waitOperation(reached.id);
+        await expectResumedAndTruthful(p.api, p.control, op, exit);
+        await scenario.check(p, op, reached);
+        await expectRecordMatchesPool(p.api, p.control, reached.aggregateId);
+      }, interruption.testTimeoutMs);
+    }
   });
-
-  it("Ctrl-C during migrate-vms, then npm start again on the same --state-dir: the evacuation resumes and succeeds", async () => {
-    sandbox = await SandboxProcess.start(stateDir, args);
-    const aggregateId = await createPool(sandbox.api, "sandbox-evac", ["xs1", "xs2"]);
-    const id = await evacuationInFlight(sandbox.api, sandbox.control);
-    const { status, lastState } = await sandbox.interrupt();
-    expect(lastState, "the simulator answered until the sandbox went down").toBeDefined();
-    const exit: AtExit = { at: Date.now(), state: lastState! };
-    expect(status.code === 0 || status.signal === "SIGINT", `npm start ended ${JSON.stringify(status)}:\n${sandbox.output().slice(-3000)}`).toBe(true);
-
-    sandbox = await SandboxProcess.start(stateDir, args);
-    const { api, control } = sandbox;
-    const op = await waitForOperation(api, id, 60_000);
-    await expectResumedAndTruthful(api, control, op, exit);
-    await expectEvacuated(api, control, op, "xs2");
-    await expectRecordMatchesPool(api, control, aggregateId);
-  }, 90_000);
-});
+}

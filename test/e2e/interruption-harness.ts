@@ -3,6 +3,10 @@
  * per simulated host and bin/aggregates-controller (the ControllerProcess of product-harness, restarted
  * on the same port), or the whole sandbox (`npm start`). The simulator is driven and read through its
  * control HTTP API only. Every wait is on a printed line or a condition, never a fixed sleep.
+ *
+ * An {@link Interruption} is one way of stopping the product gracefully (a signal to the controller
+ * process, Ctrl-C of `npm start`); it starts an {@link InterruptibleProduct} that a scenario drives the
+ * same way whichever it is, and whose interrupt() stops it that way and starts it again.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -276,4 +280,144 @@ export class SandboxProcess {
   output(): string {
     return this.daemon.output();
   }
+}
+
+/** How an interruption ended: the exit, and the simulated pool at that moment. */
+export interface Interrupted {
+  /** When the interrupted process had exited (ms since the epoch). */
+  at: number;
+  /**
+   * The simulated pool once it had exited: read right after the exit when the simulator lives on (the
+   * controller alone was stopped), else the last state read before the simulator went down with it.
+   */
+  state: SimulatorState;
+  status: ExitStatus;
+  /** Whether `status` is that of a graceful stop (the process ended by itself, not killed). */
+  graceful: boolean;
+  /** The tail of what the interrupted process printed. */
+  output: string;
+}
+
+/** What runs between the exit and the restart, and once the product serves again. */
+export interface RestartHooks {
+  whileDown?: () => Promise<void>;
+  afterRestart?: () => Promise<void>;
+}
+
+/** The product as an interruption test drives it, whichever way it is interrupted. */
+export interface InterruptibleProduct {
+  /** Admin clients of the controller serving now (a restarted sandbox serves on new ports). */
+  readonly api: ApiClients;
+  /** The simulator's control API now. */
+  readonly control: SimulatorControlApi;
+  /**
+   * The agents as processes of their own, when the interruption spares them (only the controller is
+   * stopped); undefined when they go down with the controller (the sandbox closes them first).
+   */
+  readonly agents?: Record<string, AgentProcess>;
+  /** Creates an aggregate and adds these hosts one by one (the first founds the pool); returns its id. */
+  createPool(name: string, hosts: string[]): Promise<bigint>;
+  /** Waits until the operation ends, across restarts. */
+  waitOperation(id: string): Promise<Operation>;
+  /** Interrupts it (gracefully, the interruption's way), runs `whileDown`, starts it again and runs `afterRestart`. */
+  interrupt(hooks?: RestartHooks): Promise<Interrupted>;
+  close(): Promise<void>;
+}
+
+/** One way of interrupting the product, and how to start a product to interrupt so. */
+export interface Interruption {
+  /** E.g. "SIGTERM of the controller". */
+  name: string;
+  /** A test's time budget, including the resumed operation. */
+  testTimeoutMs: number;
+  start(): Promise<InterruptibleProduct>;
+}
+
+/**
+ * The controller process stopped with `signal` (a graceful stop: it must exit 0 by itself) while the
+ * simulator and the agents, each a process of its own, go on; then started again on the same port.
+ * Every product started gets its own simulator addresses: `baseAddress(i)` for the i-th.
+ */
+export function controllerSignal(signal: "SIGTERM" | "SIGINT", options: { hosts: number; timeScale: number; baseAddress: (i: number) => string }): Interruption {
+  let started = 0;
+  return {
+    name: `${signal} of the controller`,
+    testTimeoutMs: 45_000,
+    async start() {
+      const p = await startProcessProduct({ hosts: options.hosts, timeScale: options.timeScale, baseAddress: options.baseAddress(started++) });
+      const cp = p.controller;
+      return {
+        api: p.api,
+        control: p.sim.control,
+        agents: p.agents,
+        createPool: p.createPool,
+        waitOperation: (id) => p.waitOperation(id, 40_000),
+        async interrupt(hooks = {}) {
+          await cp.kill(signal);
+          const at = Date.now();
+          const state = await p.sim.control.state();
+          const status = { code: cp.child!.exitCode, signal: cp.child!.signalCode };
+          const output = cp.output.slice(-3000);
+          await hooks.whileDown?.();
+          await cp.start();
+          await hooks.afterRestart?.();
+          return { at, state, status, graceful: status.code === 0 && status.signal === null, output };
+        },
+        close: () => p.close(),
+      };
+    },
+  };
+}
+
+/**
+ * Ctrl-C of `npm start` (SIGINT to its process group, as a terminal sends it), then `npm start` again
+ * on the same --state-dir. The sandbox closes its agents first, then the controller, then the simulator
+ * (which saves its state file and reloads it on the next start). Every product started gets a fresh
+ * state directory.
+ */
+export function sandboxCtrlC(options: { hosts: number; timeScale: number }): Interruption {
+  const args = ["--hosts", String(options.hosts), "--vms-per-host", "0", "--time-scale", String(options.timeScale)];
+  return {
+    name: "Ctrl-C of npm start",
+    testTimeoutMs: 90_000,
+    async start() {
+      const stateDir = mkdtempSync(join(tmpdir(), "aggregates-sandbox-interrupt-"));
+      let sandbox: SandboxProcess | undefined;
+      try {
+        sandbox = await SandboxProcess.start(stateDir, args);
+      } catch (err) {
+        rmSync(stateDir, { recursive: true, force: true });
+        throw err;
+      }
+      let current: SandboxProcess = sandbox;
+      let running = true;
+      return {
+        get api() {
+          return current.api;
+        },
+        get control() {
+          return current.control;
+        },
+        createPool: (name, hosts) => createPool(current.api, name, hosts),
+        // WaitOperation on the clients of the sandbox serving now (they change with a restart).
+        waitOperation: (id) => waitForOperation(current.api, id, 60_000),
+        async interrupt(hooks = {}) {
+          running = false;
+          const { status, lastState } = await current.interrupt();
+          const at = Date.now();
+          const output = current.output().slice(-3000);
+          if (!lastState) throw new Error(`the simulator never answered while the sandbox went down:\n${output}`);
+          await hooks.whileDown?.();
+          current = await SandboxProcess.start(stateDir, args);
+          running = true;
+          await hooks.afterRestart?.();
+          return { at, state: lastState, status, graceful: (status.code === 0 || status.signal === "SIGINT") && output.includes("stopping…"), output };
+        },
+        async close() {
+          if (running) await current.interrupt();
+          rmSync(stateDir, { recursive: true, force: true });
+        },
+      };
+    },
+  };
 }

@@ -10,6 +10,7 @@ import { MembershipState, PoolState } from "../../gen/hostaggregates/v1/aggregat
 import { HostLiveness } from "../../gen/hostaggregates/v1/host_pb.js";
 import { OperationKind, OperationState, StepState, type Operation } from "../../gen/hostaggregates/v1/operation_pb.js";
 import { expectRpcError } from "../support/rpc-errors.js";
+import { clientFor } from "../simulator/helpers.js";
 import { startProduct, type Product } from "./product-harness.js";
 
 /** Simulator timings: slaves give up on a dead master quickly (nominal ms; × timeScale 0.005). */
@@ -148,6 +149,24 @@ describe("master failure with the controller in-process", () => {
     const repaired = await p.api.aggregates.repairAggregate({ id });
     expect(repaired.members.find((m) => m.host === "xs1")?.state).toBe(MembershipState.MEMBER);
     expect((await p.api.hosts.getHost({ name: "xs1" })).enabled).toBe(false);
+
+    // Back in service, the former master runs one of its lost VMs again (an operator restarts it there): no longer lost.
+    const back = await p.waitOperation((await p.api.hosts.stopMaintenance({ host: "xs1" })).id, 60_000);
+    expect(back.state, back.error?.message).toBe(OperationState.SUCCEEDED);
+    const [restarted, stillLost] = (await p.api.aggregates.getAggregate({ id })).pool!.lostVms;
+    const xapi = clientFor(p.sim, "xs2");
+    await xapi.login("root", "sim-secret");
+    const vmRef = await xapi.ok<string>("VM.get_by_uuid", restarted!.vmUuid);
+    await xapi.ok("VM.start_on", vmRef, await xapi.ok<string>("host.get_by_uuid", p.sim.control.host("xs1").uuid), false, false);
+    await p.waitFor(async () => {
+      await detector().tick();
+      const lost = (await p.api.aggregates.getAggregate({ id })).pool!.lostVms;
+      return lost.length === 1 ? lost : undefined;
+    }, 30_000, "the restarted VM dropped from the lost VMs");
+    expect((await p.api.aggregates.getAggregate({ id })).pool!.lostVms.map((v) => v.vmUuid)).toEqual([stillLost!.vmUuid]);
+    // Out of service again before it leaves: no VM may run on a host being removed.
+    await xapi.ok("VM.hard_shutdown", vmRef);
+    await p.api.hosts.setHostEnabled({ name: "xs1", enabled: false });
     const removed = await p.waitOperation((await p.api.aggregates.removeHost({ aggregateId: id, host: "xs1" })).id, 60_000);
     expect(removed.state, removed.error?.message).toBe(OperationState.SUCCEEDED);
     expect((await p.api.aggregates.getAggregate({ id })).hosts).not.toContain("xs1");
@@ -251,5 +270,38 @@ describe("master recovery survives a controller crash", () => {
     expect(p.sim.control.host(other)).toMatchObject({ role: "slave", master: promoted[0], connected: true });
     expect((await p.api.hosts.getHost({ name: "xs1" })).membership).toBe(MembershipState.FAILED);
     expect(await recoveries(p, id)).toHaveLength(1);
+  }, 90_000);
+});
+
+describe("a dead master that never returns", () => {
+  let p: Product;
+  beforeAll(async () => {
+    p = await startProduct({ hosts: 3, baseAddress: "127.0.2.200", simulator });
+  }, 60_000);
+  afterAll(async () => p?.close());
+
+  it("RemoveHost of the FAILED former master destroys its record in the pool (host.destroy), so the pool matches the aggregate", async () => {
+    const id = await createPool(p, "mf-gone", ["xs1", "xs2", "xs3"]);
+    const poolUuid = p.sim.control.host("xs1").poolUuid;
+    p.sim.control.addVms("xs1", { count: 1, memoryMiB: 512 });
+    await p.sim.control.power("xs1", false);
+    const [recovery] = await p.waitFor(async () => {
+      const ops = await recoveries(p, id);
+      return ops.length > 0 ? ops : undefined;
+    }, 30_000, "a RECOVER_MASTER operation");
+    expect((await p.waitOperation(recovery!.id, 60_000)).state).toBe(OperationState.SUCCEEDED);
+    const [master] = mastersOf(p, poolUuid);
+    const poolOf = () => p.sim.control.state().pools.find((pl) => pl.master === master && pl.uuid === poolUuid)!;
+    expect(poolOf().hosts).toContain("xs1");
+
+    const removed = await p.waitOperation((await p.api.aggregates.removeHost({ aggregateId: id, host: "xs1" })).id, 60_000);
+    expect(removed.state, removed.error?.message).toBe(OperationState.SUCCEEDED);
+    expect(removed.steps.find((s) => s.name === "eject-host")).toMatchObject({ state: StepState.DONE, detail: expect.stringMatching(/host\.destroy/) });
+    expect([...poolOf().hosts].sort()).toEqual(["xs2", "xs3"]);
+    const agg = await p.api.aggregates.getAggregate({ id });
+    expect([...agg.hosts].sort()).toEqual(["xs2", "xs3"]);
+    expect(agg.pool).toMatchObject({ state: PoolState.ACTIVE, masterHost: master });
+    // The VM that died with xs1 is halted in the pool database now, not resident on a host that no longer exists.
+    expect(p.sim.control.state().vms.filter((v) => v.residentOn === "xs1")).toEqual([]);
   }, 90_000);
 });

@@ -5,7 +5,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { PoolState } from "../../gen/hostaggregates/v1/aggregate_pb.js";
-import { OperationState } from "../../gen/hostaggregates/v1/operation_pb.js";
+import { MaintenanceState } from "../../gen/hostaggregates/v1/host_pb.js";
+import { OperationState, StepState } from "../../gen/hostaggregates/v1/operation_pb.js";
 import { expectRpcError } from "../support/rpc-errors.js";
 import { startProduct, type Product } from "./product-harness.js";
 
@@ -217,5 +218,35 @@ describe("concurrent AddHost", () => {
     expect(pool.master).toBe(final.pool!.masterHost);
     const slaves = names.filter((n) => p.sim.control.host(n).role === "slave");
     expect(slaves).toHaveLength(9);
+  }, 90_000);
+});
+
+describe("an operation that ends before its first step", () => {
+  let p: Product;
+  beforeAll(async () => {
+    p = await startProduct({ hosts: 3, baseAddress: "127.0.2.140" });
+  });
+  afterAll(async () => p?.close());
+
+  it("queued behind a failure, a StartMaintenance refused for ERROR gives the host back: no ENTERING left without an operation", async () => {
+    const agg = await p.api.aggregates.createAggregate({ name: "early-end" });
+    for (const h of ["xs1", "xs2", "xs3"]) await p.addHost(agg.id, h);
+    // The eject fails at the master after a while, so the maintenance is accepted before the aggregate is in ERROR.
+    p.sim.control.setFault("xs1", { method: "pool.eject", error: ["INTERNAL_ERROR", "scripted eject failure"], delayMs: 60_000 });
+    await p.api.hosts.setHostEnabled({ name: "xs2", enabled: false });
+    const removal = await p.api.aggregates.removeHost({ aggregateId: agg.id, host: "xs2" });
+    const maintenance = await p.api.hosts.startMaintenance({ host: "xs3" });
+    expect((await p.api.hosts.getHost({ name: "xs3" })).maintenance).toBe(MaintenanceState.ENTERING);
+    expect((await p.waitOperation(removal.id, 60_000)).state).toBe(OperationState.FAILED);
+    const refused = await p.waitOperation(maintenance.id, 60_000);
+    expect(refused.state).toBe(OperationState.FAILED);
+    expect(refused.error?.message).toMatch(/ERROR/);
+    expect(refused.steps.filter((s) => s.state !== StepState.PENDING)).toEqual([]);
+    const xs3 = await p.api.hosts.getHost({ name: "xs3" });
+    expect(xs3).toMatchObject({ maintenance: MaintenanceState.NONE, enabled: true });
+    // After a repair the host takes maintenance again (it is not "already being evacuated").
+    expect((await p.api.aggregates.repairAggregate({ id: agg.id })).pool?.state).toBe(PoolState.ACTIVE);
+    const again = await p.waitOperation((await p.api.hosts.startMaintenance({ host: "xs3" })).id, 60_000);
+    expect(again.state, again.error?.message).toBe(OperationState.SUCCEEDED);
   }, 90_000);
 });

@@ -33,6 +33,8 @@ export interface ProductOptions {
   controllerProcess?: boolean;
   /** Environment for the controller process (e.g. AGGREGATES_TEST_CRASH). */
   controllerEnv?: Record<string, string>;
+  /** Serve /metrics: the in-process controller on an HTTP port, every agent on a metrics listener. */
+  metrics?: boolean;
 }
 
 /** Admin clients of the controller (the same bundle aggctl uses). */
@@ -97,6 +99,12 @@ export interface Product {
   controllerEndpoint: string;
   adminToken: string;
   agentToken: string;
+  /** A token of role "metrics" (accepted by the in-process controller). */
+  metricsToken: string;
+  /** The in-process controller's /metrics URL (with the metrics option). */
+  controllerMetricsUrl?: string;
+  /** An agent's /metrics URL by host name (with the metrics option). */
+  agentMetricsUrl(host: string): string;
   /** Waits until the operation ends (WaitOperation in a loop). */
   waitOperation(id: string, timeoutMs?: number): Promise<Operation>;
   /** Waits until the controller knows these hosts. */
@@ -123,6 +131,7 @@ export async function startProduct(options: ProductOptions): Promise<Product> {
   const dir = mkdtempSync(join(tmpdir(), "aggregates-e2e-"));
   const adminToken = randomBytes(12).toString("hex");
   const agentToken = randomBytes(12).toString("hex");
+  const metricsToken = randomBytes(12).toString("hex");
   const sim = await startSimulator({
     hosts: options.hosts,
     baseAddress: options.baseAddress,
@@ -146,8 +155,9 @@ export async function startProduct(options: ProductOptions): Promise<Product> {
   } else {
     controller = await startController({
       grpcListen: "127.0.0.1:0",
+      httpListen: options.metrics ? "127.0.0.1:0" : undefined,
       dbPath: join(dir, "controller.db"),
-      tokens: new TokenRegistry().add(adminToken, "admin").add(agentToken, "agent"),
+      tokens: new TokenRegistry().add(adminToken, "admin").add(agentToken, "agent").add(metricsToken, "metrics"),
       agentCredentials: { token: agentToken },
       heartbeatIntervalMs: 200,
       stepTimeoutMs: 30_000,
@@ -173,6 +183,7 @@ export async function startProduct(options: ProductOptions): Promise<Product> {
         callTimeoutMs: 5000,
         controllerBackoff: { initialMs: 50, maxMs: 500 },
         log: silentLogger,
+        metricsListen: options.metrics ? "127.0.0.1:0" : undefined,
       }),
     );
   }
@@ -190,6 +201,14 @@ export async function startProduct(options: ProductOptions): Promise<Product> {
     controllerEndpoint: endpoint,
     adminToken,
     agentToken,
+    metricsToken,
+    controllerMetricsUrl: controller?.httpAddress ? `http://${formatHostPort(controller.httpAddress)}/metrics` : undefined,
+    agentMetricsUrl(host) {
+      const i = sim.hosts.findIndex((h) => h.name === host);
+      const address = agents[i]?.metricsAddress;
+      if (!address) throw new Error(`no metrics listener for ${host} (start the product with metrics: true)`);
+      return `http://${formatHostPort(address)}/metrics`;
+    },
     waitOperation,
     waitFor,
     async waitRegistered(names, timeoutMs = 20_000) {

@@ -65,6 +65,8 @@ describe("the sandbox as a new user runs it", () => {
     expect(info.xapi.username).toBe("root");
     const env = { AGGREGATES_ENDPOINT: info.controller, AGGREGATES_TOKEN: readFileSync(join(stateDir, "admin-token"), "utf8").trim() };
     expect(env.AGGREGATES_TOKEN).toBe(info.adminToken);
+    // A second npm start on the same state directory is refused: it would drive the same pools and database.
+    await expect(npmStart(stateDir)).rejects.toThrow(/state directory .* is in use by process \d+/);
 
     const hostsBefore = aggctl(env, "host-list");
     expect(hostsBefore.code, hostsBefore.stderr).toBe(0);
@@ -89,13 +91,15 @@ describe("the sandbox as a new user runs it", () => {
     expect(running.output()).toContain("stopping");
 
     running = await npmStart(stateDir);
-    // The test asks for free ports (--port 0), so the restarted controller has a new one.
+    // The test asks for free ports (--port 0), so the restarted controller has a new one; the simulator's
+    // control API keeps its port (saved in the state dir).
     const reread = JSON.parse(readFileSync(join(stateDir, "sandbox.json"), "utf8")) as typeof info;
     expect(reread.adminToken).toBe(info.adminToken);
+    expect(reread.simulatorControl).toBe(info.simulatorControl);
     const again = aggctl({ ...env, AGGREGATES_ENDPOINT: reread.controller }, "aggregate-details", "pool-a");
     expect(again.code, again.stderr).toBe(0);
     expect(again.stdout).toMatch(/hosts\s+xs1 \(master\), xs2, xs3/);
-    const restored = (await (await fetch(`${JSON.parse(readFileSync(join(stateDir, "sandbox.json"), "utf8")).simulatorControl}/state`)).json()) as { pools: { name: string; hosts: string[] }[] };
+    const restored = (await (await fetch(`${reread.simulatorControl}/state`)).json()) as { pools: { name: string; hosts: string[] }[] };
     expect(restored.pools.find((p) => p.name === "pool-a")?.hosts.sort()).toEqual(["xs1", "xs2", "xs3"]);
   }, 120_000);
 });

@@ -50,6 +50,15 @@ describe("create, show, list", () => {
     }
   });
 
+  it("an all-digit name is accepted on create and update, as in Nova (the gRPC API shares the rule)", async () => {
+    const id = await create("2024");
+    expect((await rest(h, "GET", `/v2.1/os-aggregates/${id}`)).json.aggregate.name).toBe("2024");
+    const renamed = await rest(h, "PUT", `/v2.1/os-aggregates/${id}`, { body: { aggregate: { name: "31337" } } });
+    expect(renamed.status, renamed.text).toBe(200);
+    expect(renamed.json.aggregate.name).toBe("31337");
+    expect((await h.aggregates.getAggregate({ id: BigInt(id) })).name).toBe("31337");
+  });
+
   it("show carries hosts and metadata, and the zone both at top level and inside metadata", async () => {
     const id = await create("show-1", "paris");
     const res = await rest(h, "GET", `/v2.1/os-aggregates/${id}`);

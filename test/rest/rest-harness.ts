@@ -1,16 +1,12 @@
 /**
  * Test harness for the os-aggregates REST API: a real controller (loopback port 0, temp-dir DB),
- * `fetch` helpers that speak Nova's API, a stand-in agent that only answers GetHostInfo (so
+ * `fetch` helpers that speak Nova's API, the stand-in agent of test/support/fake-agent.ts (so
  * RemoveHost can be accepted without a XenServer), and runners for Debian's nova/openstack CLIs.
  */
 import { execFile } from "node:child_process";
 import { accessSync, constants } from "node:fs";
-import * as http2 from "node:http2";
-import type { AddressInfo } from "node:net";
 import { delimiter, join } from "node:path";
 import { promisify } from "node:util";
-import { connectNodeAdapter } from "@connectrpc/connect-node";
-import { PoolAgentService } from "../../gen/hostaggregates/agent/v1/pool_agent_pb.js";
 import { hostRegistration, startTestController, type TestController } from "../support/controller-harness.js";
 
 /** Starts a controller for REST tests: no reconciler, quick retries and step deadlines. */
@@ -45,34 +41,7 @@ export async function rest(
   return { status: res.status, headers: res.headers, json: text === "" ? undefined : JSON.parse(text), text };
 }
 
-/** A stand-in agent: GetHostInfo answers "no VMs"; every other call is UNIMPLEMENTED, so operations fail later. */
-export interface FakeAgent {
-  endpoint: string;
-  close(): Promise<void>;
-}
-
-/** Starts a FakeAgent on loopback port 0 (gRPC over h2c). */
-export async function startFakeAgent(): Promise<FakeAgent> {
-  const server = http2.createServer(
-    connectNodeAdapter({ routes: (router) => router.service(PoolAgentService, { getHostInfo: () => ({ vms: [] }) }) }),
-  );
-  const sessions = new Set<http2.ServerHttp2Session>();
-  server.on("session", (session) => {
-    sessions.add(session);
-    session.once("close", () => sessions.delete(session));
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    endpoint: `127.0.0.1:${port}`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        // The controller keeps its HTTP/2 session open: close it so server.close() can finish.
-        for (const session of sessions) session.close();
-      }),
-  };
-}
+export { startFakeAgent, type FakeAgent } from "../support/fake-agent.js";
 
 /** Registers hosts (as their agents would, with the agent token) whose agent is `agentEndpoint`. */
 export async function registerHosts(h: TestController, names: string[], agentEndpoint: string): Promise<void> {

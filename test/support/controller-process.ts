@@ -50,7 +50,7 @@ export function spawnController(options: {
 }): Promise<ControllerProcess> {
   const args = ["--listen", "127.0.0.1:0", "--http-listen", "127.0.0.1:0", "--db", options.dbPath, "--tokens-file", options.tokensFile];
   // Token variables of the test runner's environment must not add tokens to the child.
-  const env = { ...process.env, AGGREGATES_ADMIN_TOKEN: "", AGGREGATES_AGENT_TOKEN: "", AGGREGATES_LOG_LEVEL: "warn" };
+  const env = { ...process.env, AGGREGATES_ADMIN_TOKEN: "", AGGREGATES_AGENT_TOKEN: "", AGGREGATES_METRICS_TOKEN: "", AGGREGATES_LOG_LEVEL: "warn" };
   const child = spawn(controllerBin, [...args, ...(options.extraArgs ?? [])], { stdio: ["ignore", "pipe", "pipe"], env });
   let stdout = "";
   let stderr = "";
