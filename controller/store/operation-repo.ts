@@ -1,5 +1,5 @@
 /** The operation journal in SQLite. Callers wrap writes in a transaction. */
-import type { OperationKindName, OperationOf, OperationParamsByKind, OperationRecord, OperationStateName, StepRecord } from "../model/records.js";
+import type { OperationKindName, OperationOf, OperationRecord, OperationStateName } from "../model/records.js";
 import type { Db } from "./database.js";
 import { parseJson, toJson } from "./json-column.js";
 import type { NewOperation } from "./store.js";
