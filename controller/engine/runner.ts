@@ -67,17 +67,22 @@ export class OperationRunner {
     let op: OperationRecord = found;
     const spec = specOf(this.specs, op);
     if (op.state === "PENDING") {
-      if (op.cancelRequested) return this.end(op, "CANCELLED", null, false);
-      const aggregate = op.aggregateId !== null ? await store.aggregates.get(op.aggregateId) : undefined;
-      const refusal = aggregate && aggregate.lastError?.operationId !== op.id ? refusalWhileError(aggregate, op.kind) : undefined;
-      if (refusal) return this.end(op, "FAILED", { code: "FAILED_PRECONDITION", message: `${refusal}, then retry` }, false);
-      op.steps = (await spec.plan({ ctx: this.ctx, op: op as never })).map((st) => ({ name: st.name, state: "PENDING" }));
-      op.state = "RUNNING";
-      const started = op;
-      await store.transaction(async () => {
-        await this.save(started);
-        await store.events.append({ kind: "operation.started", aggregateId: started.aggregateId, host: started.host, operationId: started.id, message: `${started.kind} ${started.host ?? ""} started: ${started.steps.map((s) => s.name).join(" → ")}` });
+      const pending = op;
+      if (pending.cancelRequested) return void (await this.end(pending, "CANCELLED", null, false, "PENDING"));
+      const aggregate = pending.aggregateId !== null ? await store.aggregates.get(pending.aggregateId) : undefined;
+      const refusal = aggregate && aggregate.lastError?.operationId !== pending.id ? refusalWhileError(aggregate, pending.kind) : undefined;
+      if (refusal) return void (await this.end(pending, "FAILED", { code: "FAILED_PRECONDITION", message: `${refusal}, then retry` }, false, "PENDING"));
+      // PENDING → RUNNING in one transaction that re-reads it: a CancelOperation that ended it meanwhile wins.
+      const started = await store.transaction(async () => {
+        const fresh = await store.operations.get(pending.id);
+        if (fresh?.state !== "PENDING" || fresh.cancelRequested) return false;
+        pending.steps = (await spec.plan({ ctx: this.ctx, op: pending as never })).map((st) => ({ name: st.name, state: "PENDING" }));
+        pending.state = "RUNNING";
+        await this.save(pending);
+        await store.events.append({ kind: "operation.started", aggregateId: pending.aggregateId, host: pending.host, operationId: pending.id, message: `${pending.kind} ${pending.host ?? ""} started: ${pending.steps.map((s) => s.name).join(" → ")}` });
+        return true;
       });
+      if (!started) return this.run(id); // ended meanwhile, or a cancellation arrived: decided from the record as it is now
     }
     for (let i = 0; i < op.steps.length; i++) {
       const step = op.steps[i]!;
@@ -148,7 +153,7 @@ export class OperationRunner {
   /** Ends a still-PENDING operation as CANCELLED (its intent undone); does nothing otherwise. */
   async cancelPending(id: string): Promise<void> {
     const op = await this.ctx.store.operations.get(id);
-    if (op?.state === "PENDING") await this.end(op, "CANCELLED", null, false);
+    if (op?.state === "PENDING") await this.end(op, "CANCELLED", null, false, "PENDING");
   }
 
   /** Fails an operation whose run threw outside any step (a bug or an impossible state), so it cannot stay open. */
@@ -194,11 +199,16 @@ export class OperationRunner {
     }
   }
 
-  /** Records the end of an operation and its bearing on the aggregate, in one transaction. */
-  private async end(op: OperationRecord, state: OperationStateName, error: OperationErrorRecord | null, changedPool: boolean): Promise<void> {
+  /**
+   * Records the end of an operation and its bearing on the aggregate, in one transaction. With
+   * `onlyFrom`, nothing happens unless the operation is still in that state when the transaction
+   * reads it (the runner and CancelOperation may both try to end a PENDING operation).
+   */
+  private async end(op: OperationRecord, state: OperationStateName, error: OperationErrorRecord | null, changedPool: boolean, onlyFrom?: OperationStateName): Promise<void> {
     const store = this.ctx.store;
     const spec = specOf(this.specs, op);
-    await store.transaction(async () => {
+    const ended = await store.transaction(async () => {
+      if (onlyFrom && (await store.operations.get(op.id))?.state !== onlyFrom) return false;
       op.state = state;
       op.error = error;
       op.finishedAt = nowIso();
@@ -219,8 +229,9 @@ export class OperationRunner {
         operationId: op.id,
         message: `${op.kind} ${op.host ?? ""} ${state}${error ? `: ${error.message}${error.xapiCode ? ` (XenAPI ${error.xapiCode})` : ""}` : ""}`,
       });
+      return true;
     });
     // Counted once the end is committed.
-    this.ctx.metrics.operationEnded(op.kind, state);
+    if (ended) this.ctx.metrics.operationEnded(op.kind, state);
   }
 }
