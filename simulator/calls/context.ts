@@ -20,6 +20,8 @@ export class ToolstackRestarted extends Error {
 export class CallContext {
   private readonly generation: number;
   private readonly ownedTasks: { db: PoolDb; task: TaskRow }[] = [];
+  /** A scripted error to raise part-way through this call (fault `midway`), until a handler takes it. */
+  midwayFault: string[] | null = null;
 
   constructor(
     readonly world: World,
@@ -45,6 +47,13 @@ export class CallContext {
     const row = this.world.hostRowOf(this.machine);
     if (!row) return fail("INTERNAL_ERROR", "host has no record");
     return row.ref;
+  }
+
+  /** Takes the midway fault (a handler that knows where its call fails part-way raises it there). */
+  takeMidwayFault(): string[] | null {
+    const fault = this.midwayFault;
+    this.midwayFault = null;
+    return fault;
   }
 
   /** Throws {@link ToolstackRestarted} if the toolstack restarted since the call began. */

@@ -70,9 +70,9 @@ export async function dispatch(
   const countError = checkParamCount(wireName, spec, params);
   if (countError) return failure(countError);
 
-  const faultError = await applyFault(world, machine, isAsync ? `Async.${spec.name}` : spec.name);
+  const fault = await applyFault(world, machine, isAsync ? `Async.${spec.name}` : spec.name);
   if (!machine.reachable) return { kind: "drop" };
-  if (faultError) return failure(faultError);
+  if (fault.error) return failure(fault.error);
 
   if (machine.emergency && !spec.emergency) return failure(machine.emergency);
   if (machine.role === "slave" && !spec.emergency) {
@@ -88,12 +88,16 @@ export async function dispatch(
   }
   const args = spec.session === "none" ? params : params.slice(1);
 
-  if (isAsync) return startAsync(world, spec, machine, session, args);
+  if (isAsync) return startAsync(world, spec, machine, session, args, fault.midway);
 
   const ctx = new CallContext(world, machine, spec.name, session, null);
+  ctx.midwayFault = fault.midway;
   try {
     const value = await spec.handler(ctx, args);
     ctx.assertAlive();
+    // A midway fault the handler did not place itself: the work is done, the answer is the error.
+    const late = ctx.takeMidwayFault();
+    if (late) return failure(late);
     return { kind: "reply", value: successResponse(value) };
   } catch (error) {
     if (error instanceof ToolstackRestarted) return { kind: "drop" };
@@ -109,6 +113,7 @@ function startAsync(
   machine: Machine,
   session: SessionRow | null,
   args: RpcInput[],
+  midway: string[] | null,
 ): DispatchResult {
   const db = world.dbOf(machine);
   const hostRow = world.hostRowOf(machine);
@@ -118,9 +123,12 @@ function startAsync(
   world.changed();
   void (async () => {
     try {
-      const faultError = await applyFault(world, machine, spec.name);
-      if (faultError) throw new XapiError(faultError[0] ?? "INTERNAL_ERROR", faultError.slice(1));
+      const fault = await applyFault(world, machine, spec.name);
+      if (fault.error) throw new XapiError(fault.error[0] ?? "INTERNAL_ERROR", fault.error.slice(1));
+      ctx.midwayFault = midway ?? fault.midway;
       const value = await spec.handler(ctx, args);
+      const late = ctx.takeMidwayFault();
+      if (late) throw new XapiError(late[0] ?? "INTERNAL_ERROR", late.slice(1));
       succeedTask(task, serializeValue(value));
     } catch (error) {
       if (task.status === "cancelling") failTask(task, ["TASK_CANCELLED", task.ref]);

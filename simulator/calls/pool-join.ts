@@ -21,7 +21,8 @@ import { authenticate } from "./session.js";
 async function loginToMaster(world: World, address: string, user: string, password: string): Promise<Machine> {
   const target = world.machineByAddress(address);
   if (!target?.reachable) fail("JOINING_HOST_CONNECTION_FAILED");
-  const faultError = await applyFault(world, target, "session.login_with_password");
+  const fault = await applyFault(world, target, "session.login_with_password");
+  const faultError = fault.error ?? fault.midway;
   if (faultError) throw new XapiError(faultError[0] ?? "INTERNAL_ERROR", faultError.slice(1));
   if (!target.reachable) fail("JOINING_HOST_CONNECTION_FAILED");
   if (target.emergency) throw new XapiError(target.emergency[0] ?? "INTERNAL_ERROR", target.emergency.slice(1));
@@ -96,6 +97,13 @@ async function join(ctx: CallContext, args: unknown[], force: boolean): Promise<
   ctx.assertAlive();
   const masterDb = world.dbOf(master) ?? fail("JOINING_HOST_SERVICE_FAILED");
   preJoinChecks(world, joiner, joinerDb, master, masterDb, force);
+  if (ctx.takeMidwayFault()) {
+    // A join that fails after its toolstack restart: the call answers, the host restarts, cannot
+    // complete the join and rolls back — it comes back standalone and the master never keeps it.
+    scheduleRestart(world, joiner);
+    world.changed();
+    return "";
+  }
   copyMetadata(joiner, joinerDb, masterDb);
   // Step 5: pool.conf now points at the master; the toolstack restarts after the fuse.
   joiner.poolConf = { role: "slave", masterAddress: address };

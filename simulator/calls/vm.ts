@@ -72,7 +72,7 @@ export function registerVmCalls(reg: Registry): void {
       const vm = lookupOrFail(VM_CLASS, db, vmRef);
       const host = lookupOrFail(HOST_CLASS, db, hostRef);
       const reserved = assertCanMigrate(ctx.world, db, vm, host, options["force"] === "true");
-      await runMigration(ctx.world, db, vm, host, ctx.ownTask("VM.pool_migrate"), reserved);
+      await runMigration(ctx.world, db, vm, host, ctx.ownTask("VM.pool_migrate"), reserved, ctx.takeMidwayFault());
       return "";
     },
   });

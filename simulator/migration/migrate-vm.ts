@@ -77,7 +77,8 @@ function nextDomid(db: PoolDb): number {
  * Runs a migration whose preconditions passed: reserves memory on the target,
  * waits the setup time, transfers the memory over the source host's shared
  * link, waits the downtime, then moves `resident_on`. Rejects with
- * VM_MIGRATE_FAILED when either host crashes, TASK_CANCELLED on task.cancel.
+ * VM_MIGRATE_FAILED when either host crashes, TASK_CANCELLED on task.cancel,
+ * and `midwayError` (a scripted fault) once half of the memory is copied.
  */
 export async function runMigration(
   world: World,
@@ -86,6 +87,7 @@ export async function runMigration(
   target: HostRow,
   task: TaskRow,
   reservedBytes: number,
+  midwayError: string[] | null = null,
 ): Promise<void> {
   const source = db.hosts.get(vm.residentOn);
   const sourceMachine = source ? world.machineByUuid(source.uuid) : undefined;
@@ -115,6 +117,7 @@ export async function runMigration(
     transfer = current;
     const onAbort = (): void => current.abort(controller.signal.reason);
     controller.signal.addEventListener("abort", onAbort, { once: true });
+    if (midwayError) void failHalfWay(world, current, controller, midwayError);
     try {
       await current.done;
     } finally {
@@ -134,6 +137,20 @@ export async function runMigration(
     world.taskCancellers.delete(task.ref);
     world.changed();
   }
+}
+
+/** Aborts a migration with a scripted error once half of its memory is copied (or when it ends first). */
+async function failHalfWay(world: World, transfer: Transfer, controller: AbortController, error: string[]): Promise<void> {
+  let finished = false;
+  void transfer.done.then(
+    () => (finished = true),
+    () => (finished = true),
+  );
+  const tick = Math.max(1, world.durations.migrationSetupMs / 20);
+  while (!finished && !controller.signal.aborted && transfer.fraction() < 0.5) {
+    await world.clock.sleep(tick, controller.signal).catch(() => undefined);
+  }
+  if (!controller.signal.aborted) controller.abort(new XapiError(error[0] ?? "INTERNAL_ERROR", error.slice(1)));
 }
 
 /** Completes a migration found in a reloaded state file (the VM lands on its target). */

@@ -30,6 +30,8 @@ export interface Fault {
   hang?: boolean;
   /** Extra nominal delay before handling the call normally (or before the error). */
   delayMs?: number;
+  /** The error is raised part-way through the call rather than before it (see FaultSpec.midway). */
+  midway?: boolean;
   /** Calls left to affect. */
   count: number;
 }
