@@ -8,6 +8,7 @@ export default defineConfig({
       "shared/**/*.spec.ts",
       "agent/**/*.spec.ts",
       "simulator/**/*.spec.ts",
+      "chaos/**/*.spec.ts",
     ],
     globalSetup: ["test/ui/global-setup.ts", "test/support/stale-build-check.ts"],
     testTimeout: 30_000,

@@ -13,7 +13,8 @@ import { MaintenanceState } from "../../gen/hostaggregates/v1/host_pb.js";
 import { OperationState, StepState, VmMoveState, type Operation } from "../../gen/hostaggregates/v1/operation_pb.js";
 import type { HostState, SimulatorState } from "../../simulator/index.js";
 import { eventually } from "../support/eventually.js";
-import { controllerSignal, sandboxCtrlC, type InterruptibleProduct, type Interrupted, type Interruption, type RestartHooks, type SimulatorControlApi } from "./interruption-harness.js";
+import { controllerSignal, sandboxCtrlC, type InterruptibleProduct, type Interrupted, type Interruption, type RestartHooks } from "./interruption-harness.js";
+import type { SimulatorControlApi } from "../../chaos/processes.js";
 
 /** Simulator clock: a join takes ~0.6 s, a 2 GiB migration ~0.4 s alone (0.8 s two at a time). */
 const timeScale = 0.02;

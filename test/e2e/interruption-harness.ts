@@ -8,7 +8,6 @@
  * process, Ctrl-C of `npm start`); it starts an {@link InterruptibleProduct} that a scenario drives the
  * same way whichever it is, and whose interrupt() stops it that way and starts it again.
  */
-import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -16,154 +15,13 @@ import { join } from "node:path";
 import { connect, type ApiClients } from "../../cli/api-clients.js";
 import { OperationState, type Operation } from "../../gen/hostaggregates/v1/operation_pb.js";
 import type { SandboxInfo } from "../../sandbox/sandbox.js";
-import type { FaultSpec, HostState, SimulatorState, VmState } from "../../simulator/index.js";
-import type { ExitStatus } from "../support/controller-process.js";
+import type { SimulatorState } from "../../simulator/index.js";
+import { Daemon, type ExitStatus } from "../../chaos/daemon.js";
+import { AgentProcess, SimulatorProcess, simulatorControl, type SimulatorControlApi } from "../../chaos/processes.js";
 import { eventually } from "../support/eventually.js";
 import { ControllerProcess, waitForOperation } from "./product-harness.js";
 
 const root = new URL("../..", import.meta.url).pathname;
-
-/** A child process of the harness, with everything it printed. */
-class Daemon {
-  private text = "";
-  readonly exited: Promise<ExitStatus>;
-
-  private constructor(
-    readonly child: ChildProcess,
-    private readonly group: boolean,
-  ) {
-    child.stdout!.on("data", (d: Buffer) => (this.text += d.toString()));
-    child.stderr!.on("data", (d: Buffer) => (this.text += d.toString()));
-    this.exited = new Promise((resolve) => child.once("exit", (code, signal) => resolve({ code, signal })));
-  }
-
-  /** Starts a command and resolves once its output matches `ready` (with the match). */
-  static start(
-    command: string,
-    args: string[],
-    options: { ready: RegExp; env?: Record<string, string>; group?: boolean; timeoutMs?: number },
-  ): Promise<{ daemon: Daemon; match: RegExpExecArray }> {
-    const child = spawn(command, args, { cwd: root, env: { ...process.env, ...options.env }, stdio: ["ignore", "pipe", "pipe"], detached: options.group ?? false });
-    const daemon = new Daemon(child, options.group ?? false);
-    const timeoutMs = options.timeoutMs ?? 30_000;
-    return new Promise((resolve, reject) => {
-      let settled = false;
-      const fail = (why: string) => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        void daemon.stop("SIGKILL");
-        reject(new Error(`${command} ${why}:\n${daemon.output()}`));
-      };
-      const timer = setTimeout(() => fail(`printed nothing matching ${options.ready} within ${timeoutMs} ms`), timeoutMs);
-      const check = () => {
-        const match = options.ready.exec(daemon.text);
-        if (!match || settled) return;
-        settled = true;
-        clearTimeout(timer);
-        child.stdout!.off("data", check);
-        resolve({ daemon, match });
-      };
-      child.stdout!.on("data", check);
-      child.once("error", (err) => fail(`could not start: ${err.message}`));
-      void daemon.exited.then((s) => fail(`exited (code ${s.code}, signal ${s.signal}) before it was ready`));
-    });
-  }
-
-  /** Everything it printed so far. */
-  output(): string {
-    return this.text;
-  }
-
-  /** Sends a signal (to its whole process group when started as one, as a terminal's Ctrl-C does) and waits for the exit. */
-  async stop(signal: NodeJS.Signals = "SIGTERM"): Promise<ExitStatus> {
-    if (this.child.exitCode === null && this.child.signalCode === null) {
-      try {
-        if (this.group) process.kill(-this.child.pid!, signal);
-        else this.child.kill(signal);
-      } catch {
-        // already gone
-      }
-    }
-    return this.exited;
-  }
-}
-
-/** The simulator's control API (docs/simulator.md), over HTTP. */
-export interface SimulatorControlApi {
-  url: string;
-  state(): Promise<SimulatorState>;
-  host(name: string): Promise<HostState>;
-  /** Adds VMs to a host (running unless said otherwise). */
-  addVms(host: string, spec: { count: number; memoryMiB: number; namePrefix?: string }): Promise<VmState[]>;
-  /** Scripts a fault on a host's next calls of a method. */
-  setFault(host: string, fault: FaultSpec): Promise<HostState>;
-}
-
-/** A client of the control API at `url`. */
-export function simulatorControl(url: string): SimulatorControlApi {
-  const call = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
-    const res = await fetch(`${url}${path}`, { method, headers: { "content-type": "application/json" }, body: body === undefined ? undefined : JSON.stringify(body) });
-    const text = await res.text();
-    if (!res.ok) throw new Error(`${method} ${path}: HTTP ${res.status} ${text}`);
-    return JSON.parse(text) as T;
-  };
-  return {
-    url,
-    state: () => call<SimulatorState>("GET", "/state"),
-    host: (name) => call<HostState>("GET", `/hosts/${name}`),
-    addVms: async (host, spec) => (await call<{ vms: VmState[] }>("POST", `/hosts/${host}/vms`, spec)).vms,
-    setFault: (host, fault) => call<HostState>("POST", `/hosts/${host}/faults`, fault),
-  };
-}
-
-/** bin/fake-xapi as a process. */
-export class SimulatorProcess {
-  private constructor(
-    private readonly daemon: Daemon,
-    readonly hosts: { name: string; url: string }[],
-    readonly control: SimulatorControlApi,
-  ) {}
-
-  /** Starts it with free ports and waits for its host and control URLs. */
-  static async start(options: { hosts: number; baseAddress: string; timeScale: number; password: string }): Promise<SimulatorProcess> {
-    const { daemon, match } = await Daemon.start(
-      join(root, "bin/fake-xapi"),
-      ["--hosts", String(options.hosts), "--base-address", options.baseAddress, "--time-scale", String(options.timeScale)],
-      { ready: /^control: (\S+)$/m, env: { FAKE_XAPI_PASSWORD: options.password } },
-    );
-    const hosts = [...daemon.output().matchAll(/^\s+(\S+) (http:\/\/\S+) \(uuid/gm)].map((m) => ({ name: m[1]!, url: m[2]! }));
-    return new SimulatorProcess(daemon, hosts, simulatorControl(match[1]!));
-  }
-
-  /** Kills it. */
-  close(): Promise<ExitStatus> {
-    return this.daemon.stop("SIGKILL");
-  }
-}
-
-/** bin/aggregates-agent as a process; a restart listens on the port of the first start, so the registered endpoint stays valid. */
-export class AgentProcess {
-  endpoint = "";
-  private daemon?: Daemon;
-
-  constructor(private readonly args: string[]) {}
-
-  /** Starts (or restarts) it and resolves once it serves. */
-  async start(): Promise<void> {
-    const { daemon, match } = await Daemon.start(join(root, "bin/aggregates-agent"), ["--listen", this.endpoint || "127.0.0.1:0", ...this.args], {
-      ready: /serving PoolAgentService on (\S+)/,
-      env: { AGGREGATES_LOG_LEVEL: "warn" },
-    });
-    this.daemon = daemon;
-    this.endpoint = match[1]!;
-  }
-
-  /** Stops it (SIGTERM: a graceful stop that ends its calls in flight) and waits for the exit. */
-  stop(signal: NodeJS.Signals = "SIGTERM"): Promise<ExitStatus> {
-    return this.daemon?.stop(signal) ?? Promise.resolve({ code: null, signal: null });
-  }
-}
 
 /** Creates an aggregate and adds these hosts one by one (the first founds the pool); returns its id. */
 export async function createPool(api: ApiClients, name: string, hosts: string[]): Promise<bigint> {

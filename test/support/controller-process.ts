@@ -15,11 +15,10 @@ import type { Role } from "../../shared/auth.js";
 /** Path of the controller launcher. */
 export const controllerBin = fileURLToPath(new URL("../../bin/aggregates-controller", import.meta.url));
 
+import type { ExitStatus } from "../../chaos/daemon.js";
+
 /** How a process ended. */
-export interface ExitStatus {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-}
+export type { ExitStatus };
 
 /** A running controller process. */
 export interface ControllerProcess {
