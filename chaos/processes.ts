@@ -14,6 +14,10 @@ export interface SimulatorControlApi {
   addVms(host: string, spec: { count: number; memoryMiB: number; namePrefix?: string }): Promise<VmState[]>;
   /** Scripts a fault on a host's next calls of a method. */
   setFault(host: string, fault: FaultSpec): Promise<HostState>;
+  /** Clears a host's scripted faults. */
+  clearFaults(host: string): Promise<HostState>;
+  /** Powers a host off (a crash) or on (a boot). */
+  power(host: string, on: boolean): Promise<HostState>;
 }
 
 /** A client of the control API at `url`. */
@@ -30,6 +34,8 @@ export function simulatorControl(url: string): SimulatorControlApi {
     host: (name) => call<HostState>("GET", `/hosts/${name}`),
     addVms: async (host, spec) => (await call<{ vms: VmState[] }>("POST", `/hosts/${host}/vms`, spec)).vms,
     setFault: (host, fault) => call<HostState>("POST", `/hosts/${host}/faults`, fault),
+    clearFaults: (host) => call<HostState>("DELETE", `/hosts/${host}/faults`),
+    power: (host, on) => call<HostState>("POST", `/hosts/${host}/power`, { on }),
   };
 }
 
@@ -73,6 +79,11 @@ export class AgentProcess {
     });
     this.daemon = daemon;
     this.endpoint = match[1]!;
+  }
+
+  /** The running process (undefined before the first start). */
+  get process(): Daemon | undefined {
+    return this.daemon;
   }
 
   /** Stops it (SIGTERM: a graceful stop that ends its calls in flight) and waits for the exit. */
