@@ -16,7 +16,7 @@ const usage = `usage: npm run chaos -- [--schedules N] [--seed S] [--hosts H] [-
   --schedules      schedules to run (default 50)
   --seed           seed of the campaign (default: from the clock; printed)
   --hosts          simulated hosts per schedule (default 5, at least 4)
-  --events         requests and faults per schedule (default 16)
+  --events         requests and faults per schedule (default 24)
   --schedule-seed  run only the schedule of this seed (as printed by a campaign)
   --time-scale     simulator clock (default 0.01: a join takes about 0.3 s)
   --vms-per-host   running guests on each host of the first aggregate (default 2)
@@ -50,7 +50,7 @@ async function main(): Promise<number> {
     return 0;
   }
   const hosts = positive("hosts", values.hosts, 5, 4);
-  const events = positive("events", values.events, 16);
+  const events = positive("events", values.events, 24);
   const campaignSeed = positive("seed", values.seed, Date.now() % 2 ** 31, 0);
   const single = values["schedule-seed"] === undefined ? undefined : positive("schedule-seed", values["schedule-seed"], 0, 0);
   const count = single === undefined ? positive("schedules", values.schedules, 50) : 1;

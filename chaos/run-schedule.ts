@@ -4,7 +4,7 @@
  * serialized), watches the guests throughout, then heals every fault, lets the system settle
  * (repairing aggregates in ERROR, as an operator would) and checks the invariants.
  */
-import { ConnectError } from "@connectrpc/connect";
+import { Code, ConnectError } from "@connectrpc/connect";
 import { OperationKind, OperationState, type Operation } from "../gen/hostaggregates/v1/operation_pb.js";
 import { PoolState } from "../gen/hostaggregates/v1/aggregate_pb.js";
 import { Cluster, type ClusterOptions } from "./cluster.js";
@@ -165,7 +165,7 @@ class ScheduleRun {
   private async accept(what: string, send: () => Promise<Operation>): Promise<string | undefined> {
     this.requests += 1;
     try {
-      const id = this.track(await send());
+      const id = this.track(await this.retried(send));
       this.note(`  ${what}: accepted ${id}`);
       return id;
     } catch (err) {
@@ -215,7 +215,7 @@ class ScheduleRun {
         return;
       }
       case "conflicting-removes": {
-        await this.disable(e.host);
+        if (!(await this.readyToRemove(e.host))) return;
         const send = () => aggregates.removeHost({ aggregateId: this.aggregateId(e.aggregate), host: e.host });
         const ops = await Promise.all([this.accept(`RemoveHost ${e.host} (1)`, send), this.accept(`RemoveHost ${e.host} (2)`, send)]);
         this.conflicts.push({ what: `two RemoveHost of ${e.host}`, ops });
@@ -224,29 +224,38 @@ class ScheduleRun {
     }
   }
 
-  private async disable(host: string): Promise<void> {
-    await this.api.hosts.setHostEnabled({ name: host, enabled: false }).catch((err: unknown) => this.note(`  SetHostEnabled ${host} false: ${reason(err)}`));
-  }
-
-  /** As an operator removes a host: disable it; if it still runs guests, evacuate it first. */
-  private async removeHost(aggregate: string, host: string): Promise<void> {
-    await this.disable(host);
-    const send = () => this.api.aggregates.removeHost({ aggregateId: this.aggregateId(aggregate), host });
-    this.requests += 1;
-    try {
-      this.note(`  RemoveHost ${host}: accepted ${this.track(await send())}`);
-      return;
-    } catch (err) {
-      if (!(err instanceof ConnectError && err.rawMessage.includes("still runs"))) {
-        this.note(`  RemoveHost ${host}: refused ${reason(err)}`);
-        return;
+  /** As a client does: while the controller itself is down (restarting), try again for a few seconds. */
+  private async retried<T>(send: () => Promise<T>): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await send();
+      } catch (err) {
+        const controllerDown = err instanceof ConnectError && err.code === Code.Unavailable && /ECONNREFUSED|ECONNRESET|socket hang up/.test(err.rawMessage) && !err.rawMessage.includes("agent");
+        if (!controllerDown || attempt >= 20) throw err;
+        await sleep(250);
       }
     }
+  }
+
+  private async disable(host: string): Promise<void> {
+    await this.retried(() => this.api.hosts.setHostEnabled({ name: host, enabled: false })).catch((err: unknown) => this.note(`  SetHostEnabled ${host} false: ${reason(err)}`));
+  }
+
+  /** As an operator prepares a removal: disable the host; if it still runs guests, evacuate it (maintenance) first. */
+  private async readyToRemove(host: string): Promise<boolean> {
+    await this.disable(host);
+    const record = await this.retried(() => this.api.hosts.getHost({ name: host })).catch(() => undefined);
+    if (!record?.vms.some((vm) => vm.powerState === "Running")) return true;
     const evacuation = await this.accept(`StartMaintenance ${host} (to remove it)`, () => this.api.hosts.startMaintenance({ host }));
-    if (!evacuation) return;
+    if (!evacuation) return false;
     const done = await this.waitOperation(evacuation, 30_000).catch(() => undefined);
-    if (done?.state !== OperationState.SUCCEEDED) return;
-    await this.accept(`RemoveHost ${host}`, send);
+    return done?.state === OperationState.SUCCEEDED;
+  }
+
+  /** Disable, evacuate if needed, RemoveHost. */
+  private async removeHost(aggregate: string, host: string): Promise<void> {
+    if (!(await this.readyToRemove(host))) return;
+    await this.accept(`RemoveHost ${host}`, () => this.api.aggregates.removeHost({ aggregateId: this.aggregateId(aggregate), host }));
   }
 
   private async hostOf(target: HostTarget): Promise<string | undefined> {
