@@ -31,6 +31,8 @@ export interface RunOptions extends Omit<ClusterOptions, "hosts"> {
   vmsPerHost: number;
   /** How long the system may take to settle once the faults are healed. */
   settleTimeoutMs: number;
+  /** Called after the last event, before the system is healed and checked (tests use it to break a promise on purpose). */
+  afterEvents?: (cluster: Cluster) => Promise<void>;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -45,6 +47,7 @@ export async function runSchedule(schedule: Schedule, options: RunOptions): Prom
   try {
     await run.setUp();
     await run.fire();
+    await options.afterEvents?.(cluster);
     const violations = await run.settleAndCheck();
     return { seed: schedule.seed, requests: run.requests, operations: run.operationIds.size, faults: run.faults, violations, elapsedMs: Date.now() - started, log: run.log };
   } finally {
@@ -333,9 +336,11 @@ class ScheduleRun {
     await this.cluster.waitRegistered(Math.max(1000, deadline - Date.now()));
     let violations: Violation[] = [];
     let repairs = 0;
-    while (Date.now() < deadline) {
+    // Checked at least once, then again until the invariants hold or the time is up.
+    for (let first = true; first || Date.now() < deadline; first = false) {
       const record = await this.readRecord().catch(() => undefined);
       if (!record) {
+        violations = [{ invariant: "the controller answers", detail: "ListAggregates/ListHosts/ListOperations failed" }];
         await sleep(500);
         continue;
       }
@@ -348,7 +353,7 @@ class ScheduleRun {
       }
       const real = await readRealHosts(this.cluster.sim.hosts, "root", this.cluster.xapiPassword);
       violations = checkAll(record, real, this.observations());
-      if (violations.length === 0) break;
+      if (violations.length === 0 || Date.now() >= deadline) break;
       await sleep(1000);
     }
     this.note(`settle: ${violations.length} violation(s) after ${repairs} repair request(s)`);

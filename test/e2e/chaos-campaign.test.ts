@@ -1,0 +1,42 @@
+/**
+ * The fault campaign (`npm run chaos`, docs/reliability.md) runs here on a short fixed schedule, and
+ * its checks are shown to see a broken promise: a pool changed behind the controller's back.
+ */
+import { describe, expect, it } from "vitest";
+import { XapiCredentials } from "../../agent/xapi/credentials.js";
+import { XapiSession } from "../../agent/xapi/session.js";
+import { runSchedule } from "../../chaos/run-schedule.js";
+import { drawSchedule } from "../../chaos/schedule.js";
+
+const settings = { baseAddress: "127.0.41.10", timeScale: 0.01, heartbeatSeconds: 0.5, vmsPerHost: 2 };
+
+describe("fault campaign", () => {
+  it("a seeded schedule of requests and faults ends with every invariant holding", async () => {
+    const schedule = drawSchedule({ seed: 20261202, hosts: 5, events: 14 });
+    const result = await runSchedule(schedule, { ...settings, settleTimeoutMs: 60_000 });
+    expect(result.violations, result.log.join("\n")).toEqual([]);
+    expect(result.faults).toBeGreaterThan(0);
+    expect(result.operations).toBeGreaterThan(0);
+  }, 180_000);
+
+  it("its checks catch a pool that no longer matches the record (a host ejected behind the controller's back)", async () => {
+    const schedule = { ...drawSchedule({ seed: 1, hosts: 4, events: 1 }), events: [] };
+    const result = await runSchedule(schedule, {
+      ...settings,
+      settleTimeoutMs: 0,
+      async afterEvents(cluster) {
+        const master = cluster.sim.hosts[0]!;
+        const xapi = new XapiSession({ home: new URL(master.url), credentials: new XapiCredentials("root", cluster.xapiPassword), followMaster: false, callTimeoutMs: 5000 });
+        const [xs3] = (await xapi.call("host.get_by_name_label", ["xs3"])) as string[];
+        for (const vm of (await cluster.sim.control.state()).vms.filter((v) => v.residentOn === "xs3")) {
+          const ref = await xapi.call("VM.get_by_uuid", [vm.uuid]);
+          await xapi.call("VM.pool_migrate", [ref as string, (await xapi.call("host.get_by_name_label", ["xs2"]) as string[])[0]!, {}]);
+        }
+        await xapi.call("pool.eject", [xs3!]);
+        await xapi.logout();
+      },
+    });
+    const pool = result.violations.filter((v) => v.invariant === "ACTIVE aggregate = real pool");
+    expect(pool.map((v) => v.detail).join("\n")).toMatch(/recorded hosts \[xs1,xs2,xs3\], pool of xs1 has \[xs1,xs2\]/);
+  }, 120_000);
+});
