@@ -4,7 +4,7 @@
  * serialized), watches the guests throughout, then heals every fault, lets the system settle
  * (repairing aggregates in ERROR, as an operator would) and checks the invariants.
  */
-import { Code, ConnectError } from "@connectrpc/connect";
+import { ConnectError } from "@connectrpc/connect";
 import { OperationKind, OperationState, type Operation } from "../gen/hostaggregates/v1/operation_pb.js";
 import { PoolState } from "../gen/hostaggregates/v1/aggregate_pb.js";
 import { Cluster, type ClusterOptions } from "./cluster.js";
@@ -233,8 +233,9 @@ class ScheduleRun {
       try {
         return await send();
       } catch (err) {
-        const controllerDown = err instanceof ConnectError && err.code === Code.Unavailable && /ECONNREFUSED|ECONNRESET|socket hang up/.test(err.rawMessage) && !err.rawMessage.includes("agent");
-        if (!controllerDown || attempt >= 20) throw err;
+        // The connection to the controller failed (not an agent behind it): it is restarting.
+        const controllerDown = err instanceof ConnectError && /^(connect |read )?(ECONNREFUSED|ECONNRESET)|socket hang up/.test(err.rawMessage) && !err.rawMessage.includes("agent");
+        if (!controllerDown || attempt >= 60) throw err;
         await sleep(250);
       }
     }
