@@ -14,6 +14,7 @@ function healthy(): { record: ControllerRecord; real: RealHost[]; seen: RunObser
         { id: 2n, name: "chaos-b", state: "EMPTY", master: "", hosts: [], lastError: "" },
       ],
       hostAggregate: new Map([["xs1", 1n], ["xs2", 1n], ["xs3", 0n]]),
+      hostEnabled: new Map([["xs1", true], ["xs2", true], ["xs3", true]]),
       operations: [{ id: "op1", kind: "ADD_HOST", state: "SUCCEEDED", target: "xs2" }],
     },
     real: [
@@ -48,6 +49,12 @@ describe("invariants", () => {
     expect(details.some((d) => d.includes("recorded hosts"))).toBe(true);
     expect(details.some((d) => d.includes('named "other"'))).toBe(true);
     expect(details.some((d) => d.includes("member xs2 does not follow"))).toBe(true);
+  });
+
+  it("catch a host disabled in the record but enabled in XenServer", () => {
+    const w = healthy();
+    w.record.hostEnabled.set("xs2", false);
+    expect(checkPools(w.record, w.real).map((v) => v.detail)).toEqual(["chaos-a: xs2 is disabled in the record, enabled in XenServer"]);
   });
 
   it("catch a host in no aggregate that is still in a pool", () => {

@@ -30,6 +30,8 @@ export interface ControllerRecord {
   aggregates: RecordedAggregate[];
   /** Host name → aggregate id (0n: in no aggregate). */
   hostAggregate: Map<string, bigint>;
+  /** Host name → whether the record says it is enabled (takes VMs). */
+  hostEnabled: Map<string, boolean>;
   operations: RecordedOperation[];
 }
 
@@ -84,7 +86,7 @@ export function checkSettled(record: ControllerRecord): Violation[] {
   return found;
 }
 
-/** Every ACTIVE aggregate is its real pool: members, master and name; every other member follows that master. */
+/** Every ACTIVE aggregate is its real pool: members, master, name and each host's enabled state; every other member follows that master. */
 export function checkPools(record: ControllerRecord, real: readonly RealHost[]): Violation[] {
   const found: Violation[] = [];
   const byName = new Map(real.map((h) => [h.name, h]));
@@ -102,6 +104,10 @@ export function checkPools(record: ControllerRecord, real: readonly RealHost[]):
     if (view.master !== a.master) found.push({ invariant: "ACTIVE aggregate = real pool", detail: `${a.name}: recorded master ${a.master}, pool says ${view.master}` });
     if (view.poolName !== a.name) found.push({ invariant: "ACTIVE aggregate = real pool", detail: `${a.name}: pool is named "${view.poolName}"` });
     for (const h of a.hosts) {
+      const enabled = view.enabledHosts.includes(h);
+      if (view.hosts.includes(h) && record.hostEnabled.get(h) !== enabled) {
+        found.push({ invariant: "ACTIVE aggregate = real pool", detail: `${a.name}: ${h} is ${record.hostEnabled.get(h) ? "enabled" : "disabled"} in the record, ${enabled ? "enabled" : "disabled"} in XenServer` });
+      }
       if (h === a.master) continue;
       const v = byName.get(h)?.view;
       if (v?.kind !== "slave" || v.masterAddress !== addressOf(master.url)) {

@@ -398,6 +398,7 @@ class ScheduleRun {
         lastError: a.pool?.lastError?.message ?? "",
       })),
       hostAggregate: new Map(hosts.map((h) => [h.name, h.aggregateId])),
+      hostEnabled: new Map(hosts.map((h) => [h.name, h.enabled])),
       operations: operations.map((op) => ({ id: op.id, kind: OperationKind[op.kind], state: OperationState[op.state], target: op.target })),
     };
   }
