@@ -80,7 +80,7 @@ export class Cluster {
     }
     const cluster = new Cluster(options, dir, adminToken, agentToken, password, sim, agents, started.daemon, started.endpoint);
     try {
-      for (const name of Object.keys(agents)) await cluster.startAgent(name);
+      await Promise.all(Object.keys(agents).map((name) => cluster.startAgent(name)));
       await cluster.waitRegistered(30_000);
     } catch (err) {
       await cluster.close();

@@ -332,7 +332,7 @@ class ScheduleRun {
       if ((await sim.control.host(host)).power === "off") await sim.control.power(host, true);
     }
     await this.cluster.startController();
-    for (const host of this.schedule.hosts) await this.cluster.startAgent(host);
+    await Promise.all(this.schedule.hosts.map((host) => this.cluster.startAgent(host)));
     const deadline = Date.now() + this.options.settleTimeoutMs;
     await this.cluster.waitRegistered(Math.max(1000, deadline - Date.now()));
     let violations: Violation[] = [];
