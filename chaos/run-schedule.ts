@@ -192,6 +192,13 @@ class ScheduleRun {
       case "stop-maintenance":
         await this.accept(`StopMaintenance ${e.host}`, () => this.api.hosts.stopMaintenance({ host: e.host, rebalance: e.rebalance }));
         return;
+      case "set-enabled":
+        this.requests += 1;
+        await this.retried(() => this.api.hosts.setHostEnabled({ name: e.host, enabled: e.enabled })).then(
+          () => this.note(`  SetHostEnabled ${e.host} ${e.enabled}: done`),
+          (err: unknown) => this.note(`  SetHostEnabled ${e.host} ${e.enabled}: refused ${reason(err)}`),
+        );
+        return;
       case "create-aggregate": {
         this.requests += 1;
         try {

@@ -21,6 +21,7 @@ export type RequestEvent =
   | { kind: "remove-host"; aggregate: string; host: string }
   | { kind: "start-maintenance"; host: string }
   | { kind: "stop-maintenance"; host: string; rebalance: boolean }
+  | { kind: "set-enabled"; host: string; enabled: boolean }
   | { kind: "create-aggregate"; aggregate: string }
   | { kind: "cancel-latest" }
   /** One host to two aggregates at once: exactly one may win. */
@@ -71,6 +72,7 @@ const requestWeights = {
   "remove-host": 3,
   "start-maintenance": 3,
   "stop-maintenance": 3,
+  "set-enabled": 1,
   "create-aggregate": 0.5,
   "cancel-latest": 0.7,
   "conflicting-adds": 1,
@@ -154,6 +156,11 @@ function drawRequest(r: Random, model: IntendedModel): RequestEvent | undefined 
       model.inMaintenance.delete(host);
       return { kind, host, rebalance: r.chance(0.7) };
     }
+    case "set-enabled": {
+      const pairs = model.memberPairs().filter((p) => !model.inMaintenance.has(p.host));
+      if (pairs.length === 0) return undefined;
+      return { kind, host: r.pick(pairs).host, enabled: r.chance(0.5) };
+    }
     case "create-aggregate": {
       const aggregate = `chaos-${String.fromCharCode(97 + model.members.size)}`;
       model.members.set(aggregate, []);
@@ -236,6 +243,8 @@ export function describeEvent(e: ScheduleEvent): string {
       return `${e.kind} ${e.host}`;
     case "stop-maintenance":
       return `${e.kind} ${e.host}${e.rebalance ? " --rebalance" : ""}`;
+    case "set-enabled":
+      return `${e.kind} ${e.host} ${e.enabled}`;
     case "create-aggregate":
       return `${e.kind} ${e.aggregate}`;
     case "cancel-latest":
