@@ -1,6 +1,7 @@
 /** aggregates-agent: the agent daemon's command line. SIGINT/SIGTERM close it gracefully. */
 import { formatHostPort } from "../shared/address.js";
 import { parseCommandLine, usage, UsageError } from "./cli-options.js";
+import type { Agent } from "./index.js";
 
 async function main(): Promise<void> {
   const request = parseCommandLine(process.argv.slice(2), process.env);
@@ -10,7 +11,19 @@ async function main(): Promise<void> {
   }
   // Loaded after the flags are checked, so mistakes are reported without loading the whole agent.
   const { startAgent } = await import("./index.js");
-  const agent = await startAgent(request.options);
+  // A second agent under a live host's name: say so and exit non-zero (a restart would be refused again).
+  let agent: Agent | undefined;
+  let refused = false;
+  const exitRefused = () => void agent?.close().finally(() => process.exit(1));
+  agent = await startAgent({
+    ...request.options,
+    onRegistrationRefused: (message) => {
+      console.error(`aggregates-agent: the controller refused this agent: ${message}`);
+      refused = true;
+      exitRefused();
+    },
+  });
+  if (refused) exitRefused();
   console.log(`agent for ${request.options.hostName} serving PoolAgentService on ${agent.endpoint}`);
   if (agent.metricsAddress) console.log(`Prometheus metrics on http://${formatHostPort(agent.metricsAddress)}/metrics`);
   let stopping = false;

@@ -2,10 +2,11 @@
  * Registration with the controller: RegisterHost at start and whenever the host's toolstack
  * restarted or its role or pool changed, Heartbeat with fresh capacity and pool facts at the
  * interval the controller names, exponential capped backoff while the controller is unreachable,
- * and re-registration when a heartbeat answers `reregister`.
+ * and re-registration when a heartbeat answers `reregister`. A RegisterHost refused with
+ * ALREADY_EXISTS (another live agent holds the host name) ends the loop for good.
  */
 import type { Duration } from "@bufbuild/protobuf/wkt";
-import type { Client } from "@connectrpc/connect";
+import { Code, ConnectError, type Client } from "@connectrpc/connect";
 import { AgentRegistryService } from "../../gen/hostaggregates/v1/agent_registry_pb.js";
 import type { Logger } from "../../shared/logging.js";
 import type { AgentContext } from "../service/agent-context.js";
@@ -26,6 +27,8 @@ export interface RegistrarOptions {
   /** Timeout of each call to the controller. */
   callTimeoutMs: number;
   log: Logger;
+  /** Called once when the controller refuses the registration for good (another live agent holds the name). */
+  onRefused?: (message: string) => void;
 }
 
 /** What was last registered, to notice changes that need a new registration. */
@@ -42,6 +45,8 @@ export interface RegistrarStats {
   registrations: number;
   heartbeats: number;
   failures: number;
+  /** The controller's message when it refused the registration for good (the loop then ended). */
+  refused?: string;
   /** Last report sent. */
   lastReport?: HostReport;
 }
@@ -104,6 +109,13 @@ export class Registrar {
         this.#backoff.reset();
       } catch (err) {
         if (this.#stop.signal.aborted) break;
+        if (err instanceof ConnectError && err.code === Code.AlreadyExists) {
+          // Retrying cannot help while the other agent lives: an operator must decide which one runs.
+          this.stats.refused = err.rawMessage;
+          log.error("registration refused: another live agent holds this host name; no more registrations or heartbeats", { error: err.rawMessage });
+          this.options.onRefused?.(err.rawMessage);
+          break;
+        }
         this.stats.failures++;
         waitMs = this.#backoff.next();
         log.warn("controller unreachable or refused; backing off", {
