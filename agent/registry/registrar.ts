@@ -2,7 +2,8 @@
  * Registration with the controller: RegisterHost at start and whenever the host's toolstack
  * restarted or its role or pool changed, Heartbeat with fresh capacity and pool facts at the
  * interval the controller names, exponential capped backoff while the controller is unreachable,
- * and re-registration when a heartbeat answers `reregister`. A RegisterHost refused with
+ * and re-registration when a heartbeat answers `reregister`. While the own XAPI is down it is polled
+ * every poll interval, and its return is reported at once (xapi-return-watch.ts). A RegisterHost refused with
  * ALREADY_EXISTS (another live agent holds the host name) ends the loop for good.
  */
 import type { Duration } from "@bufbuild/protobuf/wkt";
@@ -13,6 +14,7 @@ import type { AgentContext } from "../service/agent-context.js";
 import { agentVersion } from "../version.js";
 import { Backoff, type BackoffOptions } from "./backoff.js";
 import { readHostReport, type HostReport } from "./host-report.js";
+import { watchForXapiReturn } from "./xapi-return-watch.js";
 
 /** Options of the registrar. */
 export interface RegistrarOptions {
@@ -124,8 +126,21 @@ export class Registrar {
           failures: this.#backoff.failures,
         });
       }
-      await this.sleep(waitMs);
+      await this.pause(waitMs);
     }
+  }
+
+  /** Sleeps until the next report is due; while the own XAPI is down, its return ends the sleep at once. */
+  private async pause(ms: number): Promise<void> {
+    if (this.stats.lastReport?.pool.xapiReachable !== false) return this.sleep(ms);
+    const watch = new AbortController();
+    const watching = watchForXapiReturn(this.options.ctx, AbortSignal.any([watch.signal, this.#stop.signal]), () => {
+      this.options.log.info("own XAPI answers again; reporting at once");
+      this.wake();
+    });
+    await this.sleep(ms);
+    watch.abort();
+    await watching;
   }
 
   /** One register or heartbeat; returns how long to wait before the next. */

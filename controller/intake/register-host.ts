@@ -7,7 +7,7 @@ import type { MessageShape } from "@bufbuild/protobuf";
 import type { RegisterHostRequestSchema } from "../../gen/hostaggregates/v1/agent_registry_pb.js";
 import { parseHostPort } from "../../shared/address.js";
 import { alreadyExists, failedPrecondition, type FieldViolation } from "../../shared/errors.js";
-import type { ControllerContext } from "../context.js";
+import type { ControllerContext, IntakeContext } from "../context.js";
 import { heartbeatAgeMs, heartbeatsFresh } from "../model/liveness.js";
 import { nowIso, type HostRecord } from "../model/records.js";
 import { checkAvailabilityZone, checkHostName, violations } from "../model/validation.js";
@@ -62,7 +62,7 @@ async function refuseSecondAgent(ctx: ControllerContext, req: { name: string; ag
 }
 
 /** Registers (or refreshes) a host; a new host starts disabled. */
-export async function registerHost(ctx: ControllerContext, req: MessageShape<typeof RegisterHostRequestSchema>): Promise<HostRecord> {
+export async function registerHost(ctx: IntakeContext, req: MessageShape<typeof RegisterHostRequestSchema>): Promise<HostRecord> {
   validateRegistration(req);
   await refuseSecondAgent(ctx, req);
   const { store } = ctx;
@@ -91,5 +91,6 @@ export async function registerHost(ctx: ControllerContext, req: MessageShape<typ
     return (await store.hosts.get(req.name))!;
   });
   ctx.log.info("host registered", { host: req.name, agentEndpoint: req.agentEndpoint });
+  ctx.hostReports.reported(req.name, facts, "registration");
   return host;
 }
