@@ -154,4 +154,22 @@ describe("a second agent under a live host's name", () => {
     expect(restarted.agent.stats().refused).toBeUndefined();
     expect(await endpointOf()).toBe(third.agent.endpoint);
   }, 60_000);
+
+  it("reports its XAPI's return at once (polling it while down), not at the next 5 s heartbeat", async () => {
+    const { agent } = v.agents.get("xs1") ?? (await v.addAgent("xs1"));
+    await eventually("the agent to register", () => agent.stats().registrations > 0);
+    await v.sim.control.power("xs1", false);
+    await eventually("a report of the XAPI down", async () => (await v.controller.hosts.getHost({ name: "xs1" })).pool?.xapiReachable === false, 15_000);
+    // Power on right after a heartbeat: the next one is due ~4.4 s after the XAPI is back (boot: 600 ms).
+    const beats = agent.stats().heartbeats;
+    await eventually("a heartbeat while the XAPI is down", () => agent.stats().heartbeats > beats, 12_000);
+    const registrations = agent.stats().registrations;
+    await v.sim.control.power("xs1", true);
+    await v.sim.control.waitFor((s) => s.hosts.find((h) => h.name === "xs1")?.toolstack === "up", 10_000);
+    const upAt = Date.now();
+    await eventually("the agent to register again", () => agent.stats().registrations > registrations, 10_000);
+    const tookMs = Date.now() - upAt;
+    expect(tookMs).toBeLessThan(5_000 / 4);
+    expect((await v.controller.hosts.getHost({ name: "xs1" })).pool?.xapiReachable).toBe(true);
+  }, 60_000);
 });
