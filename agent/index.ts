@@ -73,7 +73,7 @@ export interface AgentOptions {
   processMetrics?: boolean;
   /**
    * Called when the controller refuses the registration for good (another live agent holds the host
-   * name): the agent no longer registers or heartbeats; the daemon exits with status 1.
+   * name): the agent no longer registers or heartbeats; the daemon exits with status 3.
    */
   onRegistrationRefused?: (message: string) => void;
 }

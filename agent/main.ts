@@ -3,6 +3,9 @@ import { formatHostPort } from "../shared/address.js";
 import { parseCommandLine, usage, UsageError } from "./cli-options.js";
 import type { Agent } from "./index.js";
 
+/** Exit status when the controller refuses this agent for good (another live agent holds the host name). */
+const refusedExitStatus = 3;
+
 async function main(): Promise<void> {
   const request = parseCommandLine(process.argv.slice(2), process.env);
   if (request.help) {
@@ -11,10 +14,10 @@ async function main(): Promise<void> {
   }
   // Loaded after the flags are checked, so mistakes are reported without loading the whole agent.
   const { startAgent } = await import("./index.js");
-  // A second agent under a live host's name: say so and exit non-zero (a restart would be refused again).
+  // A second agent under a live host's name: say so and exit 3 (a restart would be refused again).
   let agent: Agent | undefined;
   let refused = false;
-  const exitRefused = () => void agent?.close().finally(() => process.exit(1));
+  const exitRefused = () => void agent?.close().finally(() => process.exit(refusedExitStatus));
   agent = await startAgent({
     ...request.options,
     onRegistrationRefused: (message) => {
