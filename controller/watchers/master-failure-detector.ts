@@ -32,6 +32,7 @@ import { fence, fencingCandidates, type FencingCandidate, type FencingContext } 
 import { KeyedQueue } from "./keyed-queue.js";
 import { pruneLostVms } from "./lost-vms.js";
 import { PeriodicPass } from "./periodic-pass.js";
+import { ReportTrigger } from "./report-trigger.js";
 
 /** Metadata key that turns automatic recovery off ("false", "0", "no", "off"). */
 export const autoRecoverKey = "auto_recover_master";
@@ -84,9 +85,6 @@ export interface DetectorStats {
   suspects: { aggregateId: number; master: string; since: number }[];
 }
 
-/** The pool facts that decide fencing, as one comparable string. */
-const factsKey = (f: PoolFactsRecord) => JSON.stringify([f.role, f.masterAddress, f.poolUuid, f.emergencyMode, f.xapiReachable]);
-
 /** The periodic master-failure detector, also told about every agent report. */
 export class MasterFailureDetector implements HostReportListener {
   private readonly periodic: PeriodicPass;
@@ -96,8 +94,8 @@ export class MasterFailureDetector implements HostReportListener {
   private readonly lostVmsCheckedAt = new Map<number, number>();
   /** Checks of one aggregate run one at a time. */
   private readonly checks = new KeyedQueue<number>();
-  /** The last pool facts each host reported (a heartbeat that changes them triggers fencing). */
-  private readonly reportedFacts = new Map<string, string>();
+  /** Which reports run fencing at once (registrations, heartbeats with changed pool facts). */
+  private readonly reportTrigger = new ReportTrigger();
   private readonly reportChecks = new Set<Promise<void>>();
 
   constructor(
@@ -143,11 +141,7 @@ export class MasterFailureDetector implements HostReportListener {
    * live answers (fencing.ts).
    */
   reported(host: string, facts: PoolFactsRecord | null, kind: "registration" | "heartbeat"): void {
-    if (!facts || this.stop.signal.aborted) return;
-    const key = factsKey(facts);
-    const changed = this.reportedFacts.get(host) !== key;
-    this.reportedFacts.set(host, key);
-    if ((kind === "heartbeat" && !changed) || !facts.xapiReachable) return;
+    if (!this.reportTrigger.observe(host, facts, kind) || this.stop.signal.aborted) return;
     const check = this.fenceOnReport(host)
       .catch((err: unknown) => {
         if (!this.stop.signal.aborted) this.ctx.log.warn("fencing on an agent report failed; the next pass retries", { host, error: err instanceof Error ? err.message : String(err) });
