@@ -71,6 +71,11 @@ export interface AgentOptions {
   metricsListen?: string;
   /** Also export process and Node.js metrics (the daemon does; default off in-process, see shared/metrics/registry.ts). */
   processMetrics?: boolean;
+  /**
+   * Called when the controller refuses the registration for good (another live agent holds the host
+   * name): the agent no longer registers or heartbeats; the daemon exits with status 3.
+   */
+  onRegistrationRefused?: (message: string) => void;
 }
 
 /** A running agent. */
@@ -141,6 +146,7 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
     backoff: { initialMs: 500, maxMs: 30_000, ...options.controllerBackoff },
     callTimeoutMs: timings.callTimeoutMs,
     log,
+    onRefused: options.onRegistrationRefused,
   });
   metrics.readStatusFrom(() => ({ registrar: registrar.stats, xapiReachable: xapi.monitor.reachable, toolstackRestarts: xapi.monitor.epoch }));
   registrar.start();

@@ -6,7 +6,7 @@ import type { Client } from "@connectrpc/connect";
 import type { PoolAgentService } from "../gen/hostaggregates/agent/v1/pool_agent_pb.js";
 import type { Logger } from "../shared/logging.js";
 import type { KnownCapacity } from "./model/known-capacity.js";
-import type { HostRecord, OperationKindName, OperationRecord, OperationStateName, StepStateName } from "./model/records.js";
+import type { HostRecord, OperationKindName, OperationRecord, OperationStateName, PoolFactsRecord, StepStateName } from "./model/records.js";
 import type { Store } from "./store/store.js";
 
 /** A PoolAgentService client. */
@@ -64,7 +64,14 @@ export interface ControllerContext {
   metrics: ControllerMetrics;
 }
 
-/** What request intake gets: the context and the engine's scheduling port. */
+/** Hears about agents' reports as intake accepts them, so a watcher can act on a change at once. */
+export interface HostReportListener {
+  /** The agent of `host` registered or heartbeated with these pool facts (null: it sent none). */
+  reported(host: string, facts: PoolFactsRecord | null, kind: "registration" | "heartbeat"): void;
+}
+
+/** What request intake gets: the context, the engine's scheduling port, and the listener of agent reports. */
 export interface IntakeContext extends ControllerContext {
   engine: OperationScheduler;
+  hostReports: HostReportListener;
 }

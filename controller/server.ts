@@ -20,7 +20,7 @@ import { eventService } from "./api/event-service.js";
 import { hostService } from "./api/host-service.js";
 import { operationService } from "./api/operation-service.js";
 import { consoleRoute, defaultConsoleDir } from "./console.js";
-import type { ControllerContext, IntakeContext } from "./context.js";
+import type { ControllerContext, HostReportListener, IntakeContext } from "./context.js";
 import type { CrashHook } from "./engine/crash-hook.js";
 import { Engine } from "./engine/engine.js";
 import { createControllerMetrics } from "./metrics/index.js";
@@ -99,12 +99,16 @@ export async function startController(options: ControllerOptions): Promise<Contr
     retryDelayMs: options.retryDelayMs ?? 1000,
     crashHook: options.crashHook,
   });
-  const context: IntakeContext = { ...base, engine };
+  // Agents' reports go to the master-failure detector (built below, on this context), which fences at once.
+  const reportListeners: HostReportListener[] = [];
+  const hostReports: HostReportListener = { reported: (host, facts, kind) => reportListeners.forEach((l) => l.reported(host, facts, kind)) };
+  const context: IntakeContext = { ...base, engine, hostReports };
   const reconciler = new Reconciler(base, { intervalMs: options.reconcileIntervalMs ?? 60_000, heartbeatIntervalMs: base.heartbeatIntervalMs });
   const masterFailureDetector = new MasterFailureDetector(
     context,
     masterFailureSettings(base.heartbeatIntervalMs, { intervalMs: options.masterCheckIntervalMs, failureThresholdMs: options.masterFailureThresholdMs }),
   );
+  reportListeners.push(masterFailureDetector);
   const admin = ["admin"] as const;
   const server = await startRpcServer({
     grpcListen: options.grpcListen ?? "127.0.0.1:50051",

@@ -2,16 +2,19 @@
  * Registration with the controller: RegisterHost at start and whenever the host's toolstack
  * restarted or its role or pool changed, Heartbeat with fresh capacity and pool facts at the
  * interval the controller names, exponential capped backoff while the controller is unreachable,
- * and re-registration when a heartbeat answers `reregister`.
+ * and re-registration when a heartbeat answers `reregister`. While the own XAPI is down it is polled
+ * every poll interval, and its return is reported at once (xapi-return-watch.ts). A RegisterHost refused with
+ * ALREADY_EXISTS (another live agent holds the host name) ends the loop for good.
  */
 import type { Duration } from "@bufbuild/protobuf/wkt";
-import type { Client } from "@connectrpc/connect";
+import { Code, ConnectError, type Client } from "@connectrpc/connect";
 import { AgentRegistryService } from "../../gen/hostaggregates/v1/agent_registry_pb.js";
 import type { Logger } from "../../shared/logging.js";
 import type { AgentContext } from "../service/agent-context.js";
 import { agentVersion } from "../version.js";
 import { Backoff, type BackoffOptions } from "./backoff.js";
 import { readHostReport, type HostReport } from "./host-report.js";
+import { watchForXapiReturn } from "./xapi-return-watch.js";
 
 /** Options of the registrar. */
 export interface RegistrarOptions {
@@ -26,6 +29,8 @@ export interface RegistrarOptions {
   /** Timeout of each call to the controller. */
   callTimeoutMs: number;
   log: Logger;
+  /** Called once when the controller refuses the registration for good (another live agent holds the name). */
+  onRefused?: (message: string) => void;
 }
 
 /** What was last registered, to notice changes that need a new registration. */
@@ -42,6 +47,8 @@ export interface RegistrarStats {
   registrations: number;
   heartbeats: number;
   failures: number;
+  /** The controller's message when it refused the registration for good (the loop then ended). */
+  refused?: string;
   /** Last report sent. */
   lastReport?: HostReport;
 }
@@ -104,6 +111,13 @@ export class Registrar {
         this.#backoff.reset();
       } catch (err) {
         if (this.#stop.signal.aborted) break;
+        if (err instanceof ConnectError && err.code === Code.AlreadyExists) {
+          // Retrying cannot help while the other agent lives: an operator must decide which one runs.
+          this.stats.refused = err.rawMessage;
+          log.error("registration refused: another live agent holds this host name; no more registrations or heartbeats", { error: err.rawMessage });
+          this.options.onRefused?.(err.rawMessage);
+          break;
+        }
         this.stats.failures++;
         waitMs = this.#backoff.next();
         log.warn("controller unreachable or refused; backing off", {
@@ -112,8 +126,21 @@ export class Registrar {
           failures: this.#backoff.failures,
         });
       }
-      await this.sleep(waitMs);
+      await this.pause(waitMs);
     }
+  }
+
+  /** Sleeps until the next report is due; while the own XAPI is down, its return ends the sleep at once. */
+  private async pause(ms: number): Promise<void> {
+    if (this.stats.lastReport?.pool.xapiReachable !== false) return this.sleep(ms);
+    const watch = new AbortController();
+    const watching = watchForXapiReturn(this.options.ctx, AbortSignal.any([watch.signal, this.#stop.signal]), () => {
+      this.options.log.info("own XAPI answers again; reporting at once");
+      this.wake();
+    });
+    await this.sleep(ms);
+    watch.abort();
+    await watching;
   }
 
   /** One register or heartbeat; returns how long to wait before the next. */

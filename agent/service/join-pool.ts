@@ -35,6 +35,9 @@ export async function joinPool(ctx: AgentContext, masterAddress: string, force: 
 
   const method = force ? "pool.join_force" : "pool.join";
   ctx.log.info("join: calling", { method, master });
+  // Toolstack restarts seen from here on: a host that restarts and comes back as a master did not join.
+  const epochAtCall = ctx.xapi.monitor.epoch;
+  let wentDown = false;
   try {
     await ctx.xapi.home.call(method, [master, ctx.credentials.username, ctx.credentials.reveal()], {
       signal,
@@ -54,10 +57,23 @@ export async function joinPool(ctx: AgentContext, masterAddress: string, force: 
         if (sameAddress(now.masterAddress, master)) return ready(true);
         throw failedPrecondition(`${ctx.hostName} restarted as a slave of ${now.masterAddress}, not ${master}`);
       }
+      if (now.kind === "unreachable") wentDown = true;
+      if (now.kind === "master" && (wentDown || ctx.xapi.monitor.epoch !== epochAtCall)) throw standaloneAgain(ctx.hostName, master);
       return notYet(now.kind === "master" ? "still a master (toolstack restart pending)" : now.kind === "emergency" ? `emergency mode (${now.code})` : "endpoint down (toolstack restarting)");
     },
   );
   return confirmMember(ctx, master, deadline, signal);
+}
+
+/**
+ * The host restarted (power loss, reboot) and came back as a master: the join was not committed
+ * (a committed join rewrites pool.conf before the restart, so the host would come back as a slave).
+ */
+function standaloneAgain(hostName: string, master: string): Error {
+  return failedPrecondition(
+    `${hostName} restarted and came back standalone (a pool master of its own): the join to the pool of ${master} did not happen ` +
+      `(e.g. the host lost power before the join was committed); the master may still list it as a host that is not live. Join it again`,
+  );
 }
 
 /** True when our master is the requested one, directly or because the requested host names it as master. */

@@ -2,13 +2,13 @@
 import type { ServiceImpl } from "@connectrpc/connect";
 import { durationFromMs } from "@bufbuild/protobuf/wkt";
 import { AgentRegistryService } from "../../gen/hostaggregates/v1/agent_registry_pb.js";
-import type { ControllerContext } from "../context.js";
+import type { IntakeContext } from "../context.js";
 import { heartbeat } from "../intake/heartbeat.js";
 import { registerHost } from "../intake/register-host.js";
 import { hostMessage } from "./convert.js";
 
 /** Handlers of AgentRegistryService. */
-export function agentRegistryService(ctx: ControllerContext): ServiceImpl<typeof AgentRegistryService> {
+export function agentRegistryService(ctx: IntakeContext): ServiceImpl<typeof AgentRegistryService> {
   const heartbeatInterval = () => durationFromMs(ctx.heartbeatIntervalMs);
   return {
     async registerHost(req) {

@@ -10,6 +10,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { HostRole, type HostInfo } from "../../gen/hostaggregates/agent/v1/pool_agent_pb.js";
 import type { AgentLookup, ControllerContext } from "../context.js";
 import type { AggregateRecord, HostRecord } from "../model/records.js";
+import { heartbeatAgeMs, livenessWindowMs } from "../model/liveness.js";
 
 /** How the master looks from the controller. */
 export interface MasterProbe {
@@ -73,9 +74,8 @@ export function probeOptions(signal: AbortSignal, timeoutMs: number) {
 
 /** What the heartbeats say about a host. */
 export function heartbeatEvidence(host: HostRecord, heartbeatIntervalMs: number, now = Date.now()): { down: boolean; detail: string } {
-  const last = Date.parse(host.lastHeartbeatAt ?? host.registeredAt);
-  const silentMs = now - last;
-  if (silentMs > 3 * heartbeatIntervalMs) return { down: true, detail: `no heartbeat for ${(silentMs / 1000).toFixed(1)} s` };
+  const silentMs = heartbeatAgeMs(host, now);
+  if (silentMs > livenessWindowMs(heartbeatIntervalMs)) return { down: true, detail: `no heartbeat for ${(silentMs / 1000).toFixed(1)} s` };
   if (host.liveness === "FAILED" || host.liveness === "UNREACHABLE") return { down: true, detail: `liveness ${host.liveness}` };
   if (host.liveness === "XAPI_UNREACHABLE" || host.poolFacts?.xapiReachable === false) return { down: true, detail: "its agent reports its XAPI unreachable" };
   return { down: false, detail: "heartbeats report it alive" };

@@ -13,6 +13,7 @@ import { HostRole } from "../../gen/hostaggregates/agent/v1/pool_agent_pb.js";
 import type { ControllerContext } from "../context.js";
 import { nowIso, type AggregateRecord, type HostRecord } from "../model/records.js";
 import { fenced } from "../model/lifecycle.js";
+import { heartbeatsFresh } from "../model/liveness.js";
 
 /** What fencing needs. */
 export interface FencingContext {
@@ -44,7 +45,7 @@ export async function fencingCandidates(ctx: ControllerContext, aggregate: Aggre
     if (h.name === master.name) continue;
     const facts = h.poolFacts;
     // Only hosts whose agent heartbeats and reaches its XAPI can be repointed.
-    if (!facts || !facts.xapiReachable || !isFresh(ctx, h)) continue;
+    if (!facts || !facts.xapiReachable || !heartbeatsFresh(h, ctx.heartbeatIntervalMs)) continue;
     if (h.membership === "FAILED") {
       const elsewhere = facts.role === "MASTER" || (facts.masterAddress !== "" && !sameAddress(facts.masterAddress, master.xapiAddress));
       if (h.liveness === "FAILED" || elsewhere) found.push({ host: h, kind: "former-master" });
@@ -58,9 +59,6 @@ export async function fencingCandidates(ctx: ControllerContext, aggregate: Aggre
   return found;
 }
 
-function isFresh(ctx: ControllerContext, h: HostRecord): boolean {
-  return Date.now() - Date.parse(h.lastHeartbeatAt ?? h.registeredAt) <= 3 * ctx.heartbeatIntervalMs;
-}
 
 /** Whether a host's answer shows it follows the master at this address. */
 function follows(info: HostInfo, masterAddress: string): boolean {

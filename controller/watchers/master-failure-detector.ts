@@ -6,14 +6,17 @@
  * RECOVER_MASTER operation, unless the aggregate's metadata says `auto_recover_master=false`:
  * then the aggregate goes to ERROR with the condition and an event, and an operator runs
  * `aggctl aggregate-recover-master`. While the master is healthy it fences returning former
- * masters (fencing.ts) and drops lost VMs that run again.
+ * masters (fencing.ts) and drops lost VMs that run again. It also listens to the agents' reports:
+ * a registration, or a heartbeat whose pool facts changed, of a host of an aggregate runs that
+ * aggregate's fencing at once instead of at the next pass. Checks of one aggregate (pass or report)
+ * run one at a time.
  */
 import { setMaxListeners } from "node:events";
 import { HostRole } from "../../gen/hostaggregates/agent/v1/pool_agent_pb.js";
-import type { IntakeContext } from "../context.js";
+import type { HostReportListener, IntakeContext } from "../context.js";
 import { recoverMaster } from "../intake/recover-master.js";
 import { errorWhenMasterAnswers, isMasterFailureError, masterFailureCondition } from "../model/lifecycle.js";
-import { nowIso, type AggregateRecord, type HostRecord, type OperationRecord } from "../model/records.js";
+import { nowIso, type AggregateRecord, type HostRecord, type OperationRecord, type PoolFactsRecord } from "../model/records.js";
 import { isHandingOverMaster } from "../operations/index.js";
 import {
   askMembers,
@@ -26,8 +29,10 @@ import {
   type MemberReport,
 } from "../pool/master-assessment.js";
 import { fence, fencingCandidates, type FencingCandidate, type FencingContext } from "./fencing.js";
+import { KeyedQueue } from "./keyed-queue.js";
 import { pruneLostVms } from "./lost-vms.js";
 import { PeriodicPass } from "./periodic-pass.js";
+import { ReportTrigger } from "./report-trigger.js";
 
 /** Metadata key that turns automatic recovery off ("false", "0", "no", "off"). */
 export const autoRecoverKey = "auto_recover_master";
@@ -80,13 +85,18 @@ export interface DetectorStats {
   suspects: { aggregateId: number; master: string; since: number }[];
 }
 
-/** The periodic master-failure detector. */
-export class MasterFailureDetector {
+/** The periodic master-failure detector, also told about every agent report. */
+export class MasterFailureDetector implements HostReportListener {
   private readonly periodic: PeriodicPass;
   private readonly stop = new AbortController();
   private readonly episodes = new Map<number, Episode>();
   private readonly fencing = new Map<string, Promise<void>>();
   private readonly lostVmsCheckedAt = new Map<number, number>();
+  /** Checks of one aggregate run one at a time. */
+  private readonly checks = new KeyedQueue<number>();
+  /** Which reports run fencing at once (registrations, heartbeats with changed pool facts). */
+  private readonly reportTrigger = new ReportTrigger();
+  private readonly reportChecks = new Set<Promise<void>>();
 
   constructor(
     private readonly ctx: IntakeContext,
@@ -115,11 +125,49 @@ export class MasterFailureDetector {
     };
   }
 
-  /** Stops the timer and waits for a running pass and fencing. */
+  /** Stops the timer and waits for a running pass, checks and fencing. */
   async close(): Promise<void> {
     this.stop.abort(new Error("controller shutting down"));
     await this.periodic.stop();
+    await Promise.allSettled([...this.reportChecks]);
+    await this.checks.idle();
     await Promise.allSettled([...this.fencing.values()]);
+  }
+
+  /**
+   * An agent's report was accepted. A registration (the agent's XAPI came back, its role or pool
+   * changed, it restarted) or a heartbeat with other pool facts than the last may make its host a
+   * fencing candidate: that aggregate's fencing runs now, each action still decided on the hosts'
+   * live answers (fencing.ts).
+   */
+  reported(host: string, facts: PoolFactsRecord | null, kind: "registration" | "heartbeat"): void {
+    if (!this.reportTrigger.observe(host, facts, kind) || this.stop.signal.aborted) return;
+    const check = this.fenceOnReport(host)
+      .catch((err: unknown) => {
+        if (!this.stop.signal.aborted) this.ctx.log.warn("fencing on an agent report failed; the next pass retries", { host, error: err instanceof Error ? err.message : String(err) });
+      })
+      .finally(() => this.reportChecks.delete(check));
+    this.reportChecks.add(check);
+  }
+
+  /** Runs the fencing of the reporting host's aggregate, behind (or joining) the aggregate's other checks. */
+  private async fenceOnReport(hostName: string): Promise<void> {
+    const { store } = this.ctx;
+    const host = await store.hosts.get(hostName);
+    const id = host?.aggregateId;
+    if (id == null) return;
+    await this.checks.run(id, async () => {
+      if (this.stop.signal.aborted) return;
+      const aggregate = await store.aggregates.get(id);
+      if (!aggregate?.masterHost || aggregate.masterHost === hostName) return;
+      const master = await store.hosts.get(aggregate.masterHost);
+      if (!master) return;
+      const operations = (await store.operations.unfinished()).filter((o) => o.aggregateId === id);
+      if (operations.some((o) => o.kind === "RECOVER_MASTER") || operations.some(isHandingOverMaster)) return;
+      // A master that looks down is the periodic pass's to judge; fencing needs a healthy one.
+      if (heartbeatEvidence(master, this.ctx.heartbeatIntervalMs).down) return;
+      await this.fenceReturning(aggregate, master);
+    }, true);
   }
 
   private async pass(): Promise<void> {
@@ -130,7 +178,7 @@ export class MasterFailureDetector {
       const page = await store.aggregates.list({ afterId, limit: 100 });
       if (page.length === 0) break;
       afterId = page.at(-1)!.id;
-      await Promise.all(page.map((a) => this.check(a, unfinished.filter((o) => o.aggregateId === a.id))));
+      await Promise.all(page.map((a) => this.checks.run(a.id, () => this.check(a, unfinished.filter((o) => o.aggregateId === a.id)))));
       if (this.stop.signal.aborted) return;
     }
     for (const id of [...this.episodes.keys(), ...this.lostVmsCheckedAt.keys()]) {
@@ -207,12 +255,19 @@ export class MasterFailureDetector {
       });
     }
     if (probe && probe.role !== undefined && probe.role !== HostRole.MASTER) return; // not the master it is recorded as: the reconciler reports the drift
-    const candidates = (await fencingCandidates(this.ctx, aggregate, master)).filter((c) => !this.fencing.has(c.host.name));
-    if (candidates.length > 0) return this.startFencing(aggregate, master, candidates);
+    if (await this.fenceReturning(aggregate, master)) return;
     if (aggregate.lostVms.length > 0 && Date.now() - (this.lostVmsCheckedAt.get(aggregate.id) ?? 0) >= this.settings.lostVmCheckIntervalMs) {
       this.lostVmsCheckedAt.set(aggregate.id, Date.now());
       return pruneLostVms(this.ctx, aggregate, master, { signal: this.stop.signal, timeoutMs: this.settings.probeTimeoutMs });
     }
+  }
+
+  /** Starts fencing the aggregate's candidates not being fenced yet; false when there are none. */
+  private async fenceReturning(aggregate: AggregateRecord, master: HostRecord): Promise<boolean> {
+    const candidates = (await fencingCandidates(this.ctx, aggregate, master)).filter((c) => !this.fencing.has(c.host.name));
+    if (candidates.length === 0) return false;
+    await this.startFencing(aggregate, master, candidates);
+    return true;
   }
 
   /** Starts fencing in the background (a repointing waits for a toolstack restart). */

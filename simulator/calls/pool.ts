@@ -165,10 +165,13 @@ export function registerPoolCalls(reg: Registry): void {
         world.changed();
         throw error;
       }
-      // Commit: every member that is up rewrites pool.conf, then restarts after the fuse (old master first).
+      // Commit: every host of the pool database that is up rewrites pool.conf, then restarts after the
+      // fuse (old master first). Like xapi (Db.Host.get_all), the members come from the database, not
+      // from the machines that happen to be connected: a host ejected moments ago is no longer a member.
       const members: Machine[] = [oldMaster];
-      for (const m of world.machines.values()) {
-        if (m !== oldMaster && m.reachable && m.role === "slave" && m.connected && m.dbId === db.id) members.push(m);
+      for (const row of db.hosts.values()) {
+        const m = world.machineByUuid(row.uuid);
+        if (m && m !== oldMaster && m.reachable && m.role === "slave" && m.connected && m.dbId === db.id) members.push(m);
       }
       for (const m of members) {
         m.poolConf = m === target ? { role: "master" } : { role: "slave", masterAddress: target.address };

@@ -1,6 +1,7 @@
 /**
  * bin/aggregates-agent: flag errors exit 2; from another directory it serves, registers, and stops
- * on SIGTERM; with --metrics-listen it serves Prometheus metrics (docs/metrics.md).
+ * on SIGTERM; a second agent under a live host's name exits 3; with --metrics-listen it serves
+ * Prometheus metrics (docs/metrics.md).
  */
 import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -112,5 +113,23 @@ describe("aggregates-agent", () => {
     }
     expect(await agent.code).toBe(0);
     expect(agent.stdout() + agent.stderr()).not.toContain(password);
+  });
+
+  it("a second agent under the name of a live host says why and exits 3; the first keeps the name", async () => {
+    const tokenFile = join(dir, "agent-token-dup");
+    writeFileSync(tokenFile, `${controller.agentToken}\n`, { mode: 0o600 });
+    const args = ["--listen", "127.0.0.1:0", "--host-name", "cli-dup", "--xapi-url", sim.hosts[0]!.url, "--controller", controller.grpcEndpoint, "--token-file", tokenFile];
+    const first = run(args, { XAPI_PASSWORD: password });
+    try {
+      const host = await eventually("the first agent to register", () => controller.hosts.getHost({ name: "cli-dup" }).catch(() => undefined), 15_000);
+      const second = run(args, { XAPI_PASSWORD: password });
+      expect(await second.code).toBe(3);
+      expect(second.stderr()).toContain(`aggregates-agent: the controller refused this agent: host name "cli-dup" is held by a live agent at ${host.agentEndpoint}`);
+      expect(second.stderr()).toContain("registration refused");
+      expect((await controller.hosts.getHost({ name: "cli-dup" })).agentEndpoint).toBe(host.agentEndpoint);
+    } finally {
+      first.kill("SIGTERM");
+    }
+    expect(await first.code).toBe(0);
   });
 });

@@ -99,3 +99,77 @@ describe("registration", () => {
     }
   });
 });
+
+describe("a second agent under a live host's name", () => {
+  // Heartbeats every 5 s: the liveness window (15 s) outlasts the whole test, so every takeover below
+  // is decided by the registered endpoint answering or not, never by the window running out.
+  let v: AgentWorld;
+  const windowMs = 15_000;
+  beforeAll(async () => {
+    v = await startAgentWorld({ sim: { hosts: 1, baseAddress: "127.0.7.100" }, heartbeatIntervalMs: 5_000, agentsFor: [] });
+  });
+  afterAll(async () => {
+    await v?.close();
+  });
+  const endpointOf = async () => (await v.controller.hosts.getHost({ name: "xs1" })).agentEndpoint;
+
+  it("is refused (ALREADY_EXISTS, naming the holder) while the first heartbeats; a replacement is accepted once the first no longer answers", async () => {
+    const first = await v.addAgent("xs1");
+    await eventually("the first agent to register", () => first.agent.stats().registrations > 0);
+    const heartbeats = first.agent.stats().heartbeats;
+
+    const told: string[] = [];
+    const second = await v.addAgent("xs1", { onRegistrationRefused: (message) => told.push(message) });
+    const message = await eventually("the second agent to be refused", () => second.agent.stats().refused);
+    expect(message).toContain(`host name "xs1" is held by a live agent at ${first.agent.endpoint}`);
+    expect(message).toContain(`the agent at ${second.agent.endpoint} is refused`);
+    expect(message).toMatch(/--host-name/);
+    expect(told).toEqual([message]);
+    expect(second.agent.stats().registrations).toBe(0);
+    expect(v.logLines.some((l) => l.includes("registration refused") && l.includes(first.agent.endpoint))).toBe(true);
+    // The record still points at the first agent, which keeps heartbeating.
+    expect(await endpointOf()).toBe(first.agent.endpoint);
+    await eventually("a heartbeat of the first agent", () => first.agent.stats().heartbeats > heartbeats, 12_000);
+    expect(await endpointOf()).toBe(first.agent.endpoint);
+    // The same refusal as the controller answers it.
+    const direct = await expectRpcError(
+      v.controller.registry.registerHost({ name: "xs1", xapiAddress: "127.0.7.100", agentEndpoint: "127.0.0.1:2", availabilityZoneHint: "" }),
+      Code.AlreadyExists,
+    );
+    expect(direct.rawMessage).toContain(first.agent.endpoint);
+    await second.agent.close();
+
+    // The first stops: its heartbeat is still fresh, but nothing answers at its endpoint any more.
+    await first.agent.close();
+    const stoppedAt = Date.now();
+    const third = await v.addAgent("xs1");
+    await eventually("the replacement to take the name over", async () => (await endpointOf()) === third.agent.endpoint);
+    expect(Date.now() - stoppedAt).toBeLessThan(windowMs);
+    expect(third.agent.stats().refused).toBeUndefined();
+
+    // An agent restarted on the same endpoint is always accepted (crash restarts).
+    await third.agent.close();
+    const restarted = await v.addAgent("xs1", { listen: third.agent.endpoint });
+    await eventually("the restarted agent to register", () => restarted.agent.stats().registrations > 0);
+    expect(restarted.agent.stats().refused).toBeUndefined();
+    expect(await endpointOf()).toBe(third.agent.endpoint);
+  }, 60_000);
+
+  it("reports its XAPI's return at once (polling it while down), not at the next 5 s heartbeat", async () => {
+    const { agent } = v.agents.get("xs1") ?? (await v.addAgent("xs1"));
+    await eventually("the agent to register", () => agent.stats().registrations > 0);
+    await v.sim.control.power("xs1", false);
+    await eventually("a report of the XAPI down", async () => (await v.controller.hosts.getHost({ name: "xs1" })).pool?.xapiReachable === false, 15_000);
+    // Power on right after a heartbeat: the next one is due ~4.4 s after the XAPI is back (boot: 600 ms).
+    const beats = agent.stats().heartbeats;
+    await eventually("a heartbeat while the XAPI is down", () => agent.stats().heartbeats > beats, 12_000);
+    const registrations = agent.stats().registrations;
+    await v.sim.control.power("xs1", true);
+    await v.sim.control.waitFor((s) => s.hosts.find((h) => h.name === "xs1")?.toolstack === "up", 10_000);
+    const upAt = Date.now();
+    await eventually("the agent to register again", () => agent.stats().registrations > registrations, 10_000);
+    const tookMs = Date.now() - upAt;
+    expect(tookMs).toBeLessThan(5_000 / 4);
+    expect((await v.controller.hosts.getHost({ name: "xs1" })).pool?.xapiReachable).toBe(true);
+  }, 60_000);
+});

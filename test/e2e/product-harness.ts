@@ -35,6 +35,12 @@ export interface ProductOptions {
   controllerEnv?: Record<string, string>;
   /** Serve /metrics: the in-process controller on an HTTP port, every agent on a metrics listener. */
   metrics?: boolean;
+  /** Heartbeat interval of the in-process controller and the agents (default 200 ms). */
+  heartbeatIntervalMs?: number;
+  /** Poll interval of the agents' waits (default 20 ms). */
+  pollIntervalMs?: number;
+  /** Master-failure detector timer of the in-process controller (default: the heartbeat interval; 0: off). */
+  masterCheckIntervalMs?: number;
 }
 
 /** Admin clients of the controller (the same bundle aggctl uses). */
@@ -159,7 +165,8 @@ export async function startProduct(options: ProductOptions): Promise<Product> {
       dbPath: join(dir, "controller.db"),
       tokens: new TokenRegistry().add(adminToken, "admin").add(agentToken, "agent").add(metricsToken, "metrics"),
       agentCredentials: { token: agentToken },
-      heartbeatIntervalMs: 200,
+      heartbeatIntervalMs: options.heartbeatIntervalMs ?? 200,
+      masterCheckIntervalMs: options.masterCheckIntervalMs,
       stepTimeoutMs: 30_000,
       retryDelayMs: 50,
       reconcileIntervalMs: 0,
@@ -178,8 +185,8 @@ export async function startProduct(options: ProductOptions): Promise<Product> {
         xapiPassword: "sim-secret",
         controller: endpoint,
         token: agentToken,
-        heartbeatIntervalMs: 200,
-        pollIntervalMs: 20,
+        heartbeatIntervalMs: options.heartbeatIntervalMs ?? 200,
+        pollIntervalMs: options.pollIntervalMs ?? 20,
         callTimeoutMs: 5000,
         controllerBackoff: { initialMs: 50, maxMs: 500 },
         log: silentLogger,

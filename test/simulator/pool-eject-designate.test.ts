@@ -132,3 +132,35 @@ describe("pool.designate_new_master (§8.18)", () => {
     expect(sim.control.state().vms.map((v) => [v.uuid, v.residentOn, v.powerState])).toEqual(vmsBefore);
   });
 });
+
+describe("pool.designate_new_master right after pool.eject (§8.18)", () => {
+  let s: Simulator;
+  let x: Xapi;
+  beforeAll(async () => {
+    // The designate commits (designateMs) while the ejected host is still in its fuse (fuseMs) before its reboot.
+    s = await startTestSim("127.0.7.10", { hosts: 3, timeScale: 0.01, designateMs: 1000, fuseMs: 10_000 });
+    await Promise.all(["xs2", "xs3"].map((h) => joinPool(s, h, "xs1")));
+    x = clientFor(s, "xs1");
+    await x.login();
+  });
+  afterAll(() => s.close());
+
+  it("takes the members from the pool database: a host ejected moments earlier is not rewritten as a member", async () => {
+    const ref = async (name: string) => (await x.ok<string[]>("host.get_by_name_label", name))[0]!;
+    const [ref2, ref3] = [await ref("xs2"), await ref("xs3")];
+    expect(await x.ok("pool.eject", ref3)).toBe("");
+    // Still in its fuse: up, connected to the old master, but no longer in the pool database.
+    expect(s.control.host("xs3")).toMatchObject({ toolstack: "up", role: "slave", restartPending: true });
+    expect(await x.ok("pool.designate_new_master", ref2)).toBe("");
+    const settled = await s.control.waitFor((st) => {
+      const [x1, x2, x3] = ["xs1", "xs2", "xs3"].map((n) => st.hosts.find((h) => h.name === n)!);
+      return x1!.toolstack === "up" && x1!.connected && x2!.toolstack === "up" && x2!.role === "master" && x3!.toolstack === "up" && !x3!.restartPending ? st : undefined;
+    }, 20_000);
+    const xs3 = settled.hosts.find((h) => h.name === "xs3")!;
+    // The ejected host came back a fresh standalone master, not a slave its new master does not know (HOST_UNKNOWN_TO_MASTER).
+    expect(xs3).toMatchObject({ role: "master", emergency: false });
+    expect(xs3.poolUuid).not.toBe(s.control.host("xs2").poolUuid);
+    expect(s.control.host("xs1")).toMatchObject({ role: "slave", master: "xs2", connected: true });
+    expect(settled.pools.find((p) => p.master === "xs2")?.hosts.slice().sort()).toEqual(["xs1", "xs2"]);
+  });
+});
