@@ -179,8 +179,7 @@ describe("remove_host", () => {
 
   it("a host that is still enabled → 409 (our rule: disable it first); an unreachable agent → 503", async () => {
     const id = await fresh();
-    await putHostInAggregate(h, "enabled-1", id);
-    await h.hosts.setHostEnabled({ name: "enabled-1", enabled: true });
+    await putHostInAggregate(h, "enabled-1", id, true);
     expectFault(await action(id, { remove_host: { host: "enabled-1" } }), 409, "disable it first");
     await putHostInAggregate(h, "no-agent", id);
     expectFault(await action(id, { remove_host: { host: "no-agent" } }), 503, "did not answer");
