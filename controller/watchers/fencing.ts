@@ -58,7 +58,8 @@ export async function fencingCandidates(ctx: ControllerContext, aggregate: Aggre
   return found;
 }
 
-function isFresh(ctx: ControllerContext, h: HostRecord): boolean {
+/** True while the host's last heartbeat is at most three intervals old. */
+export function isFresh(ctx: ControllerContext, h: HostRecord): boolean {
   return Date.now() - Date.parse(h.lastHeartbeatAt ?? h.registeredAt) <= 3 * ctx.heartbeatIntervalMs;
 }
 
@@ -93,7 +94,9 @@ export async function fence(f: FencingContext, aggregate: AggregateRecord, maste
   // Only a host of this pool (or one that cannot read its pool) is repointed; a reinstalled or
   // ejected host that runs another pool is left alone.
   if (info.poolUuid !== "" && aggregate.poolUuid && info.poolUuid !== aggregate.poolUuid) return undefined;
-  if (candidate.kind === "straggler" && !info.emergencyMode && info.role !== HostRole.MASTER) return undefined;
+  // A straggler is repointed when it is stranded, a second master, or a slave that follows another master.
+  const followsElsewhere = info.role === HostRole.SLAVE && info.masterAddress !== "" && !sameAddress(info.masterAddress, master.xapiAddress);
+  if (candidate.kind === "straggler" && !info.emergencyMode && info.role !== HostRole.MASTER && !followsElsewhere) return undefined;
   let how: string;
   if (follows(info, master.xapiAddress)) {
     // Nothing to do unless a former master still has to be recorded as fenced.

@@ -2,7 +2,8 @@
  * Periodically compares each aggregate's record with its pool master's view and reports drift
  * on the aggregate and in the event stream, and marks hosts whose heartbeats stopped. When no
  * operation runs on the aggregate it corrects a member's enabled flag in XenServer to the
- * record's (enabled-drift.ts); it never ejects, joins or otherwise changes a pool.
+ * record's (enabled-drift.ts) and repoints a member that follows another master at the recorded
+ * one (stale-followers.ts); it never ejects, joins or otherwise changes a pool.
  */
 import { PeriodicPass } from "./periodic-pass.js";
 import type { ControllerContext } from "../context.js";
@@ -10,6 +11,7 @@ import { silent } from "../model/lifecycle.js";
 import { nowIso, type AggregateRecord } from "../model/records.js";
 import { memberOf, readPool } from "../pool/pool-view.js";
 import { correctEnabledDrift, enabledDrifts, type EnabledDrift } from "./enabled-drift.js";
+import { repointFollower, staleFollowers, type StaleFollower } from "./stale-followers.js";
 
 /** Settings of the reconciler. */
 export interface ReconcilerSettings {
@@ -19,10 +21,11 @@ export interface ReconcilerSettings {
   heartbeatIntervalMs: number;
 }
 
-/** What a comparison found: drift to report, and enabled flags to correct. */
+/** What a comparison found: drift to report, enabled flags to correct, members to repoint. */
 export interface Inspection {
   drift: string[];
   enabled: EnabledDrift[];
+  followers: StaleFollower[];
 }
 
 /** The drift between a record and its pool. */
@@ -40,7 +43,7 @@ export async function driftOf(ctx: ControllerContext, aggregate: AggregateRecord
   const recordedMaster = hosts.find((h) => h.name === aggregate.masterHost);
   if (master && recordedMaster && recordedMaster.uuid !== master.uuid) drift.push(`the pool master is ${master.name} but the record says ${aggregate.masterHost}`);
   if (pool.name !== aggregate.name) drift.push(`the pool is named "${pool.name}", not "${aggregate.name}"`);
-  return { drift, enabled: enabledDrifts(recorded, pool) };
+  return { drift, enabled: enabledDrifts(recorded, pool), followers: staleFollowers(ctx, aggregate, recorded, pool) };
 }
 
 /** The periodic reconciler. */
@@ -81,11 +84,11 @@ export class Reconciler {
           found = await driftOf(this.ctx, aggregate, this.stop.signal);
         } catch (err) {
           if (this.stop.signal.aborted) return; // shutting down: not drift
-          found = { drift: [`cannot read the pool: ${err instanceof Error ? err.message : String(err)}`], enabled: [] };
+          found = { drift: [`cannot read the pool: ${err instanceof Error ? err.message : String(err)}`], enabled: [], followers: [] };
         }
         const current = await store.aggregates.get(aggregate.id);
         if (!current || current.poolState !== "ACTIVE") continue; // an operation started meanwhile
-        const drift = [...found.drift, ...(await this.correct(current, found.enabled))];
+        const drift = [...found.drift, ...(await this.repoint(current, found.followers)), ...(await this.correct(current, found.enabled))];
         if (this.stop.signal.aborted) return;
         const changed = JSON.stringify(drift) !== JSON.stringify(current.drift);
         await store.transaction(async () => {
@@ -100,6 +103,18 @@ export class Reconciler {
         });
       }
     }
+  }
+
+  /** Repoints members that follow another master (still members of this aggregate); returns what is left as drift. */
+  private async repoint(aggregate: AggregateRecord, followers: StaleFollower[]): Promise<string[]> {
+    const left: string[] = [];
+    for (const f of followers) {
+      const now = await this.ctx.store.hosts.get(f.host.name);
+      if (!now || now.aggregateId !== aggregate.id || now.membership !== "MEMBER" || this.stop.signal.aborted) continue;
+      const failed = await repointFollower(this.ctx, aggregate, f, this.stop.signal);
+      if (failed) left.push(failed);
+    }
+    return left;
   }
 
   /** Corrects enabled flags whose host record has not changed since the comparison; returns what is left as drift. */

@@ -88,7 +88,8 @@ export type PoolFacts = Message<"hostaggregates.v1.PoolFacts"> & {
   poolName: string;
 
   /**
-   * Address of the pool master.
+   * Address of the master this host follows: for a slave, where its XAPI redirects (its
+   * pool.conf), even when that is no longer the pool's master; for a master, its own.
    *
    * @generated from field: string master_address = 4;
    */
