@@ -3,7 +3,8 @@
  * on the aggregate and in the event stream, and marks hosts whose heartbeats stopped. When no
  * operation runs on the aggregate it corrects a member's enabled flag in XenServer to the
  * record's (enabled-drift.ts) and repoints a member that follows another master at the recorded
- * one (stale-followers.ts); it never ejects, joins or otherwise changes a pool.
+ * one (stale-followers.ts), and makes a host in no aggregate that runs a pool with hosts that
+ * left it standalone again (strays.ts); it never ejects, joins or otherwise changes a pool.
  */
 import { PeriodicPass } from "./periodic-pass.js";
 import type { ControllerContext } from "../context.js";
@@ -12,6 +13,7 @@ import { nowIso, type AggregateRecord } from "../model/records.js";
 import { memberOf, readPool } from "../pool/pool-view.js";
 import { correctEnabledDrift, enabledDrifts, type EnabledDrift } from "./enabled-drift.js";
 import { repointFollower, staleFollowers, type StaleFollower } from "./stale-followers.js";
+import { makeStraysStandalone } from "./strays.js";
 
 /** Settings of the reconciler. */
 export interface ReconcilerSettings {
@@ -50,6 +52,8 @@ export async function driftOf(ctx: ControllerContext, aggregate: AggregateRecord
 export class Reconciler {
   private readonly stop = new AbortController();
   private readonly periodic: PeriodicPass;
+  /** What was last reported about each host in no aggregate that is not standalone. */
+  private readonly strays = new Map<string, string>();
 
   constructor(
     private readonly ctx: ControllerContext,
@@ -103,6 +107,7 @@ export class Reconciler {
         });
       }
     }
+    await makeStraysStandalone(this.ctx, this.strays, this.stop.signal);
   }
 
   /** Repoints members that follow another master (still members of this aggregate); returns what is left as drift. */
