@@ -21,7 +21,7 @@ afterAll(async () => {
   await agent?.close();
 });
 
-const faultNames: Record<number, string> = { 400: "badRequest", 403: "forbidden", 404: "itemNotFound", 405: "badMethod", 409: "conflict", 413: "overLimit", 503: "serviceUnavailable" };
+const faultNames: Record<number, string> = { 400: "badRequest", 403: "forbidden", 404: "itemNotFound", 405: "badMethod", 409: "conflictingRequest", 413: "overLimit", 503: "serviceUnavailable" };
 
 /** Asserts Nova's status and fault body `{"<name>": {"code": N, "message": "..."}}`; returns the message. */
 function expectFault(res: RestAnswer, status: number, messagePart?: string): string {
