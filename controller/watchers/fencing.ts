@@ -8,6 +8,7 @@
  * master of the pool, are repointed the same way (the recorded master, which answers as the
  * master, wins). Every action is decided on the host's live answer, never on heartbeat facts alone.
  */
+import { sameAddress } from "../../shared/address.js";
 import type { HostInfo } from "../../gen/hostaggregates/agent/v1/pool_agent_pb.js";
 import { HostRole } from "../../gen/hostaggregates/agent/v1/pool_agent_pb.js";
 import type { ControllerContext } from "../context.js";
@@ -29,8 +30,6 @@ export interface FencingCandidate {
   host: HostRecord;
   kind: "former-master" | "straggler";
 }
-
-const sameAddress = (a: string, b: string) => a.trim().toLowerCase() === b.trim().toLowerCase();
 
 /**
  * Hosts of the aggregate that may be following the wrong master, from the record and the

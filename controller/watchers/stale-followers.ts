@@ -6,6 +6,7 @@
  * with fencing's repointing (fencing.ts `fence`: pool.emergency_reset_master through the host's
  * agent, decided on its live answer). Hosts in emergency mode are the detector's (fencing.ts).
  */
+import { sameAddress } from "../../shared/address.js";
 import type { PoolInfo } from "../../gen/hostaggregates/agent/v1/pool_agent_pb.js";
 import type { ControllerContext } from "../context.js";
 import type { AggregateRecord, HostRecord } from "../model/records.js";
@@ -16,8 +17,6 @@ export interface StaleFollower {
   host: HostRecord;
   finding: string;
 }
-
-const sameAddress = (a: string, b: string) => a.trim().toLowerCase() === b.trim().toLowerCase();
 
 /** Deadlines of the live probe and of the repointing (a toolstack restart). */
 const probeTimeoutMs = 10_000;

@@ -7,11 +7,11 @@
  * and reporting that they do not follow it. Anything else (a live member, an unknown host, a host in
  * no aggregate that is a slave) is reported once as `host.not-standalone`, never changed.
  */
+import { sameAddress } from "../../shared/address.js";
 import type { ControllerContext } from "../context.js";
 import type { HostRecord } from "../model/records.js";
 import { isFresh } from "./fencing.js";
 
-const sameAddress = (a: string, b: string) => a.trim().toLowerCase() === b.trim().toLowerCase();
 const callTimeoutMs = 15_000;
 
 /** Every registered host (paged). */
