@@ -65,5 +65,18 @@ export async function correctEnabledDrift(ctx: ControllerContext, aggregate: Agg
     host: drift.host.name,
     message: `${drift.finding}; ${drift.want ? "enabled" : "disabled"} it in XenServer${drift.want ? "" : " (auto_enable=false, so it stays disabled across toolstack restarts)"}`,
   });
+  // An operator (SetHostEnabled) may have changed the record while the call ran: then XenServer
+  // follows the record as it is now, so the last word is the record's.
+  // (Not while an operation runs on the aggregate: it sets the flag itself.)
+  const now = await ctx.store.hosts.get(drift.host.name);
+  const idle = (await ctx.store.aggregates.get(aggregate.id))?.poolState === "ACTIVE";
+  if (idle && now && now.aggregateId === aggregate.id && takesVms(now) !== drift.want && (now.membership === "MEMBER" || now.membership === "FAILED")) {
+    try {
+      await setEnabledInPool({ ctx, agents: ctx.agents, signal, remainingMs: () => deadline - Date.now() }, aggregate.id, now, !drift.want);
+    } catch (err) {
+      if (signal.aborted) return undefined;
+      return `host ${now.name} changed while its enabled flag was corrected; setting it back failed: ${err instanceof Error ? err.message : String(err)}`;
+    }
+  }
   return undefined;
 }
