@@ -4,7 +4,7 @@
  * operation runs on the aggregate it corrects a member's enabled flag in XenServer to the
  * record's (enabled-drift.ts) and repoints a member that follows another master at the recorded
  * one (stale-followers.ts), and makes a host in no aggregate that runs a pool with hosts that
- * left it standalone again (strays.ts); it never ejects, joins or otherwise changes a pool.
+ * left it standalone again (strays.ts). It never ejects or joins a host.
  */
 import { PeriodicPass } from "./periodic-pass.js";
 import type { ControllerContext } from "../context.js";
