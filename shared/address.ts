@@ -18,3 +18,8 @@ export function parseHostPort(value: string, what = "address"): HostPort {
 export function formatHostPort({ host, port }: HostPort): string {
   return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
 }
+
+/** True when two XenAPI host addresses name the same host (case and surrounding blanks ignored). */
+export function sameAddress(a: string, b: string): boolean {
+  return a.trim().toLowerCase() === b.trim().toLowerCase();
+}

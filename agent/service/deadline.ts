@@ -22,6 +22,4 @@ export class Deadline {
 }
 
 /** True when two management addresses are the same (case and surrounding blanks ignored). */
-export function sameAddress(a: string, b: string): boolean {
-  return a.trim().toLowerCase() === b.trim().toLowerCase();
-}
+export { sameAddress } from "../../shared/address.js";

@@ -33,10 +33,13 @@ export async function readOwnHost(ctx: AgentContext, includeVms: boolean, option
       return read(ctx, ctx.xapi.home, includeVms, options, () => readPool(ctx.xapi.home, options), (snapshot) => snapshot.hosts.find((h) => h.ref === thisHost));
     }
     case "slave": {
+      // The master the own host follows (its pool.conf, as its XAPI redirects), which is reported even when
+      // the pool session reached the pool through another master: a host that was down while the master
+      // role moved still follows the old master, whose redirect leads the session to the new one.
       ctx.identity.masterAddress = state.masterAddress;
       try {
         // The master it names may not be the one the pool session last followed: readCurrentPool checks.
-        return await read(ctx, ctx.xapi.pool, includeVms, options, () => readCurrentPool(ctx, options), (snapshot) => ownHostIn(ctx, snapshot));
+        return await read(ctx, ctx.xapi.pool, includeVms, options, () => readCurrentPool(ctx, options), (snapshot) => ownHostIn(ctx, snapshot), state.masterAddress);
       } catch (err) {
         if (!(err instanceof XapiUnreachableError) || err.reason === "aborted") throw err;
         return { kind: "partial", info: partialInfo(ctx, {}), reason: err.message };
@@ -52,12 +55,14 @@ async function read(
   options: XapiCallOptions,
   readSnapshot: () => Promise<PoolSnapshot>,
   pick: (snapshot: PoolSnapshot) => PoolHost | undefined,
+  followedMaster?: string,
 ): Promise<OwnHost> {
   const snapshot = await readSnapshot();
   const host = pick(snapshot);
   if (!host) throw failedPrecondition(`the pool master does not list this host (${ctx.hostName}, ${ctx.xapi.address})`);
   const vms = includeVms ? await readVmsOfHost(session, host.ref, ctx.log, options) : undefined;
   const info = hostInfo(snapshot, host, vms, (text) => ctx.credentials.scrub(text));
+  if (followedMaster) info.masterAddress = followedMaster;
   Object.assign(ctx.identity, { uuid: host.uuid, masterAddress: info.masterAddress, poolUuid: snapshot.pool.uuid, poolName: snapshot.pool.name });
   return { kind: "read", info, snapshot, host, vms };
 }

@@ -33,11 +33,11 @@ export async function setHostEnabled(ctx: AgentContext, hostUuid: string, enable
   const before = await readCurrentPool(ctx, { signal });
   const host = hostByUuid(before, uuid);
   if (!host) throw notFound(`host ${uuid} is not a member of this pool`);
-  if (host.enabled !== enabled) {
-    if (enabled) await ctx.xapi.pool.call("host.enable", [host.ref], { signal });
-    else await disableForGood(ctx, host.ref, signal);
-    ctx.log.info(enabled ? "host enabled" : "host disabled", { host: host.name, uuid });
-  }
+  // A disabled host is disabled again: it may have been disabled with auto_enable=true (by
+  // XenServer or someone else), and the next toolstack restart would enable it.
+  if (enabled && !host.enabled) await ctx.xapi.pool.call("host.enable", [host.ref], { signal });
+  if (!enabled) await disableForGood(ctx, host.ref, signal);
+  if (host.enabled !== enabled) ctx.log.info(enabled ? "host enabled" : "host disabled", { host: host.name, uuid });
   const after = await readPool(ctx.xapi.pool, { signal });
   const updated = hostByUuid(after, uuid);
   if (!updated) throw notFound(`host ${uuid} left the pool`);

@@ -1,7 +1,8 @@
 /**
  * RemoveHost: the host must be a disabled member running no VMs (asked from its pool); records the
  * intent (host LEAVING) in one transaction, then schedules. A FAILED member (a fenced former
- * master) can be removed too; its agent may be gone, so its VMs are not asked for.
+ * master) can be removed too; its agent may be gone, so its VMs are not asked for. The last live
+ * member waits until the FAILED ones are removed.
  */
 import { Code, ConnectError } from "@connectrpc/connect";
 import { agentUnavailable } from "../../shared/agent-errors.js";
@@ -22,6 +23,25 @@ export async function checkRemoveHost(store: Store, aggregateId: number, hostNam
   const refusal = refusalWhileError(aggregate, "REMOVE_HOST");
   if (refusal) throw failedPrecondition(refusal);
   return { aggregate, host };
+}
+
+/**
+ * Why the last live member may not leave while a FAILED former master is still recorded, or undefined:
+ * its pool would be left holding the dead master's record (and the master, should it come back,
+ * would run that pool with nobody fencing it). RemoveHost of the FAILED host destroys its record in
+ * the pool through this member (or ejects it if it is back), so it must go first.
+ */
+async function refusalOfLastMember(store: Store, aggregateId: number, host: HostRecord): Promise<string | undefined> {
+  if (host.membership !== "MEMBER") return undefined;
+  const others = (await store.hosts.members(aggregateId)).filter((h) => h.name !== host.name);
+  if (others.some((h) => h.membership === "MEMBER" || h.membership === "LEAVING")) return undefined;
+  const failed = others.filter((h) => h.membership === "FAILED").map((h) => h.name);
+  if (failed.length === 0) return undefined;
+  return (
+    `host "${host.name}" is the last live member of aggregate ${aggregateId}, but its FAILED former master ${failed.join(", ")} is still recorded: ` +
+    `remove it first (${failed.map((n) => `"aggctl aggregate-remove-host ${aggregateId} ${n}"`).join(", ")}), which destroys its record in the pool ` +
+    `(or ejects it if it is back), then remove ${host.name}`
+  );
 }
 
 /** The running guests of a host as its agent reports them (none asked for a FAILED member whose agent is gone). */
@@ -45,6 +65,8 @@ export async function removeHost(ctx: IntakeContext, rawAggregateId: bigint, hos
     throw failedPrecondition(`host "${hostName}" is ${host.membership} in aggregate ${aggregateId}; wait for its operation to end`);
   }
   if (host.enabled) throw failedPrecondition(`host "${hostName}" is enabled; disable it first ("aggctl host-disable ${hostName}") so no new VMs land on it`);
+  const lastMember = await refusalOfLastMember(store, aggregateId, host);
+  if (lastMember) throw failedPrecondition(lastMember);
   const running = await runningGuests(ctx, host);
   if (running.length > 0) {
     throw failedPrecondition(`host "${hostName}" still runs ${running.length} VM(s): ${running.join(", ")}; migrate them away or use host maintenance first`);
@@ -53,6 +75,8 @@ export async function removeHost(ctx: IntakeContext, rawAggregateId: bigint, hos
   const op = await store.transaction(async () => {
     const fresh = await checkRemoveHost(store, aggregateId, hostName);
     if (fresh.host.membership !== prior) throw failedPrecondition(`host "${hostName}" is ${fresh.host.membership}; wait for its operation to end`);
+    const again = await refusalOfLastMember(store, aggregateId, fresh.host);
+    if (again) throw failedPrecondition(again);
     await store.hosts.apply(hostName, beginLeave());
     return await recordOperation(ctx, "REMOVE_HOST", aggregateId, hostName, { priorMembership: prior });
   });

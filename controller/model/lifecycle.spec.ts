@@ -26,6 +26,8 @@ import {
   masterFailureCondition,
   poolStateOf,
   refusalOfEnabled,
+  takesVms,
+  enabledInPool,
   refusalOfMaintenanceStart,
   refusalOfMaintenanceStop,
   refusalWhileError,
@@ -267,18 +269,44 @@ describe("enabled flag", () => {
     expect(disable("operator")).toStrictEqual({ enabled: false, statusReason: "operator" });
   });
 
+  const member = { name: "h1", membership: "MEMBER", aggregateId: 7 } as const;
+
   it("refusalOfEnabled refuses enabling a host in any maintenance state", () => {
     for (const m of ["ENTERING", "IN_MAINTENANCE", "LEAVING"] as const) {
-      const why = refusalOfEnabled({ name: "h1", maintenance: m }, true);
+      const why = refusalOfEnabled({ ...member, maintenance: m }, true);
       expect(why).toContain('host "h1" is in maintenance');
       expect(why).toContain(m);
       expect(why).toContain("StopMaintenance");
     }
   });
 
-  it("refusalOfEnabled accepts enabling outside maintenance and disabling in any state", () => {
-    expect(refusalOfEnabled({ name: "h1", maintenance: "NONE" }, true)).toBeUndefined();
-    for (const m of ["NONE", "ENTERING", "IN_MAINTENANCE", "LEAVING"] as const) expect(refusalOfEnabled({ name: "h1", maintenance: m }, false)).toBeUndefined();
+  it("refusalOfEnabled accepts enabling outside maintenance and disabling in any maintenance state", () => {
+    expect(refusalOfEnabled({ ...member, maintenance: "NONE" }, true)).toBeUndefined();
+    expect(refusalOfEnabled({ name: "h1", membership: null, aggregateId: null, maintenance: "NONE" }, true)).toBeUndefined();
+    for (const m of ["NONE", "ENTERING", "IN_MAINTENANCE", "LEAVING"] as const) expect(refusalOfEnabled({ ...member, maintenance: m }, false)).toBeUndefined();
+  });
+
+  it("refusalOfEnabled refuses either way while the host joins or leaves, and enabling a FAILED former master", () => {
+    for (const membership of ["JOINING", "LEAVING"] as const) {
+      for (const enabled of [true, false]) expect(refusalOfEnabled({ ...member, membership, maintenance: "NONE" }, enabled)).toMatch(/aggregate 7; wait for that operation/);
+    }
+    expect(refusalOfEnabled({ ...member, membership: "FAILED", maintenance: "NONE" }, true)).toMatch(/FAILED former pool master .*aggregate-repair 7/);
+    expect(refusalOfEnabled({ ...member, membership: "FAILED", maintenance: "NONE" }, false)).toBeUndefined();
+  });
+
+  it("enabledInPool: only a confirmed member's flag is XenServer's", () => {
+    expect(enabledInPool(member)).toBe(true);
+    for (const membership of ["JOINING", "LEAVING", "FAILED"] as const) expect(enabledInPool({ ...member, membership })).toBe(false);
+    expect(enabledInPool({ membership: null, aggregateId: null })).toBe(false);
+  });
+});
+
+describe("takesVms", () => {
+  it("only an enabled MEMBER out of maintenance is wanted enabled in XenServer", () => {
+    expect(takesVms({ membership: "MEMBER", enabled: true, maintenance: "NONE" })).toBe(true);
+    expect(takesVms({ membership: "MEMBER", enabled: false, maintenance: "NONE" })).toBe(false);
+    for (const m of ["ENTERING", "IN_MAINTENANCE", "LEAVING"] as const) expect(takesVms({ membership: "MEMBER", enabled: true, maintenance: m })).toBe(false);
+    for (const membership of ["JOINING", "LEAVING", "FAILED", null] as const) expect(takesVms({ membership, enabled: true, maintenance: "NONE" })).toBe(false);
   });
 });
 

@@ -163,11 +163,31 @@ export const enable = (): HostChange => host({ enabled: true, statusReason: null
 /** The host takes no new VMs. */
 export const disable = (reason: string): HostChange => host({ enabled: false, statusReason: reason });
 
-/** Why an operator may not set the enabled flag, or undefined. */
-export function refusalOfEnabled(h: Pick<HostRecord, "name" | "maintenance">, enabled: boolean): string | undefined {
+/**
+ * Why an operator may not set the enabled flag, or undefined: not while the host joins or leaves
+ * an aggregate (its operation sets the flag), and never enabling a host in maintenance or a FAILED
+ * former master (StopMaintenance, or repair then StopMaintenance, put them back in service).
+ */
+export function refusalOfEnabled(h: Pick<HostRecord, "name" | "maintenance" | "membership" | "aggregateId">, enabled: boolean): string | undefined {
+  if (h.membership === "JOINING" || h.membership === "LEAVING") {
+    return `host "${h.name}" is ${h.membership === "JOINING" ? "joining" : "leaving"} aggregate ${h.aggregateId}; wait for that operation to end`;
+  }
+  if (enabled && h.membership === "FAILED") {
+    return `host "${h.name}" is a FAILED former pool master of aggregate ${h.aggregateId}; once it is fenced run "aggctl aggregate-repair ${h.aggregateId}", then "aggctl host-maintenance-stop ${h.name}"`;
+  }
   if (enabled && h.maintenance !== "NONE") return `host "${h.name}" is in maintenance (${h.maintenance}); use StopMaintenance`;
   return undefined;
 }
+
+/** True when a host's enabled flag lives in a pool (a confirmed member): SetHostEnabled sets it in XenServer too. */
+export const enabledInPool = (h: Pick<HostRecord, "aggregateId" | "membership">): boolean => h.aggregateId !== null && h.membership === "MEMBER";
+
+/**
+ * Whether the record wants the host enabled in XenServer: only a confirmed member that is enabled
+ * and not in maintenance. A host disabled by an operator or a failed evacuation, in any maintenance
+ * state, or FAILED (fenced former masters) must stay disabled there.
+ */
+export const takesVms = (h: Pick<HostRecord, "membership" | "enabled" | "maintenance">): boolean => h.membership === "MEMBER" && h.enabled && h.maintenance === "NONE";
 
 /** Why maintenance cannot start on the host, or undefined. */
 export function refusalOfMaintenanceStart(h: Pick<HostRecord, "name" | "maintenance">): string | undefined {

@@ -2,14 +2,14 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Logger } from "../../shared/logging.js";
 
-/** Nova's fault name per HTTP status (nova/api/openstack/wsgi.py `Fault`); others are "computeFault". */
+/** Nova's fault name per HTTP status (nova/api/openstack/wsgi.py `Fault._fault_names`; 409 is "conflictingRequest", checked against the live Nova by test/rest/nova-differential.test.ts); others are "computeFault". */
 const faultNames: Record<number, string> = {
   400: "badRequest",
   401: "unauthorized",
   403: "forbidden",
   404: "itemNotFound",
   405: "badMethod",
-  409: "conflict",
+  409: "conflictingRequest",
   413: "overLimit",
   415: "badMediaType",
   429: "overLimit",

@@ -8,6 +8,7 @@
  * master of the pool, are repointed the same way (the recorded master, which answers as the
  * master, wins). Every action is decided on the host's live answer, never on heartbeat facts alone.
  */
+import { sameAddress } from "../../shared/address.js";
 import type { HostInfo } from "../../gen/hostaggregates/agent/v1/pool_agent_pb.js";
 import { HostRole } from "../../gen/hostaggregates/agent/v1/pool_agent_pb.js";
 import type { ControllerContext } from "../context.js";
@@ -30,8 +31,6 @@ export interface FencingCandidate {
   host: HostRecord;
   kind: "former-master" | "straggler";
 }
-
-const sameAddress = (a: string, b: string) => a.trim().toLowerCase() === b.trim().toLowerCase();
 
 /**
  * Hosts of the aggregate that may be following the wrong master, from the record and the
@@ -91,7 +90,9 @@ export async function fence(f: FencingContext, aggregate: AggregateRecord, maste
   // Only a host of this pool (or one that cannot read its pool) is repointed; a reinstalled or
   // ejected host that runs another pool is left alone.
   if (info.poolUuid !== "" && aggregate.poolUuid && info.poolUuid !== aggregate.poolUuid) return undefined;
-  if (candidate.kind === "straggler" && !info.emergencyMode && info.role !== HostRole.MASTER) return undefined;
+  // A straggler is repointed when it is stranded, a second master, or a slave that follows another master.
+  const followsElsewhere = info.role === HostRole.SLAVE && info.masterAddress !== "" && !sameAddress(info.masterAddress, master.xapiAddress);
+  if (candidate.kind === "straggler" && !info.emergencyMode && info.role !== HostRole.MASTER && !followsElsewhere) return undefined;
   let how: string;
   if (follows(info, master.xapiAddress)) {
     // Nothing to do unless a former master still has to be recorded as fenced.

@@ -1,13 +1,19 @@
 /**
  * Periodically compares each aggregate's record with its pool master's view and reports drift
- * on the aggregate and in the event stream, and marks hosts whose heartbeats stopped. It never
- * ejects, joins or changes a pool.
+ * on the aggregate and in the event stream, and marks hosts whose heartbeats stopped. When no
+ * operation runs on the aggregate it corrects a member's enabled flag in XenServer to the
+ * record's (enabled-drift.ts) and repoints a member that follows another master at the recorded
+ * one (stale-followers.ts), and makes a host in no aggregate that runs a pool with hosts that
+ * left it standalone again (strays.ts). It never ejects or joins a host.
  */
 import { PeriodicPass } from "./periodic-pass.js";
 import type { ControllerContext } from "../context.js";
 import { silent } from "../model/lifecycle.js";
 import { nowIso, type AggregateRecord } from "../model/records.js";
 import { memberOf, readPool } from "../pool/pool-view.js";
+import { correctEnabledDrift, enabledDrifts, type EnabledDrift } from "./enabled-drift.js";
+import { repointFollower, staleFollowers, type StaleFollower } from "./stale-followers.js";
+import { makeStraysStandalone } from "./strays.js";
 
 /** Settings of the reconciler. */
 export interface ReconcilerSettings {
@@ -17,14 +23,21 @@ export interface ReconcilerSettings {
   heartbeatIntervalMs: number;
 }
 
+/** What a comparison found: drift to report, enabled flags to correct, members to repoint. */
+export interface Inspection {
+  drift: string[];
+  enabled: EnabledDrift[];
+  followers: StaleFollower[];
+}
+
 /** The drift between a record and its pool. */
-export async function driftOf(ctx: ControllerContext, aggregate: AggregateRecord, signal: AbortSignal): Promise<string[]> {
-  const hosts = (await ctx.store.hosts.members(aggregate.id)).filter((h) => h.membership === "MEMBER");
+export async function driftOf(ctx: ControllerContext, aggregate: AggregateRecord, signal: AbortSignal): Promise<Inspection> {
+  const recorded = await ctx.store.hosts.members(aggregate.id);
+  const hosts = recorded.filter((h) => h.membership === "MEMBER");
   const askable = [aggregate.masterHost, ...hosts.map((h) => h.name)].filter((n, i, all): n is string => !!n && all.indexOf(n) === i);
   const { pool } = await readPool({ ctx, agents: ctx.agents, signal, remainingMs: () => 15_000 }, askable);
   const drift: string[] = [];
   for (const h of hosts) if (!memberOf(pool, h.uuid)) drift.push(`host ${h.name} is recorded as a member but is not in the pool`);
-  const recorded = await ctx.store.hosts.members(aggregate.id);
   for (const m of pool.members) {
     if (!recorded.some((h) => h.uuid === m.uuid)) drift.push(`pool member ${m.name} (${m.uuid}) is not a host of this aggregate`);
   }
@@ -32,13 +45,15 @@ export async function driftOf(ctx: ControllerContext, aggregate: AggregateRecord
   const recordedMaster = hosts.find((h) => h.name === aggregate.masterHost);
   if (master && recordedMaster && recordedMaster.uuid !== master.uuid) drift.push(`the pool master is ${master.name} but the record says ${aggregate.masterHost}`);
   if (pool.name !== aggregate.name) drift.push(`the pool is named "${pool.name}", not "${aggregate.name}"`);
-  return drift;
+  return { drift, enabled: enabledDrifts(recorded, pool), followers: staleFollowers(ctx, aggregate, recorded, pool) };
 }
 
 /** The periodic reconciler. */
 export class Reconciler {
   private readonly stop = new AbortController();
   private readonly periodic: PeriodicPass;
+  /** What was last reported about each host in no aggregate that is not standalone. */
+  private readonly strays = new Map<string, string>();
 
   constructor(
     private readonly ctx: ControllerContext,
@@ -68,15 +83,17 @@ export class Reconciler {
       for (const aggregate of page) {
         if (this.stop.signal.aborted) return;
         if (aggregate.poolState !== "ACTIVE" || aggregate.members.length === 0) continue;
-        let drift: string[];
+        let found: Inspection;
         try {
-          drift = await driftOf(this.ctx, aggregate, this.stop.signal);
+          found = await driftOf(this.ctx, aggregate, this.stop.signal);
         } catch (err) {
           if (this.stop.signal.aborted) return; // shutting down: not drift
-          drift = [`cannot read the pool: ${err instanceof Error ? err.message : String(err)}`];
+          found = { drift: [`cannot read the pool: ${err instanceof Error ? err.message : String(err)}`], enabled: [], followers: [] };
         }
         const current = await store.aggregates.get(aggregate.id);
         if (!current || current.poolState !== "ACTIVE") continue; // an operation started meanwhile
+        const drift = [...found.drift, ...(await this.repoint(current, found.followers)), ...(await this.correct(current, found.enabled))];
+        if (this.stop.signal.aborted) return;
         const changed = JSON.stringify(drift) !== JSON.stringify(current.drift);
         await store.transaction(async () => {
           await store.aggregates.updatePool(aggregate.id, { drift, checkedAt: nowIso() }, current.updatedAt);
@@ -90,6 +107,32 @@ export class Reconciler {
         });
       }
     }
+    await makeStraysStandalone(this.ctx, this.strays, this.stop.signal);
+  }
+
+  /** Repoints members that follow another master (still members of this aggregate); returns what is left as drift. */
+  private async repoint(aggregate: AggregateRecord, followers: StaleFollower[]): Promise<string[]> {
+    const left: string[] = [];
+    for (const f of followers) {
+      const now = await this.ctx.store.hosts.get(f.host.name);
+      if (!now || now.aggregateId !== aggregate.id || now.membership !== "MEMBER" || this.stop.signal.aborted) continue;
+      const failed = await repointFollower(this.ctx, aggregate, f, this.stop.signal);
+      if (failed) left.push(failed);
+    }
+    return left;
+  }
+
+  /** Corrects enabled flags whose host record has not changed since the comparison; returns what is left as drift. */
+  private async correct(aggregate: AggregateRecord, drifts: EnabledDrift[]): Promise<string[]> {
+    const left: string[] = [];
+    for (const d of drifts) {
+      const now = await this.ctx.store.hosts.get(d.host.name);
+      const unchanged = now && now.aggregateId === aggregate.id && now.membership === d.host.membership && now.enabled === d.host.enabled && now.maintenance === d.host.maintenance;
+      if (!unchanged || this.stop.signal.aborted) continue;
+      const failed = await correctEnabledDrift(this.ctx, aggregate, d, this.stop.signal);
+      if (failed) left.push(failed);
+    }
+    return left;
   }
 
   /** Hosts silent for three heartbeat intervals become UNREACHABLE. */

@@ -173,13 +173,17 @@ export function stopToolstack(world: World, machine: Machine): Promise<void> {
   return closed;
 }
 
-/** After host_assumed_dead_interval: a host still not talking to its master is live=false there. */
+/**
+ * After host_assumed_dead_interval: a host still not talking to a database's master is live=false
+ * there — also when it runs as a master itself (split brain, emergency transition): it heartbeats
+ * no other master.
+ */
 function markDeadIfSilent(world: World, machine: Machine): void {
-  if (machine.reachable && (machine.role === "master" || machine.connected)) return;
   let touched = false;
   for (const db of world.dbs.values()) {
     const row = db.hostByUuid(machine.uuid);
     if (!row || db.pool.masterRef === row.ref) continue;
+    if (machine.reachable && machine.role === "slave" && machine.connected && machine.dbId === db.id) continue;
     const masterRow = db.masterRow();
     const master = masterRow ? world.machineByUuid(masterRow.uuid) : undefined;
     if (master?.activeMaster && master.dbId === db.id && row.live) {

@@ -4,7 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { HostRole } from "../../gen/hostaggregates/agent/v1/pool_agent_pb.js";
 import { xapiErrorOf } from "../../shared/errors.js";
 import { expectInvalidField, expectRpcError } from "../support/rpc-errors.js";
-import { eventually, startAgentWorld, type AgentWorld } from "./agent-harness.js";
+import { clientFor } from "../simulator/helpers.js";
+import { eventually, startAgentWorld, xapiPassword, type AgentWorld } from "./agent-harness.js";
 
 let w: AgentWorld;
 const client = (name: string) => w.agent(name).client;
@@ -89,6 +90,20 @@ describe("pool lifecycle through the agents", () => {
     expect(w.host("xs3").enabled).toBe(false);
     const on = await client("xs3").setHostEnabled({ hostUuid: "", enabled: true });
     expect([on.uuid, on.enabled]).toEqual([uuidOf("xs3"), true]);
+    expect(w.host("xs3").enabled).toBe(true);
+  });
+
+  it("SetHostEnabled false disables for good a host already disabled with auto_enable=true", async () => {
+    // Disabled behind the agent's back with the default auto_enable=true: a toolstack restart would enable it.
+    const xapi = clientFor(w.sim, w.host("xs3").master!);
+    await xapi.login("root", xapiPassword);
+    await xapi.ok("host.disable", await xapi.ok<string>("host.get_by_uuid", uuidOf("xs3")));
+    expect(w.host("xs3").enabled).toBe(false);
+    await client("xs1").setHostEnabled({ hostUuid: uuidOf("xs3"), enabled: false });
+    await w.sim.control.restartToolstack("xs3");
+    await w.sim.control.waitFor((s) => s.hosts.find((h) => h.name === "xs3" && h.toolstack === "up" && h.connected), 20_000);
+    expect(w.host("xs3").enabled).toBe(false);
+    await client("xs1").setHostEnabled({ hostUuid: uuidOf("xs3"), enabled: true });
     expect(w.host("xs3").enabled).toBe(true);
   });
 

@@ -516,8 +516,7 @@ describe("AddHost / RemoveHost validation", () => {
     const host = name("rm-enabled");
     await h.registry.registerHost(hostRegistration(host));
     const a = await create("rm-enabled");
-    await putHostInAggregate(h, host, a.id);
-    await h.hosts.setHostEnabled({ name: host, enabled: true });
+    await putHostInAggregate(h, host, a.id, true);
     const err = await expectRpcError(h.aggregates.removeHost({ aggregateId: a.id, host }), Code.FailedPrecondition);
     expect(err.rawMessage).toMatch(/enabled/);
     expect((await get(a.id)).members).toEqual([expect.objectContaining({ host, state: MembershipState.MEMBER })]);

@@ -183,7 +183,7 @@ describe("add_host and remove_host answer once the operation is accepted", () =>
     expect(shown.json.aggregate.hosts).toEqual(["cmp-2"]);
     const again = await rest(h, "POST", `/v2.1/os-aggregates/${id}/action`, { body: { remove_host: { host: "cmp-2" } } });
     expect(again.status).toBe(409);
-    expect(again.json.conflict.message).toContain("is in ERROR");
+    expect(again.json.conflictingRequest.message).toContain("is in ERROR");
   });
 });
 

@@ -21,7 +21,7 @@ afterAll(async () => {
   await agent?.close();
 });
 
-const faultNames: Record<number, string> = { 400: "badRequest", 403: "forbidden", 404: "itemNotFound", 405: "badMethod", 409: "conflict", 413: "overLimit", 503: "serviceUnavailable" };
+const faultNames: Record<number, string> = { 400: "badRequest", 403: "forbidden", 404: "itemNotFound", 405: "badMethod", 409: "conflictingRequest", 413: "overLimit", 503: "serviceUnavailable" };
 
 /** Asserts Nova's status and fault body `{"<name>": {"code": N, "message": "..."}}`; returns the message. */
 function expectFault(res: RestAnswer, status: number, messagePart?: string): string {
@@ -179,8 +179,7 @@ describe("remove_host", () => {
 
   it("a host that is still enabled → 409 (our rule: disable it first); an unreachable agent → 503", async () => {
     const id = await fresh();
-    await putHostInAggregate(h, "enabled-1", id);
-    await h.hosts.setHostEnabled({ name: "enabled-1", enabled: true });
+    await putHostInAggregate(h, "enabled-1", id, true);
     expectFault(await action(id, { remove_host: { host: "enabled-1" } }), 409, "disable it first");
     await putHostInAggregate(h, "no-agent", id);
     expectFault(await action(id, { remove_host: { host: "no-agent" } }), 503, "did not answer");

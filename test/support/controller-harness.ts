@@ -129,12 +129,13 @@ export function hostRegistration(name: string, overrides: RegistrationOverrides 
 
 /**
  * Test setup only: records a host as a member of an aggregate directly in the store,
- * bypassing AddHost (which would start a pool operation through the host's agent). Never a model for product code.
+ * bypassing AddHost (which would start a pool operation through the host's agent), disabled unless `enabled`
+ * (SetHostEnabled would ask the pool's agents). Never a model for product code.
  */
-export async function putHostInAggregate(h: TestController, host: string, aggregateId: bigint | number): Promise<void> {
+export async function putHostInAggregate(h: TestController, host: string, aggregateId: bigint | number, enabled = false): Promise<void> {
   await h.controller.context.store.transaction(async (tx) => {
     await tx.hosts.apply(host, beginJoin(Number(aggregateId)));
-    await tx.hosts.apply(host, adoptedByRepair(false));
+    await tx.hosts.apply(host, adoptedByRepair(enabled));
   });
 }
 

@@ -88,7 +88,8 @@ export type PoolFacts = Message<"hostaggregates.v1.PoolFacts"> & {
   poolName: string;
 
   /**
-   * Address of the pool master.
+   * Address of the master this host follows: for a slave, where its XAPI redirects (its
+   * pool.conf), even when that is no longer the pool's master; for a master, its own.
    *
    * @generated from field: string master_address = 4;
    */
@@ -665,7 +666,13 @@ export const HostService: GenService<{
     output: typeof HostSchema;
   },
   /**
-   * Enables or disables a host (the controller record and XenServer's host.enable/disable).
+   * Enables or disables a host. A confirmed member of an aggregate is set in XenServer first,
+   * through its pool's agents (host.enable, or host.disable with auto_enable=false, so it stays
+   * disabled across toolstack restarts), then in the record; when no agent of the pool answers,
+   * UNAVAILABLE and the record is unchanged. A host in no aggregate, or a FAILED former master
+   * being disabled, is set in the record only (AddHost enables a host when it joins).
+   * FAILED_PRECONDITION while the host joins or leaves, for enabling a host in maintenance
+   * (use StopMaintenance) or a FAILED former master.
    *
    * @generated from rpc hostaggregates.v1.HostService.SetHostEnabled
    */

@@ -209,7 +209,8 @@ export type HostInfo = Message<"hostaggregates.agent.v1.HostInfo"> & {
   role: HostRole;
 
   /**
-   * Address of the pool master.
+   * Address of the master this host follows: for a slave, where its XAPI redirects (its
+   * pool.conf), even when the pool was read through another master; for a master, its own.
    *
    * @generated from field: string master_address = 5;
    */
