@@ -35,7 +35,7 @@ export async function joinPool(ctx: AgentContext, masterAddress: string, force: 
 
   const method = force ? "pool.join_force" : "pool.join";
   ctx.log.info("join: calling", { method, master });
-  // Whether the host was seen down (connections refused or reset, not merely slow) after the call was
+  // Whether the host was seen down (connections refused, not merely slow or reset) after the call was
   // sent: a host that goes down and comes back as a master did not join.
   let wentDown = false;
   try {
@@ -46,7 +46,6 @@ export async function joinPool(ctx: AgentContext, masterAddress: string, force: 
   } catch (err) {
     // A dropped connection may mean the join went through and the toolstack restarted: find out below.
     if (!(err instanceof XapiUnreachableError) || err.neverSent || err.reason === "aborted") throw err;
-    wentDown = isDown(err);
     ctx.log.warn("join: connection lost during the call; checking the outcome", { error: err.message });
   }
 
@@ -66,8 +65,11 @@ export async function joinPool(ctx: AgentContext, masterAddress: string, force: 
   return confirmMember(ctx, master, deadline, signal);
 }
 
-/** The endpoint is down (toolstack stopped, host off): refused or reset, unlike a call that only timed out. */
-const isDown = (err: XapiUnreachableError) => err.reason === "refused" || err.reason === "reset";
+/**
+ * The endpoint is down (toolstack stopped, host off): connections refused. A reset or a timeout may be
+ * the network or load while the join goes through, so they do not count.
+ */
+const isDown = (err: XapiUnreachableError) => err.reason === "refused";
 
 /**
  * The host restarted (power loss, reboot) and came back as a master: the join was not committed
