@@ -35,8 +35,8 @@ export async function joinPool(ctx: AgentContext, masterAddress: string, force: 
 
   const method = force ? "pool.join_force" : "pool.join";
   ctx.log.info("join: calling", { method, master });
-  // Toolstack restarts seen from here on: a host that restarts and comes back as a master did not join.
-  const epochAtCall = ctx.xapi.monitor.epoch;
+  // Whether the host was seen down (connections refused, not merely slow or reset) after the call was
+  // sent: a host that goes down and comes back as a master did not join.
   let wentDown = false;
   try {
     await ctx.xapi.home.call(method, [master, ctx.credentials.username, ctx.credentials.reveal()], {
@@ -57,13 +57,19 @@ export async function joinPool(ctx: AgentContext, masterAddress: string, force: 
         if (sameAddress(now.masterAddress, master)) return ready(true);
         throw failedPrecondition(`${ctx.hostName} restarted as a slave of ${now.masterAddress}, not ${master}`);
       }
-      if (now.kind === "unreachable") wentDown = true;
-      if (now.kind === "master" && (wentDown || ctx.xapi.monitor.epoch !== epochAtCall)) throw standaloneAgain(ctx.hostName, master);
+      if (now.kind === "unreachable" && isDown(now.error)) wentDown = true;
+      if (now.kind === "master" && wentDown) throw standaloneAgain(ctx.hostName, master);
       return notYet(now.kind === "master" ? "still a master (toolstack restart pending)" : now.kind === "emergency" ? `emergency mode (${now.code})` : "endpoint down (toolstack restarting)");
     },
   );
   return confirmMember(ctx, master, deadline, signal);
 }
+
+/**
+ * The endpoint is down (toolstack stopped, host off): connections refused. A reset or a timeout may be
+ * the network or load while the join goes through, so they do not count.
+ */
+const isDown = (err: XapiUnreachableError) => err.reason === "refused";
 
 /**
  * The host restarted (power loss, reboot) and came back as a master: the join was not committed

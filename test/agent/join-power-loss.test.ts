@@ -1,7 +1,8 @@
 /**
  * A joining host that loses power mid-join: JoinPool must not wait out its whole deadline for
  * HOST_IS_SLAVE when the host came back standalone (the join was never committed), and must still
- * finish the join when the power loss came after the commit (pool.conf already names the master).
+ * finish the join when the power loss came after the commit (pool.conf already names the master),
+ * or when an answer of the host was only slow (a timeout is not a restart).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Code } from "@connectrpc/connect";
@@ -18,8 +19,11 @@ describe("JoinPool when the joining host loses power", () => {
   const client = (name: string) => w.agent(name).client;
 
   beforeAll(async () => {
-    w = await startAgentWorld({ sim: { hosts: 3, baseAddress: xs1 }, agentsFor: ["xs1"] });
+    // A 1 s fuse (real time) between the join's commit and the toolstack restart.
+    w = await startAgentWorld({ sim: { hosts: 4, baseAddress: xs1, fuseMs: 100_000 }, agentsFor: ["xs1"] });
     for (const name of ["xs2", "xs3"]) await w.addAgent(name, { timings: { ...fastAgentOptions.timings, joinTimeoutMs } });
+    // Short XenAPI call timeout: a slow answer times out (it is not a restart).
+    await w.addAgent("xs4", { callTimeoutMs: 300, timings: { ...fastAgentOptions.timings, joinTimeoutMs } });
   });
   afterAll(async () => {
     await w?.close();
@@ -58,5 +62,23 @@ describe("JoinPool when the joining host loses power", () => {
     expect(pool.members.map((m) => m.uuid)).toContain(w.host("xs3").uuid);
     expect(w.host("xs3")).toMatchObject({ role: "slave", master: "xs1", connected: true });
     expect((await client("xs3").getHostInfo({})).role).toBe(HostRole.SLAVE);
+  });
+
+  it("a probe that only timed out during the fuse is not a restart: the join goes on and succeeds", async () => {
+    // The moment the join is committed, the host's next session.get_this_host (the wait's first look) answers after 500 ms.
+    let armed = false;
+    const stop = w.sim.control.onChange((s) => {
+      if (armed || !s.hosts.find((h) => h.name === "xs4")?.restartPending) return;
+      armed = true;
+      w.sim.control.setFault("xs4", { method: "session.get_this_host", delayMs: 50_000 });
+    });
+    try {
+      const pool = await client("xs4").joinPool({ masterAddress: xs1 });
+      expect(armed).toBe(true);
+      expect(pool.members.map((m) => m.uuid)).toContain(w.host("xs4").uuid);
+      expect(w.host("xs4")).toMatchObject({ role: "slave", master: "xs1", connected: true });
+    } finally {
+      stop();
+    }
   });
 });
