@@ -5,6 +5,7 @@ import { disable, enable, enterMaintenance, evacuationEnded } from "../model/lif
 import { nowIso } from "../model/records.js";
 import { describeBlockers, placementTargets, planHostEvacuation, poolContacts, cpuVendorOf } from "../pool/evacuation-planning.js";
 import { isRunningGuest } from "../pool/guests.js";
+import { setEnabledInPool } from "../pool/host-enabled.js";
 import { chooseMaster, masterCandidate } from "../pool/master-choice.js";
 import { callOptions, hostRecord, readPool } from "../pool/pool-view.js";
 import { runMigrations } from "../pool/vm-migrations.js";
@@ -17,8 +18,7 @@ const hostName = (s: Pick<Ctx, "op">) => s.op.host!;
 /** Sets the host's enabled flag in XenServer (through the pool) and in the record. */
 async function setEnabled(s: Ctx, enabled: boolean): Promise<void> {
   const host = await hostRecord(s, hostName(s));
-  const contact = await hostRecord(s, (await poolContacts(s, host.aggregateId!))[0] ?? host.name);
-  await s.agents.forHost(contact).setHostEnabled({ hostUuid: host.uuid ?? "", enabled }, callOptions(s));
+  await setEnabledInPool(s, host.aggregateId!, host, enabled);
   await s.ctx.store.transaction(async () => await s.ctx.store.hosts.apply(host.name, enabled ? enable() : disable(`maintenance (${s.op.id})`)));
 }
 

@@ -4,6 +4,7 @@ import type { OperationSpec, StepContext, StepSpec } from "../engine/step-spec.j
 import { enable, leaveMaintenance, leaveMaintenanceEnded } from "../model/lifecycle.js";
 import { evacuationRecordOf, planEvacuation } from "../pool/placement.js";
 import { poolContacts } from "../pool/evacuation-planning.js";
+import { setEnabledInPool } from "../pool/host-enabled.js";
 import { callOptions, hostRecord, readPool } from "../pool/pool-view.js";
 import { runMigrations } from "../pool/vm-migrations.js";
 
@@ -21,7 +22,7 @@ const enableHost: Step = {
   mutating: true,
   async run(s) {
     const host = await hostRecord(s, hostName(s));
-    await s.agents.forHost(await contactOf(s)).setHostEnabled({ hostUuid: host.uuid ?? "", enabled: true }, callOptions(s));
+    await setEnabledInPool(s, host.aggregateId!, host, true);
     await s.ctx.store.transaction(async () => await s.ctx.store.hosts.apply(host.name, enable()));
     return { detail: `${host.name} is enabled` };
   },

@@ -4,12 +4,14 @@
  * of that pool. For such a host (its agent heartbeats, it answers as master) the records of the other
  * hosts are destroyed through its agent (DestroyHost: host.destroy after VM.power_state_reset),
  * but only for hosts that cannot be part of its pool: not live there, registered with the controller,
- * and reporting that they do not follow it. Anything else (a live member, an unknown host, a host in
+ * and answering now that they run the same pool (same uuid) without following it — the master of
+ * another copy, or a slave of another master. Anything else (a live member, an unknown host, a host in
  * no aggregate that is a slave) is reported once as `host.not-standalone`, never changed.
  */
 import { sameAddress } from "../../shared/address.js";
 import type { ControllerContext } from "../context.js";
 import type { HostRecord } from "../model/records.js";
+import { HostRole } from "../../gen/hostaggregates/agent/v1/pool_agent_pb.js";
 import { heartbeatsFresh } from "../model/liveness.js";
 
 const callTimeoutMs = 15_000;
@@ -25,12 +27,22 @@ async function allHosts(ctx: ControllerContext): Promise<HostRecord[]> {
   }
 }
 
-/** True when a registered host's own fresh report says it does not follow `master` (it is a master itself, or follows another). */
-function followsElsewhere(ctx: ControllerContext, other: HostRecord, master: HostRecord): boolean {
-  const facts = other.poolFacts;
-  if (!facts || !facts.xapiReachable || !heartbeatsFresh(other, ctx.heartbeatIntervalMs)) return false;
-  if (facts.role === "MASTER") return true;
-  return facts.role === "SLAVE" && facts.masterAddress !== "" && !sameAddress(facts.masterAddress, master.xapiAddress);
+/**
+ * True when a registered host, asked now, says it runs the same pool (same uuid) without following
+ * `master`: the master of another copy of it, or a slave of another master. A host that answers for
+ * another pool is left alone: it may be joining this one (it answers as the master of its own pool
+ * until its toolstack restarts) or it left long ago.
+ */
+async function runsTheSamePoolElsewhere(ctx: ControllerContext, other: HostRecord, master: HostRecord, poolUuid: string, signal: AbortSignal): Promise<boolean> {
+  let info;
+  try {
+    info = await ctx.agents.forHost(other).getHostInfo({}, { signal, timeoutMs: callTimeoutMs });
+  } catch {
+    return false;
+  }
+  if (info.uuid !== other.uuid || info.poolUuid !== poolUuid) return false;
+  if (info.role === HostRole.MASTER) return true;
+  return info.role === HostRole.SLAVE && info.masterAddress !== "" && !sameAddress(info.masterAddress, master.xapiAddress);
 }
 
 /** Checks the hosts in no aggregate once; `announced` keeps what was already reported (per host) across passes. */
@@ -63,8 +75,8 @@ export async function makeStraysStandalone(ctx: ControllerContext, announced: Ma
     const kept: string[] = [];
     for (const m of others) {
       const known = byUuid.get(m.uuid);
-      if (m.live || !known || !followsElsewhere(ctx, known, host)) {
-        kept.push(`${m.name} (${m.live ? "live" : known ? "may still follow it" : "not registered"})`);
+      if (m.live || !known || !(await runsTheSamePoolElsewhere(ctx, known, host, pool.uuid, signal))) {
+        kept.push(`${m.name} (${m.live ? "live" : known ? "not known to run a copy of this pool elsewhere" : "not registered"})`);
         continue;
       }
       try {

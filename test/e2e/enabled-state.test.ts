@@ -7,7 +7,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Code } from "@connectrpc/connect";
 import { MaintenanceState } from "../../gen/hostaggregates/v1/host_pb.js";
-import { OperationState } from "../../gen/hostaggregates/v1/operation_pb.js";
+import { OperationKind, OperationState } from "../../gen/hostaggregates/v1/operation_pb.js";
+import { agentFailureOf } from "../../shared/agent-errors.js";
 import { expectRpcError } from "../support/rpc-errors.js";
 import { clientFor } from "../simulator/helpers.js";
 import { startProduct, type Product } from "./product-harness.js";
@@ -105,14 +106,40 @@ describe("a host's enabled state in XenServer", () => {
   }, 60_000);
 
   it("answers UNAVAILABLE and leaves the record as it was when no agent of the pool answers", async () => {
-    const agents = [0, 1, 2].map((i) => p.agents[i]!);
-    const endpoints = await Promise.all(["xs1", "xs2", "xs3"].map(async (name) => (await p.api.hosts.getHost({ name })).name));
-    expect(endpoints).toHaveLength(3);
-    // Every agent of the pool stops answering (their XAPIs are still up).
-    await Promise.all(agents.map((a) => a.close()));
+    // Every agent of the pool stops answering (their XAPIs are still up). Last test of this product.
+    await Promise.all([0, 1, 2].map((i) => p.agents[i]!.close()));
     const err = await expectRpcError(p.api.hosts.setHostEnabled({ name: "xs3", enabled: false }), Code.Unavailable);
-    expect(err.rawMessage).toMatch(/xs3|agent/);
+    expect(err.rawMessage).toMatch(/cannot disable xs3 in XenServer: no agent of its pool answered/);
+    expect(agentFailureOf(err)?.hosts.slice().sort()).toEqual(["xs1", "xs2", "xs3"]);
     expect((await p.api.hosts.getHost({ name: "xs3" })).enabled).toBe(true);
     expect(enabledInXenServer(p, "xs3")).toBe(true);
   });
+});
+
+describe("a disabled member across a master recovery (emergency transition, recover_slaves)", () => {
+  let p: Product;
+  beforeAll(async () => {
+    p = await startProduct({ hosts: 3, baseAddress: "127.0.9.100", simulator: { masterLostGraceMs: 10_000, emergencyRetryMs: 10_000 } });
+  }, 60_000);
+  afterAll(async () => p?.close());
+
+  it("stays disabled in XenServer after every toolstack restart of the recovery", async () => {
+    const id = (await p.api.aggregates.createAggregate({ name: "recovered" })).id;
+    for (const h of ["xs1", "xs2", "xs3"]) await p.addHost(id, h);
+    await p.api.hosts.setHostEnabled({ name: "xs3", enabled: false });
+    await p.sim.control.power("xs1", false);
+    const recovery = await p.waitFor(async () => {
+      const { operations } = await p.api.operations.listOperations({ aggregateId: id, pageSize: 100 });
+      return operations.find((o) => o.kind === OperationKind.RECOVER_MASTER);
+    }, 30_000, "a RECOVER_MASTER operation");
+    const done = await p.waitOperation(recovery.id, 60_000);
+    expect(done.state, done.error?.message).toBe(OperationState.SUCCEEDED);
+    const master = (await p.api.aggregates.getAggregate({ id })).pool!.masterHost;
+    // Whichever member was promoted or repointed, both restarted their toolstacks.
+    await p.sim.control.waitFor((s) => ["xs2", "xs3"].every((n) => s.hosts.find((h) => h.name === n && h.toolstack === "up" && h.connected && h.master === master)), 20_000);
+    expect(enabledInXenServer(p, "xs3")).toBe(false);
+    expect((await p.api.hosts.getHost({ name: "xs3" })).enabled).toBe(false);
+    await p.controller!.reconciler.tick();
+    expect(enabledInXenServer(p, "xs3")).toBe(false);
+  }, 90_000);
 });

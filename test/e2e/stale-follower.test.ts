@@ -54,3 +54,31 @@ describe("a member that was down during a hand-over", () => {
     }, 20_000, "no drift left");
   }, 120_000);
 });
+
+describe("a member that was down during a hand-over and ends in emergency mode", () => {
+  let p: Product;
+  let id: bigint;
+  beforeAll(async () => {
+    // A grace of 2 s real (nominal 400 s × 0.005): long enough for its agent to read the pool through the old master's redirect.
+    p = await startProduct({ hosts: 3, baseAddress: "127.0.9.130", simulator: { masterLostGraceMs: 400_000, emergencyRetryMs: 3_600_000 } });
+    id = (await p.api.aggregates.createAggregate({ name: "stale-emergency" })).id;
+    for (const h of ["xs1", "xs2", "xs3"]) await p.addHost(id, h);
+  }, 60_000);
+  afterAll(async () => p?.close());
+
+  it("is repointed by the master-failure detector's fencing, since its agent reports the old master it follows", async () => {
+    await p.sim.control.power("xs3", false);
+    const done = await p.waitOperation((await p.api.hosts.startMaintenance({ host: "xs1" })).id, 60_000);
+    expect(done.state, done.error?.message).toBe(OperationState.SUCCEEDED);
+    await p.sim.control.power("xs3", true);
+    // HOST_STILL_BOOTING: xs3 gave up on xs1 (a slave now) and sits in emergency mode.
+    await p.sim.control.waitFor((s) => s.hosts.find((h) => h.name === "xs3" && h.toolstack === "up" && h.master === "xs1" && h.emergency), 20_000);
+    // No reconciler pass: the detector (every heartbeat interval) repoints it.
+    await p.waitFor(async () => {
+      const h = p.sim.control.host("xs3");
+      return h.toolstack === "up" && h.role === "slave" && h.master === "xs2" && h.connected ? h : undefined;
+    }, 30_000, "xs3 repointed at xs2");
+    const { events } = await p.api.events.listEvents({ aggregateId: id, pageSize: 1000 });
+    expect(events.some((e) => e.kind === "host.repointing" && e.host === "xs3")).toBe(true);
+  }, 120_000);
+});
