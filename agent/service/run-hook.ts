@@ -8,6 +8,7 @@ import { spawn } from "node:child_process";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { RunHookResponseSchema } from "../../gen/hostaggregates/agent/v1/pool_agent_pb.js";
 import { invalidArgument, notFound } from "../../shared/errors.js";
+import { hookNamePattern } from "../../shared/hook-name.js";
 
 type RunHookResponseInit = MessageInitShape<typeof RunHookResponseSchema>;
 
@@ -27,8 +28,6 @@ export const defaultHookSettings = { timeoutMs: 3_600_000, tailBytes: 4096 } as 
 /** No hook configured: every name is NOT_FOUND. */
 export const noHooks: HookSettings = { hooks: new Map(), ...defaultHookSettings };
 
-/** Hook names: what `--hook NAME=PATH` accepts. */
-export const hookNamePattern = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
 /** Parses `NAME=PATH` values of --hook into the map (throws on a malformed or repeated name). */
 export function parseHookFlags(values: readonly string[]): Map<string, string> {

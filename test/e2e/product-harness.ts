@@ -8,7 +8,7 @@ import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startAgent, type Agent } from "../../agent/index.js";
+import { startAgent, type Agent, type AgentOptions } from "../../agent/index.js";
 import { TokenRegistry } from "../../shared/auth.js";
 import { formatHostPort } from "../../shared/address.js";
 import { silentLogger } from "../../shared/logging.js";
@@ -35,6 +35,8 @@ export interface ProductOptions {
   controllerEnv?: Record<string, string>;
   /** Serve /metrics: the in-process controller on an HTTP port, every agent on a metrics listener. */
   metrics?: boolean;
+  /** Extra options of every agent (e.g. hooks), by host name. */
+  agentOptions?: (host: string) => Partial<AgentOptions>;
 }
 
 /** Admin clients of the controller (the same bundle aggctl uses). */
@@ -184,6 +186,7 @@ export async function startProduct(options: ProductOptions): Promise<Product> {
         controllerBackoff: { initialMs: 50, maxMs: 500 },
         log: silentLogger,
         metricsListen: options.metrics ? "127.0.0.1:0" : undefined,
+        ...options.agentOptions?.(host.name),
       }),
     );
   }
