@@ -5,8 +5,8 @@
  */
 import { Code, ConnectError } from "@connectrpc/connect";
 import { xapiErrorOf } from "../../shared/errors.js";
-import { Cancelled, Paused } from "../engine/failures.js";
-import type { StepContext, StepSpec } from "../engine/step-spec.js";
+import { Paused } from "../engine/failures.js";
+import type { StepContext, StepResult, StepSpec } from "../engine/step-spec.js";
 import { nowIso } from "../model/records.js";
 import { poolContacts } from "../pool/evacuation-planning.js";
 import { callOptions, hostRecord, memberOf, readPool } from "../pool/pool-view.js";
@@ -105,10 +105,18 @@ function takeResume(s: StepContext, stepName: string): boolean {
   return true;
 }
 
-/** Records a pause for the operator and stops running the operation until ResumeOperation. */
-async function pauseHere(s: StepContext, stepName: string, hostName: string, reason: string): Promise<never> {
+/**
+ * Records a pause for the operator and stops running the operation until ResumeOperation. A
+ * cancellation ends the pause instead: the host goes back into service and the run stops before
+ * the next host.
+ */
+async function pauseHere(s: StepContext, stepName: string, hostName: string, reason: string): Promise<StepResult> {
   const p = rollingParams(s);
-  if (p.pause?.step === stepName && (await s.cancelRequested())) throw new Cancelled(`cancelled while paused (${reason}); ${hostName} stays in maintenance, empty and disabled`);
+  if (await s.cancelRequested()) {
+    p.pause = undefined;
+    rollingHost(s, hostName).state = "IN_ACTION";
+    return { detail: `cancelled while paused (${reason}); ${hostName} goes back into service and the run stops` };
+  }
   p.pause = { step: stepName, host: hostName, reason, since: p.pause?.step === stepName ? p.pause.since : nowIso(), resumed: false };
   rollingHost(s, hostName).state = "PAUSED";
   rollingHost(s, hostName).detail = reason;

@@ -106,3 +106,156 @@ describe("rolling REBOOT of a 4-host aggregate with 40 running VMs", () => {
     expect(events.filter((e) => e.kind.startsWith("pool.master-f"))).toEqual([]);
   }, 300_000);
 });
+
+describe("rolling PAUSE and HOOK", () => {
+  let p: Product;
+  let id: bigint;
+  const dir = mkdtempSync(join(tmpdir(), "rolling-hooks-"));
+  const hook = (name: string, body: string) => {
+    const path = join(dir, name);
+    writeFileSync(path, `#!/bin/sh\n${body}\n`);
+    chmodSync(path, 0o755);
+    return path;
+  };
+  const patch = hook("patch.sh", `echo "$AGGREGATES_HOST_NAME" >> ${dir}/patched; echo "patched $AGGREGATES_HOST_NAME"`);
+  // Fails on xs2 until the operator "fixes" it (creates the file).
+  const flaky = hook("flaky.sh", `if [ "$AGGREGATES_HOST_NAME" = xs2 ] && [ ! -e ${dir}/fixed ]; then echo "xs2: cannot apply the update" >&2; exit 7; fi; echo ok`);
+
+  beforeAll(async () => {
+    p = await startProduct({ hosts: 3, baseAddress: "127.0.14.30", agentOptions: () => ({ hooks: new Map([["patch", patch], ["flaky", flaky]]) }) });
+    id = await aggregateOf(p, "rolling-ops", ["xs1", "xs2", "xs3"]);
+    for (const h of ["xs1", "xs2", "xs3"]) p.sim.control.addVms(h, { count: 3, memoryMiB: 1024, namePrefix: `${h}-p` });
+  }, 60_000);
+  afterAll(async () => p?.close());
+
+  it("PAUSE waits for ResumeOperation with each host empty, disabled and in maintenance", async () => {
+    const initial = placement(p.sim.control.state());
+    const op = await p.api.aggregates.startRollingMaintenance({ aggregateId: id, action: RollingAction.PAUSE, hosts: ["xs3", "xs1", "xs2"] });
+    for (const [i, host] of ["xs3", "xs1", "xs2"].entries()) {
+      const paused = await whenPaused(p, op.id);
+      expect(paused.state).toBe(OperationState.RUNNING);
+      expect(paused.rolling).toMatchObject({ paused: true, currentHost: host, hostsDone: i, hostsTotal: 3 });
+      expect(paused.rolling!.pauseReason).toContain(`operation-resume ${op.id}`);
+      expect(paused.rolling!.hosts[i]!.state).toBe(RollingHostState.PAUSED);
+      expect(p.sim.control.state().vms.filter((v) => v.residentOn === host)).toEqual([]);
+      expect(p.sim.control.host(host).enabled).toBe(false);
+      expect((await p.api.hosts.getHost({ name: host })).maintenance).toBe(MaintenanceState.IN_MAINTENANCE);
+      // Nothing else may start on the aggregate meanwhile.
+      await expectRpcError(p.api.hosts.startMaintenance({ host: ["xs1", "xs2", "xs3"].find((h) => h !== host)! }), Code.FailedPrecondition);
+      const resumed = await p.api.operations.resumeOperation({ id: op.id });
+      expect(resumed.rolling?.paused).toBe(false);
+      await p.waitFor(async () => ((await p.api.operations.getOperation({ id: op.id })).rolling!.hosts[i]!.state === RollingHostState.DONE ? true : undefined), 30_000, `${host} back`);
+    }
+    const done = await p.waitOperation(op.id, 60_000);
+    expect(done.state, done.error?.message).toBe(OperationState.SUCCEEDED);
+    expect(placement(p.sim.control.state())).toEqual(initial);
+    // Resuming what is not paused is refused.
+    await expectRpcError(p.api.operations.resumeOperation({ id: op.id }), Code.FailedPrecondition);
+    await expectRpcError(p.api.operations.resumeOperation({ id: "op-nope" }), Code.NotFound);
+    await expectInvalidField(p.api.operations.resumeOperation({ id: "" }), "id");
+  }, 180_000);
+
+  it("HOOK runs the agent's configured executable on every host", async () => {
+    const op = await p.api.aggregates.startRollingMaintenance({ aggregateId: id, action: RollingAction.HOOK, hook: "patch", skipReturn: true });
+    const done = await p.waitOperation(op.id, 120_000);
+    expect(done.state, done.error?.message).toBe(OperationState.SUCCEEDED);
+    const { readFileSync } = await import("node:fs");
+    expect(readFileSync(join(dir, "patched"), "utf8").trim().split("\n").sort()).toEqual(["xs1", "xs2", "xs3"]);
+    expect(done.rolling!.hosts.every((h) => h.detail.includes('hook "patch" succeeded') && h.detail.includes(`patched ${h.host}`))).toBe(true);
+    expect(done.steps.some((s) => s.name === "return-vms")).toBe(false);
+  }, 180_000);
+
+  it("a failing hook pauses the run with that host in maintenance; after a fix, ResumeOperation runs it again and the run finishes", async () => {
+    const initial = placement(p.sim.control.state());
+    const op = await p.api.aggregates.startRollingMaintenance({ aggregateId: id, action: RollingAction.HOOK, hook: "flaky", hosts: ["xs1", "xs2", "xs3"] });
+    const paused = await whenPaused(p, op.id);
+    expect(paused.rolling).toMatchObject({ paused: true, currentHost: "xs2", hostsDone: 1 });
+    expect(paused.rolling!.pauseReason).toMatch(/hook "flaky" exited with status 7 on xs2; last output: xs2: cannot apply the update/);
+    expect(p.sim.control.host("xs2").enabled).toBe(false);
+    expect(p.sim.control.state().vms.filter((v) => v.residentOn === "xs2")).toEqual([]);
+    expect((await p.api.hosts.getHost({ name: "xs2" })).maintenance).toBe(MaintenanceState.IN_MAINTENANCE);
+    // Resumed without a fix: it fails and pauses again.
+    await p.api.operations.resumeOperation({ id: op.id });
+    await p.waitFor(async () => {
+      const o = await p.api.operations.getOperation({ id: op.id });
+      const events = (await p.api.events.listEvents({ aggregateId: id, pageSize: 1000 })).events.filter((e) => e.kind === "operation.paused" && e.operationId === op.id);
+      return o.rolling?.paused && events.length >= 2 ? true : undefined;
+    }, 30_000, "paused again");
+    writeFileSync(join(dir, "fixed"), "");
+    await p.api.operations.resumeOperation({ id: op.id });
+    const done = await p.waitOperation(op.id, 120_000);
+    expect(done.state, done.error?.message).toBe(OperationState.SUCCEEDED);
+    expect(done.rolling!.hosts.map((h) => h.state)).toEqual([RollingHostState.DONE, RollingHostState.DONE, RollingHostState.DONE]);
+    expect(placement(p.sim.control.state())).toEqual(initial);
+  }, 180_000);
+
+  it("an unknown hook pauses at the first host; CancelOperation then puts it back into service and stops", async () => {
+    const op = await p.api.aggregates.startRollingMaintenance({ aggregateId: id, action: RollingAction.HOOK, hook: "missing", hosts: ["xs1", "xs2"], skipReturn: true });
+    const paused = await whenPaused(p, op.id);
+    expect(paused.rolling!.pauseReason).toMatch(/hook "missing" cannot run on xs1: no hook named "missing"/);
+    await p.api.operations.cancelOperation({ id: op.id });
+    const done = await p.waitOperation(op.id, 60_000);
+    expect(done.state).toBe(OperationState.CANCELLED);
+    expect(done.rolling!.hosts.map((h) => h.state)).toEqual([RollingHostState.DONE, RollingHostState.PENDING]);
+    expect(p.sim.control.host("xs1").enabled).toBe(true);
+    expect(p.sim.control.host("xs2").enabled).toBe(true);
+    for (const name of ["xs1", "xs2"]) expect((await p.api.hosts.getHost({ name })).maintenance).toBe(MaintenanceState.NONE);
+  }, 120_000);
+});
+
+describe("rolling maintenance guards", () => {
+  let p: Product;
+  let id: bigint;
+  beforeAll(async () => {
+    p = await startProduct({ hosts: 3, baseAddress: "127.0.14.50", simulator: { hostMemoryMiB: 16384 } });
+    id = await aggregateOf(p, "rolling-full", ["xs1", "xs2", "xs3"]);
+  }, 60_000);
+  afterAll(async () => p?.close());
+
+  it("a pool too full to lose one host: the dry run names the step and the VMs, the real run moves nothing", async () => {
+    const vms = ["xs1", "xs2", "xs3"].flatMap((h) => p.sim.control.addVms(h, { count: 3, memoryMiB: 3584, namePrefix: `${h}-full` }));
+    const before = placement(p.sim.control.state());
+    const plan = await p.api.aggregates.startRollingMaintenance({ aggregateId: id, action: RollingAction.REBOOT, validateOnly: true });
+    expect(plan.state).toBe(OperationState.FAILED);
+    expect(plan.error?.code).toBe("FAILED_PRECONDITION");
+    expect(plan.error?.message).toMatch(/step 1 \(xs\d out\): .*HOST_NOT_ENOUGH_FREE_MEMORY/);
+    const blocked = plan.rolling!.hosts.flatMap((h) => h.blockers);
+    expect(blocked.length).toBeGreaterThan(0);
+    expect(blocked.every((b) => vms.some((v) => v.uuid === b.vmUuid))).toBe(true);
+    const refused = await expectRpcError(p.api.aggregates.startRollingMaintenance({ aggregateId: id, action: RollingAction.REBOOT }), Code.FailedPrecondition);
+    expect(refused.rawMessage).toContain(blocked[0]!.vmName);
+    expect(placement(p.sim.control.state())).toEqual(before);
+    expect(p.sim.control.state().hosts.every((h) => h.enabled)).toBe(true);
+    expect((await p.api.operations.listOperations({ aggregateId: id })).operations.filter((o) => o.kind === OperationKind.ROLLING_MAINTENANCE)).toEqual([]);
+  });
+
+});
+
+describe("rolling maintenance: a VM that cannot go home", () => {
+  let p: Product;
+  beforeAll(async () => {
+    p = await startProduct({ hosts: 3, baseAddress: "127.0.14.70", simulator: { hostMemoryMiB: 16384 } });
+  }, 60_000);
+  afterAll(async () => p?.close());
+
+  it("the run SUCCEEDS with the VM reported on the operation and in an event", async () => {
+    const agg = await aggregateOf(p, "rolling-home", ["xs1", "xs2", "xs3"]);
+    for (const h of ["xs1", "xs2", "xs3"]) p.sim.control.addVms(h, { count: 2, memoryMiB: 1024, namePrefix: `${h}-h` });
+    const master = masterOf(p.sim.control.state())!;
+    const first = ["xs1", "xs2", "xs3"].filter((h) => h !== master).sort()[0]!;
+    const op = await p.api.aggregates.startRollingMaintenance({ aggregateId: agg, action: RollingAction.REBOOT });
+    // Once the first host is back in service, fill it so that its own VMs cannot return.
+    await p.waitFor(async () => ((await p.api.operations.getOperation({ id: op.id })).rolling!.hostsDone >= 1 ? true : undefined), 60_000, "first host done");
+    p.sim.control.addVms(first, { count: 1, memoryMiB: p.sim.control.host(first).memoryFreeMiB - 900, namePrefix: "filler" });
+    const done = await p.waitOperation(op.id, 120_000);
+    expect(done.state, done.error?.message).toBe(OperationState.SUCCEEDED);
+    const unreturned = done.rolling!.unreturnedVms;
+    expect(unreturned.map((u) => u.vmName).sort()).toEqual([`${first}-h-vm01`, `${first}-h-vm02`]);
+    expect(unreturned.every((u) => u.homeHost === first && u.currentHost !== first && u.reason.includes("free"))).toBe(true);
+    const { events } = await p.api.events.listEvents({ aggregateId: agg, pageSize: 1000 });
+    expect(events.filter((e) => e.kind === "rolling.vm-not-returned")).toHaveLength(2);
+    // Every other VM is home.
+    const vms = p.sim.control.state().vms.filter((v) => v.name.includes("-h-vm") && !v.name.startsWith(first));
+    expect(vms.every((v) => v.name.startsWith(`${v.residentOn}-`))).toBe(true);
+  }, 180_000);
+});
