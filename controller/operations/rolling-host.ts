@@ -2,9 +2,6 @@
 import type { StepContext } from "../engine/step-spec.js";
 import type { OperationOf, RollingHostRecord, RollingMaintenanceParams } from "../model/records.js";
 
-/** The step context of a rolling maintenance. */
-export type RollingCtx = StepContext<"ROLLING_MAINTENANCE">;
-
 /** The params of a rolling maintenance (the steps get the wide context: one cast, here). */
 export function rollingParams(s: Pick<StepContext, "op">): RollingMaintenanceParams {
   return (s.op as OperationOf<"ROLLING_MAINTENANCE">).params;
@@ -38,7 +35,8 @@ export function isNewerStamp(now: string, before: string): boolean {
 /** Waits ms, or less when the signal aborts. */
 export function pause(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
-    const t = setTimeout(resolve, ms);
-    signal.addEventListener("abort", () => (clearTimeout(t), resolve()), { once: true });
+    const onAbort = () => (clearTimeout(t), resolve());
+    const t = setTimeout(() => (signal.removeEventListener("abort", onAbort), resolve()), ms);
+    signal.addEventListener("abort", onAbort, { once: true });
   });
 }

@@ -6,7 +6,7 @@
  * host ("xs1:migrate-vms"), so the journal resumes at the exact step of the exact host.
  */
 import { Cancelled } from "../engine/failures.js";
-import type { OperationSpec, StepContext, StepSpec } from "../engine/step-spec.js";
+import type { OperationSpec, StepSpec } from "../engine/step-spec.js";
 import { beginEvacuation, evacuationEnded } from "../model/lifecycle.js";
 import { nowIso, type RollingActionName } from "../model/records.js";
 import { pauseStep, rebootHostStep, runHookStep, waitForHostStep } from "./rolling-actions.js";
@@ -124,6 +124,3 @@ export const rollingMaintenanceSpec: OperationSpec<"ROLLING_MAINTENANCE"> = {
     }
   },
 };
-
-/** The step context type the rolling steps get (exported for tests of single steps). */
-export type RollingStepContext = StepContext<"ROLLING_MAINTENANCE">;
