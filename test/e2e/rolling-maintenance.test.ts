@@ -201,6 +201,23 @@ describe("rolling PAUSE and HOOK", () => {
     expect(p.sim.control.host("xs2").enabled).toBe(true);
     for (const name of ["xs1", "xs2"]) expect((await p.api.hosts.getHost({ name })).maintenance).toBe(MaintenanceState.NONE);
   }, 120_000);
+  it("CancelOperation during a REBOOT stops after the current host is back in service; no host is left half-done", async () => {
+    const boots = Object.fromEntries(p.sim.control.state().hosts.map((h) => [h.name, h.bootCount]));
+    const op = await p.api.aggregates.startRollingMaintenance({ aggregateId: id, action: RollingAction.REBOOT, hosts: ["xs1", "xs2", "xs3"] });
+    await p.waitFor(async () => {
+      const o = await p.api.operations.getOperation({ id: op.id });
+      return o.rolling?.hosts[0]?.state === RollingHostState.EVACUATING ? true : undefined;
+    }, 30_000, "xs1 evacuating");
+    await p.api.operations.cancelOperation({ id: op.id });
+    const done = await p.waitOperation(op.id, 60_000);
+    expect(done.state).toBe(OperationState.CANCELLED);
+    expect(done.rolling!.hosts.map((h) => h.state)).toEqual([RollingHostState.DONE, RollingHostState.PENDING, RollingHostState.PENDING]);
+    const end = p.sim.control.state();
+    expect(Object.fromEntries(end.hosts.map((h) => [h.name, h.bootCount - boots[h.name]!]))).toEqual({ xs1: 1, xs2: 0, xs3: 0 });
+    expect(end.hosts.every((h) => h.enabled)).toBe(true);
+    for (const name of ["xs1", "xs2", "xs3"]) expect((await p.api.hosts.getHost({ name })).maintenance).toBe(MaintenanceState.NONE);
+    expect(done.steps.find((s) => s.name === "xs2:disable-host")?.detail).toMatch(/cancelled before xs2: 1 of 3 host\(s\) done/);
+  }, 120_000);
 });
 
 describe("rolling maintenance guards", () => {
