@@ -76,6 +76,11 @@ function hostTurn(hostName: string, action: RollingActionName | "ANY"): StepSpec
       await s.ctx.store.transaction(async () => {
         await s.ctx.store.events.append({ kind: "rolling.host-finished", aggregateId: s.op.aggregateId, host: hostName, operationId: s.op.id, message: `rolling maintenance: ${hostName} is back in service (${rec.vmsMoved} VM(s) had moved off it)` });
       });
+      // A cancellation stops the run here, with this host back in service (the VMs stay where they are).
+      if (await s.cancelRequested()) {
+        const done = rollingParams(s).hosts.filter((h) => h.state === "DONE").length;
+        throw new Cancelled(`${hostName} is back in service; cancelled with ${done} of ${rollingParams(s).hosts.length} host(s) done`);
+      }
       return { detail: `${hostName} is back in service` };
     },
   };

@@ -13,15 +13,16 @@ const perHost = 9;
 
 describe("rolling maintenance survives SIGKILL of the controller", () => {
   let p: Product;
+  let aggregateId: bigint;
   beforeAll(async () => {
     p = await startProduct({ hosts: 3, baseAddress: "127.0.14.110", controllerProcess: true });
+    aggregateId = (await p.api.aggregates.createAggregate({ name: "rolling-crash" })).id;
+    for (const h of ["xs1", "xs2", "xs3"]) await p.addHost(aggregateId, h);
+    for (const h of ["xs1", "xs2", "xs3"]) p.sim.control.addVms(h, { count: 3, memoryMiB: 1024, namePrefix: `${h}-c` });
   }, 60_000);
   afterAll(async () => p?.close());
 
   it("resumes from the exact step after each kill and finishes with every host rebooted once", async () => {
-    const agg = await p.api.aggregates.createAggregate({ name: "rolling-crash" });
-    for (const h of ["xs1", "xs2", "xs3"]) await p.addHost(agg.id, h);
-    for (const h of ["xs1", "xs2", "xs3"]) p.sim.control.addVms(h, { count: 3, memoryMiB: 1024, namePrefix: `${h}-c` });
     const start = p.sim.control.state();
     const placement = (s = p.sim.control.state()) => Object.fromEntries(s.vms.map((v) => [v.uuid, v.residentOn]));
     const initial = placement(start);
@@ -42,7 +43,7 @@ describe("rolling maintenance survives SIGKILL of the controller", () => {
     const cp = p.controllerProcess!;
     await cp.kill("SIGTERM");
     await cp.start({ AGGREGATES_TEST_CRASH: `ROLLING_MAINTENANCE:${points[0]}` });
-    const op = await p.api.aggregates.startRollingMaintenance({ aggregateId: agg.id, action: RollingAction.REBOOT, maxParallel: 2 });
+    const op = await p.api.aggregates.startRollingMaintenance({ aggregateId, action: RollingAction.REBOOT, maxParallel: 2 });
     for (const [i, point] of points.entries()) {
       await cp.exited();
       expect(cp.child!.signalCode, `the hook should have killed the controller at ${point}:\n${cp.output.slice(-2000)}`).toBe("SIGKILL");
@@ -62,4 +63,29 @@ describe("rolling maintenance survives SIGKILL of the controller", () => {
     expect(done.steps).toHaveLength(3 * perHost + 1);
     expect(done.steps.every((s) => s.state === StepState.DONE || s.state === StepState.SKIPPED)).toBe(true);
   }, 300_000);
+
+  it("a paused run stays paused across a SIGKILL and restart, and resumes from the paused step", async () => {
+    const paused = async (id: string, host: string) =>
+      await p.waitFor(async () => {
+        const o = await p.api.operations.getOperation({ id });
+        return o.rolling?.paused && o.rolling.currentHost === host ? o : undefined;
+      }, 60_000, `paused at ${host}`);
+    const op = await p.api.aggregates.startRollingMaintenance({ aggregateId, action: RollingAction.PAUSE, hosts: ["xs2", "xs3"], skipReturn: true });
+    await paused(op.id, "xs2");
+    const cp = p.controllerProcess!;
+    await cp.kill("SIGKILL");
+    await cp.start();
+    // Still paused after the restart: the step ran again and paused again; xs2 stays out of service.
+    const again = await paused(op.id, "xs2");
+    expect(again.state).toBe(OperationState.RUNNING);
+    expect(p.sim.control.host("xs2").enabled).toBe(false);
+    expect(again.steps.find((s) => s.name === "xs2:pause")?.state).toBe(StepState.RUNNING);
+    await p.api.operations.resumeOperation({ id: op.id });
+    await paused(op.id, "xs3");
+    expect(p.sim.control.host("xs2").enabled).toBe(true);
+    await p.api.operations.cancelOperation({ id: op.id });
+    const done = await p.waitOperation(op.id, 60_000);
+    expect(done.state).toBe(OperationState.CANCELLED);
+    expect(p.sim.control.state().hosts.every((h) => h.enabled)).toBe(true);
+  }, 180_000);
 });

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { Code } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MaintenanceState } from "../../gen/hostaggregates/v1/host_pb.js";
-import { OperationKind, OperationState, RollingAction, RollingHostState, type Operation } from "../../gen/hostaggregates/v1/operation_pb.js";
+import { OperationKind, OperationState, RollingAction, RollingHostState, StepState, type Operation } from "../../gen/hostaggregates/v1/operation_pb.js";
 import type { SimulatorState } from "../../simulator/index.js";
 import { expectInvalidField, expectRpcError } from "../support/rpc-errors.js";
 import { startProduct, type Product } from "./product-harness.js";
@@ -216,7 +216,8 @@ describe("rolling PAUSE and HOOK", () => {
     expect(Object.fromEntries(end.hosts.map((h) => [h.name, h.bootCount - boots[h.name]!]))).toEqual({ xs1: 1, xs2: 0, xs3: 0 });
     expect(end.hosts.every((h) => h.enabled)).toBe(true);
     for (const name of ["xs1", "xs2", "xs3"]) expect((await p.api.hosts.getHost({ name })).maintenance).toBe(MaintenanceState.NONE);
-    expect(done.steps.find((s) => s.name === "xs2:disable-host")?.detail).toMatch(/cancelled before xs2: 1 of 3 host\(s\) done/);
+    expect(done.steps.find((s) => s.name === "xs1:back-in-service")?.detail).toMatch(/xs1 is back in service; cancelled with 1 of 3 host\(s\) done/);
+    expect(done.steps.find((s) => s.name === "xs2:disable-host")?.state).toBe(StepState.PENDING);
   }, 120_000);
 });
 
