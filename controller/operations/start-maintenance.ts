@@ -22,11 +22,8 @@ export interface MaintenanceSubject {
   preferredMasters?: readonly string[];
 }
 
-/** The names of the steps that take a host into maintenance, in order. */
-export const maintenanceEntryStepNames = ["disable-host", "plan-evacuation", "hand-over-master", "migrate-vms", "finish-maintenance"] as const;
-
-/** The steps taking a host into maintenance, keyed by name. */
-export type MaintenanceEntrySteps = Record<(typeof maintenanceEntryStepNames)[number], StepSpec>;
+/** The steps taking a host into maintenance, keyed by name (in the order they run). */
+export type MaintenanceEntrySteps = Record<"disable-host" | "plan-evacuation" | "hand-over-master" | "migrate-vms" | "finish-maintenance", StepSpec>;
 
 /** Sets the host's enabled flag in XenServer (through the pool) and in the record. */
 async function setEnabled(s: StepContext, subject: MaintenanceSubject, enabled: boolean): Promise<void> {
