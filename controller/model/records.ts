@@ -248,8 +248,13 @@ export interface RollingMaintenanceParams {
   estimatedMs: number;
   estimateBandwidthBytesPerSecond: number;
   pause?: PauseRecord;
+  /** Migrations completed: the evacuations' plus returnMigrations. */
   vmsMoved: number;
+  /** VMs away from home when the return began that are home again. */
   vmsReturned: number;
+  /** The return's record: the VMs away from home when it began, and its completed migrations. */
+  returnAway?: string[];
+  returnMigrations?: number;
   unreturned: UnreturnedVmRecord[];
 }
 

@@ -22,7 +22,7 @@ export function splitStepName(name: string): [host: string, step: string] | unde
 
 /** Totals derived from the hosts' records (recomputed, so a repeated step never counts twice). */
 export function refreshTotals(p: RollingMaintenanceParams): void {
-  p.vmsMoved = p.hosts.reduce((sum, h) => sum + h.vmsMoved, 0) + p.vmsReturned;
+  p.vmsMoved = p.hosts.reduce((sum, h) => sum + h.vmsMoved, 0) + (p.returnMigrations ?? 0);
 }
 
 /** "1764640000.123" > "1764640000." as numbers (xapi's other_config time stamps); false when either is missing. */

@@ -28,7 +28,6 @@ export const returnVmsStep: StepSpec = {
     const aggregateId = s.op.aggregateId!;
     const failures = new Map<string, { count: number; error: string }>();
     const givenUp = new Set<string>();
-    let returned = 0;
     let lastState: { vms: ReturnVm[]; hosts: ReturnHost[] } = { vms: [], hosts: [] };
 
     const readState = async () => {
@@ -45,9 +44,18 @@ export const returnVmsStep: StepSpec = {
       return { vms: guests, hosts, via };
     };
 
+    const countReturned = (vms: ReturnVm[]) => {
+      const away = new Set(p.returnAway);
+      p.vmsReturned = vms.filter((v) => away.has(v.uuid) && v.home === v.host).length;
+    };
     for (let pass = 1; pass <= maxPasses; pass++) {
       const state = await readState();
       lastState = state;
+      if (!p.returnAway) {
+        // Recorded once, so a resumed return counts what it brought home since it began.
+        p.returnAway = state.vms.filter((v) => v.home !== undefined && v.home !== v.host).map((v) => v.uuid);
+        await s.checkpoint();
+      }
       const moves = planReturnPass(state.vms, state.hosts, givenUp);
       if (moves.length === 0) break;
       const ev: EvacuationRecord = {
@@ -63,16 +71,16 @@ export const returnVmsStep: StepSpec = {
       // A refused move is not re-planned elsewhere: the VM's place is its home (or the room-making target).
       const outcome = await runMigrations(s, ev, { via: state.via, targets: async () => [], sourceCpuVendor: "" });
       const done = ev.moves.filter((m) => m.state === "DONE");
-      returned += done.filter((m) => p.homes[m.vmUuid]?.host === m.toHost).length;
       for (const m of ev.moves.filter((x) => x.state === "FAILED")) {
         const f = { count: (failures.get(m.vmUuid)?.count ?? 0) + 1, error: m.error ?? "migration failed" };
         failures.set(m.vmUuid, f);
         if (f.count >= maxFailuresPerVm) givenUp.add(m.vmUuid);
       }
-      p.vmsReturned += done.length;
+      p.returnMigrations = (p.returnMigrations ?? 0) + done.length;
+      countReturned(state.vms.map((v) => ({ ...v, host: done.find((m) => m.vmUuid === v.uuid)?.toHost ?? v.host })));
       refreshTotals(p);
       await s.checkpoint();
-      if (!outcome.completed) throw new Cancelled(`cancelled during the return after moving ${returned} VM(s) back`);
+      if (!outcome.completed) throw new Cancelled(`cancelled during the return with ${p.vmsReturned} VM(s) back home`);
     }
 
     const final = await readState().catch(() => lastState);
@@ -84,6 +92,7 @@ export const returnVmsStep: StepSpec = {
         return { vmUuid: v.uuid, vmName: v.name, homeHost: v.home!, currentHost: v.host, reason };
       });
     p.unreturned = unreturned;
+    countReturned(final.vms);
     await s.ctx.store.transaction(async () => {
       for (const uuid of Object.keys(p.homes)) if (!unreturned.some((u) => u.vmUuid === uuid)) await s.ctx.store.vmOrigins.forget(uuid);
       for (const u of unreturned) {
