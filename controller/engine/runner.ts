@@ -107,7 +107,7 @@ export class OperationRunner {
         return;
       }
       step.finishedAt = nowIso();
-      const observe = () => this.ctx.metrics.stepEnded(current.kind, step.name, step.state, seconds);
+      const observe = () => this.ctx.metrics.stepEnded(current.kind, stepSpec.metricName ?? step.name, step.state, seconds);
       if (ended.kind === "cancelled") {
         step.state = "CANCELLED";
         step.detail = ended.message;

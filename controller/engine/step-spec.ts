@@ -38,6 +38,8 @@ export interface StepSpec<K extends OperationKindName = OperationKindName> {
   readonly handsOverMaster?: boolean;
   /** A deadline longer than the runner's step timeout, for steps that wait on something slow (a host reboot). */
   readonly minTimeoutMs?: number;
+  /** The step's name in metrics when its journal name carries a parameter ("xs1:migrate-vms" → "migrate-vms"). */
+  readonly metricName?: string;
   run(s: StepContext<K>): Promise<StepResult>;
 }
 

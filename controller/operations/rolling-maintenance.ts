@@ -99,7 +99,7 @@ function hostTurn(hostName: string, action: RollingActionName | "ANY"): StepSpec
     exit["enable-host"],
     finish,
   ];
-  return steps.map((st) => ({ ...st, name: `${hostName}:${st.name}` }));
+  return steps.map((st) => ({ ...st, name: `${hostName}:${st.name}`, metricName: st.name }));
 }
 
 /** How RollingMaintenance runs. */
