@@ -131,4 +131,13 @@ describe("--hook flags", () => {
     expect(() => parseCommandLine([...base, "--hook", "patch=bin/patch"], env)).toThrow(/absolute/);
     expect(() => parseCommandLine([...base, "--hook", "a=/x", "--hook", "a=/y"], env)).toThrow(/twice/);
   });
+
+  it("come from --config as a list of strings", () => {
+    const file = join(dir, "agent.json");
+    writeFileSync(file, JSON.stringify({ listen: "127.0.0.1:0", "host-name": "xs1", "xapi-url": "http://127.0.0.1/", controller: "127.0.0.1:1", hook: ["patch=/bin/true"] }));
+    const req = parseCommandLine(["--config", file], env);
+    expect(req.help ? null : [...req.options.hooks!.entries()]).toEqual([["patch", "/bin/true"]]);
+    writeFileSync(file, JSON.stringify({ listen: "127.0.0.1:0", "host-name": "xs1", "xapi-url": "http://127.0.0.1/", controller: "127.0.0.1:1", hook: "patch=/bin/true" }));
+    expect(() => parseCommandLine(["--config", file], env)).toThrow(/hook/);
+  });
 });
