@@ -5,6 +5,7 @@ import { parseHostPort } from "../shared/address.js";
 import { parseArgsWithConfig } from "../shared/config-file.js";
 import { loadClientTls, loadServerTls } from "../shared/tls.js";
 import type { AgentOptions } from "./index.js";
+import { parseHookFlags } from "./service/run-hook.js";
 import { parseXapiUrl } from "./xapi/endpoint.js";
 
 /** Usage text. */
@@ -16,7 +17,7 @@ export const usage = `usage: aggregates-agent [--config FILE] --listen HOST:PORT
        [--poll-interval SECONDS] [--call-timeout SECONDS]
        [--tls-cert F --tls-key F [--tls-client-ca F]]
        [--controller-ca F] [--controller-cert F --controller-key F] [--xapi-ca F]
-       [--metrics-listen HOST:PORT]
+       [--metrics-listen HOST:PORT] [--hook NAME=PATH]... [--hook-timeout SECONDS]
 
   --config              JSON file of flags: {"listen": "0.0.0.0:7001", "host-name": "xs1", …} (keys are the
                         flag names without "--"; flags given here override it; required flags may come from it)
@@ -35,7 +36,10 @@ export const usage = `usage: aggregates-agent [--config FILE] --listen HOST:PORT
   --controller-ca/-cert/-key  TLS to the controller (CA to trust, client certificate for mTLS)
   --xapi-ca             CA (or host certificate) to trust for an https XAPI URL
   --metrics-listen      serve Prometheus metrics at http://HOST:PORT/metrics (plain HTTP, no token:
-                        bind it to a trusted management address; default off; docs/metrics.md)`;
+                        bind it to a trusted management address; default off; docs/metrics.md)
+  --hook NAME=PATH      an executable RunHook may run under NAME (repeatable; absolute path; run with no
+                        shell, no arguments and a fixed environment; the controller sends only NAME)
+  --hook-timeout        seconds a hook may run before it is killed (default 3600)`;
 
 /** A command-line mistake (exit status 2). */
 export class UsageError extends Error {
@@ -93,6 +97,8 @@ export const agentOptions = {
   "controller-key": { type: "string" },
   "xapi-ca": { type: "string" },
   "metrics-listen": { type: "string" },
+  hook: { type: "string", multiple: true },
+  "hook-timeout": { type: "string" },
   help: { type: "boolean", short: "h" },
 } satisfies NonNullable<ParseArgsConfig["options"]>;
 
@@ -138,6 +144,13 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv): CliReq
       ? secretFrom(values["controller-token-file"], env.AGGREGATES_CONTROLLER_TOKEN, "controller token", "--controller-token-file", "AGGREGATES_CONTROLLER_TOKEN").trim()
       : undefined;
 
+  let hooks;
+  try {
+    hooks = parseHookFlags(values.hook ?? []);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+
   let server, controllerTls, xapiCa;
   try {
     server = values["tls-cert"] ? loadServerTls({ cert: values["tls-cert"], key: values["tls-key"]!, clientCa: values["tls-client-ca"] }) : undefined;
@@ -166,6 +179,8 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv): CliReq
       tls: { server, controller: controllerTls, xapi: xapiCa ? { ca: xapiCa } : undefined },
       metricsListen: values["metrics-listen"],
       processMetrics: true,
+      hooks,
+      hookTimeoutMs: seconds(values["hook-timeout"], "--hook-timeout"),
     },
   };
 }

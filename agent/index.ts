@@ -21,6 +21,7 @@ import { Registrar, type RegistrarStats } from "./registry/registrar.js";
 import { scrubbingLogger } from "./scrubbing-logger.js";
 import type { AgentContext } from "./service/agent-context.js";
 import { poolAgentService } from "./service/pool-agent-service.js";
+import { defaultHookSettings } from "./service/run-hook.js";
 import { XapiClient } from "./xapi/client.js";
 import { XapiCredentials } from "./xapi/credentials.js";
 import { parseXapiUrl } from "./xapi/endpoint.js";
@@ -76,6 +77,10 @@ export interface AgentOptions {
    * name): the agent no longer registers or heartbeats; the daemon exits with status 3.
    */
   onRegistrationRefused?: (message: string) => void;
+  /** Executables RunHook may run, by name (`--hook NAME=PATH`); none by default. */
+  hooks?: ReadonlyMap<string, string>;
+  /** Longest run of a hook before it is killed (default 1 h). */
+  hookTimeoutMs?: number;
 }
 
 /** A running agent. */
@@ -118,7 +123,8 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
     onRehome: (reason) => log.info("pool session sent back to the own host to rediscover its master", { reason }),
     recorder: metrics,
   });
-  const ctx: AgentContext = { xapi, credentials, hostName: options.hostName, timings, identity: {}, log };
+  const hooks = { hooks: options.hooks ?? new Map<string, string>(), timeoutMs: options.hookTimeoutMs ?? defaultHookSettings.timeoutMs, tailBytes: defaultHookSettings.tailBytes };
+  const ctx: AgentContext = { xapi, credentials, hostName: options.hostName, timings, identity: {}, log, hooks };
 
   if (options.controllerToken !== undefined && options.controllerToken.trim() === "") throw new Error("controller token is empty");
   // Who may call this agent: the controller's own token when configured, else the shared agent token.

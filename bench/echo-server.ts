@@ -61,6 +61,7 @@ function echoService(aggregate: Aggregate, page: ListAggregatesResponse): Servic
     removeHost: no("RemoveHost"),
     repairAggregate: no("RepairAggregate"),
     recoverMaster: no("RecoverMaster"),
+    startRollingMaintenance: no("StartRollingMaintenance"),
   };
 }
 

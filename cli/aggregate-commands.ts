@@ -5,6 +5,7 @@ import { UsageError } from "./cli-error.js";
 import { parseCommandArgs, type CommandHandlers, type CommandIo } from "./command.js";
 import { details, json, jsonList, table, time } from "./output.js";
 import { resolveAggregateId } from "./resolve-aggregate.js";
+import { followRolling, printRollingPlan, rollingRequest } from "./rolling-commands.js";
 import { progressLine, waitForOperation } from "./wait-operation.js";
 
 const metadataText = (a: Aggregate) =>
@@ -136,5 +137,26 @@ export const aggregateCommands: CommandHandlers<"aggregate"> = {
     if (values["no-wait"]) return io.out(io.json ? json(OperationSchema, op) : `operation ${op.id} accepted`);
     await waitForOperation(io, op.id);
     printAggregate(io, await api.aggregates.getAggregate({ id }));
+  },
+  "aggregate-rolling-maintenance": async (args, io, usage) => {
+    const { values, positionals } = parseCommandArgs(
+      args,
+      {
+        action: { type: "string" },
+        hook: { type: "string" },
+        hosts: { type: "string" },
+        "max-parallel": { type: "string" },
+        "dry-run": { type: "boolean" },
+        "skip-return": { type: "boolean" },
+        "no-wait": { type: "boolean" },
+      },
+      { min: 1, max: 1, usage },
+    );
+    const request = rollingRequest(values);
+    const aggregateId = await resolveAggregateId(io, positionals[0]!);
+    const op = await io.api().aggregates.startRollingMaintenance({ aggregateId, ...request });
+    if (request.validateOnly) return printRollingPlan(io, op);
+    if (values["no-wait"]) return io.out(io.json ? json(OperationSchema, op) : `operation ${op.id} accepted: ${progressLine(op)}`);
+    await followRolling(io, op.id);
   },
 };

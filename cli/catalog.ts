@@ -17,6 +17,12 @@ export const commandCatalog = [
   { name: "aggregate-remove-host", group: "aggregate", usage: "aggregate-remove-host ID HOST [--no-wait]", summary: "remove a host: it is ejected from the pool (waits, showing progress)" },
   { name: "aggregate-repair", group: "aggregate", usage: "aggregate-repair ID", summary: "re-read the real pool and converge the record to it (clears ERROR)" },
   { name: "aggregate-recover-master", group: "aggregate", usage: "aggregate-recover-master ID [--new-master HOST] [--no-wait]", summary: "promote a surviving member after the pool master failed" },
+  {
+    name: "aggregate-rolling-maintenance",
+    group: "aggregate",
+    usage: "aggregate-rolling-maintenance ID [--action reboot|pause|hook] [--hook NAME] [--hosts a,b] [--max-parallel N] [--dry-run] [--skip-return] [--no-wait]",
+    summary: "every host in turn: maintenance, the action (default reboot), back in service; then the VMs go home (waits with progress; --dry-run prints the plan)",
+  },
   { name: "host-list", group: "host", usage: "host-list [--aggregate ID]", summary: "list registered hosts" },
   { name: "host-show", group: "host", usage: "host-show HOST", summary: "show a host with its resident VMs" },
   { name: "host-enable", group: "host", usage: "host-enable HOST", summary: "enable a host" },
@@ -28,6 +34,7 @@ export const commandCatalog = [
   { name: "operation-show", group: "operation", usage: "operation-show ID", summary: "show an operation with its steps" },
   { name: "operation-wait", group: "operation", usage: "operation-wait ID", summary: "wait for an operation to end, showing progress" },
   { name: "operation-cancel", group: "operation", usage: "operation-cancel ID", summary: "ask a running operation to stop" },
+  { name: "operation-resume", group: "operation", usage: "operation-resume ID [--no-wait]", summary: "continue a paused rolling maintenance (waits with progress until it ends or pauses again)" },
   { name: "event-list", group: "operation", usage: "event-list [--aggregate ID] [--limit N] [--follow]", summary: "show recent events, oldest first; --follow streams new ones (with --json: one JSON object per line)" },
 ] as const satisfies readonly CommandSpec[];
 

@@ -1,11 +1,12 @@
 /** aggctl commands about operations and events. */
 import { EventSchema, type Event } from "../gen/hostaggregates/v1/event_pb.js";
-import { OperationKind, OperationSchema, OperationState, StepState, type Operation } from "../gen/hostaggregates/v1/operation_pb.js";
+import { OperationKind, OperationSchema, OperationState, RollingAction, RollingHostState, StepState, type Operation } from "../gen/hostaggregates/v1/operation_pb.js";
 import { UsageError } from "./cli-error.js";
 import { positiveInt } from "./arguments.js";
 import { parseCommandArgs, type CommandHandlers, type CommandIo } from "./command.js";
 import { details, json, jsonLine, jsonList, table, time } from "./output.js";
 import { aggregateFilter } from "./resolve-aggregate.js";
+import { followRolling } from "./rolling-commands.js";
 import { waitForOperation } from "./wait-operation.js";
 
 function printOperation(io: CommandIo, op: Operation): void {
@@ -21,6 +22,13 @@ function printOperation(io: CommandIo, op: Operation): void {
   ];
   if (op.error) pairs.push(["error", `${op.error.code}: ${op.error.message}${op.error.xapiCode ? ` (XenAPI ${op.error.xapiCode} [${op.error.xapiParams.join(", ")}])` : ""}`]);
   io.out(details(pairs));
+  if (op.rolling) {
+    const r = op.rolling;
+    io.out("");
+    io.out(`rolling ${RollingAction[r.action].toLowerCase()}${r.hook ? ` (hook ${r.hook})` : ""}: ${r.hostsDone}/${r.hostsTotal} host(s) done, ${r.vmsMoved} migration(s)${r.paused ? `; PAUSED: ${r.pauseReason}` : ""}`);
+    io.out(table(["Host", "State", "VMs moved", "Detail"], r.hosts.map((h) => [`${h.host}${h.master ? " (master)" : ""}`, RollingHostState[h.state] ?? "-", String(h.vmsMoved), h.detail])));
+    if (r.unreturnedVms.length) io.out(table(["VM (not back home)", "Home", "Now on", "Why"], r.unreturnedVms.map((u) => [u.vmName, u.homeHost, u.currentHost || "-", u.reason])));
+  }
   if (op.steps.length) {
     io.out("");
     io.out(table(["Step", "State", "Detail"], op.steps.map((s) => [s.name, StepState[s.state] ?? "-", s.detail])));
@@ -59,6 +67,12 @@ export const operationCommands: CommandHandlers<"operation"> = {
   "operation-wait": async (args, io, usage) => {
     const { positionals } = parseCommandArgs(args, {}, { min: 1, max: 1, usage });
     printOperation(io, await waitForOperation(io, positionals[0]!));
+  },
+  "operation-resume": async (args, io, usage) => {
+    const { values, positionals } = parseCommandArgs(args, { "no-wait": { type: "boolean" } }, { min: 1, max: 1, usage });
+    const op = await io.api().operations.resumeOperation({ id: positionals[0]! });
+    if (values["no-wait"]) return printOperation(io, op);
+    await followRolling(io, op.id);
   },
   "operation-cancel": async (args, io, usage) => {
     const { positionals } = parseCommandArgs(args, {}, { min: 1, max: 1, usage });

@@ -1,6 +1,6 @@
 /** Follows an operation until it ends, showing progress. */
 import { Code, ConnectError } from "@connectrpc/connect";
-import { OperationKind, OperationState, StepState, type Operation } from "../gen/hostaggregates/v1/operation_pb.js";
+import { OperationKind, OperationState, RollingHostState, StepState, type Operation } from "../gen/hostaggregates/v1/operation_pb.js";
 import type { CommandIo } from "./command.js";
 
 const terminal: ReadonlySet<OperationState> = new Set([OperationState.SUCCEEDED, OperationState.FAILED, OperationState.CANCELLED]);
@@ -13,7 +13,12 @@ export function progressLine(op: Operation): string {
   const running = op.steps.find((s) => s.state === StepState.RUNNING);
   const done = op.steps.filter((s) => s.state === StepState.DONE || s.state === StepState.SKIPPED).length;
   const parts = [`${op.id} ${OperationKind[op.kind]} ${OperationState[op.state]} ${Math.round(op.progress * 100)}%`];
-  if (op.evacuation && op.evacuation.vmsTotal > 0) {
+  if (op.rolling) {
+    const r = op.rolling;
+    const current = r.hosts.find((h) => h.host === r.currentHost);
+    parts.push(`host ${r.currentHost || "-"}${current ? ` (${RollingHostState[current.state].toLowerCase().replace("_", " ")})` : ""}  hosts done ${r.hostsDone}/${r.hostsTotal}  VMs moved ${r.vmsMoved}${r.paused ? "  PAUSED" : ""}`);
+    if (running) parts.push(running.name);
+  } else if (op.evacuation && op.evacuation.vmsTotal > 0) {
     const migrating = op.evacuation.moves.filter((m) => m.state === 2).map((m) => `${m.vmName}→${m.toHost} ${Math.round(m.progress * 100)}%`);
     parts.push(`VMs moved ${op.evacuation.vmsMoved}/${op.evacuation.vmsTotal}${migrating.length ? ` (migrating: ${migrating.join(", ")})` : ""}`);
   } else if (op.steps.length > 0) {
@@ -22,13 +27,17 @@ export function progressLine(op: Operation): string {
   return parts.join("  ");
 }
 
-/** Watches an operation to its end and returns the final state. Throws when it did not succeed. */
-export async function waitForOperation(io: CommandIo, id: string): Promise<Operation> {
+/**
+ * Watches an operation to its end and returns the final state. Throws when it did not succeed.
+ * With untilPaused, also returns (without throwing) as soon as the operation is paused for the operator.
+ */
+export async function waitForOperation(io: CommandIo, id: string, options: { untilPaused?: boolean } = {}): Promise<Operation> {
   let last: Operation | undefined;
   for (;;) {
     try {
       for await (const op of io.api().operations.watchOperation({ id })) {
         last = op;
+        if (options.untilPaused && op.rolling?.paused) return op;
         io.progress(progressLine(op));
       }
       if (last && terminal.has(last.state)) break;

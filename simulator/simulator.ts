@@ -187,6 +187,8 @@ class SimulatorImpl implements Simulator, SimulatorCore {
         m.poweredOn = mj.poweredOn;
         m.poolConf = mj.poolConf;
         m.wipeOnBoot = mj.wipeOnBoot;
+        m.bootCount = mj.bootCount ?? m.bootCount;
+        m.bootedAt = mj.bootedAt ?? m.bootedAt;
         m.dbId = mj.dbId;
         m.faults = Array.isArray(mj.faults) ? mj.faults : [];
       }

@@ -19,6 +19,9 @@ export interface MachineJson {
   poweredOn: boolean;
   poolConf: PoolConf;
   wipeOnBoot: boolean;
+  /** Absent in files written before host.reboot existed. */
+  bootCount?: number;
+  bootedAt?: number;
   dbId: string | null;
   faults: Fault[];
 }
@@ -46,6 +49,8 @@ export function snapshotWorld(world: World, port: number): StateFileJson {
       poweredOn: m.poweredOn,
       poolConf: { ...m.poolConf },
       wipeOnBoot: m.wipeOnBoot,
+      bootCount: m.bootCount,
+      bootedAt: m.bootedAt,
       dbId: m.dbId,
       faults: m.faults.map((f) => ({ ...f })),
     })),

@@ -3,6 +3,7 @@ import type { Logger } from "../../shared/logging.js";
 import type { AgentTimings } from "../config.js";
 import type { XapiClient } from "../xapi/client.js";
 import type { XapiCredentials } from "../xapi/credentials.js";
+import type { HookSettings } from "./run-hook.js";
 
 /** Facts about the own host remembered across calls (they survive XAPI outages). */
 export interface HostIdentity {
@@ -24,4 +25,6 @@ export interface AgentContext {
   timings: AgentTimings;
   identity: HostIdentity;
   log: Logger;
+  /** The hooks RunHook may run (none when absent). */
+  hooks?: HookSettings;
 }

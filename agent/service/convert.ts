@@ -27,6 +27,8 @@ export function poolMember(host: PoolHost, masterRef: string): PoolMemberInit {
     memoryFreeBytes: host.metrics.memoryFree,
     master: host.ref === masterRef,
     cpuVendor: host.cpuVendor,
+    bootTime: host.bootTime,
+    agentStartTime: host.agentStartTime,
   };
 }
 
@@ -90,5 +92,7 @@ export function hostInfo(snapshot: PoolSnapshot, host: PoolHost, vms?: PoolVm[],
     cpuVendor: host.cpuVendor,
     vms: (vms ?? []).filter((vm) => isGuest(vm) && vm.residentOn === host.ref).map((vm) => vmInfo(vm, uuids, scrub)),
     emergencyMode: false,
+    bootTime: host.bootTime,
+    agentStartTime: host.agentStartTime,
   };
 }

@@ -86,3 +86,13 @@ export async function ownHostInfo(ctx: AgentContext, includeVms: boolean, option
   if (own.kind === "unreachable") throw own.error;
   return own.info;
 }
+
+/** A request's host uuid, trimmed; an empty one names the own host (read through its pool). */
+export async function hostUuidOrOwn(ctx: AgentContext, hostUuid: string, signal: AbortSignal): Promise<string> {
+  const uuid = hostUuid.trim();
+  if (uuid) return uuid;
+  const own = await readOwnHost(ctx, false, { signal });
+  if (own.kind === "unreachable") throw own.error;
+  if (own.kind === "partial") throw failedPrecondition(`cannot reach the pool master of ${ctx.hostName}: ${own.reason}`);
+  return own.host.uuid;
+}

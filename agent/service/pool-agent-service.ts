@@ -13,6 +13,8 @@ import { migrateVm } from "./migrate-vm.js";
 import { ownHostInfo } from "./own-host.js";
 import { checkPoolName, setPoolName } from "./pool-name.js";
 import { getPoolInfo, listVms } from "./read-calls.js";
+import { rebootHost } from "./reboot-host.js";
+import { noHooks, runHook } from "./run-hook.js";
 import { setHostEnabled } from "./set-host-enabled.js";
 import { SingleFlight } from "./single-flight.js";
 
@@ -22,6 +24,8 @@ export function poolAgentService(ctx: AgentContext): ServiceImpl<typeof PoolAgen
   const unary = <I, O>(name: string, handler: Parameters<typeof guarded<I, O>>[3]) => guarded(name, ctx.credentials, log, handler);
   // Pool-changing calls that restart toolstacks must not overlap with a retry of themselves.
   const exclusive = new SingleFlight<PoolInfoInit>();
+  // A retried RunHook joins the run in progress instead of starting the hook twice.
+  const hooks = new SingleFlight<Awaited<ReturnType<typeof runHook>>>();
   return {
     getHostInfo: unary("GetHostInfo", (req: { includeVms: boolean }, c) => ownHostInfo(ctx, req.includeVms, { signal: c.signal })),
     getPoolInfo: unary("GetPoolInfo", (_req, c) => getPoolInfo(ctx, c.signal)),
@@ -46,6 +50,13 @@ export function poolAgentService(ctx: AgentContext): ServiceImpl<typeof PoolAgen
     listVms: unary("ListVms", async (req: { hostUuid: string; includeSystem: boolean }, c) => ({
       vms: await listVms(ctx, req.hostUuid.trim(), req.includeSystem, c.signal),
     })),
+    rebootHost: unary("RebootHost", (req: { hostUuid: string }, c) => rebootHost(ctx, req.hostUuid, c.signal)),
+    runHook: unary("RunHook", (req: { name: string }, c) =>
+      hooks.run(req.name, () => {
+        ctx.log.info("running hook", { hook: req.name });
+        return runHook(ctx.hooks ?? noHooks, req.name, ctx.hostName, c.signal);
+      }),
+    ),
     migrateVm: guardedStream("MigrateVm", ctx.credentials, log, (req: { vmUuid: string; targetHostUuid: string }, c) =>
       migrateVm(ctx, req.vmUuid, req.targetHostUuid, c.signal),
     ),

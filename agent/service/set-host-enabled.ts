@@ -1,9 +1,9 @@
 /** SetHostEnabled: host.enable / host.disable on the master (both idempotent in XenAPI). */
-import { failedPrecondition, notFound } from "../../shared/errors.js";
+import { notFound } from "../../shared/errors.js";
 import { isXapiError } from "../xapi/errors.js";
 import type { AgentContext } from "./agent-context.js";
 import { hostInfo, type HostInfoInit } from "./convert.js";
-import { readOwnHost } from "./own-host.js";
+import { hostUuidOrOwn } from "./own-host.js";
 import { readCurrentPool } from "./current-pool.js";
 import { hostByUuid, readPool } from "./pool-snapshot.js";
 
@@ -23,13 +23,7 @@ async function disableForGood(ctx: AgentContext, hostRef: string, signal: AbortS
 
 /** Enables or disables hostUuid (empty: the own host) and returns its facts afterwards. */
 export async function setHostEnabled(ctx: AgentContext, hostUuid: string, enabled: boolean, signal: AbortSignal): Promise<HostInfoInit> {
-  let uuid = hostUuid.trim();
-  if (!uuid) {
-    const own = await readOwnHost(ctx, false, { signal });
-    if (own.kind === "unreachable") throw own.error;
-    if (own.kind === "partial") throw failedPrecondition(`cannot reach the pool master of ${ctx.hostName}: ${own.reason}`);
-    uuid = own.host.uuid;
-  }
+  const uuid = await hostUuidOrOwn(ctx, hostUuid, signal);
   const before = await readCurrentPool(ctx, { signal });
   const host = hostByUuid(before, uuid);
   if (!host) throw notFound(`host ${uuid} is not a member of this pool`);

@@ -14,6 +14,10 @@ export interface HostRecord {
   residentVms: string[];
   /** The host's control domain (dom0) VM. */
   controlDomain: string;
+  /** other_config:boot_time ("" when absent): seconds since the epoch, as xapi writes it at start-up. */
+  bootTime: string;
+  /** other_config:agent_start_time ("" when absent): when the toolstack last started. */
+  agentStartTime: string;
 }
 
 /** A host_metrics record. */
@@ -59,6 +63,8 @@ export function hostRecord(ref: string, value: XapiValue): HostRecord {
     cpuVendor: str(struct(r.cpu_info).vendor),
     residentVms: strings(r.resident_VMs),
     controlDomain: str(r.control_domain),
+    bootTime: str(struct(r.other_config).boot_time),
+    agentStartTime: str(struct(r.other_config).agent_start_time),
   };
 }
 

@@ -3,5 +3,6 @@ import type { BenchSection } from "../lib/section.js";
 import { evacuationSection } from "./evacuation.js";
 import { novaSection } from "./nova.js";
 import { readApiSection } from "./read-api.js";
+import { rollingSection } from "./rolling.js";
 
-export const sections: BenchSection[] = [readApiSection, novaSection, evacuationSection];
+export const sections: BenchSection[] = [readApiSection, novaSection, evacuationSection, rollingSection];

@@ -8,12 +8,14 @@ import { deleteAggregate } from "../intake/delete-aggregate.js";
 import { idFrom, requireAggregate } from "../intake/lookups.js";
 import { recoverMaster } from "../intake/recover-master.js";
 import { removeHost } from "../intake/remove-host.js";
+import { startRollingMaintenance } from "../intake/start-rolling-maintenance.js";
+import { RollingAction } from "../../gen/hostaggregates/v1/operation_pb.js";
 import { repairAggregate } from "../intake/repair-aggregate.js";
 import { setAggregateMetadata } from "../intake/set-aggregate-metadata.js";
 import { updateAggregate } from "../intake/update-aggregate.js";
 import { listAggregates } from "../reads/list-aggregates.js";
 import { headroomOf } from "../reads/maintenance-headroom.js";
-import type { AggregateRecord } from "../model/records.js";
+import type { AggregateRecord, RollingActionName } from "../model/records.js";
 import { aggregateMessage, operationMessage } from "./convert.js";
 
 /** Handlers of AggregateService. */
@@ -57,6 +59,12 @@ export function aggregateService(ctx: IntakeContext): ServiceImpl<typeof Aggrega
     },
     async recoverMaster(req) {
       return operationMessage(await recoverMaster(ctx, req.id, req.newMaster));
+    },
+    async startRollingMaintenance(req) {
+      const action = req.action === RollingAction.UNSPECIFIED ? undefined : (RollingAction[req.action] as RollingActionName | undefined);
+      return operationMessage(
+        await startRollingMaintenance(ctx, { aggregateId: req.aggregateId, action, hook: req.hook, hosts: req.hosts, maxParallel: req.maxParallel, validateOnly: req.validateOnly, skipReturn: req.skipReturn }),
+      );
     },
   };
 }

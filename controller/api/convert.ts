@@ -5,6 +5,7 @@ import { MembershipState, PoolState, type AggregateSchema } from "../../gen/host
 import { HostLiveness, HostRole, MaintenanceState, type HostSchema } from "../../gen/hostaggregates/v1/host_pb.js";
 import { OperationKind, OperationState, StepState, VmMoveState, type EvacuationDetailSchema, type OperationSchema } from "../../gen/hostaggregates/v1/operation_pb.js";
 import type { EventSchema } from "../../gen/hostaggregates/v1/event_pb.js";
+import { rollingMessage } from "./convert-rolling.js";
 import type { AggregateRecord, EvacuationRecord, EventRecord, HostRecord, OperationRecord, VmMoveRecord } from "../model/records.js";
 
 /** An ISO time as a Timestamp (undefined for null). */
@@ -113,6 +114,7 @@ export function operationMessage(op: OperationRecord): MessageInitShape<typeof O
     finishedAt: timestamp(op.finishedAt),
     cancelRequested: op.cancelRequested,
     evacuation: op.evacuation ? evacuationMessage(op.evacuation) : undefined,
+    rolling: op.kind === "ROLLING_MAINTENANCE" ? rollingMessage(op.params) : undefined,
   };
 }
 

@@ -1,10 +1,11 @@
-/** OperationService handlers: reads → convert; CancelOperation → intake. */
+/** OperationService handlers: reads → convert; CancelOperation and ResumeOperation → intake. */
 import type { ServiceImpl } from "@connectrpc/connect";
 import { durationMs } from "@bufbuild/protobuf/wkt";
 import { OperationService, OperationState } from "../../gen/hostaggregates/v1/operation_pb.js";
 import { invalidArgument } from "../../shared/errors.js";
 import type { IntakeContext } from "../context.js";
 import { cancelOperation } from "../intake/cancel-operation.js";
+import { resumeOperation } from "../intake/resume-operation.js";
 import { assertValid, requireOperation } from "../intake/lookups.js";
 import { pageOf } from "../model/paging.js";
 import { isTerminal, type OperationRecord, type OperationStateName } from "../model/records.js";
@@ -67,6 +68,9 @@ export function operationService(ctx: IntakeContext): ServiceImpl<typeof Operati
     },
     async cancelOperation(req) {
       return operationMessage(await cancelOperation(ctx, req.id));
+    },
+    async resumeOperation(req) {
+      return operationMessage(await resumeOperation(ctx, req.id));
     },
   };
 }

@@ -28,6 +28,13 @@ export class Cancelled extends Error {
   }
 }
 
+/**
+ * The step waits for the operator (ResumeOperation): the runner leaves the step and the operation
+ * RUNNING and stops running it; whatever the step must remember it checkpointed before throwing.
+ * It runs again when resumed (or after a restart, when it throws Paused again until resumed).
+ */
+export class Paused extends Error {}
+
 /** True for errors worth retrying until the step's deadline (agent or XAPI briefly unreachable, transient refusals). */
 export function isTransient(err: unknown): boolean {
   if (err instanceof RetryLater) return true;

@@ -12,7 +12,7 @@ import type { ControllerContext } from "../context.js";
 import { errorAfterFailure, refusalWhileError } from "../model/lifecycle.js";
 import { isTerminal, nowIso, type OperationErrorRecord, type OperationRecord, type OperationStateName } from "../model/records.js";
 import type { CrashHook } from "./crash-hook.js";
-import { Cancelled, isTransient, leftPoolAsItWas, operationError } from "./failures.js";
+import { Cancelled, isTransient, leftPoolAsItWas, operationError, Paused } from "./failures.js";
 import { specOf, stepSpecOf, type OperationSpec, type OperationSpecs, type StepContext, type StepResult } from "./step-spec.js";
 
 /** Settings of the runner. */
@@ -25,7 +25,7 @@ export interface RunnerSettings {
 }
 
 /** How a step's run ended, as the runner sees it. */
-type StepEnd = { kind: "done"; result: StepResult } | { kind: "interrupted" } | { kind: "cancelled"; message: string } | { kind: "failed"; error: OperationErrorRecord; cause: unknown };
+type StepEnd = { kind: "done"; result: StepResult } | { kind: "interrupted" } | { kind: "paused"; message: string } | { kind: "cancelled"; message: string } | { kind: "failed"; error: OperationErrorRecord; cause: unknown };
 
 /** Executes operations of every kind in specs. */
 export class OperationRunner {
@@ -96,11 +96,18 @@ export class OperationRunner {
       step.startedAt ??= nowIso();
       await store.transaction(async () => this.save(current));
       const startedAt = performance.now();
-      const ended = await this.runStep(current, stepSpec.run as (s: StepContext) => Promise<StepResult>);
+      const ended = await this.runStep(current, stepSpec.run as (s: StepContext) => Promise<StepResult>, Math.max(this.settings.stepTimeoutMs, stepSpec.minTimeoutMs ?? 0));
       const seconds = (performance.now() - startedAt) / 1000;
       if (ended.kind === "interrupted") return; // still RUNNING in the journal: resumes from this step after a restart
+      if (ended.kind === "paused") {
+        // Still RUNNING in the journal; nothing more is saved here (a ResumeOperation may already be recorded).
+        await store.transaction(async () => {
+          await store.events.append({ kind: "operation.paused", aggregateId: current.aggregateId, host: current.host, operationId: current.id, message: `${step.name}: ${ended.message}` });
+        });
+        return;
+      }
       step.finishedAt = nowIso();
-      const observe = () => this.ctx.metrics.stepEnded(current.kind, step.name, step.state, seconds);
+      const observe = () => this.ctx.metrics.stepEnded(current.kind, stepSpec.metricName ?? step.name, step.state, seconds);
       if (ended.kind === "cancelled") {
         step.state = "CANCELLED";
         step.detail = ended.message;
@@ -128,10 +135,10 @@ export class OperationRunner {
   }
 
   /** Runs one step with retries and decides how it ended; an interruption at any moment wins over what the step did. */
-  private async runStep(op: OperationRecord, run: (s: StepContext) => Promise<StepResult>): Promise<StepEnd> {
+  private async runStep(op: OperationRecord, run: (s: StepContext) => Promise<StepResult>, timeoutMs: number): Promise<StepEnd> {
     const name = op.steps.find((st) => st.state === "RUNNING")!.name;
-    const deadlineAt = Date.now() + this.settings.stepTimeoutMs;
-    const timeout = AbortSignal.timeout(this.settings.stepTimeoutMs);
+    const deadlineAt = Date.now() + timeoutMs;
+    const timeout = AbortSignal.timeout(timeoutMs);
     const signal = AbortSignal.any([this.interruption, timeout]);
     let outcome: { ok: true; result: StepResult } | { ok: false; err: unknown };
     try {
@@ -141,10 +148,11 @@ export class OperationRunner {
     }
     if (this.interruption.aborted) return { kind: "interrupted" };
     if (!outcome.ok && outcome.err instanceof Cancelled) return { kind: "cancelled", message: outcome.err.message };
+    if (!outcome.ok && outcome.err instanceof Paused) return { kind: "paused", message: outcome.err.message };
     if (timeout.aborted) {
       const last = outcome.ok ? "it returned after its deadline" : `last error: ${outcome.err instanceof Error ? outcome.err.message : String(outcome.err)}`;
       const base = outcome.ok ? { code: "DEADLINE_EXCEEDED", message: "" } : operationError(outcome.err, name);
-      return { kind: "failed", cause: outcome.ok ? undefined : outcome.err, error: { ...base, code: "DEADLINE_EXCEEDED", message: `${name}: did not finish within ${Math.round(this.settings.stepTimeoutMs / 1000)} s (${last})` } };
+      return { kind: "failed", cause: outcome.ok ? undefined : outcome.err, error: { ...base, code: "DEADLINE_EXCEEDED", message: `${name}: did not finish within ${Math.round(timeoutMs / 1000)} s (${last})` } };
     }
     if (!outcome.ok) return { kind: "failed", error: operationError(outcome.err, name), cause: outcome.err };
     return { kind: "done", result: outcome.result };

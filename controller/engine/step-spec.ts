@@ -36,6 +36,10 @@ export interface StepSpec<K extends OperationKindName = OperationKindName> {
   readonly mutating: boolean;
   /** True for a planned hand-over of the master role: the master restarts its toolstack meanwhile. */
   readonly handsOverMaster?: boolean;
+  /** A deadline longer than the runner's step timeout, for steps that wait on something slow (a host reboot). */
+  readonly minTimeoutMs?: number;
+  /** The step's name in metrics when its journal name carries a parameter ("xs1:migrate-vms" → "migrate-vms"). */
+  readonly metricName?: string;
   run(s: StepContext<K>): Promise<StepResult>;
 }
 
@@ -56,8 +60,10 @@ export interface EndOutcome {
 /** How one kind of operation runs. */
 export interface OperationSpec<K extends OperationKindName = OperationKindName> {
   readonly kind: K;
-  /** Every step the kind may plan. */
+  /** Every step the kind may plan (kinds whose steps are made per host name them through stepNamed). */
   readonly steps: readonly StepSpec<K>[];
+  /** The step behind a recorded name, for kinds whose step names carry a parameter (e.g. "xs1:reboot-host"). */
+  stepNamed?(name: string): StepSpec<K> | undefined;
   /** The steps, decided when the operation starts running (recorded, so a resume follows the same plan). */
   plan(s: OperationView<K>): Promise<readonly StepSpec<K>[]>;
   /** True when a failure puts the aggregate into ERROR; evacuations leave the pool as it is. */
@@ -78,5 +84,5 @@ export function specOf(specs: OperationSpecs, op: Pick<OperationRecord, "kind">)
 
 /** The step spec behind a recorded step name, if the kind declares it. */
 export function stepSpecOf(spec: OperationSpec, name: string): StepSpec | undefined {
-  return spec.steps.find((st) => st.name === name);
+  return spec.steps.find((st) => st.name === name) ?? spec.stepNamed?.(name);
 }

@@ -6,6 +6,7 @@ import { nowIso, type AggregateRecord, type HostRecord, type OperationRecord } f
 import type { Store } from "../store/store.js";
 import { recordOperation } from "./accept-operation.js";
 import { requireAggregate, requireHost, validateHostRequest } from "./lookups.js";
+import { refuseWhileRolling } from "./maintenance-checks.js";
 
 /** Checks an AddHost request against the store (inside the caller's transaction). */
 export async function checkAddHost(store: Store, aggregateId: number, hostName: string): Promise<{ aggregate: AggregateRecord; host: HostRecord }> {
@@ -18,6 +19,7 @@ export async function checkAddHost(store: Store, aggregateId: number, hostName: 
   }
   const refusal = refusalWhileError(aggregate, "ADD_HOST");
   if (refusal) throw failedPrecondition(refusal);
+  await refuseWhileRolling({ store }, aggregateId);
   return { aggregate, host };
 }
 

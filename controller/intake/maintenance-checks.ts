@@ -15,7 +15,14 @@ export async function memberHost(ctx: ControllerContext, name: string, kind: Ope
   if (host.membership !== "MEMBER") throw failedPrecondition(`host "${name}" is ${host.membership} in aggregate ${host.aggregateId}; wait for its operation to end`);
   const refusal = refusalWhileError((await ctx.store.aggregates.get(host.aggregateId))!, kind);
   if (refusal) throw failedPrecondition(refusal);
+  await refuseWhileRolling(ctx, host.aggregateId);
   return host as HostRecord & { aggregateId: number };
+}
+
+/** FAILED_PRECONDITION while a rolling maintenance of the aggregate has not ended (it takes its hosts in and out of service, and may be paused). */
+export async function refuseWhileRolling(ctx: Pick<ControllerContext, "store">, aggregateId: number): Promise<void> {
+  const rolling = (await ctx.store.operations.unfinished(aggregateId)).find((o) => o.kind === "ROLLING_MAINTENANCE");
+  if (rolling) throw failedPrecondition(`rolling maintenance ${rolling.id} is running on aggregate ${aggregateId}${rolling.kind === "ROLLING_MAINTENANCE" && rolling.params.pause && !rolling.params.pause.resumed ? " (paused: resume or cancel it)" : ""}; wait for it to end`);
 }
 
 /** The concurrency to use: the request's, else the aggregate's metadata "maintenance_max_parallel", else 2. */

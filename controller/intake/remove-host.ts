@@ -14,6 +14,7 @@ import { isRunningGuest } from "../pool/guests.js";
 import type { Store } from "../store/store.js";
 import { recordOperation } from "./accept-operation.js";
 import { requireAggregate, requireHost, validateHostRequest } from "./lookups.js";
+import { refuseWhileRolling } from "./maintenance-checks.js";
 
 /** Checks a RemoveHost request against the store (inside the caller's transaction). */
 export async function checkRemoveHost(store: Store, aggregateId: number, hostName: string): Promise<{ aggregate: AggregateRecord; host: HostRecord }> {
@@ -22,6 +23,7 @@ export async function checkRemoveHost(store: Store, aggregateId: number, hostNam
   if (host.aggregateId !== aggregateId) throw notFound(`host "${hostName}" is not in aggregate ${aggregateId}`);
   const refusal = refusalWhileError(aggregate, "REMOVE_HOST");
   if (refusal) throw failedPrecondition(refusal);
+  await refuseWhileRolling({ store }, aggregateId);
   return { aggregate, host };
 }
 

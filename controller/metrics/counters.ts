@@ -4,7 +4,7 @@ import { durationBuckets, metricPrefix } from "../../shared/metrics/registry.js"
 import type { ControllerMetrics, MasterFailureHandling, MigrationResult } from "../context.js";
 import type { OperationKindName, OperationStateName, StepStateName } from "../model/records.js";
 
-const kinds: readonly OperationKindName[] = ["ADD_HOST", "REMOVE_HOST", "START_MAINTENANCE", "STOP_MAINTENANCE", "RECOVER_MASTER"];
+const kinds: readonly OperationKindName[] = ["ADD_HOST", "REMOVE_HOST", "START_MAINTENANCE", "STOP_MAINTENANCE", "RECOVER_MASTER", "ROLLING_MAINTENANCE"];
 const results: readonly OperationStateName[] = ["SUCCEEDED", "FAILED", "CANCELLED"];
 const migrationResults: readonly MigrationResult[] = ["succeeded", "failed", "retried"];
 const handlings: readonly MasterFailureHandling[] = ["automatic", "operator"];

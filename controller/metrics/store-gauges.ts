@@ -11,7 +11,7 @@ import type { Store } from "../store/store.js";
 
 const poolStates: readonly PoolStateName[] = ["EMPTY", "CHANGING", "ACTIVE", "ERROR"];
 const livenesses: readonly LivenessName[] = ["ALIVE", "XAPI_UNREACHABLE", "UNREACHABLE", "FAILED"];
-const kinds: readonly OperationKindName[] = ["ADD_HOST", "REMOVE_HOST", "START_MAINTENANCE", "STOP_MAINTENANCE", "RECOVER_MASTER"];
+const kinds: readonly OperationKindName[] = ["ADD_HOST", "REMOVE_HOST", "START_MAINTENANCE", "STOP_MAINTENANCE", "RECOVER_MASTER", "ROLLING_MAINTENANCE"];
 const pageSize = 500;
 
 /** What one scrape reads. */

@@ -39,7 +39,7 @@ import {
 } from "./lifecycle.js";
 import type { OperationKindName, PoolErrorRecord, PoolFactsRecord } from "./records.js";
 
-const allKinds: OperationKindName[] = ["ADD_HOST", "REMOVE_HOST", "START_MAINTENANCE", "STOP_MAINTENANCE", "RECOVER_MASTER"];
+const allKinds: OperationKindName[] = ["ADD_HOST", "REMOVE_HOST", "START_MAINTENANCE", "STOP_MAINTENANCE", "RECOVER_MASTER", "ROLLING_MAINTENANCE"];
 const nonRemedyKinds = allKinds.filter((k) => k !== "RECOVER_MASTER");
 
 const opError: PoolErrorRecord = { message: "AddHost failed: POOL_JOINING_HOST_CANNOT_CONTAIN_SHARED_SRS", operationId: "op-1", occurredAt: "2024-01-01T00:00:00.000Z" };

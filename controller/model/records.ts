@@ -5,7 +5,7 @@ export type MembershipName = "JOINING" | "MEMBER" | "LEAVING" | "FAILED";
 export type LivenessName = "ALIVE" | "XAPI_UNREACHABLE" | "UNREACHABLE" | "FAILED";
 export type MaintenanceName = "NONE" | "ENTERING" | "IN_MAINTENANCE" | "LEAVING";
 export type OperationStateName = "PENDING" | "RUNNING" | "SUCCEEDED" | "FAILED" | "CANCELLED";
-export type OperationKindName = "ADD_HOST" | "REMOVE_HOST" | "START_MAINTENANCE" | "STOP_MAINTENANCE" | "RECOVER_MASTER";
+export type OperationKindName = "ADD_HOST" | "REMOVE_HOST" | "START_MAINTENANCE" | "STOP_MAINTENANCE" | "RECOVER_MASTER" | "ROLLING_MAINTENANCE";
 export type StepStateName = "PENDING" | "RUNNING" | "DONE" | "FAILED" | "SKIPPED" | "CANCELLED";
 
 /** A failure recorded on a pool. */
@@ -188,6 +188,76 @@ export interface RecoverMasterParams {
   recovered?: string[];
 }
 
+/** What a rolling maintenance does to each empty host. */
+export type RollingActionName = "REBOOT" | "PAUSE" | "HOOK";
+
+/** Where one host of a rolling maintenance is. */
+export type RollingHostStateName = "PENDING" | "EVACUATING" | "IN_ACTION" | "PAUSED" | "DONE";
+
+/** One host of a rolling maintenance: the pre-check's plan for it and its progress. */
+export interface RollingHostRecord {
+  name: string;
+  state: RollingHostStateName;
+  /** The pool master when the run was planned. */
+  master: boolean;
+  /** Where its running VMs go when it is taken out (pre-check; state PLANNED). */
+  plannedMoves: VmMoveRecord[];
+  /** VMs that cannot leave it (pre-check). */
+  blockers: VmBlockerRecord[];
+  vmsMoved: number;
+  detail?: string;
+  startedAt?: string;
+  finishedAt?: string;
+  /** What the reused StartMaintenance steps read and write for this host (e.g. the chosen new master). */
+  maintenance: StartMaintenanceParams;
+  /** REBOOT: recorded before host.reboot is asked, so a resumed step knows what it waits for. */
+  reboot?: { previousAgentStartTime: string; requestedAt: string; accepted?: boolean };
+}
+
+/** A VM that did not get back to the host it ran on when the run started. */
+export interface UnreturnedVmRecord {
+  vmUuid: string;
+  vmName: string;
+  homeHost: string;
+  currentHost: string;
+  reason: string;
+}
+
+/** A pause waiting for ResumeOperation. */
+export interface PauseRecord {
+  /** The step that paused (it runs again when resumed). */
+  step: string;
+  host: string;
+  reason: string;
+  since: string;
+  /** Set by ResumeOperation. */
+  resumed: boolean;
+}
+
+/** What a ROLLING_MAINTENANCE operation records. */
+export interface RollingMaintenanceParams {
+  action: RollingActionName;
+  hook: string;
+  maxParallel: number;
+  skipReturn: boolean;
+  /** In the order they are taken out. */
+  hosts: RollingHostRecord[];
+  /** Where each running guest ran when the run was accepted (VM uuid → host and name): where the return sends it. */
+  homes: Record<string, { host: string; vmName: string }>;
+  /** Estimated duration of the migrations, and the bandwidth the estimate used. */
+  estimatedMs: number;
+  estimateBandwidthBytesPerSecond: number;
+  pause?: PauseRecord;
+  /** Migrations completed: the evacuations' plus returnMigrations. */
+  vmsMoved: number;
+  /** VMs away from home when the return began that are home again. */
+  vmsReturned: number;
+  /** The return's record: the VMs away from home when it began, and its completed migrations. */
+  returnAway?: string[];
+  returnMigrations?: number;
+  unreturned: UnreturnedVmRecord[];
+}
+
 /** The params of each kind of operation. */
 export interface OperationParamsByKind {
   ADD_HOST: AddHostParams;
@@ -195,6 +265,7 @@ export interface OperationParamsByKind {
   START_MAINTENANCE: StartMaintenanceParams;
   STOP_MAINTENANCE: StopMaintenanceParams;
   RECOVER_MASTER: RecoverMasterParams;
+  ROLLING_MAINTENANCE: RollingMaintenanceParams;
 }
 
 /** The fields every operation has (the journal the engine resumes from). */
@@ -225,6 +296,11 @@ export const terminalOperationStates: ReadonlySet<OperationStateName> = new Set(
 
 /** True once an operation has ended. */
 export const isTerminal = (state: OperationStateName): boolean => terminalOperationStates.has(state);
+
+/** True while an operation waits for ResumeOperation. */
+export function isPaused(op: OperationRecord): boolean {
+  return op.kind === "ROLLING_MAINTENANCE" && op.state === "RUNNING" && op.params.pause !== undefined && !op.params.pause.resumed;
+}
 
 /** Something that happened. */
 export interface EventRecord {

@@ -4,6 +4,7 @@ import type { OperationRecord } from "../model/records.js";
 import { addHostSpec } from "./add-host.js";
 import { recoverMasterSpec } from "./recover-master.js";
 import { removeHostSpec } from "./remove-host.js";
+import { rollingMaintenanceSpec } from "./rolling-maintenance.js";
 import { startMaintenanceSpec } from "./start-maintenance.js";
 import { stopMaintenanceSpec } from "./stop-maintenance.js";
 
@@ -14,6 +15,7 @@ export const operationSpecs: OperationSpecs = {
   START_MAINTENANCE: startMaintenanceSpec,
   STOP_MAINTENANCE: stopMaintenanceSpec,
   RECOVER_MASTER: recoverMasterSpec,
+  ROLLING_MAINTENANCE: rollingMaintenanceSpec,
 };
 
 /** True while the operation runs a planned hand-over of the master role (the master restarts its toolstack meanwhile). */

@@ -1,4 +1,7 @@
-/** StopMaintenance: enable the host; with rebalance, move back the VMs that left it when they still run and fit. */
+/**
+ * StopMaintenance: enable the host; with rebalance, move back the VMs that left it when they still
+ * run and fit. Enabling and finishing are made for any host, so a rolling maintenance reuses them.
+ */
 import { Cancelled } from "../engine/failures.js";
 import type { OperationSpec, StepContext, StepSpec } from "../engine/step-spec.js";
 import { enable, leaveMaintenance, leaveMaintenanceEnded } from "../model/lifecycle.js";
@@ -15,17 +18,6 @@ const hostName = (s: Pick<Ctx, "op">) => s.op.host!;
 const contactOf = async (s: Ctx) => {
   const host = await hostRecord(s, hostName(s));
   return await hostRecord(s, (await poolContacts(s, host.aggregateId!))[0] ?? host.name);
-};
-
-const enableHost: Step = {
-  name: "enable-host",
-  mutating: true,
-  async run(s) {
-    const host = await hostRecord(s, hostName(s));
-    await setEnabledInPool(s, host.aggregateId!, host, true);
-    await s.ctx.store.transaction(async () => await s.ctx.store.hosts.apply(host.name, enable()));
-    return { detail: `${host.name} is enabled` };
-  },
 };
 
 /** The host itself as the only placement target of the return. */
@@ -83,14 +75,31 @@ const migrateBack: Step = {
   },
 };
 
-const finishMaintenance: Step = {
-  name: "finish-maintenance",
-  mutating: false,
-  async run(s) {
-    await s.ctx.store.transaction(async () => await s.ctx.store.hosts.apply(hostName(s), leaveMaintenance()));
-    return { detail: `${hostName(s)} is out of maintenance` };
-  },
-};
+/** The steps giving a subject host back to service (StopMaintenance, and each host of a rolling maintenance). */
+export function maintenanceExitSteps(hostOf: (s: StepContext) => string): { "enable-host": StepSpec; "finish-maintenance": StepSpec } {
+  return {
+    "enable-host": {
+      name: "enable-host",
+      mutating: true,
+      async run(s) {
+        const host = await hostRecord(s, hostOf(s));
+        await setEnabledInPool(s, host.aggregateId!, host, true);
+        await s.ctx.store.transaction(async () => await s.ctx.store.hosts.apply(host.name, enable()));
+        return { detail: `${host.name} is enabled` };
+      },
+    },
+    "finish-maintenance": {
+      name: "finish-maintenance",
+      mutating: false,
+      async run(s) {
+        await s.ctx.store.transaction(async () => await s.ctx.store.hosts.apply(hostOf(s), leaveMaintenance()));
+        return { detail: `${hostOf(s)} is out of maintenance` };
+      },
+    },
+  };
+}
+
+const { "enable-host": enableHost, "finish-maintenance": finishMaintenance } = maintenanceExitSteps((s) => s.op.host!);
 
 /** How StopMaintenance runs. */
 export const stopMaintenanceSpec: OperationSpec<"STOP_MAINTENANCE"> = {

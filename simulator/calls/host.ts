@@ -1,7 +1,9 @@
 /**
  * The host, host_metrics and SR classes: reads, host.enable/disable, free memory, evacuation
- * (plan, checks, run), the emergency-mode query and host.destroy (docs/xenapi-notes.md §Host maintenance).
+ * (plan, checks, run), reboot, the server time, the emergency-mode query and host.destroy
+ * (docs/xenapi-notes.md §Host maintenance).
  */
+import { scheduleReboot } from "../lifecycle/toolstack.js";
 import { planEvacuation, runEvacuation } from "../migration/evacuation.js";
 import { hostMetricsRecord, hostRecord, HOST_FIELDS, HOST_METRICS_FIELDS } from "../records/host-record.js";
 import { srRecord, SR_FIELDS } from "../records/sr-record.js";
@@ -76,6 +78,7 @@ export function registerHostCalls(reg: Registry): void {
       const db = ctx.db();
       const host = lookupOrFail(HOST_CLASS, db, argString(args, 0, "host"));
       assertHostLive(ctx.world, host);
+      if (!host.enabled && ctx.world.machineByUuid(host.uuid)?.disabledUntilReboot) fail("HOST_DISABLED_UNTIL_REBOOT", host.ref);
       host.enabled = true;
       host.autoEnable = true;
       ctx.world.changed();
@@ -153,6 +156,36 @@ export function registerHostCalls(reg: Registry): void {
         if (task) task.progress = fraction;
       });
       return "";
+    },
+  });
+  reg.add({
+    name: "host.reboot",
+    params: ["host"],
+    session: "normal",
+    async: true,
+    handler: (ctx, args) => {
+      const db = ctx.db();
+      const host = lookupOrFail(HOST_CLASS, db, argString(args, 0, "host"));
+      assertHostLive(ctx.world, host);
+      // xapi_host.ml assert_bacon_mode: disabled, and no running guest resident.
+      if (host.enabled) fail("HOST_NOT_DISABLED");
+      const running = db.residentGuests(host.ref).find((vm) => vm.powerState === "Running");
+      if (running) fail("HOST_IN_USE", host.ref, "vm", running.ref);
+      const machine = ctx.world.machineByUuid(host.uuid)!;
+      machine.disabledUntilReboot = true;
+      // The call returns; the reboot itself starts after the fuse (xapi: a 10 s delay, then shutdown -r).
+      scheduleReboot(ctx.world, machine, ctx.world.durations.bootMs);
+      ctx.world.changed();
+      return "";
+    },
+  });
+  reg.add({
+    name: "host.get_servertime",
+    params: ["host"],
+    session: "normal",
+    handler: (ctx, args) => {
+      lookupOrFail(HOST_CLASS, ctx.db(), argString(args, 0, "host"));
+      return new Date();
     },
   });
   reg.add({

@@ -43,6 +43,8 @@ export interface HostState {
   facts: HostFacts;
   /** Remaining scripted faults. */
   faults: number;
+  /** Boots since the host was created (its first start counts; host.reboot, a power-on and an eject's reboot add one). */
+  bootCount: number;
 }
 
 /** One VM (guests and user templates; control domains and default templates are omitted). */
@@ -124,6 +126,7 @@ function hostState(world: World, m: Machine, port: number): HostState {
     restartPending: m.hasTimer("fuse"),
     facts: { ...m.facts },
     faults: m.faults.reduce((n, f) => n + f.count, 0),
+    bootCount: m.bootCount,
   };
 }
 

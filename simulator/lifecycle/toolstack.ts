@@ -58,10 +58,21 @@ function resolveMasterDb(world: World, machine: Machine): PoolDb {
   return existing;
 }
 
+/**
+ * `other_config` time stamps as xapi's start-up writes them: seconds since the epoch as a decimal
+ * string. xapi writes OCaml's `string_of_float` of whole seconds (`"1764640000."`); the simulator
+ * keeps milliseconds (`"1764640000.123"`) since at test time scales a host restarts twice a second.
+ */
+export function xapiEpochSeconds(ms: number): string {
+  return Number.isInteger(ms / 1000) ? `${ms / 1000}.` : (ms / 1000).toFixed(3);
+}
+
 /** Marks a host connected in a database: live, memory known, enabled unless disabled for good. */
 function markUp(db: PoolDb, machine: Machine): void {
   const row = db.hostByUuid(machine.uuid);
   if (!row) return;
+  row.otherConfig.boot_time = xapiEpochSeconds(machine.bootedAt);
+  row.otherConfig.agent_start_time = xapiEpochSeconds(machine.agentStartedAt);
   row.live = true;
   row.memoryKnown = true;
   if (row.autoEnable) row.enabled = true;
@@ -116,6 +127,7 @@ export function enterEmergency(world: World, slave: Machine, error: readonly str
 export function startToolstack(world: World, machine: Machine): void {
   if (!machine.poweredOn || world.closed) return;
   machine.toolstack = "up";
+  machine.agentStartedAt = Date.now();
   machine.sessions.clear();
   machine.emergency = null;
   machine.connected = false;
@@ -215,12 +227,22 @@ function abortMigrationsOf(world: World, machine: Machine, reason: string): void
   }
 }
 
-/** After the fuse, reboot the host (pool.eject's reset-and-reboot): down for `rebootMs`. */
-export function scheduleReboot(world: World, machine: Machine): void {
+/** A boot has completed: counted, time-stamped, and a pending "disabled until reboot" is over. */
+function booted(machine: Machine): void {
+  machine.bootCount += 1;
+  machine.bootedAt = Date.now();
+  machine.disabledUntilReboot = false;
+}
+
+/** After the fuse, reboot the host: down for `downMs` (nominal), then it boots and starts its toolstack. */
+export function scheduleReboot(world: World, machine: Machine, downMs = world.durations.rebootMs): void {
   machine.schedule(world.clock, "fuse", world.durations.fuseMs, () => {
     abortMigrationsOf(world, machine, "host rebooted");
     void stopToolstack(world, machine);
-    machine.schedule(world.clock, "up", world.durations.rebootMs, () => startToolstack(world, machine));
+    machine.schedule(world.clock, "up", downMs, () => {
+      booted(machine);
+      startToolstack(world, machine);
+    });
   });
 }
 
@@ -258,6 +280,7 @@ export function powerOn(world: World, machine: Machine): void {
   machine.toolstack = "down";
   machine.schedule(world.clock, "up", world.durations.bootMs, () => {
     haltVmsOf(world, machine);
+    booted(machine);
     startToolstack(world, machine);
   });
   world.changed();

@@ -56,6 +56,14 @@ export class Machine {
   wipeOnBoot = false;
   /** Persisted: the pool database this host uses (or last used: a slave's backup). */
   dbId: string | null = null;
+  /** Persisted: boots since the host was created (its first start counts; a simulator restart does not). */
+  bootCount = 1;
+  /** Persisted: when the host last booted (ms since the epoch): `other_config:boot_time`. */
+  bootedAt = Date.now();
+  /** When the toolstack last started (ms since the epoch): `other_config:agent_start_time`. */
+  agentStartedAt = Date.now();
+  /** host.reboot/shutdown was accepted: host.enable refuses until the host has rebooted. */
+  disabledUntilReboot = false;
 
   toolstack: ToolstackState = "down";
   /** Role the running toolstack took at start. */

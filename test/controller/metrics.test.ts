@@ -82,8 +82,9 @@ describe("what /metrics shows", () => {
     const s = await scrape(url, metricsToken);
     const ops = s.family(`${p}operations_total`);
     expect(ops.type).toBe("COUNTER");
-    expect(ops.metrics).toHaveLength(15);
+    expect(ops.metrics).toHaveLength(6 * 3);
     expect(s.value(`${p}operations_total`, { kind: "RECOVER_MASTER", result: "CANCELLED" })).toBe(0);
+    expect(s.value(`${p}operations_total`, { kind: "ROLLING_MAINTENANCE", result: "SUCCEEDED" })).toBe(0);
     expect(s.family(`${p}operation_step_duration_seconds`).type).toBe("HISTOGRAM");
   });
 

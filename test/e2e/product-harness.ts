@@ -8,7 +8,7 @@ import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startAgent, type Agent } from "../../agent/index.js";
+import { startAgent, type Agent, type AgentOptions } from "../../agent/index.js";
 import { TokenRegistry } from "../../shared/auth.js";
 import { formatHostPort } from "../../shared/address.js";
 import { silentLogger } from "../../shared/logging.js";
@@ -41,6 +41,8 @@ export interface ProductOptions {
   pollIntervalMs?: number;
   /** Master-failure detector timer of the in-process controller (default: the heartbeat interval; 0: off). */
   masterCheckIntervalMs?: number;
+  /** Extra options of every agent (e.g. hooks), by host name. */
+  agentOptions?: (host: string) => Partial<AgentOptions>;
 }
 
 /** Admin clients of the controller (the same bundle aggctl uses). */
@@ -191,6 +193,7 @@ export async function startProduct(options: ProductOptions): Promise<Product> {
         controllerBackoff: { initialMs: 50, maxMs: 500 },
         log: silentLogger,
         metricsListen: options.metrics ? "127.0.0.1:0" : undefined,
+        ...options.agentOptions?.(host.name),
       }),
     );
   }

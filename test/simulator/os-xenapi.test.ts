@@ -38,7 +38,7 @@ function run(args: string[]): Promise<{ code: number | null; out: string }> {
 
 describe("official Python bindings (os_xenapi.client.XenAPI)", () => {
   it.skipIf(!available)(
-    "log in, HOST_IS_SLAVE, join, migrate (sync and Async), Failure.details, SESSION_INVALID re-login",
+    "log in, HOST_IS_SLAVE, join, migrate (sync and Async), Failure.details, SESSION_INVALID re-login, host.reboot",
     async () => {
       const { code, out } = await run([sim!.controlUrl, "root"]);
       expect(out.trim()).toBe("OK");

@@ -124,5 +124,19 @@ wait_for("xs1 back", lambda: host_state("xs1")["toolstack"] == "up")
 assert s.xenapi.host.get_name_label(master) == "xs1"
 assert s._session != old
 
+# 9. host.reboot: refused while enabled; a disabled, empty slave reboots and comes back with a
+#    newer other_config:agent_start_time; host.get_servertime is a dateTime.
+wait_for("xs2 connected again", lambda: s.xenapi.host_metrics.get_live(metrics) and host_state("xs2")["connected"])
+expect_failure(lambda: s.xenapi.host.reboot(xs2_ref), "HOST_NOT_DISABLED")
+before = s.xenapi.host.get_other_config(xs2_ref)
+assert float(before["boot_time"]) > 1.7e9 and float(before["agent_start_time"]) > 1.7e9, before
+assert isinstance(s.xenapi.host.get_servertime(xs2_ref), xmlrpc.client.DateTime)
+boots = host_state("xs2")["bootCount"]
+s.xenapi.host.disable(xs2_ref)
+assert s.xenapi.host.reboot(xs2_ref) == ""
+wait_for("xs2 rebooted", lambda: host_state("xs2")["bootCount"] == boots + 1 and host_state("xs2")["connected"])
+wait_for("a newer agent_start_time", lambda: float(s.xenapi.host.get_other_config(xs2_ref)["agent_start_time"]) > float(before["agent_start_time"]))
+assert float(s.xenapi.host.get_other_config(xs2_ref)["boot_time"]) > float(before["boot_time"])
+
 s.xenapi.session.logout()
 print("OK")

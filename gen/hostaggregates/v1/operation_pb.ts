@@ -12,7 +12,252 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file hostaggregates/v1/operation.proto.
  */
 export const file_hostaggregates_v1_operation: GenFile = /*@__PURE__*/
-  fileDesc("CiFob3N0YWdncmVnYXRlcy92MS9vcGVyYXRpb24ucHJvdG8SEWhvc3RhZ2dyZWdhdGVzLnYxIrsBCg1PcGVyYXRpb25TdGVwEgwKBG5hbWUYASABKAkSKwoFc3RhdGUYAiABKA4yHC5ob3N0YWdncmVnYXRlcy52MS5TdGVwU3RhdGUSDgoGZGV0YWlsGAMgASgJEi4KCnN0YXJ0ZWRfYXQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC2ZpbmlzaGVkX2F0GAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJXCg5PcGVyYXRpb25FcnJvchIMCgRjb2RlGAEgASgJEg8KB21lc3NhZ2UYAiABKAkSEQoJeGFwaV9jb2RlGAMgASgJEhMKC3hhcGlfcGFyYW1zGAQgAygJIsYBCgZWbU1vdmUSDwoHdm1fdXVpZBgBIAEoCRIPCgd2bV9uYW1lGAIgASgJEhEKCWZyb21faG9zdBgDIAEoCRIPCgd0b19ob3N0GAQgASgJEhQKDG1lbW9yeV9ieXRlcxgFIAEoAxItCgVzdGF0ZRgGIAEoDjIeLmhvc3RhZ2dyZWdhdGVzLnYxLlZtTW92ZVN0YXRlEhAKCHByb2dyZXNzGAcgASgBEg0KBWVycm9yGAggASgJEhAKCGF0dGVtcHRzGAkgASgFImUKCVZtQmxvY2tlchIPCgd2bV91dWlkGAEgASgJEg8KB3ZtX25hbWUYAiABKAkSDgoGcmVhc29uGAMgASgJEhEKCXhhcGlfY29kZRgEIAEoCRITCgt4YXBpX3BhcmFtcxgFIAMoCSK/AQoQRXZhY3VhdGlvbkRldGFpbBIoCgVtb3ZlcxgBIAMoCzIZLmhvc3RhZ2dyZWdhdGVzLnYxLlZtTW92ZRIuCghibG9ja2VycxgCIAMoCzIcLmhvc3RhZ2dyZWdhdGVzLnYxLlZtQmxvY2tlchIRCgl2bXNfdG90YWwYAyABKAUSEQoJdm1zX21vdmVkGAQgASgFEhQKDG1heF9wYXJhbGxlbBgFIAEoBRIVCg12YWxpZGF0ZV9vbmx5GAYgASgIIoYECglPcGVyYXRpb24SCgoCaWQYASABKAkSLgoEa2luZBgCIAEoDjIgLmhvc3RhZ2dyZWdhdGVzLnYxLk9wZXJhdGlvbktpbmQSDgoGdGFyZ2V0GAMgASgJEhQKDGFnZ3JlZ2F0ZV9pZBgEIAEoAxIMCgRob3N0GAUgASgJEjAKBXN0YXRlGAYgASgOMiEuaG9zdGFnZ3JlZ2F0ZXMudjEuT3BlcmF0aW9uU3RhdGUSEAoIcHJvZ3Jlc3MYByABKAESLwoFc3RlcHMYCCADKAsyIC5ob3N0YWdncmVnYXRlcy52MS5PcGVyYXRpb25TdGVwEjAKBWVycm9yGAkgASgLMiEuaG9zdGFnZ3JlZ2F0ZXMudjEuT3BlcmF0aW9uRXJyb3ISLgoKY3JlYXRlZF9hdBgKIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKdXBkYXRlZF9hdBgLIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLZmluaXNoZWRfYXQYDCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhgKEGNhbmNlbF9yZXF1ZXN0ZWQYDSABKAgSNwoKZXZhY3VhdGlvbhgOIAEoCzIjLmhvc3RhZ2dyZWdhdGVzLnYxLkV2YWN1YXRpb25EZXRhaWwiIQoTR2V0T3BlcmF0aW9uUmVxdWVzdBIKCgJpZBgBIAEoCSKUAQoVTGlzdE9wZXJhdGlvbnNSZXF1ZXN0EhQKDGFnZ3JlZ2F0ZV9pZBgBIAEoAxIMCgRob3N0GAIgASgJEjAKBXN0YXRlGAMgASgOMiEuaG9zdGFnZ3JlZ2F0ZXMudjEuT3BlcmF0aW9uU3RhdGUSEQoJcGFnZV9zaXplGAQgASgFEhIKCnBhZ2VfdG9rZW4YBSABKAkiYwoWTGlzdE9wZXJhdGlvbnNSZXNwb25zZRIwCgpvcGVyYXRpb25zGAEgAygLMhwuaG9zdGFnZ3JlZ2F0ZXMudjEuT3BlcmF0aW9uEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSJOChRXYWl0T3BlcmF0aW9uUmVxdWVzdBIKCgJpZBgBIAEoCRIqCgd0aW1lb3V0GAIgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uIiMKFVdhdGNoT3BlcmF0aW9uUmVxdWVzdBIKCgJpZBgBIAEoCSIkChZDYW5jZWxPcGVyYXRpb25SZXF1ZXN0EgoKAmlkGAEgASgJKtoBCg1PcGVyYXRpb25LaW5kEh4KGk9QRVJBVElPTl9LSU5EX1VOU1BFQ0lGSUVEEAASGwoXT1BFUkFUSU9OX0tJTkRfQUREX0hPU1QQARIeChpPUEVSQVRJT05fS0lORF9SRU1PVkVfSE9TVBACEiQKIE9QRVJBVElPTl9LSU5EX1NUQVJUX01BSU5URU5BTkNFEAMSIwofT1BFUkFUSU9OX0tJTkRfU1RPUF9NQUlOVEVOQU5DRRAEEiEKHU9QRVJBVElPTl9LSU5EX1JFQ09WRVJfTUFTVEVSEAUqxQEKDk9wZXJhdGlvblN0YXRlEh8KG09QRVJBVElPTl9TVEFURV9VTlNQRUNJRklFRBAAEhsKF09QRVJBVElPTl9TVEFURV9QRU5ESU5HEAESGwoXT1BFUkFUSU9OX1NUQVRFX1JVTk5JTkcQAhIdChlPUEVSQVRJT05fU1RBVEVfU1VDQ0VFREVEEAMSGgoWT1BFUkFUSU9OX1NUQVRFX0ZBSUxFRBAEEh0KGU9QRVJBVElPTl9TVEFURV9DQU5DRUxMRUQQBSq1AQoJU3RlcFN0YXRlEhoKFlNURVBfU1RBVEVfVU5TUEVDSUZJRUQQABIWChJTVEVQX1NUQVRFX1BFTkRJTkcQARIWChJTVEVQX1NUQVRFX1JVTk5JTkcQAhITCg9TVEVQX1NUQVRFX0RPTkUQAxIVChFTVEVQX1NUQVRFX0ZBSUxFRBAEEhYKElNURVBfU1RBVEVfU0tJUFBFRBAFEhgKFFNURVBfU1RBVEVfQ0FOQ0VMTEVEEAYqsQEKC1ZtTW92ZVN0YXRlEh0KGVZNX01PVkVfU1RBVEVfVU5TUEVDSUZJRUQQABIZChVWTV9NT1ZFX1NUQVRFX1BMQU5ORUQQARIbChdWTV9NT1ZFX1NUQVRFX01JR1JBVElORxACEhYKElZNX01PVkVfU1RBVEVfRE9ORRADEhgKFFZNX01PVkVfU1RBVEVfRkFJTEVEEAQSGQoVVk1fTU9WRV9TVEFURV9TS0lQUEVEEAUy3wMKEE9wZXJhdGlvblNlcnZpY2USVAoMR2V0T3BlcmF0aW9uEiYuaG9zdGFnZ3JlZ2F0ZXMudjEuR2V0T3BlcmF0aW9uUmVxdWVzdBocLmhvc3RhZ2dyZWdhdGVzLnYxLk9wZXJhdGlvbhJlCg5MaXN0T3BlcmF0aW9ucxIoLmhvc3RhZ2dyZWdhdGVzLnYxLkxpc3RPcGVyYXRpb25zUmVxdWVzdBopLmhvc3RhZ2dyZWdhdGVzLnYxLkxpc3RPcGVyYXRpb25zUmVzcG9uc2USVgoNV2FpdE9wZXJhdGlvbhInLmhvc3RhZ2dyZWdhdGVzLnYxLldhaXRPcGVyYXRpb25SZXF1ZXN0GhwuaG9zdGFnZ3JlZ2F0ZXMudjEuT3BlcmF0aW9uEloKDldhdGNoT3BlcmF0aW9uEiguaG9zdGFnZ3JlZ2F0ZXMudjEuV2F0Y2hPcGVyYXRpb25SZXF1ZXN0GhwuaG9zdGFnZ3JlZ2F0ZXMudjEuT3BlcmF0aW9uMAESWgoPQ2FuY2VsT3BlcmF0aW9uEikuaG9zdGFnZ3JlZ2F0ZXMudjEuQ2FuY2VsT3BlcmF0aW9uUmVxdWVzdBocLmhvc3RhZ2dyZWdhdGVzLnYxLk9wZXJhdGlvbmIGcHJvdG8z", [file_google_protobuf_duration, file_google_protobuf_timestamp]);
+  fileDesc("CiFob3N0YWdncmVnYXRlcy92MS9vcGVyYXRpb24ucHJvdG8SEWhvc3RhZ2dyZWdhdGVzLnYxIsUCCgtSb2xsaW5nSG9zdBIMCgRob3N0GAEgASgJEjIKBXN0YXRlGAIgASgOMiMuaG9zdGFnZ3JlZ2F0ZXMudjEuUm9sbGluZ0hvc3RTdGF0ZRIOCgZtYXN0ZXIYAyABKAgSMAoNcGxhbm5lZF9tb3ZlcxgEIAMoCzIZLmhvc3RhZ2dyZWdhdGVzLnYxLlZtTW92ZRIuCghibG9ja2VycxgFIAMoCzIcLmhvc3RhZ2dyZWdhdGVzLnYxLlZtQmxvY2tlchIRCgl2bXNfbW92ZWQYBiABKAUSDgoGZGV0YWlsGAcgASgJEi4KCnN0YXJ0ZWRfYXQYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC2ZpbmlzaGVkX2F0GAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJpCgxVbnJldHVybmVkVm0SDwoHdm1fdXVpZBgBIAEoCRIPCgd2bV9uYW1lGAIgASgJEhEKCWhvbWVfaG9zdBgDIAEoCRIUCgxjdXJyZW50X2hvc3QYBCABKAkSDgoGcmVhc29uGAUgASgJIt8DChhSb2xsaW5nTWFpbnRlbmFuY2VEZXRhaWwSMAoGYWN0aW9uGAEgASgOMiAuaG9zdGFnZ3JlZ2F0ZXMudjEuUm9sbGluZ0FjdGlvbhIMCgRob29rGAIgASgJEi0KBWhvc3RzGAMgAygLMh4uaG9zdGFnZ3JlZ2F0ZXMudjEuUm9sbGluZ0hvc3QSFAoMY3VycmVudF9ob3N0GAQgASgJEhIKCmhvc3RzX2RvbmUYBSABKAUSEwoLaG9zdHNfdG90YWwYBiABKAUSEQoJdm1zX21vdmVkGAcgASgFEjUKEmVzdGltYXRlZF9kdXJhdGlvbhgIIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIrCiNlc3RpbWF0ZV9iYW5kd2lkdGhfYnl0ZXNfcGVyX3NlY29uZBgJIAEoAxIOCgZwYXVzZWQYCiABKAgSFAoMcGF1c2VfcmVhc29uGAsgASgJEhMKC3NraXBfcmV0dXJuGAwgASgIEhQKDG1heF9wYXJhbGxlbBgNIAEoBRIUCgx2bXNfcmV0dXJuZWQYDiABKAUSNwoOdW5yZXR1cm5lZF92bXMYDyADKAsyHy5ob3N0YWdncmVnYXRlcy52MS5VbnJldHVybmVkVm0iuwEKDU9wZXJhdGlvblN0ZXASDAoEbmFtZRgBIAEoCRIrCgVzdGF0ZRgCIAEoDjIcLmhvc3RhZ2dyZWdhdGVzLnYxLlN0ZXBTdGF0ZRIOCgZkZXRhaWwYAyABKAkSLgoKc3RhcnRlZF9hdBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLZmluaXNoZWRfYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIlcKDk9wZXJhdGlvbkVycm9yEgwKBGNvZGUYASABKAkSDwoHbWVzc2FnZRgCIAEoCRIRCgl4YXBpX2NvZGUYAyABKAkSEwoLeGFwaV9wYXJhbXMYBCADKAkixgEKBlZtTW92ZRIPCgd2bV91dWlkGAEgASgJEg8KB3ZtX25hbWUYAiABKAkSEQoJZnJvbV9ob3N0GAMgASgJEg8KB3RvX2hvc3QYBCABKAkSFAoMbWVtb3J5X2J5dGVzGAUgASgDEi0KBXN0YXRlGAYgASgOMh4uaG9zdGFnZ3JlZ2F0ZXMudjEuVm1Nb3ZlU3RhdGUSEAoIcHJvZ3Jlc3MYByABKAESDQoFZXJyb3IYCCABKAkSEAoIYXR0ZW1wdHMYCSABKAUiZQoJVm1CbG9ja2VyEg8KB3ZtX3V1aWQYASABKAkSDwoHdm1fbmFtZRgCIAEoCRIOCgZyZWFzb24YAyABKAkSEQoJeGFwaV9jb2RlGAQgASgJEhMKC3hhcGlfcGFyYW1zGAUgAygJIr8BChBFdmFjdWF0aW9uRGV0YWlsEigKBW1vdmVzGAEgAygLMhkuaG9zdGFnZ3JlZ2F0ZXMudjEuVm1Nb3ZlEi4KCGJsb2NrZXJzGAIgAygLMhwuaG9zdGFnZ3JlZ2F0ZXMudjEuVm1CbG9ja2VyEhEKCXZtc190b3RhbBgDIAEoBRIRCgl2bXNfbW92ZWQYBCABKAUSFAoMbWF4X3BhcmFsbGVsGAUgASgFEhUKDXZhbGlkYXRlX29ubHkYBiABKAgixAQKCU9wZXJhdGlvbhIKCgJpZBgBIAEoCRIuCgRraW5kGAIgASgOMiAuaG9zdGFnZ3JlZ2F0ZXMudjEuT3BlcmF0aW9uS2luZBIOCgZ0YXJnZXQYAyABKAkSFAoMYWdncmVnYXRlX2lkGAQgASgDEgwKBGhvc3QYBSABKAkSMAoFc3RhdGUYBiABKA4yIS5ob3N0YWdncmVnYXRlcy52MS5PcGVyYXRpb25TdGF0ZRIQCghwcm9ncmVzcxgHIAEoARIvCgVzdGVwcxgIIAMoCzIgLmhvc3RhZ2dyZWdhdGVzLnYxLk9wZXJhdGlvblN0ZXASMAoFZXJyb3IYCSABKAsyIS5ob3N0YWdncmVnYXRlcy52MS5PcGVyYXRpb25FcnJvchIuCgpjcmVhdGVkX2F0GAogASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgp1cGRhdGVkX2F0GAsgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgtmaW5pc2hlZF9hdBgMIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASGAoQY2FuY2VsX3JlcXVlc3RlZBgNIAEoCBI3CgpldmFjdWF0aW9uGA4gASgLMiMuaG9zdGFnZ3JlZ2F0ZXMudjEuRXZhY3VhdGlvbkRldGFpbBI8Cgdyb2xsaW5nGA8gASgLMisuaG9zdGFnZ3JlZ2F0ZXMudjEuUm9sbGluZ01haW50ZW5hbmNlRGV0YWlsIiEKE0dldE9wZXJhdGlvblJlcXVlc3QSCgoCaWQYASABKAkilAEKFUxpc3RPcGVyYXRpb25zUmVxdWVzdBIUCgxhZ2dyZWdhdGVfaWQYASABKAMSDAoEaG9zdBgCIAEoCRIwCgVzdGF0ZRgDIAEoDjIhLmhvc3RhZ2dyZWdhdGVzLnYxLk9wZXJhdGlvblN0YXRlEhEKCXBhZ2Vfc2l6ZRgEIAEoBRISCgpwYWdlX3Rva2VuGAUgASgJImMKFkxpc3RPcGVyYXRpb25zUmVzcG9uc2USMAoKb3BlcmF0aW9ucxgBIAMoCzIcLmhvc3RhZ2dyZWdhdGVzLnYxLk9wZXJhdGlvbhIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiTgoUV2FpdE9wZXJhdGlvblJlcXVlc3QSCgoCaWQYASABKAkSKgoHdGltZW91dBgCIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbiIjChVXYXRjaE9wZXJhdGlvblJlcXVlc3QSCgoCaWQYASABKAkiJAoWQ2FuY2VsT3BlcmF0aW9uUmVxdWVzdBIKCgJpZBgBIAEoCSIkChZSZXN1bWVPcGVyYXRpb25SZXF1ZXN0EgoKAmlkGAEgASgJKoICCg1PcGVyYXRpb25LaW5kEh4KGk9QRVJBVElPTl9LSU5EX1VOU1BFQ0lGSUVEEAASGwoXT1BFUkFUSU9OX0tJTkRfQUREX0hPU1QQARIeChpPUEVSQVRJT05fS0lORF9SRU1PVkVfSE9TVBACEiQKIE9QRVJBVElPTl9LSU5EX1NUQVJUX01BSU5URU5BTkNFEAMSIwofT1BFUkFUSU9OX0tJTkRfU1RPUF9NQUlOVEVOQU5DRRAEEiEKHU9QRVJBVElPTl9LSU5EX1JFQ09WRVJfTUFTVEVSEAUSJgoiT1BFUkFUSU9OX0tJTkRfUk9MTElOR19NQUlOVEVOQU5DRRAGKn0KDVJvbGxpbmdBY3Rpb24SHgoaUk9MTElOR19BQ1RJT05fVU5TUEVDSUZJRUQQABIZChVST0xMSU5HX0FDVElPTl9SRUJPT1QQARIYChRST0xMSU5HX0FDVElPTl9QQVVTRRACEhcKE1JPTExJTkdfQUNUSU9OX0hPT0sQAyrXAQoQUm9sbGluZ0hvc3RTdGF0ZRIiCh5ST0xMSU5HX0hPU1RfU1RBVEVfVU5TUEVDSUZJRUQQABIeChpST0xMSU5HX0hPU1RfU1RBVEVfUEVORElORxABEiEKHVJPTExJTkdfSE9TVF9TVEFURV9FVkFDVUFUSU5HEAISIAocUk9MTElOR19IT1NUX1NUQVRFX0lOX0FDVElPThADEh0KGVJPTExJTkdfSE9TVF9TVEFURV9QQVVTRUQQBBIbChdST0xMSU5HX0hPU1RfU1RBVEVfRE9ORRAFKsUBCg5PcGVyYXRpb25TdGF0ZRIfChtPUEVSQVRJT05fU1RBVEVfVU5TUEVDSUZJRUQQABIbChdPUEVSQVRJT05fU1RBVEVfUEVORElORxABEhsKF09QRVJBVElPTl9TVEFURV9SVU5OSU5HEAISHQoZT1BFUkFUSU9OX1NUQVRFX1NVQ0NFRURFRBADEhoKFk9QRVJBVElPTl9TVEFURV9GQUlMRUQQBBIdChlPUEVSQVRJT05fU1RBVEVfQ0FOQ0VMTEVEEAUqtQEKCVN0ZXBTdGF0ZRIaChZTVEVQX1NUQVRFX1VOU1BFQ0lGSUVEEAASFgoSU1RFUF9TVEFURV9QRU5ESU5HEAESFgoSU1RFUF9TVEFURV9SVU5OSU5HEAISEwoPU1RFUF9TVEFURV9ET05FEAMSFQoRU1RFUF9TVEFURV9GQUlMRUQQBBIWChJTVEVQX1NUQVRFX1NLSVBQRUQQBRIYChRTVEVQX1NUQVRFX0NBTkNFTExFRBAGKrEBCgtWbU1vdmVTdGF0ZRIdChlWTV9NT1ZFX1NUQVRFX1VOU1BFQ0lGSUVEEAASGQoVVk1fTU9WRV9TVEFURV9QTEFOTkVEEAESGwoXVk1fTU9WRV9TVEFURV9NSUdSQVRJTkcQAhIWChJWTV9NT1ZFX1NUQVRFX0RPTkUQAxIYChRWTV9NT1ZFX1NUQVRFX0ZBSUxFRBAEEhkKFVZNX01PVkVfU1RBVEVfU0tJUFBFRBAFMrsEChBPcGVyYXRpb25TZXJ2aWNlElQKDEdldE9wZXJhdGlvbhImLmhvc3RhZ2dyZWdhdGVzLnYxLkdldE9wZXJhdGlvblJlcXVlc3QaHC5ob3N0YWdncmVnYXRlcy52MS5PcGVyYXRpb24SZQoOTGlzdE9wZXJhdGlvbnMSKC5ob3N0YWdncmVnYXRlcy52MS5MaXN0T3BlcmF0aW9uc1JlcXVlc3QaKS5ob3N0YWdncmVnYXRlcy52MS5MaXN0T3BlcmF0aW9uc1Jlc3BvbnNlElYKDVdhaXRPcGVyYXRpb24SJy5ob3N0YWdncmVnYXRlcy52MS5XYWl0T3BlcmF0aW9uUmVxdWVzdBocLmhvc3RhZ2dyZWdhdGVzLnYxLk9wZXJhdGlvbhJaCg5XYXRjaE9wZXJhdGlvbhIoLmhvc3RhZ2dyZWdhdGVzLnYxLldhdGNoT3BlcmF0aW9uUmVxdWVzdBocLmhvc3RhZ2dyZWdhdGVzLnYxLk9wZXJhdGlvbjABEloKD0NhbmNlbE9wZXJhdGlvbhIpLmhvc3RhZ2dyZWdhdGVzLnYxLkNhbmNlbE9wZXJhdGlvblJlcXVlc3QaHC5ob3N0YWdncmVnYXRlcy52MS5PcGVyYXRpb24SWgoPUmVzdW1lT3BlcmF0aW9uEikuaG9zdGFnZ3JlZ2F0ZXMudjEuUmVzdW1lT3BlcmF0aW9uUmVxdWVzdBocLmhvc3RhZ2dyZWdhdGVzLnYxLk9wZXJhdGlvbmIGcHJvdG8z", [file_google_protobuf_duration, file_google_protobuf_timestamp]);
+
+/**
+ * One host of a rolling maintenance: its plan and its progress.
+ *
+ * @generated from message hostaggregates.v1.RollingHost
+ */
+export type RollingHost = Message<"hostaggregates.v1.RollingHost"> & {
+  /**
+   * Host name.
+   *
+   * @generated from field: string host = 1;
+   */
+  host: string;
+
+  /**
+   * Where it is.
+   *
+   * @generated from field: hostaggregates.v1.RollingHostState state = 2;
+   */
+  state: RollingHostState;
+
+  /**
+   * True when it was the pool master when the run was planned (it hands the role over first).
+   *
+   * @generated from field: bool master = 3;
+   */
+  master: boolean;
+
+  /**
+   * Where each of its running VMs goes when it is taken out (the pre-check's plan).
+   *
+   * @generated from field: repeated hostaggregates.v1.VmMove planned_moves = 4;
+   */
+  plannedMoves: VmMove[];
+
+  /**
+   * VMs that could not leave it in the pre-check (the run is refused when any host has one).
+   *
+   * @generated from field: repeated hostaggregates.v1.VmBlocker blockers = 5;
+   */
+  blockers: VmBlocker[];
+
+  /**
+   * VMs moved off it during the run.
+   *
+   * @generated from field: int32 vms_moved = 6;
+   */
+  vmsMoved: number;
+
+  /**
+   * What happened (e.g. the hook's exit status and output tail).
+   *
+   * @generated from field: string detail = 7;
+   */
+  detail: string;
+
+  /**
+   * When its turn began.
+   *
+   * @generated from field: google.protobuf.Timestamp started_at = 8;
+   */
+  startedAt?: Timestamp | undefined;
+
+  /**
+   * When it was back in service.
+   *
+   * @generated from field: google.protobuf.Timestamp finished_at = 9;
+   */
+  finishedAt?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message hostaggregates.v1.RollingHost.
+ * Use `create(RollingHostSchema)` to create a new message.
+ */
+export const RollingHostSchema: GenMessage<RollingHost> = /*@__PURE__*/
+  messageDesc(file_hostaggregates_v1_operation, 0);
+
+/**
+ * A VM that did not get back to its original host at the end of a rolling maintenance.
+ *
+ * @generated from message hostaggregates.v1.UnreturnedVm
+ */
+export type UnreturnedVm = Message<"hostaggregates.v1.UnreturnedVm"> & {
+  /**
+   * XenServer VM uuid.
+   *
+   * @generated from field: string vm_uuid = 1;
+   */
+  vmUuid: string;
+
+  /**
+   * VM name label.
+   *
+   * @generated from field: string vm_name = 2;
+   */
+  vmName: string;
+
+  /**
+   * Where it ran when the run started.
+   *
+   * @generated from field: string home_host = 3;
+   */
+  homeHost: string;
+
+  /**
+   * Where it runs now (empty when it no longer runs).
+   *
+   * @generated from field: string current_host = 4;
+   */
+  currentHost: string;
+
+  /**
+   * Why it could not go back.
+   *
+   * @generated from field: string reason = 5;
+   */
+  reason: string;
+};
+
+/**
+ * Describes the message hostaggregates.v1.UnreturnedVm.
+ * Use `create(UnreturnedVmSchema)` to create a new message.
+ */
+export const UnreturnedVmSchema: GenMessage<UnreturnedVm> = /*@__PURE__*/
+  messageDesc(file_hostaggregates_v1_operation, 1);
+
+/**
+ * Plan and progress of a rolling maintenance.
+ *
+ * @generated from message hostaggregates.v1.RollingMaintenanceDetail
+ */
+export type RollingMaintenanceDetail = Message<"hostaggregates.v1.RollingMaintenanceDetail"> & {
+  /**
+   * The action run on each host.
+   *
+   * @generated from field: hostaggregates.v1.RollingAction action = 1;
+   */
+  action: RollingAction;
+
+  /**
+   * The hook name (action HOOK).
+   *
+   * @generated from field: string hook = 2;
+   */
+  hook: string;
+
+  /**
+   * The hosts in the order they are taken out, each with its plan and progress.
+   *
+   * @generated from field: repeated hostaggregates.v1.RollingHost hosts = 3;
+   */
+  hosts: RollingHost[];
+
+  /**
+   * The host whose turn it is (empty before the first and after the last).
+   *
+   * @generated from field: string current_host = 4;
+   */
+  currentHost: string;
+
+  /**
+   * Hosts back in service.
+   *
+   * @generated from field: int32 hosts_done = 5;
+   */
+  hostsDone: number;
+
+  /**
+   * Hosts of the run.
+   *
+   * @generated from field: int32 hosts_total = 6;
+   */
+  hostsTotal: number;
+
+  /**
+   * VM migrations completed so far (evacuations and the return).
+   *
+   * @generated from field: int32 vms_moved = 7;
+   */
+  vmsMoved: number;
+
+  /**
+   * Estimated duration of the run's migrations (evacuations and the return), at estimate_bandwidth_bytes_per_second.
+   *
+   * @generated from field: google.protobuf.Duration estimated_duration = 8;
+   */
+  estimatedDuration?: Duration | undefined;
+
+  /**
+   * The bandwidth the estimate uses: the one observed by earlier evacuations of the aggregate, else 1 GbE.
+   *
+   * @generated from field: int64 estimate_bandwidth_bytes_per_second = 9;
+   */
+  estimateBandwidthBytesPerSecond: bigint;
+
+  /**
+   * True while the run waits for ResumeOperation.
+   *
+   * @generated from field: bool paused = 10;
+   */
+  paused: boolean;
+
+  /**
+   * Why it waits (PAUSE, or the failed hook's exit status and output).
+   *
+   * @generated from field: string pause_reason = 11;
+   */
+  pauseReason: string;
+
+  /**
+   * True when the VMs are not moved back at the end.
+   *
+   * @generated from field: bool skip_return = 12;
+   */
+  skipReturn: boolean;
+
+  /**
+   * Maximum concurrent migrations.
+   *
+   * @generated from field: int32 max_parallel = 13;
+   */
+  maxParallel: number;
+
+  /**
+   * VMs moved back to their original hosts.
+   *
+   * @generated from field: int32 vms_returned = 14;
+   */
+  vmsReturned: number;
+
+  /**
+   * VMs that could not go back to their original hosts (the run still succeeds).
+   *
+   * @generated from field: repeated hostaggregates.v1.UnreturnedVm unreturned_vms = 15;
+   */
+  unreturnedVms: UnreturnedVm[];
+};
+
+/**
+ * Describes the message hostaggregates.v1.RollingMaintenanceDetail.
+ * Use `create(RollingMaintenanceDetailSchema)` to create a new message.
+ */
+export const RollingMaintenanceDetailSchema: GenMessage<RollingMaintenanceDetail> = /*@__PURE__*/
+  messageDesc(file_hostaggregates_v1_operation, 2);
 
 /**
  * One step of an operation's plan.
@@ -61,7 +306,7 @@ export type OperationStep = Message<"hostaggregates.v1.OperationStep"> & {
  * Use `create(OperationStepSchema)` to create a new message.
  */
 export const OperationStepSchema: GenMessage<OperationStep> = /*@__PURE__*/
-  messageDesc(file_hostaggregates_v1_operation, 0);
+  messageDesc(file_hostaggregates_v1_operation, 3);
 
 /**
  * Why an operation failed.
@@ -103,7 +348,7 @@ export type OperationError = Message<"hostaggregates.v1.OperationError"> & {
  * Use `create(OperationErrorSchema)` to create a new message.
  */
 export const OperationErrorSchema: GenMessage<OperationError> = /*@__PURE__*/
-  messageDesc(file_hostaggregates_v1_operation, 1);
+  messageDesc(file_hostaggregates_v1_operation, 4);
 
 /**
  * One VM move of an evacuation.
@@ -180,7 +425,7 @@ export type VmMove = Message<"hostaggregates.v1.VmMove"> & {
  * Use `create(VmMoveSchema)` to create a new message.
  */
 export const VmMoveSchema: GenMessage<VmMove> = /*@__PURE__*/
-  messageDesc(file_hostaggregates_v1_operation, 2);
+  messageDesc(file_hostaggregates_v1_operation, 5);
 
 /**
  * A VM that cannot be moved, and why.
@@ -229,7 +474,7 @@ export type VmBlocker = Message<"hostaggregates.v1.VmBlocker"> & {
  * Use `create(VmBlockerSchema)` to create a new message.
  */
 export const VmBlockerSchema: GenMessage<VmBlocker> = /*@__PURE__*/
-  messageDesc(file_hostaggregates_v1_operation, 3);
+  messageDesc(file_hostaggregates_v1_operation, 6);
 
 /**
  * Details of a maintenance operation.
@@ -285,7 +530,7 @@ export type EvacuationDetail = Message<"hostaggregates.v1.EvacuationDetail"> & {
  * Use `create(EvacuationDetailSchema)` to create a new message.
  */
 export const EvacuationDetailSchema: GenMessage<EvacuationDetail> = /*@__PURE__*/
-  messageDesc(file_hostaggregates_v1_operation, 4);
+  messageDesc(file_hostaggregates_v1_operation, 7);
 
 /**
  * A long-running operation.
@@ -385,11 +630,18 @@ export type Operation = Message<"hostaggregates.v1.Operation"> & {
   cancelRequested: boolean;
 
   /**
-   * Evacuation plan and progress (maintenance operations).
+   * Evacuation plan and progress (maintenance operations; in a rolling maintenance, the current host's).
    *
    * @generated from field: hostaggregates.v1.EvacuationDetail evacuation = 14;
    */
   evacuation?: EvacuationDetail | undefined;
+
+  /**
+   * Plan and progress of a rolling maintenance.
+   *
+   * @generated from field: hostaggregates.v1.RollingMaintenanceDetail rolling = 15;
+   */
+  rolling?: RollingMaintenanceDetail | undefined;
 };
 
 /**
@@ -397,7 +649,7 @@ export type Operation = Message<"hostaggregates.v1.Operation"> & {
  * Use `create(OperationSchema)` to create a new message.
  */
 export const OperationSchema: GenMessage<Operation> = /*@__PURE__*/
-  messageDesc(file_hostaggregates_v1_operation, 5);
+  messageDesc(file_hostaggregates_v1_operation, 8);
 
 /**
  * Request of GetOperation.
@@ -418,7 +670,7 @@ export type GetOperationRequest = Message<"hostaggregates.v1.GetOperationRequest
  * Use `create(GetOperationRequestSchema)` to create a new message.
  */
 export const GetOperationRequestSchema: GenMessage<GetOperationRequest> = /*@__PURE__*/
-  messageDesc(file_hostaggregates_v1_operation, 6);
+  messageDesc(file_hostaggregates_v1_operation, 9);
 
 /**
  * Request of ListOperations.
@@ -467,7 +719,7 @@ export type ListOperationsRequest = Message<"hostaggregates.v1.ListOperationsReq
  * Use `create(ListOperationsRequestSchema)` to create a new message.
  */
 export const ListOperationsRequestSchema: GenMessage<ListOperationsRequest> = /*@__PURE__*/
-  messageDesc(file_hostaggregates_v1_operation, 7);
+  messageDesc(file_hostaggregates_v1_operation, 10);
 
 /**
  * Response of ListOperations.
@@ -495,7 +747,7 @@ export type ListOperationsResponse = Message<"hostaggregates.v1.ListOperationsRe
  * Use `create(ListOperationsResponseSchema)` to create a new message.
  */
 export const ListOperationsResponseSchema: GenMessage<ListOperationsResponse> = /*@__PURE__*/
-  messageDesc(file_hostaggregates_v1_operation, 8);
+  messageDesc(file_hostaggregates_v1_operation, 11);
 
 /**
  * Request of WaitOperation.
@@ -523,7 +775,7 @@ export type WaitOperationRequest = Message<"hostaggregates.v1.WaitOperationReque
  * Use `create(WaitOperationRequestSchema)` to create a new message.
  */
 export const WaitOperationRequestSchema: GenMessage<WaitOperationRequest> = /*@__PURE__*/
-  messageDesc(file_hostaggregates_v1_operation, 9);
+  messageDesc(file_hostaggregates_v1_operation, 12);
 
 /**
  * Request of WatchOperation.
@@ -544,7 +796,7 @@ export type WatchOperationRequest = Message<"hostaggregates.v1.WatchOperationReq
  * Use `create(WatchOperationRequestSchema)` to create a new message.
  */
 export const WatchOperationRequestSchema: GenMessage<WatchOperationRequest> = /*@__PURE__*/
-  messageDesc(file_hostaggregates_v1_operation, 10);
+  messageDesc(file_hostaggregates_v1_operation, 13);
 
 /**
  * Request of CancelOperation.
@@ -565,7 +817,28 @@ export type CancelOperationRequest = Message<"hostaggregates.v1.CancelOperationR
  * Use `create(CancelOperationRequestSchema)` to create a new message.
  */
 export const CancelOperationRequestSchema: GenMessage<CancelOperationRequest> = /*@__PURE__*/
-  messageDesc(file_hostaggregates_v1_operation, 11);
+  messageDesc(file_hostaggregates_v1_operation, 14);
+
+/**
+ * Request of ResumeOperation.
+ *
+ * @generated from message hostaggregates.v1.ResumeOperationRequest
+ */
+export type ResumeOperationRequest = Message<"hostaggregates.v1.ResumeOperationRequest"> & {
+  /**
+   * Operation id.
+   *
+   * @generated from field: string id = 1;
+   */
+  id: string;
+};
+
+/**
+ * Describes the message hostaggregates.v1.ResumeOperationRequest.
+ * Use `create(ResumeOperationRequestSchema)` to create a new message.
+ */
+export const ResumeOperationRequestSchema: GenMessage<ResumeOperationRequest> = /*@__PURE__*/
+  messageDesc(file_hostaggregates_v1_operation, 15);
 
 /**
  * What an operation does.
@@ -614,6 +887,13 @@ export enum OperationKind {
    * @generated from enum value: OPERATION_KIND_RECOVER_MASTER = 5;
    */
   RECOVER_MASTER = 5,
+
+  /**
+   * Every host of an aggregate in turn: maintenance, an action (reboot, pause, hook), back in service.
+   *
+   * @generated from enum value: OPERATION_KIND_ROLLING_MAINTENANCE = 6;
+   */
+  ROLLING_MAINTENANCE = 6,
 }
 
 /**
@@ -621,6 +901,102 @@ export enum OperationKind {
  */
 export const OperationKindSchema: GenEnum<OperationKind> = /*@__PURE__*/
   enumDesc(file_hostaggregates_v1_operation, 0);
+
+/**
+ * What a rolling maintenance does to each host once it is empty and disabled.
+ *
+ * @generated from enum hostaggregates.v1.RollingAction
+ */
+export enum RollingAction {
+  /**
+   * Not set (refused).
+   *
+   * @generated from enum value: ROLLING_ACTION_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * host.reboot, then wait until the host is back (XAPI answers, a newer agent_start_time, live).
+   *
+   * @generated from enum value: ROLLING_ACTION_REBOOT = 1;
+   */
+  REBOOT = 1,
+
+  /**
+   * Pause until ResumeOperation (the operator does their work on the host).
+   *
+   * @generated from enum value: ROLLING_ACTION_PAUSE = 2;
+   */
+  PAUSE = 2,
+
+  /**
+   * Run the hook the host's agent has under the request's name (--hook NAME=PATH on the agent).
+   *
+   * @generated from enum value: ROLLING_ACTION_HOOK = 3;
+   */
+  HOOK = 3,
+}
+
+/**
+ * Describes the enum hostaggregates.v1.RollingAction.
+ */
+export const RollingActionSchema: GenEnum<RollingAction> = /*@__PURE__*/
+  enumDesc(file_hostaggregates_v1_operation, 1);
+
+/**
+ * Where one host of a rolling maintenance is.
+ *
+ * @generated from enum hostaggregates.v1.RollingHostState
+ */
+export enum RollingHostState {
+  /**
+   * Not set.
+   *
+   * @generated from enum value: ROLLING_HOST_STATE_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * Not started.
+   *
+   * @generated from enum value: ROLLING_HOST_STATE_PENDING = 1;
+   */
+  PENDING = 1,
+
+  /**
+   * Being disabled and evacuated (and handing the master role over).
+   *
+   * @generated from enum value: ROLLING_HOST_STATE_EVACUATING = 2;
+   */
+  EVACUATING = 2,
+
+  /**
+   * Empty and disabled; the action runs.
+   *
+   * @generated from enum value: ROLLING_HOST_STATE_IN_ACTION = 3;
+   */
+  IN_ACTION = 3,
+
+  /**
+   * Empty and disabled, waiting for ResumeOperation (PAUSE, or a failed hook).
+   *
+   * @generated from enum value: ROLLING_HOST_STATE_PAUSED = 4;
+   */
+  PAUSED = 4,
+
+  /**
+   * Back in service (enabled).
+   *
+   * @generated from enum value: ROLLING_HOST_STATE_DONE = 5;
+   */
+  DONE = 5,
+}
+
+/**
+ * Describes the enum hostaggregates.v1.RollingHostState.
+ */
+export const RollingHostStateSchema: GenEnum<RollingHostState> = /*@__PURE__*/
+  enumDesc(file_hostaggregates_v1_operation, 2);
 
 /**
  * The lifecycle of an operation.
@@ -675,7 +1051,7 @@ export enum OperationState {
  * Describes the enum hostaggregates.v1.OperationState.
  */
 export const OperationStateSchema: GenEnum<OperationState> = /*@__PURE__*/
-  enumDesc(file_hostaggregates_v1_operation, 1);
+  enumDesc(file_hostaggregates_v1_operation, 3);
 
 /**
  * The state of one step of an operation.
@@ -737,7 +1113,7 @@ export enum StepState {
  * Describes the enum hostaggregates.v1.StepState.
  */
 export const StepStateSchema: GenEnum<StepState> = /*@__PURE__*/
-  enumDesc(file_hostaggregates_v1_operation, 2);
+  enumDesc(file_hostaggregates_v1_operation, 4);
 
 /**
  * The state of one VM move during an evacuation or rebalance.
@@ -792,7 +1168,7 @@ export enum VmMoveState {
  * Describes the enum hostaggregates.v1.VmMoveState.
  */
 export const VmMoveStateSchema: GenEnum<VmMoveState> = /*@__PURE__*/
-  enumDesc(file_hostaggregates_v1_operation, 3);
+  enumDesc(file_hostaggregates_v1_operation, 5);
 
 /**
  * Long-running operations (AddHost, RemoveHost, maintenance, master recovery).
@@ -848,6 +1224,17 @@ export const OperationService: GenService<{
   cancelOperation: {
     methodKind: "unary";
     input: typeof CancelOperationRequestSchema;
+    output: typeof OperationSchema;
+  },
+  /**
+   * Continues an operation paused for the operator (a rolling maintenance with action PAUSE, or
+   * one stopped by a failing hook: the step that paused runs again).
+   *
+   * @generated from rpc hostaggregates.v1.OperationService.ResumeOperation
+   */
+  resumeOperation: {
+    methodKind: "unary";
+    input: typeof ResumeOperationRequestSchema;
     output: typeof OperationSchema;
   },
 }> = /*@__PURE__*/

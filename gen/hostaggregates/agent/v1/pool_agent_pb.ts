@@ -10,7 +10,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file hostaggregates/agent/v1/pool_agent.proto.
  */
 export const file_hostaggregates_agent_v1_pool_agent: GenFile = /*@__PURE__*/
-  fileDesc("Cihob3N0YWdncmVnYXRlcy9hZ2VudC92MS9wb29sX2FnZW50LnByb3RvEhdob3N0YWdncmVnYXRlcy5hZ2VudC52MSLjAQoGVm1JbmZvEgwKBHV1aWQYASABKAkSDAoEbmFtZRgCIAEoCRITCgtwb3dlcl9zdGF0ZRgDIAEoCRIaChJyZXNpZGVudF9ob3N0X3V1aWQYBCABKAkSFAoMbWVtb3J5X2J5dGVzGAUgASgDEhkKEWlzX2NvbnRyb2xfZG9tYWluGAYgASgIEhMKC2lzX3RlbXBsYXRlGAcgASgIEhUKDWxvY2FsX3N0b3JhZ2UYCCABKAgSEwoLY2FuX21pZ3JhdGUYCSABKAgSGgoSZXZhY3VhdGlvbl9ibG9ja2VyGAogAygJIrMBCgpQb29sTWVtYmVyEgwKBHV1aWQYASABKAkSDAoEbmFtZRgCIAEoCRIPCgdhZGRyZXNzGAMgASgJEg8KB2VuYWJsZWQYBCABKAgSDAoEbGl2ZRgFIAEoCBIaChJtZW1vcnlfdG90YWxfYnl0ZXMYBiABKAMSGQoRbWVtb3J5X2ZyZWVfYnl0ZXMYByABKAMSDgoGbWFzdGVyGAggASgIEhIKCmNwdV92ZW5kb3IYCSABKAkiyAIKCEhvc3RJbmZvEgwKBHV1aWQYASABKAkSDAoEbmFtZRgCIAEoCRIPCgdhZGRyZXNzGAMgASgJEi8KBHJvbGUYBCABKA4yIS5ob3N0YWdncmVnYXRlcy5hZ2VudC52MS5Ib3N0Um9sZRIWCg5tYXN0ZXJfYWRkcmVzcxgFIAEoCRIRCglwb29sX3V1aWQYBiABKAkSEQoJcG9vbF9uYW1lGAcgASgJEhoKEm1lbW9yeV90b3RhbF9ieXRlcxgIIAEoAxIZChFtZW1vcnlfZnJlZV9ieXRlcxgJIAEoAxIPCgdlbmFibGVkGAogASgIEhIKCmNwdV92ZW5kb3IYCyABKAkSLAoDdm1zGAwgAygLMh8uaG9zdGFnZ3JlZ2F0ZXMuYWdlbnQudjEuVm1JbmZvEhYKDmVtZXJnZW5jeV9tb2RlGA0gASgIIokBCghQb29sSW5mbxIMCgR1dWlkGAEgASgJEgwKBG5hbWUYAiABKAkSEwoLbWFzdGVyX3V1aWQYAyABKAkSFgoObWFzdGVyX2FkZHJlc3MYBCABKAkSNAoHbWVtYmVycxgFIAMoCzIjLmhvc3RhZ2dyZWdhdGVzLmFnZW50LnYxLlBvb2xNZW1iZXIiKQoSR2V0SG9zdEluZm9SZXF1ZXN0EhMKC2luY2x1ZGVfdm1zGAEgASgIIhQKEkdldFBvb2xJbmZvUmVxdWVzdCIfCg9Jbml0UG9vbFJlcXVlc3QSDAoEbmFtZRgBIAEoCSISChBDbGVhclBvb2xSZXF1ZXN0IjgKD0pvaW5Qb29sUmVxdWVzdBIWCg5tYXN0ZXJfYWRkcmVzcxgBIAEoCRINCgVmb3JjZRgCIAEoCCIlChBFamVjdEhvc3RSZXF1ZXN0EhEKCWhvc3RfdXVpZBgBIAEoCSInChJEZXN0cm95SG9zdFJlcXVlc3QSEQoJaG9zdF91dWlkGAEgASgJIi4KGURlc2lnbmF0ZU5ld01hc3RlclJlcXVlc3QSEQoJaG9zdF91dWlkGAEgASgJIiQKIkVtZXJnZW5jeVRyYW5zaXRpb25Ub01hc3RlclJlcXVlc3QiFgoUUmVjb3ZlclNsYXZlc1JlcXVlc3QiZgoVUmVjb3ZlclNsYXZlc1Jlc3BvbnNlEhwKFHJlY292ZXJlZF9ob3N0X3V1aWRzGAEgAygJEi8KBHBvb2wYAiABKAsyIS5ob3N0YWdncmVnYXRlcy5hZ2VudC52MS5Qb29sSW5mbyI1ChtFbWVyZ2VuY3lSZXNldE1hc3RlclJlcXVlc3QSFgoObWFzdGVyX2FkZHJlc3MYASABKAkiOwoVU2V0SG9zdEVuYWJsZWRSZXF1ZXN0EhEKCWhvc3RfdXVpZBgBIAEoCRIPCgdlbmFibGVkGAIgASgIIjsKDkxpc3RWbXNSZXF1ZXN0EhEKCWhvc3RfdXVpZBgBIAEoCRIWCg5pbmNsdWRlX3N5c3RlbRgCIAEoCCI/Cg9MaXN0Vm1zUmVzcG9uc2USLAoDdm1zGAEgAygLMh8uaG9zdGFnZ3JlZ2F0ZXMuYWdlbnQudjEuVm1JbmZvIj0KEE1pZ3JhdGVWbVJlcXVlc3QSDwoHdm1fdXVpZBgBIAEoCRIYChB0YXJnZXRfaG9zdF91dWlkGAIgASgJImsKEU1pZ3JhdGVWbVByb2dyZXNzEjYKBXN0YXRlGAEgASgOMicuaG9zdGFnZ3JlZ2F0ZXMuYWdlbnQudjEuTWlncmF0aW9uU3RhdGUSEAoIcHJvZ3Jlc3MYAiABKAESDAoEdGFzaxgDIAEoCSpQCghIb3N0Um9sZRIZChVIT1NUX1JPTEVfVU5TUEVDSUZJRUQQABIUChBIT1NUX1JPTEVfTUFTVEVSEAESEwoPSE9TVF9ST0xFX1NMQVZFEAIqaAoOTWlncmF0aW9uU3RhdGUSHwobTUlHUkFUSU9OX1NUQVRFX1VOU1BFQ0lGSUVEEAASGwoXTUlHUkFUSU9OX1NUQVRFX1JVTk5JTkcQARIYChRNSUdSQVRJT05fU1RBVEVfRE9ORRACMo0LChBQb29sQWdlbnRTZXJ2aWNlEl0KC0dldEhvc3RJbmZvEisuaG9zdGFnZ3JlZ2F0ZXMuYWdlbnQudjEuR2V0SG9zdEluZm9SZXF1ZXN0GiEuaG9zdGFnZ3JlZ2F0ZXMuYWdlbnQudjEuSG9zdEluZm8SXQoLR2V0UG9vbEluZm8SKy5ob3N0YWdncmVnYXRlcy5hZ2VudC52MS5HZXRQb29sSW5mb1JlcXVlc3QaIS5ob3N0YWdncmVnYXRlcy5hZ2VudC52MS5Qb29sSW5mbxJXCghJbml0UG9vbBIoLmhvc3RhZ2dyZWdhdGVzLmFnZW50LnYxLkluaXRQb29sUmVxdWVzdBohLmhvc3RhZ2dyZWdhdGVzLmFnZW50LnYxLlBvb2xJbmZvElkKCUNsZWFyUG9vbBIpLmhvc3RhZ2dyZWdhdGVzLmFnZW50LnYxLkNsZWFyUG9vbFJlcXVlc3QaIS5ob3N0YWdncmVnYXRlcy5hZ2VudC52MS5Qb29sSW5mbxJXCghKb2luUG9vbBIoLmhvc3RhZ2dyZWdhdGVzLmFnZW50LnYxLkpvaW5Qb29sUmVxdWVzdBohLmhvc3RhZ2dyZWdhdGVzLmFnZW50LnYxLlBvb2xJbmZvElkKCUVqZWN0SG9zdBIpLmhvc3RhZ2dyZWdhdGVzLmFnZW50LnYxLkVqZWN0SG9zdFJlcXVlc3QaIS5ob3N0YWdncmVnYXRlcy5hZ2VudC52MS5Qb29sSW5mbxJdCgtEZXN0cm95SG9zdBIrLmhvc3RhZ2dyZWdhdGVzLmFnZW50LnYxLkRlc3Ryb3lIb3N0UmVxdWVzdBohLmhvc3RhZ2dyZWdhdGVzLmFnZW50LnYxLlBvb2xJbmZvEmsKEkRlc2lnbmF0ZU5ld01hc3RlchIyLmhvc3RhZ2dyZWdhdGVzLmFnZW50LnYxLkRlc2lnbmF0ZU5ld01hc3RlclJlcXVlc3QaIS5ob3N0YWdncmVnYXRlcy5hZ2VudC52MS5Qb29sSW5mbxJ9ChtFbWVyZ2VuY3lUcmFuc2l0aW9uVG9NYXN0ZXISOy5ob3N0YWdncmVnYXRlcy5hZ2VudC52MS5FbWVyZ2VuY3lUcmFuc2l0aW9uVG9NYXN0ZXJSZXF1ZXN0GiEuaG9zdGFnZ3JlZ2F0ZXMuYWdlbnQudjEuSG9zdEluZm8SbgoNUmVjb3ZlclNsYXZlcxItLmhvc3RhZ2dyZWdhdGVzLmFnZW50LnYxLlJlY292ZXJTbGF2ZXNSZXF1ZXN0Gi4uaG9zdGFnZ3JlZ2F0ZXMuYWdlbnQudjEuUmVjb3ZlclNsYXZlc1Jlc3BvbnNlEm8KFEVtZXJnZW5jeVJlc2V0TWFzdGVyEjQuaG9zdGFnZ3JlZ2F0ZXMuYWdlbnQudjEuRW1lcmdlbmN5UmVzZXRNYXN0ZXJSZXF1ZXN0GiEuaG9zdGFnZ3JlZ2F0ZXMuYWdlbnQudjEuSG9zdEluZm8SYwoOU2V0SG9zdEVuYWJsZWQSLi5ob3N0YWdncmVnYXRlcy5hZ2VudC52MS5TZXRIb3N0RW5hYmxlZFJlcXVlc3QaIS5ob3N0YWdncmVnYXRlcy5hZ2VudC52MS5Ib3N0SW5mbxJcCgdMaXN0Vm1zEicuaG9zdGFnZ3JlZ2F0ZXMuYWdlbnQudjEuTGlzdFZtc1JlcXVlc3QaKC5ob3N0YWdncmVnYXRlcy5hZ2VudC52MS5MaXN0Vm1zUmVzcG9uc2USZAoJTWlncmF0ZVZtEikuaG9zdGFnZ3JlZ2F0ZXMuYWdlbnQudjEuTWlncmF0ZVZtUmVxdWVzdBoqLmhvc3RhZ2dyZWdhdGVzLmFnZW50LnYxLk1pZ3JhdGVWbVByb2dyZXNzMAFiBnByb3RvMw");
+  fileDesc("Cihob3N0YWdncmVnYXRlcy9hZ2VudC92MS9wb29sX2FnZW50LnByb3RvEhdob3N0YWdncmVnYXRlcy5hZ2VudC52MSLjAQoGVm1JbmZvEgwKBHV1aWQYASABKAkSDAoEbmFtZRgCIAEoCRITCgtwb3dlcl9zdGF0ZRgDIAEoCRIaChJyZXNpZGVudF9ob3N0X3V1aWQYBCABKAkSFAoMbWVtb3J5X2J5dGVzGAUgASgDEhkKEWlzX2NvbnRyb2xfZG9tYWluGAYgASgIEhMKC2lzX3RlbXBsYXRlGAcgASgIEhUKDWxvY2FsX3N0b3JhZ2UYCCABKAgSEwoLY2FuX21pZ3JhdGUYCSABKAgSGgoSZXZhY3VhdGlvbl9ibG9ja2VyGAogAygJIuABCgpQb29sTWVtYmVyEgwKBHV1aWQYASABKAkSDAoEbmFtZRgCIAEoCRIPCgdhZGRyZXNzGAMgASgJEg8KB2VuYWJsZWQYBCABKAgSDAoEbGl2ZRgFIAEoCBIaChJtZW1vcnlfdG90YWxfYnl0ZXMYBiABKAMSGQoRbWVtb3J5X2ZyZWVfYnl0ZXMYByABKAMSDgoGbWFzdGVyGAggASgIEhIKCmNwdV92ZW5kb3IYCSABKAkSEQoJYm9vdF90aW1lGAogASgJEhgKEGFnZW50X3N0YXJ0X3RpbWUYCyABKAki9QIKCEhvc3RJbmZvEgwKBHV1aWQYASABKAkSDAoEbmFtZRgCIAEoCRIPCgdhZGRyZXNzGAMgASgJEi8KBHJvbGUYBCABKA4yIS5ob3N0YWdncmVnYXRlcy5hZ2VudC52MS5Ib3N0Um9sZRIWCg5tYXN0ZXJfYWRkcmVzcxgFIAEoCRIRCglwb29sX3V1aWQYBiABKAkSEQoJcG9vbF9uYW1lGAcgASgJEhoKEm1lbW9yeV90b3RhbF9ieXRlcxgIIAEoAxIZChFtZW1vcnlfZnJlZV9ieXRlcxgJIAEoAxIPCgdlbmFibGVkGAogASgIEhIKCmNwdV92ZW5kb3IYCyABKAkSLAoDdm1zGAwgAygLMh8uaG9zdGFnZ3JlZ2F0ZXMuYWdlbnQudjEuVm1JbmZvEhYKDmVtZXJnZW5jeV9tb2RlGA0gASgIEhEKCWJvb3RfdGltZRgOIAEoCRIYChBhZ2VudF9zdGFydF90aW1lGA8gASgJIokBCghQb29sSW5mbxIMCgR1dWlkGAEgASgJEgwKBG5hbWUYAiABKAkSEwoLbWFzdGVyX3V1aWQYAyABKAkSFgoObWFzdGVyX2FkZHJlc3MYBCABKAkSNAoHbWVtYmVycxgFIAMoCzIjLmhvc3RhZ2dyZWdhdGVzLmFnZW50LnYxLlBvb2xNZW1iZXIiKQoSR2V0SG9zdEluZm9SZXF1ZXN0EhMKC2luY2x1ZGVfdm1zGAEgASgIIhQKEkdldFBvb2xJbmZvUmVxdWVzdCIfCg9Jbml0UG9vbFJlcXVlc3QSDAoEbmFtZRgBIAEoCSISChBDbGVhclBvb2xSZXF1ZXN0IjgKD0pvaW5Qb29sUmVxdWVzdBIWCg5tYXN0ZXJfYWRkcmVzcxgBIAEoCRINCgVmb3JjZRgCIAEoCCIlChBFamVjdEhvc3RSZXF1ZXN0EhEKCWhvc3RfdXVpZBgBIAEoCSInChJEZXN0cm95SG9zdFJlcXVlc3QSEQoJaG9zdF91dWlkGAEgASgJIi4KGURlc2lnbmF0ZU5ld01hc3RlclJlcXVlc3QSEQoJaG9zdF91dWlkGAEgASgJIiQKIkVtZXJnZW5jeVRyYW5zaXRpb25Ub01hc3RlclJlcXVlc3QiFgoUUmVjb3ZlclNsYXZlc1JlcXVlc3QiZgoVUmVjb3ZlclNsYXZlc1Jlc3BvbnNlEhwKFHJlY292ZXJlZF9ob3N0X3V1aWRzGAEgAygJEi8KBHBvb2wYAiABKAsyIS5ob3N0YWdncmVnYXRlcy5hZ2VudC52MS5Qb29sSW5mbyI1ChtFbWVyZ2VuY3lSZXNldE1hc3RlclJlcXVlc3QSFgoObWFzdGVyX2FkZHJlc3MYASABKAkiOwoVU2V0SG9zdEVuYWJsZWRSZXF1ZXN0EhEKCWhvc3RfdXVpZBgBIAEoCRIPCgdlbmFibGVkGAIgASgIIjsKDkxpc3RWbXNSZXF1ZXN0EhEKCWhvc3RfdXVpZBgBIAEoCRIWCg5pbmNsdWRlX3N5c3RlbRgCIAEoCCI/Cg9MaXN0Vm1zUmVzcG9uc2USLAoDdm1zGAEgAygLMh8uaG9zdGFnZ3JlZ2F0ZXMuYWdlbnQudjEuVm1JbmZvIj0KEE1pZ3JhdGVWbVJlcXVlc3QSDwoHdm1fdXVpZBgBIAEoCRIYChB0YXJnZXRfaG9zdF91dWlkGAIgASgJImsKEU1pZ3JhdGVWbVByb2dyZXNzEjYKBXN0YXRlGAEgASgOMicuaG9zdGFnZ3JlZ2F0ZXMuYWdlbnQudjEuTWlncmF0aW9uU3RhdGUSEAoIcHJvZ3Jlc3MYAiABKAESDAoEdGFzaxgDIAEoCSImChFSZWJvb3RIb3N0UmVxdWVzdBIRCglob3N0X3V1aWQYASABKAkiaAoSUmVib290SG9zdFJlc3BvbnNlEiEKGXByZXZpb3VzX2FnZW50X3N0YXJ0X3RpbWUYASABKAkSGgoScHJldmlvdXNfYm9vdF90aW1lGAIgASgJEhMKC3NlcnZlcl90aW1lGAMgASgJIh4KDlJ1bkhvb2tSZXF1ZXN0EgwKBG5hbWUYASABKAkicQoPUnVuSG9va1Jlc3BvbnNlEhEKCWV4aXRfY29kZRgBIAEoBRIOCgZzaWduYWwYAiABKAkSEQoJdGltZWRfb3V0GAMgASgIEhMKC291dHB1dF90YWlsGAQgASgJEhMKC2R1cmF0aW9uX21zGAUgASgDKlAKCEhvc3RSb2xlEhkKFUhPU1RfUk9MRV9VTlNQRUNJRklFRBAAEhQKEEhPU1RfUk9MRV9NQVNURVIQARITCg9IT1NUX1JPTEVfU0xBVkUQAipoCg5NaWdyYXRpb25TdGF0ZRIfChtNSUdSQVRJT05fU1RBVEVfVU5TUEVDSUZJRUQQABIbChdNSUdSQVRJT05fU1RBVEVfUlVOTklORxABEhgKFE1JR1JBVElPTl9TVEFURV9ET05FEAIy0gwKEFBvb2xBZ2VudFNlcnZpY2USXQoLR2V0SG9zdEluZm8SKy5ob3N0YWdncmVnYXRlcy5hZ2VudC52MS5HZXRIb3N0SW5mb1JlcXVlc3QaIS5ob3N0YWdncmVnYXRlcy5hZ2VudC52MS5Ib3N0SW5mbxJdCgtHZXRQb29sSW5mbxIrLmhvc3RhZ2dyZWdhdGVzLmFnZW50LnYxLkdldFBvb2xJbmZvUmVxdWVzdBohLmhvc3RhZ2dyZWdhdGVzLmFnZW50LnYxLlBvb2xJbmZvElcKCEluaXRQb29sEiguaG9zdGFnZ3JlZ2F0ZXMuYWdlbnQudjEuSW5pdFBvb2xSZXF1ZXN0GiEuaG9zdGFnZ3JlZ2F0ZXMuYWdlbnQudjEuUG9vbEluZm8SWQoJQ2xlYXJQb29sEikuaG9zdGFnZ3JlZ2F0ZXMuYWdlbnQudjEuQ2xlYXJQb29sUmVxdWVzdBohLmhvc3RhZ2dyZWdhdGVzLmFnZW50LnYxLlBvb2xJbmZvElcKCEpvaW5Qb29sEiguaG9zdGFnZ3JlZ2F0ZXMuYWdlbnQudjEuSm9pblBvb2xSZXF1ZXN0GiEuaG9zdGFnZ3JlZ2F0ZXMuYWdlbnQudjEuUG9vbEluZm8SWQoJRWplY3RIb3N0EikuaG9zdGFnZ3JlZ2F0ZXMuYWdlbnQudjEuRWplY3RIb3N0UmVxdWVzdBohLmhvc3RhZ2dyZWdhdGVzLmFnZW50LnYxLlBvb2xJbmZvEl0KC0Rlc3Ryb3lIb3N0EisuaG9zdGFnZ3JlZ2F0ZXMuYWdlbnQudjEuRGVzdHJveUhvc3RSZXF1ZXN0GiEuaG9zdGFnZ3JlZ2F0ZXMuYWdlbnQudjEuUG9vbEluZm8SawoSRGVzaWduYXRlTmV3TWFzdGVyEjIuaG9zdGFnZ3JlZ2F0ZXMuYWdlbnQudjEuRGVzaWduYXRlTmV3TWFzdGVyUmVxdWVzdBohLmhvc3RhZ2dyZWdhdGVzLmFnZW50LnYxLlBvb2xJbmZvEn0KG0VtZXJnZW5jeVRyYW5zaXRpb25Ub01hc3RlchI7Lmhvc3RhZ2dyZWdhdGVzLmFnZW50LnYxLkVtZXJnZW5jeVRyYW5zaXRpb25Ub01hc3RlclJlcXVlc3QaIS5ob3N0YWdncmVnYXRlcy5hZ2VudC52MS5Ib3N0SW5mbxJuCg1SZWNvdmVyU2xhdmVzEi0uaG9zdGFnZ3JlZ2F0ZXMuYWdlbnQudjEuUmVjb3ZlclNsYXZlc1JlcXVlc3QaLi5ob3N0YWdncmVnYXRlcy5hZ2VudC52MS5SZWNvdmVyU2xhdmVzUmVzcG9uc2USbwoURW1lcmdlbmN5UmVzZXRNYXN0ZXISNC5ob3N0YWdncmVnYXRlcy5hZ2VudC52MS5FbWVyZ2VuY3lSZXNldE1hc3RlclJlcXVlc3QaIS5ob3N0YWdncmVnYXRlcy5hZ2VudC52MS5Ib3N0SW5mbxJjCg5TZXRIb3N0RW5hYmxlZBIuLmhvc3RhZ2dyZWdhdGVzLmFnZW50LnYxLlNldEhvc3RFbmFibGVkUmVxdWVzdBohLmhvc3RhZ2dyZWdhdGVzLmFnZW50LnYxLkhvc3RJbmZvElwKB0xpc3RWbXMSJy5ob3N0YWdncmVnYXRlcy5hZ2VudC52MS5MaXN0Vm1zUmVxdWVzdBooLmhvc3RhZ2dyZWdhdGVzLmFnZW50LnYxLkxpc3RWbXNSZXNwb25zZRJkCglNaWdyYXRlVm0SKS5ob3N0YWdncmVnYXRlcy5hZ2VudC52MS5NaWdyYXRlVm1SZXF1ZXN0GiouaG9zdGFnZ3JlZ2F0ZXMuYWdlbnQudjEuTWlncmF0ZVZtUHJvZ3Jlc3MwARJlCgpSZWJvb3RIb3N0EiouaG9zdGFnZ3JlZ2F0ZXMuYWdlbnQudjEuUmVib290SG9zdFJlcXVlc3QaKy5ob3N0YWdncmVnYXRlcy5hZ2VudC52MS5SZWJvb3RIb3N0UmVzcG9uc2USXAoHUnVuSG9vaxInLmhvc3RhZ2dyZWdhdGVzLmFnZW50LnYxLlJ1bkhvb2tSZXF1ZXN0GiguaG9zdGFnZ3JlZ2F0ZXMuYWdlbnQudjEuUnVuSG9va1Jlc3BvbnNlYgZwcm90bzM");
 
 /**
  * A VM as XenServer reports it.
@@ -165,6 +165,20 @@ export type PoolMember = Message<"hostaggregates.agent.v1.PoolMember"> & {
    * @generated from field: string cpu_vendor = 9;
    */
   cpuVendor: string;
+
+  /**
+   * other_config:boot_time (seconds since the epoch as XenServer writes it; empty when unknown).
+   *
+   * @generated from field: string boot_time = 10;
+   */
+  bootTime: string;
+
+  /**
+   * other_config:agent_start_time: when its toolstack last started (empty when unknown).
+   *
+   * @generated from field: string agent_start_time = 11;
+   */
+  agentStartTime: string;
 };
 
 /**
@@ -271,6 +285,20 @@ export type HostInfo = Message<"hostaggregates.agent.v1.HostInfo"> & {
    * @generated from field: bool emergency_mode = 13;
    */
   emergencyMode: boolean;
+
+  /**
+   * other_config:boot_time (seconds since the epoch as XenServer writes it; empty when unknown).
+   *
+   * @generated from field: string boot_time = 14;
+   */
+  bootTime: string;
+
+  /**
+   * other_config:agent_start_time: when its toolstack last started (empty when unknown).
+   *
+   * @generated from field: string agent_start_time = 15;
+   */
+  agentStartTime: string;
 };
 
 /**
@@ -712,6 +740,125 @@ export const MigrateVmProgressSchema: GenMessage<MigrateVmProgress> = /*@__PURE_
   messageDesc(file_hostaggregates_agent_v1_pool_agent, 20);
 
 /**
+ * @generated from message hostaggregates.agent.v1.RebootHostRequest
+ */
+export type RebootHostRequest = Message<"hostaggregates.agent.v1.RebootHostRequest"> & {
+  /**
+   * uuid of the host to reboot (empty: this agent's host).
+   *
+   * @generated from field: string host_uuid = 1;
+   */
+  hostUuid: string;
+};
+
+/**
+ * Describes the message hostaggregates.agent.v1.RebootHostRequest.
+ * Use `create(RebootHostRequestSchema)` to create a new message.
+ */
+export const RebootHostRequestSchema: GenMessage<RebootHostRequest> = /*@__PURE__*/
+  messageDesc(file_hostaggregates_agent_v1_pool_agent, 21);
+
+/**
+ * @generated from message hostaggregates.agent.v1.RebootHostResponse
+ */
+export type RebootHostResponse = Message<"hostaggregates.agent.v1.RebootHostResponse"> & {
+  /**
+   * The host's other_config:agent_start_time read just before host.reboot: the host is back once
+   * its agent_start_time is newer.
+   *
+   * @generated from field: string previous_agent_start_time = 1;
+   */
+  previousAgentStartTime: string;
+
+  /**
+   * The host's other_config:boot_time read just before host.reboot.
+   *
+   * @generated from field: string previous_boot_time = 2;
+   */
+  previousBootTime: string;
+
+  /**
+   * host.get_servertime of the host before the call (RFC 3339, UTC).
+   *
+   * @generated from field: string server_time = 3;
+   */
+  serverTime: string;
+};
+
+/**
+ * Describes the message hostaggregates.agent.v1.RebootHostResponse.
+ * Use `create(RebootHostResponseSchema)` to create a new message.
+ */
+export const RebootHostResponseSchema: GenMessage<RebootHostResponse> = /*@__PURE__*/
+  messageDesc(file_hostaggregates_agent_v1_pool_agent, 22);
+
+/**
+ * @generated from message hostaggregates.agent.v1.RunHookRequest
+ */
+export type RunHookRequest = Message<"hostaggregates.agent.v1.RunHookRequest"> & {
+  /**
+   * Name of a hook configured on the agent (--hook NAME=PATH); never a path or a command.
+   *
+   * @generated from field: string name = 1;
+   */
+  name: string;
+};
+
+/**
+ * Describes the message hostaggregates.agent.v1.RunHookRequest.
+ * Use `create(RunHookRequestSchema)` to create a new message.
+ */
+export const RunHookRequestSchema: GenMessage<RunHookRequest> = /*@__PURE__*/
+  messageDesc(file_hostaggregates_agent_v1_pool_agent, 23);
+
+/**
+ * @generated from message hostaggregates.agent.v1.RunHookResponse
+ */
+export type RunHookResponse = Message<"hostaggregates.agent.v1.RunHookResponse"> & {
+  /**
+   * Exit status (-1 when it was killed by a signal or timed out).
+   *
+   * @generated from field: int32 exit_code = 1;
+   */
+  exitCode: number;
+
+  /**
+   * The signal that ended it (e.g. "SIGKILL"), empty otherwise.
+   *
+   * @generated from field: string signal = 2;
+   */
+  signal: string;
+
+  /**
+   * True when it ran past the agent's hook timeout and was killed.
+   *
+   * @generated from field: bool timed_out = 3;
+   */
+  timedOut: boolean;
+
+  /**
+   * The last bytes of its standard output and error, interleaved (at most 4 KiB, UTF-8).
+   *
+   * @generated from field: string output_tail = 4;
+   */
+  outputTail: string;
+
+  /**
+   * How long it ran.
+   *
+   * @generated from field: int64 duration_ms = 5;
+   */
+  durationMs: bigint;
+};
+
+/**
+ * Describes the message hostaggregates.agent.v1.RunHookResponse.
+ * Use `create(RunHookResponseSchema)` to create a new message.
+ */
+export const RunHookResponseSchema: GenMessage<RunHookResponse> = /*@__PURE__*/
+  messageDesc(file_hostaggregates_agent_v1_pool_agent, 24);
+
+/**
  * Role of a host in its pool.
  *
  * @generated from enum hostaggregates.agent.v1.HostRole
@@ -928,6 +1075,29 @@ export const PoolAgentService: GenService<{
     methodKind: "server_streaming";
     input: typeof MigrateVmRequestSchema;
     output: typeof MigrateVmProgressSchema;
+  },
+  /**
+   * Asks the pool to reboot a host (host.reboot; XenServer refuses unless it is disabled and runs
+   * no guest). Returns once the reboot is accepted, with what the caller waits on: the host's
+   * other_config:agent_start_time before the reboot, and the server's time.
+   *
+   * @generated from rpc hostaggregates.agent.v1.PoolAgentService.RebootHost
+   */
+  rebootHost: {
+    methodKind: "unary";
+    input: typeof RebootHostRequestSchema;
+    output: typeof RebootHostResponseSchema;
+  },
+  /**
+   * Runs the executable configured on this agent under a name (--hook NAME=PATH), with no shell
+   * and no arguments, and waits for it (bounded). The caller sends only the name.
+   *
+   * @generated from rpc hostaggregates.agent.v1.PoolAgentService.RunHook
+   */
+  runHook: {
+    methodKind: "unary";
+    input: typeof RunHookRequestSchema;
+    output: typeof RunHookResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_hostaggregates_agent_v1_pool_agent, 0);
