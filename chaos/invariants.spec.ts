@@ -10,8 +10,8 @@ function healthy(): { record: ControllerRecord; real: RealHost[]; seen: RunObser
   return {
     record: {
       aggregates: [
-        { id: 1n, name: "chaos-a", state: "ACTIVE", master: "xs1", hosts: ["xs1", "xs2"], lastError: "" },
-        { id: 2n, name: "chaos-b", state: "EMPTY", master: "", hosts: [], lastError: "" },
+        { id: 1n, name: "chaos-a", state: "ACTIVE", master: "xs1", hosts: ["xs1", "xs2"], lastError: "", drift: [] },
+        { id: 2n, name: "chaos-b", state: "EMPTY", master: "", hosts: [], lastError: "", drift: [] },
       ],
       hostAggregate: new Map([["xs1", 1n], ["xs2", 1n], ["xs3", 0n]]),
       hostEnabled: new Map([["xs1", true], ["xs2", true], ["xs3", true]]),
@@ -36,7 +36,7 @@ describe("invariants", () => {
     const w = healthy();
     w.record.operations.push({ id: "op2", kind: "REMOVE_HOST", state: "RUNNING", target: "xs2" });
     w.record.aggregates[1]!.state = "ERROR";
-    w.record.aggregates.push({ id: 3n, name: "c", state: "CHANGING", master: "", hosts: [], lastError: "" });
+    w.record.aggregates.push({ id: 3n, name: "c", state: "CHANGING", master: "", hosts: [], lastError: "", drift: [] });
     expect(checkSettled(w.record).map((v) => v.invariant)).toEqual(["every operation ends", "ERROR is repaired", "no aggregate left CHANGING"]);
   });
 

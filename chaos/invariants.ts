@@ -14,6 +14,8 @@ export interface RecordedAggregate {
   /** Every recorded host of the aggregate (any membership state). */
   hosts: string[];
   lastError: string;
+  /** What the reconciler last reported as drift (shown with a violation, to help find its cause). */
+  drift: string[];
 }
 
 /** An operation as the controller records it. */
@@ -92,6 +94,7 @@ export function checkPools(record: ControllerRecord, real: readonly RealHost[]):
   const byName = new Map(real.map((h) => [h.name, h]));
   for (const a of record.aggregates) {
     if (a.state !== "ACTIVE") continue;
+    const before = found.length;
     const master = byName.get(a.master);
     const view = master?.view;
     if (!master || view?.kind !== "master") {
@@ -114,6 +117,7 @@ export function checkPools(record: ControllerRecord, real: readonly RealHost[]):
         found.push({ invariant: "ACTIVE aggregate = real pool", detail: `${a.name}: member ${h} does not follow ${a.master}: ${JSON.stringify(v)}` });
       }
     }
+    if (a.drift.length > 0) for (const v of found.slice(before)) v.detail += ` [recorded drift: ${a.drift.join("; ")}]`;
   }
   return found;
 }

@@ -23,6 +23,8 @@ export interface ScheduleResult {
   elapsedMs: number;
   /** One line per event, as it ran. */
   log: string[];
+  /** The end of what the controller printed (warnings and errors), when a promise broke. */
+  controllerLog?: string;
 }
 
 /** Settings of a run. */
@@ -49,7 +51,8 @@ export async function runSchedule(schedule: Schedule, options: RunOptions): Prom
     await run.fire();
     await options.afterEvents?.(cluster);
     const violations = await run.settleAndCheck();
-    return { seed: schedule.seed, requests: run.requests, operations: run.operationIds.size, faults: run.faults, violations, elapsedMs: Date.now() - started, log: run.log };
+    const controllerLog = violations.length > 0 ? cluster.controllerOutput().slice(-6000) : undefined;
+    return { seed: schedule.seed, requests: run.requests, operations: run.operationIds.size, faults: run.faults, violations, elapsedMs: Date.now() - started, log: run.log, controllerLog };
   } finally {
     await cluster.close();
   }
@@ -403,6 +406,7 @@ class ScheduleRun {
         master: a.pool?.masterHost ?? "",
         hosts: a.members.map((m) => m.host),
         lastError: a.pool?.lastError?.message ?? "",
+        drift: a.pool?.drift ?? [],
       })),
       hostAggregate: new Map(hosts.map((h) => [h.name, h.aggregateId])),
       hostEnabled: new Map(hosts.map((h) => [h.name, h.enabled])),
