@@ -6,7 +6,8 @@
  */
 import { ConnectError } from "@connectrpc/connect";
 import { OperationKind, OperationState, type Operation } from "../gen/hostaggregates/v1/operation_pb.js";
-import { PoolState } from "../gen/hostaggregates/v1/aggregate_pb.js";
+import { MembershipState, PoolState } from "../gen/hostaggregates/v1/aggregate_pb.js";
+import { MaintenanceState } from "../gen/hostaggregates/v1/host_pb.js";
 import { Cluster, type ClusterOptions } from "./cluster.js";
 import { checkAll, type ControllerRecord, type ConflictOutcome, type RunObservations, type Violation } from "./invariants.js";
 import { readRealHosts } from "./real-pool.js";
@@ -409,7 +410,7 @@ class ScheduleRun {
         drift: a.pool?.drift ?? [],
       })),
       hostAggregate: new Map(hosts.map((h) => [h.name, h.aggregateId])),
-      hostEnabled: new Map(hosts.map((h) => [h.name, h.enabled])),
+      hostStates: new Map(hosts.map((h) => [h.name, { enabled: h.enabled, maintenance: MaintenanceState[h.maintenance], membership: MembershipState[h.membership] }])),
       operations: operations.map((op) => ({ id: op.id, kind: OperationKind[op.kind], state: OperationState[op.state], target: op.target })),
     };
   }
