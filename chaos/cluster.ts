@@ -99,6 +99,11 @@ export class Cluster {
     return this.controller !== undefined;
   }
 
+  /** What the running controller printed (its log at warn level). */
+  controllerOutput(): string {
+    return this.controller?.output() ?? "";
+  }
+
   /** Stops the controller with a signal and waits for its exit. */
   async stopController(signal: "SIGKILL" | "SIGTERM"): Promise<void> {
     const daemon = this.controller;

@@ -10,11 +10,11 @@ function healthy(): { record: ControllerRecord; real: RealHost[]; seen: RunObser
   return {
     record: {
       aggregates: [
-        { id: 1n, name: "chaos-a", state: "ACTIVE", master: "xs1", hosts: ["xs1", "xs2"], lastError: "" },
-        { id: 2n, name: "chaos-b", state: "EMPTY", master: "", hosts: [], lastError: "" },
+        { id: 1n, name: "chaos-a", state: "ACTIVE", master: "xs1", hosts: ["xs1", "xs2"], lastError: "", drift: [] },
+        { id: 2n, name: "chaos-b", state: "EMPTY", master: "", hosts: [], lastError: "", drift: [] },
       ],
       hostAggregate: new Map([["xs1", 1n], ["xs2", 1n], ["xs3", 0n]]),
-      hostEnabled: new Map([["xs1", true], ["xs2", true], ["xs3", true]]),
+      hostStates: new Map(["xs1", "xs2", "xs3"].map((h) => [h, { enabled: true, maintenance: "NONE", membership: "MEMBER" }])),
       operations: [{ id: "op1", kind: "ADD_HOST", state: "SUCCEEDED", target: "xs2" }],
     },
     real: [
@@ -36,7 +36,7 @@ describe("invariants", () => {
     const w = healthy();
     w.record.operations.push({ id: "op2", kind: "REMOVE_HOST", state: "RUNNING", target: "xs2" });
     w.record.aggregates[1]!.state = "ERROR";
-    w.record.aggregates.push({ id: 3n, name: "c", state: "CHANGING", master: "", hosts: [], lastError: "" });
+    w.record.aggregates.push({ id: 3n, name: "c", state: "CHANGING", master: "", hosts: [], lastError: "", drift: [] });
     expect(checkSettled(w.record).map((v) => v.invariant)).toEqual(["every operation ends", "ERROR is repaired", "no aggregate left CHANGING"]);
   });
 
@@ -51,10 +51,10 @@ describe("invariants", () => {
     expect(details.some((d) => d.includes("member xs2 does not follow"))).toBe(true);
   });
 
-  it("catch a host disabled in the record but enabled in XenServer", () => {
+  it("catch a host enabled in XenServer that the record wants out of service (in maintenance)", () => {
     const w = healthy();
-    w.record.hostEnabled.set("xs2", false);
-    expect(checkPools(w.record, w.real).map((v) => v.detail)).toEqual(["chaos-a: xs2 is disabled in the record, enabled in XenServer"]);
+    w.record.hostStates.set("xs2", { enabled: true, maintenance: "IN_MAINTENANCE", membership: "MEMBER" });
+    expect(checkPools(w.record, w.real).map((v) => v.detail)).toEqual(["chaos-a: xs2 is enabled in XenServer, but the record (enabled=true, maintenance IN_MAINTENANCE, MEMBER) wants it disabled"]);
   });
 
   it("catch a host in no aggregate that is still in a pool", () => {

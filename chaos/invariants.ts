@@ -14,7 +14,21 @@ export interface RecordedAggregate {
   /** Every recorded host of the aggregate (any membership state). */
   hosts: string[];
   lastError: string;
+  /** What the reconciler last reported as drift (shown with a violation, to help find its cause). */
+  drift: string[];
 }
+
+/** A host as the controller records it. */
+export interface RecordedHostState {
+  enabled: boolean;
+  /** "NONE" | "ENTERING" | "IN_MAINTENANCE" | "LEAVING". */
+  maintenance: string;
+  /** "MEMBER" | "JOINING" | "LEAVING" | "FAILED" | …. */
+  membership: string;
+}
+
+/** Whether the record wants the host to take VMs (enabled in XenServer): an enabled MEMBER out of maintenance. */
+export const recordWantsEnabled = (h: RecordedHostState | undefined): boolean => !!h && h.enabled && h.maintenance === "NONE" && h.membership === "MEMBER";
 
 /** An operation as the controller records it. */
 export interface RecordedOperation {
@@ -30,8 +44,8 @@ export interface ControllerRecord {
   aggregates: RecordedAggregate[];
   /** Host name → aggregate id (0n: in no aggregate). */
   hostAggregate: Map<string, bigint>;
-  /** Host name → whether the record says it is enabled (takes VMs). */
-  hostEnabled: Map<string, boolean>;
+  /** Host name → what the record says of it. */
+  hostStates: Map<string, RecordedHostState>;
   operations: RecordedOperation[];
 }
 
@@ -92,6 +106,7 @@ export function checkPools(record: ControllerRecord, real: readonly RealHost[]):
   const byName = new Map(real.map((h) => [h.name, h]));
   for (const a of record.aggregates) {
     if (a.state !== "ACTIVE") continue;
+    const before = found.length;
     const master = byName.get(a.master);
     const view = master?.view;
     if (!master || view?.kind !== "master") {
@@ -105,8 +120,10 @@ export function checkPools(record: ControllerRecord, real: readonly RealHost[]):
     if (view.poolName !== a.name) found.push({ invariant: "ACTIVE aggregate = real pool", detail: `${a.name}: pool is named "${view.poolName}"` });
     for (const h of a.hosts) {
       const enabled = view.enabledHosts.includes(h);
-      if (view.hosts.includes(h) && record.hostEnabled.get(h) !== enabled) {
-        found.push({ invariant: "ACTIVE aggregate = real pool", detail: `${a.name}: ${h} is ${record.hostEnabled.get(h) ? "enabled" : "disabled"} in the record, ${enabled ? "enabled" : "disabled"} in XenServer` });
+      const state = record.hostStates.get(h);
+      if (view.hosts.includes(h) && recordWantsEnabled(state) !== enabled) {
+        const said = state ? `enabled=${state.enabled}, maintenance ${state.maintenance}, ${state.membership}` : "no record";
+        found.push({ invariant: "ACTIVE aggregate = real pool", detail: `${a.name}: ${h} is ${enabled ? "enabled" : "disabled"} in XenServer, but the record (${said}) wants it ${enabled ? "disabled" : "enabled"}` });
       }
       if (h === a.master) continue;
       const v = byName.get(h)?.view;
@@ -114,6 +131,7 @@ export function checkPools(record: ControllerRecord, real: readonly RealHost[]):
         found.push({ invariant: "ACTIVE aggregate = real pool", detail: `${a.name}: member ${h} does not follow ${a.master}: ${JSON.stringify(v)}` });
       }
     }
+    if (a.drift.length > 0) for (const v of found.slice(before)) v.detail += ` [recorded drift: ${a.drift.join("; ")}]`;
   }
   return found;
 }

@@ -79,6 +79,7 @@ async function main(): Promise<number> {
     if (result.violations.length > 0 || values.verbose) {
       for (const line of result.log) console.log(`    ${line}`);
       for (const v of result.violations) console.log(`  ✗ ${v.invariant}: ${v.detail}`);
+      if (result.controllerLog) console.log(`  controller log (end):\n${result.controllerLog.replace(/^/gm, "    | ")}`);
       if (result.violations.length > 0) console.log(`  replay: npm run chaos -- --schedule-seed ${seed} --hosts ${hosts} --events ${events}`);
     }
   }

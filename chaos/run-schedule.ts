@@ -6,7 +6,8 @@
  */
 import { ConnectError } from "@connectrpc/connect";
 import { OperationKind, OperationState, type Operation } from "../gen/hostaggregates/v1/operation_pb.js";
-import { PoolState } from "../gen/hostaggregates/v1/aggregate_pb.js";
+import { MembershipState, PoolState } from "../gen/hostaggregates/v1/aggregate_pb.js";
+import { MaintenanceState } from "../gen/hostaggregates/v1/host_pb.js";
 import { Cluster, type ClusterOptions } from "./cluster.js";
 import { checkAll, type ControllerRecord, type ConflictOutcome, type RunObservations, type Violation } from "./invariants.js";
 import { readRealHosts } from "./real-pool.js";
@@ -23,6 +24,8 @@ export interface ScheduleResult {
   elapsedMs: number;
   /** One line per event, as it ran. */
   log: string[];
+  /** The end of what the controller printed (warnings and errors), when a promise broke. */
+  controllerLog?: string;
 }
 
 /** Settings of a run. */
@@ -49,7 +52,8 @@ export async function runSchedule(schedule: Schedule, options: RunOptions): Prom
     await run.fire();
     await options.afterEvents?.(cluster);
     const violations = await run.settleAndCheck();
-    return { seed: schedule.seed, requests: run.requests, operations: run.operationIds.size, faults: run.faults, violations, elapsedMs: Date.now() - started, log: run.log };
+    const controllerLog = violations.length > 0 ? cluster.controllerOutput().slice(-6000) : undefined;
+    return { seed: schedule.seed, requests: run.requests, operations: run.operationIds.size, faults: run.faults, violations, elapsedMs: Date.now() - started, log: run.log, controllerLog };
   } finally {
     await cluster.close();
   }
@@ -403,9 +407,10 @@ class ScheduleRun {
         master: a.pool?.masterHost ?? "",
         hosts: a.members.map((m) => m.host),
         lastError: a.pool?.lastError?.message ?? "",
+        drift: a.pool?.drift ?? [],
       })),
       hostAggregate: new Map(hosts.map((h) => [h.name, h.aggregateId])),
-      hostEnabled: new Map(hosts.map((h) => [h.name, h.enabled])),
+      hostStates: new Map(hosts.map((h) => [h.name, { enabled: h.enabled, maintenance: MaintenanceState[h.maintenance], membership: MembershipState[h.membership] }])),
       operations: operations.map((op) => ({ id: op.id, kind: OperationKind[op.kind], state: OperationState[op.state], target: op.target })),
     };
   }
