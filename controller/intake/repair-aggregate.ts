@@ -51,7 +51,7 @@ export async function repairAggregate(ctx: IntakeContext, rawId: bigint): Promis
       }
       if (member) {
         if (h.membership !== "MEMBER") changes.push(`${h.name}: ${h.membership} → MEMBER`);
-        await store.hosts.apply(h.name, adoptedByRepair(member.enabled));
+        await store.hosts.apply(h.name, adoptedByRepair(member.enabled, h.maintenance));
         if (member.master) masterHost = h.name;
       } else {
         changes.push(`${h.name}: not in the pool, removed from the aggregate`);

@@ -239,6 +239,9 @@ describe("what a repair finds", () => {
   it("adoptedByRepair follows XenServer's enabled flag", () => {
     expect(adoptedByRepair(true)).toStrictEqual({ membership: "MEMBER", enabled: true, statusReason: null });
     expect(adoptedByRepair(false)).toStrictEqual({ membership: "MEMBER", enabled: false, statusReason: "disabled in XenServer" });
+    // In maintenance it stays disabled, whatever XenServer says (the reconciler disables it there too).
+    expect(adoptedByRepair(true, "IN_MAINTENANCE")).toStrictEqual({ membership: "MEMBER", enabled: false, statusReason: "in maintenance" });
+    expect(adoptedByRepair(true, "ENTERING")).toMatchObject({ enabled: false });
   });
 
   it("fencedBackByRepair makes a fenced former master a MEMBER that stays disabled, pointing at host-maintenance-stop", () => {

@@ -143,9 +143,15 @@ export const fenced = (reason: string): HostChange => host({ enabled: false, liv
 
 // ── hosts: what a repair finds ──────────────────────────────────────────────────────────────
 
-/** Repair: the pool lists the host; the record follows XenServer's enabled flag. */
-export const adoptedByRepair = (enabledInPool: boolean): HostChange =>
-  host({ membership: "MEMBER", enabled: enabledInPool, statusReason: enabledInPool ? null : "disabled in XenServer" });
+/**
+ * Repair: the pool lists the host; the record follows XenServer's enabled flag — except that a host
+ * in maintenance stays disabled (maintenance means it takes no VMs; the reconciler then disables it
+ * in XenServer too), so the record never says "enabled" and "in maintenance" at once.
+ */
+export const adoptedByRepair = (enabledInPool: boolean, maintenance: MaintenanceName = "NONE"): HostChange => {
+  const enabled = enabledInPool && maintenance === "NONE";
+  return host({ membership: "MEMBER", enabled, statusReason: enabled ? null : enabledInPool ? "in maintenance" : "disabled in XenServer" });
+};
 
 /** Repair: a fenced former master is a live slave of the pool again; it stays disabled until an operator enables it. */
 export const fencedBackByRepair = (): HostChange =>
