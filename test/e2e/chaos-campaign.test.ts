@@ -18,6 +18,12 @@ const regressions = [
     events: 24,
     found: "a host enabled in the record but disabled in XenServer, and the reverse (SetHostEnabled wrote only the record; nothing corrected the drift)",
   },
+  {
+    seed: 1928856447,
+    hosts: 5,
+    events: 24,
+    found: "after a repair, a host in maintenance recorded as enabled while XenServer kept it disabled (repair copied XenServer's flag)",
+  },
 ];
 
 describe("fault campaign", () => {
