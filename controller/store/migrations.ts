@@ -1,19 +1,30 @@
-/** Numbered schema migrations, applied in order at start-up (PRAGMA user_version holds the last one). */
+/**
+ * Numbered schema migrations, applied in order at start-up, the same list for every database
+ * (SQLite: PRAGMA user_version holds the last one; PostgreSQL: the schema_version table). Where
+ * the two differ in DDL, a migration is a function of the dialect (sql-dialect.ts).
+ */
+import type { SqlDialect } from "./sql-dialect.js";
 
 /** One migration: its number and the SQL that brings the schema from number-1 to number. */
 export interface Migration {
   version: number;
   description: string;
-  sql: string;
+  /** Portable SQL, or SQL written for a dialect. */
+  sql: string | ((d: SqlDialect) => string);
+}
+
+/** The SQL of a migration for one dialect. */
+export function migrationSql(m: Migration, d: SqlDialect): string {
+  return typeof m.sql === "string" ? m.sql : m.sql(d);
 }
 
 export const migrations: readonly Migration[] = [
   {
     version: 1,
     description: "aggregates, metadata, hosts, operations, events",
-    sql: `
+    sql: (d) => `
       CREATE TABLE aggregates (
-        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        id ${d.autoId},
         uuid TEXT NOT NULL UNIQUE,
         name TEXT NOT NULL UNIQUE,
         availability_zone TEXT,
@@ -32,15 +43,15 @@ export const migrations: readonly Migration[] = [
 
       CREATE TABLE aggregate_metadata (
         aggregate_id INTEGER NOT NULL REFERENCES aggregates(id) ON DELETE CASCADE,
-        key TEXT NOT NULL,
+        key ${d.orderedText} NOT NULL,
         value TEXT NOT NULL,
         PRIMARY KEY (aggregate_id, key)
       );
       -- Keys differing only in case are refused (Nova bug 1538011).
-      CREATE UNIQUE INDEX aggregate_metadata_key_nocase ON aggregate_metadata(aggregate_id, key COLLATE NOCASE);
+      CREATE UNIQUE INDEX aggregate_metadata_key_nocase ON aggregate_metadata(aggregate_id, ${d.caseless("key")});
 
       CREATE TABLE hosts (
-        name TEXT PRIMARY KEY,
+        name ${d.orderedText} PRIMARY KEY,
         uuid TEXT,
         xapi_address TEXT NOT NULL,
         agent_endpoint TEXT NOT NULL,
@@ -60,13 +71,13 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX hosts_aggregate ON hosts(aggregate_id, member_seq);
 
       CREATE TABLE operations (
-        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        seq ${d.autoId},
         id TEXT NOT NULL UNIQUE,
         kind TEXT NOT NULL,
         aggregate_id INTEGER,
         host TEXT,
         state TEXT NOT NULL,
-        progress REAL NOT NULL DEFAULT 0,
+        progress ${d.real} NOT NULL DEFAULT 0,
         steps TEXT NOT NULL,
         params TEXT NOT NULL DEFAULT '{}',
         error TEXT,
@@ -80,7 +91,7 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX operations_state ON operations(state, seq);
 
       CREATE TABLE events (
-        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        id ${d.autoId},
         time TEXT NOT NULL,
         kind TEXT NOT NULL,
         aggregate_id INTEGER,
@@ -94,10 +105,10 @@ export const migrations: readonly Migration[] = [
   {
     version: 2,
     description: "where VMs moved by maintenance came from",
-    sql: `
+    sql: (d) => `
       CREATE TABLE vm_origins (
         vm_uuid TEXT PRIMARY KEY,
-        vm_name TEXT NOT NULL,
+        vm_name ${d.orderedText} NOT NULL,
         origin_host TEXT NOT NULL,
         moved_to TEXT NOT NULL,
         operation_id TEXT NOT NULL,

@@ -181,8 +181,8 @@ export class SqliteStore implements Store {
     return this.transaction(async (tx) => void (await tx.events.append(e)));
   }
 
-  heartbeat(name: string, capacity: CapacityRecord | null, facts: PoolFactsRecord | null, at: string): Promise<boolean> {
-    return this.read(() => this.heartbeats.record(name, capacity, facts, at));
+  async heartbeat(name: string, capacity: CapacityRecord | null, facts: PoolFactsRecord | null, at: string): Promise<boolean> {
+    return await this.read(() => this.heartbeats.record(name, capacity, facts, at));
   }
 
   probe(): Promise<void> {
