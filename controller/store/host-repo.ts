@@ -4,7 +4,7 @@ import { reportedLiveness, type HostChange } from "../model/lifecycle.js";
 import type { CapacityRecord, HostRecord, LivenessName, PoolFactsRecord } from "../model/records.js";
 import type { Db } from "./database.js";
 import { toJson } from "./json-column.js";
-import { hydrateHost, type HostRow } from "./rows.js";
+import { heartbeatValues, hostChangeColumns, hydrateHost, type HostRow } from "./rows.js";
 import type { Registration } from "./store.js";
 
 /** What the repo tells the store about its writes. */
@@ -104,14 +104,7 @@ export class HostRepo {
   /** Records a heartbeat; returns false when the host is unknown. */
   heartbeat(name: string, capacity: CapacityRecord | null, facts: PoolFactsRecord | null, now: string): boolean {
     this.hooks.requireTransaction();
-    const result = this.heartbeatRow.run({
-      name,
-      capacity: toJson(capacity),
-      facts: toJson(facts),
-      uuid: facts?.hostUuid || null,
-      liveness: reportedLiveness(facts),
-      now,
-    });
+    const result = this.heartbeatRow.run({ name, ...heartbeatValues(capacity, facts), now });
     return result.changes > 0;
   }
 
@@ -122,12 +115,11 @@ export class HostRepo {
     if (!before) return;
     const sets: string[] = [];
     const params: Record<string, unknown> = { name };
-    const column = (col: string, value: unknown) => {
+    for (const [col, value] of hostChangeColumns(change)) {
       sets.push(`${col} = @${col}`);
       params[col] = value;
-    };
+    }
     if (change.aggregateId !== undefined) {
-      column("aggregate_id", change.aggregateId);
       // A host keeps its place in the member order while it stays in the same aggregate.
       sets.push(
         change.aggregateId === null
@@ -135,11 +127,6 @@ export class HostRepo {
           : "member_seq = CASE WHEN aggregate_id IS @aggregate_id AND member_seq IS NOT NULL THEN member_seq ELSE (SELECT COALESCE(MAX(member_seq), 0) + 1 FROM hosts WHERE aggregate_id = @aggregate_id) END",
       );
     }
-    if (change.membership !== undefined) column("membership", change.membership);
-    if (change.enabled !== undefined) column("enabled", change.enabled ? 1 : 0);
-    if (change.maintenance !== undefined) column("maintenance", change.maintenance);
-    if (change.liveness !== undefined) column("liveness", change.liveness);
-    if (change.statusReason !== undefined) column("status_reason", change.statusReason);
     if (sets.length === 0) return;
     this.db.prepare(`UPDATE hosts SET ${sets.join(", ")} WHERE name = @name`).run(params);
     if (change.aggregateId !== undefined || change.membership !== undefined) {

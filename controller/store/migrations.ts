@@ -28,7 +28,7 @@ export const migrations: readonly Migration[] = [
         uuid TEXT NOT NULL UNIQUE,
         name TEXT NOT NULL UNIQUE,
         availability_zone TEXT,
-        az_from_host INTEGER NOT NULL DEFAULT 0,
+        az_from_host ${d.integer} NOT NULL DEFAULT 0,
         pool_state TEXT NOT NULL DEFAULT 'EMPTY',
         master_host TEXT,
         pool_uuid TEXT,
@@ -42,7 +42,7 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX aggregates_az ON aggregates(availability_zone, id);
 
       CREATE TABLE aggregate_metadata (
-        aggregate_id INTEGER NOT NULL REFERENCES aggregates(id) ON DELETE CASCADE,
+        aggregate_id ${d.integer} NOT NULL REFERENCES aggregates(id) ON DELETE CASCADE,
         key ${d.orderedText} NOT NULL,
         value TEXT NOT NULL,
         PRIMARY KEY (aggregate_id, key)
@@ -56,10 +56,10 @@ export const migrations: readonly Migration[] = [
         xapi_address TEXT NOT NULL,
         agent_endpoint TEXT NOT NULL,
         az_hint TEXT,
-        enabled INTEGER NOT NULL DEFAULT 0,
-        aggregate_id INTEGER REFERENCES aggregates(id),
+        enabled ${d.integer} NOT NULL DEFAULT 0,
+        aggregate_id ${d.integer} REFERENCES aggregates(id),
         membership TEXT,
-        member_seq INTEGER,
+        member_seq ${d.integer},
         capacity TEXT,
         pool_facts TEXT,
         liveness TEXT NOT NULL DEFAULT 'ALIVE',
@@ -74,7 +74,7 @@ export const migrations: readonly Migration[] = [
         seq ${d.autoId},
         id TEXT NOT NULL UNIQUE,
         kind TEXT NOT NULL,
-        aggregate_id INTEGER,
+        aggregate_id ${d.integer},
         host TEXT,
         state TEXT NOT NULL,
         progress ${d.real} NOT NULL DEFAULT 0,
@@ -82,7 +82,7 @@ export const migrations: readonly Migration[] = [
         params TEXT NOT NULL DEFAULT '{}',
         error TEXT,
         evacuation TEXT,
-        cancel_requested INTEGER NOT NULL DEFAULT 0,
+        cancel_requested ${d.integer} NOT NULL DEFAULT 0,
         created_at TEXT NOT NULL,
         updated_at TEXT NOT NULL,
         finished_at TEXT
@@ -94,7 +94,7 @@ export const migrations: readonly Migration[] = [
         id ${d.autoId},
         time TEXT NOT NULL,
         kind TEXT NOT NULL,
-        aggregate_id INTEGER,
+        aggregate_id ${d.integer},
         host TEXT,
         operation_id TEXT,
         message TEXT NOT NULL

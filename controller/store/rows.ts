@@ -18,6 +18,7 @@ import type {
   PoolFactsRecord,
   PoolStateName,
 } from "../model/records.js";
+import { reportedLiveness, type HostChange } from "../model/lifecycle.js";
 import { parseJson, toJson } from "./json-column.js";
 import type { PoolUpdate, VmOrigin } from "./store.js";
 
@@ -116,6 +117,26 @@ export const hydrateHost = (r: HostRow): HostRecord => ({
   maintenance: r.maintenance,
   statusReason: r.status_reason,
 });
+
+/** The hosts columns a life-cycle change writes, with their values (member_seq follows aggregate_id: the repo's). */
+export function hostChangeColumns(change: HostChange): [column: string, value: unknown][] {
+  const columns: [string, unknown][] = [];
+  if (change.aggregateId !== undefined) columns.push(["aggregate_id", change.aggregateId]);
+  if (change.membership !== undefined) columns.push(["membership", change.membership]);
+  if (change.enabled !== undefined) columns.push(["enabled", change.enabled ? 1 : 0]);
+  if (change.maintenance !== undefined) columns.push(["maintenance", change.maintenance]);
+  if (change.liveness !== undefined) columns.push(["liveness", change.liveness]);
+  if (change.statusReason !== undefined) columns.push(["status_reason", change.statusReason]);
+  return columns;
+}
+
+/**
+ * The values a heartbeat writes (each kept when null: COALESCE), and the liveness it reports,
+ * which never replaces FAILED (a FAILED host stays FAILED until it is fenced: model/lifecycle).
+ */
+export function heartbeatValues(capacity: CapacityRecord | null, facts: PoolFactsRecord | null): { capacity: string | null; facts: string | null; uuid: string | null; liveness: LivenessName } {
+  return { capacity: toJson(capacity), facts: toJson(facts), uuid: facts?.hostUuid || null, liveness: reportedLiveness(facts) };
+}
 
 /** A row of operations. */
 export interface OperationRow {

@@ -1,0 +1,84 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describeOnPostgres, startPostgres, type PostgresCluster } from "../../test/support/postgres.js";
+import { migrations } from "./migrations.js";
+import { openPostgresStore, type PostgresStore } from "./postgres-store.js";
+import { storeSuite } from "./store-suite.js";
+
+const now = () => new Date().toISOString();
+
+describeOnPostgres("PostgresStore", () => {
+  let cluster: PostgresCluster;
+  const opened: PostgresStore[] = [];
+  beforeAll(async () => {
+    cluster = await startPostgres();
+  }, 60_000);
+  afterAll(async () => {
+    for (const s of opened) await s.close();
+    await cluster?.stop();
+  });
+
+  storeSuite("PostgresStore", async () => {
+    const store = await openPostgresStore(await cluster.createDatabase());
+    return { store, transactionOpen: () => store.transactionOpen };
+  });
+
+  describe("on one database shared by two stores (two controller processes)", () => {
+    it("migrates once, records the schema version, and a second open does not migrate again", async () => {
+      const url = await cluster.createDatabase();
+      const [a, b] = await Promise.all([openPostgresStore(url), openPostgresStore(url)]);
+      opened.push(a, b);
+      const versions = await a.pool.query<{ version: number }>("SELECT version FROM schema_version");
+      expect(versions.rows).toEqual([{ version: migrations.at(-1)!.version }]);
+      await a.transaction(async (t) => t.aggregates.insert("kept", null, now()));
+      const c = await openPostgresStore(url);
+      opened.push(c);
+      expect(await c.aggregates.idByName("kept")).toBeDefined();
+    });
+
+    it("refuses a database whose schema is newer than this controller knows", async () => {
+      const url = await cluster.createDatabase();
+      const a = await openPostgresStore(url);
+      await a.pool.query("UPDATE schema_version SET version = 99");
+      await a.close();
+      await expect(openPostgresStore(url)).rejects.toThrow(/newer/);
+    });
+
+    it("runs their transactions one at a time: a check-then-write in one cannot interleave with the other's", async () => {
+      const url = await cluster.createDatabase();
+      const [a, b] = await Promise.all([openPostgresStore(url), openPostgresStore(url)]);
+      opened.push(a, b);
+      let release!: () => void;
+      const held = new Promise<void>((resolve) => (release = resolve));
+      let aChecked = false;
+      // Both check that no aggregate exists yet, then create one: only the first may find none.
+      const attempt = (store: PostgresStore, name: string, wait?: Promise<void>) =>
+        store.transaction(async (t) => {
+          const empty = (await t.aggregates.list({ afterId: 0, limit: 1 })).length === 0;
+          if (store === a) aChecked = true;
+          await wait;
+          if (empty) await t.aggregates.insert(name, null, now());
+          return empty;
+        });
+      const first = attempt(a, "from-a", held);
+      while (!aChecked) await new Promise((resolve) => setTimeout(resolve, 5));
+      let bDone = false;
+      const second = attempt(b, "from-b").then((r) => ((bDone = true), r));
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(bDone).toBe(false); // b waits for a's lock
+      release();
+      expect(await first).toBe(true);
+      expect(await second).toBe(false);
+      expect((await b.aggregates.list({ afterId: 0, limit: 10 })).map((x) => x.name)).toEqual(["from-a"]);
+    });
+
+    it("a read sees another store's committed write at once (no cache outlives it)", async () => {
+      const url = await cluster.createDatabase();
+      const [a, b] = await Promise.all([openPostgresStore(url), openPostgresStore(url)]);
+      opened.push(a, b);
+      const id = (await a.transaction(async (t) => t.aggregates.insert("before", null, now())))!;
+      expect((await b.aggregates.get(id))!.name).toBe("before");
+      await a.transaction(async (t) => t.aggregates.update(id, { name: "after" }, now()));
+      expect((await b.aggregates.get(id))!.name).toBe("after");
+    });
+  });
+});
