@@ -21,11 +21,6 @@ export function boundParam(value: unknown): unknown {
   return value;
 }
 
-/** True for a postgres:// or postgresql:// connection URL (anything else names a SQLite file). */
-export function isPostgresUrl(db: string): boolean {
-  return /^postgres(ql)?:\/\//i.test(db);
-}
-
 const int8 = 20;
 
 /**

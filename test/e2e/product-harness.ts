@@ -35,6 +35,8 @@ export interface ProductOptions {
   controllerEnv?: Record<string, string>;
   /** Serve /metrics: the in-process controller on an HTTP port, every agent on a metrics listener. */
   metrics?: boolean;
+  /** The controller's database: a postgres:// URL (test/support/postgres.ts), or by default a SQLite file in a temp dir. */
+  db?: string;
 }
 
 /** Admin clients of the controller (the same bundle aggctl uses). */
@@ -47,6 +49,7 @@ export class ControllerProcess {
   endpoint = "";
 
   constructor(
+    /** A SQLite path or a postgres:// URL (--db). */
     private readonly dbPath: string,
     private readonly env: Record<string, string>,
   ) {}
@@ -143,8 +146,9 @@ export async function startProduct(options: ProductOptions): Promise<Product> {
   let controller: Controller | undefined;
   let controllerProcess: ControllerProcess | undefined;
   let endpoint: string;
+  const db = options.db ?? join(dir, "controller.db");
   if (options.controllerProcess) {
-    controllerProcess = new ControllerProcess(join(dir, "controller.db"), {
+    controllerProcess = new ControllerProcess(db, {
       AGGREGATES_ADMIN_TOKEN: adminToken,
       AGGREGATES_AGENT_TOKEN: agentToken,
       AGGREGATES_LOG_LEVEL: "warn",
@@ -156,7 +160,7 @@ export async function startProduct(options: ProductOptions): Promise<Product> {
     controller = await startController({
       grpcListen: "127.0.0.1:0",
       httpListen: options.metrics ? "127.0.0.1:0" : undefined,
-      dbPath: join(dir, "controller.db"),
+      dbPath: db,
       tokens: new TokenRegistry().add(adminToken, "admin").add(agentToken, "agent").add(metricsToken, "metrics"),
       agentCredentials: { token: agentToken },
       heartbeatIntervalMs: 200,
