@@ -71,6 +71,16 @@ describeOnPostgres("PostgresStore", () => {
       expect((await b.aggregates.list({ afterId: 0, limit: 10 })).map((x) => x.name)).toEqual(["from-a"]);
     });
 
+    it("opened exclusive (as the controller opens it), a second one is refused until the first closes", async () => {
+      const url = await cluster.createDatabase();
+      const first = await openPostgresStore(url, { exclusive: true });
+      await expect(openPostgresStore(url, { exclusive: true })).rejects.toThrow(/in use by another controller \(server process \d+/);
+      await first.close();
+      const second = await openPostgresStore(url, { exclusive: true });
+      opened.push(second);
+      expect(await second.aggregates.list({ afterId: 0, limit: 1 })).toEqual([]);
+    });
+
     it("a read sees another store's committed write at once (no cache outlives it)", async () => {
       const url = await cluster.createDatabase();
       const [a, b] = await Promise.all([openPostgresStore(url), openPostgresStore(url)]);

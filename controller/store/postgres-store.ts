@@ -31,7 +31,8 @@ import { PgHostRepo } from "./pg-host-repo.js";
 import { PgOperationRepo } from "./pg-operation-repo.js";
 import type { PgSession } from "./pg-session.js";
 import { PgVmOriginRepo } from "./pg-vm-origin-repo.js";
-import { advisoryLocks, boundParam, migratePostgres, openPostgresPool } from "./postgres-database.js";
+import { printableDatabase } from "./database-url.js";
+import { acquireControllerLock, advisoryLocks, boundParam, migratePostgres, openPostgresPool } from "./postgres-database.js";
 import type { AggregateStore, EventInput, EventStore, HostStore, OperationStore, Store, StoreTx, VmOriginStore } from "./store.js";
 
 /** The transaction a call runs in; `open` turns false at its end, so work it started that outlives it runs as outside. */
@@ -50,16 +51,22 @@ function viewOf<T extends object, K extends keyof T>(repo: T, names: readonly K[
   return view as Pick<T, K>;
 }
 
-/** Connects to the database at url (postgres://USER@HOST:PORT/DB) and migrates it. */
-export async function openPostgresStore(url: string): Promise<PostgresStore> {
+/**
+ * Connects to the database at url (postgres://USER@HOST:PORT/DB) and migrates it. With exclusive
+ * (the controller's case), a second store opened so on the same database is refused until the first
+ * closes (acquireControllerLock).
+ */
+export async function openPostgresStore(url: string, options: { exclusive?: boolean } = {}): Promise<PostgresStore> {
+  const release = options.exclusive ? await acquireControllerLock(url, printableDatabase(url)) : async () => {};
   const pool = openPostgresPool(url);
   try {
     await migratePostgres(pool);
   } catch (err) {
     await pool.end();
+    await release();
     throw err;
   }
-  return new PostgresStore(pool);
+  return new PostgresStore(pool, release);
 }
 
 /** The PostgreSQL implementation of the store port. */
@@ -82,7 +89,11 @@ export class PostgresStore implements Store {
   private running?: OpenTransaction;
 
   /** The pool: for store/ only (tests read through it). */
-  constructor(readonly pool: pg.Pool) {
+  constructor(
+    readonly pool: pg.Pool,
+    /** Releases the controller lock (none unless opened exclusive). */
+    private readonly releaseLock: () => Promise<void> = async () => {},
+  ) {
     const session: PgSession = {
       rows: async (sql, params) => (await this.connection().query(sql, params?.map(boundParam))).rows,
       run: async (sql, params) => (await this.connection().query(sql, params?.map(boundParam))).rowCount ?? 0,
@@ -216,5 +227,6 @@ export class PostgresStore implements Store {
     this.closed = true;
     await this.queue;
     await this.pool.end();
+    await this.releaseLock();
   }
 }

@@ -10,7 +10,7 @@ import { PoolState } from "../../gen/hostaggregates/v1/aggregate_pb.js";
 import { OperationState } from "../../gen/hostaggregates/v1/operation_pb.js";
 import { describeOnPostgres, startPostgres, type PostgresCluster } from "../support/postgres.js";
 import { expectRpcError } from "../support/rpc-errors.js";
-import { startProduct, type Product } from "./product-harness.js";
+import { ControllerProcess, startProduct, type Product } from "./product-harness.js";
 
 /** The simulator's pool of a master, with its members sorted. */
 function simulatedPool(p: Product, master: string) {
@@ -91,6 +91,12 @@ describeOnPostgres("the controller on PostgreSQL", () => {
       const cp = p.controllerProcess!;
       expect(cp.output).toContain(`database: ${url.replace("not-for-logs", "***")}`);
       expect(cp.output).not.toContain("not-for-logs");
+    });
+
+    it("a second controller on the same database is refused, naming the holder", async () => {
+      const second = new ControllerProcess(url, { AGGREGATES_ADMIN_TOKEN: p.adminToken, AGGREGATES_AGENT_TOKEN: p.agentToken });
+      await expect(second.start()).rejects.toThrow(/in use by another controller \(server process \d+ from 127\.0\.0\.1\)/);
+      expect(second.output).not.toContain("not-for-logs");
     });
 
     it("an AddHost survives a SIGKILL in the middle of its join step and finishes after a restart", async () => {
