@@ -117,4 +117,16 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX vm_origins_origin ON vm_origins(origin_host);
     `,
   },
+  {
+    version: 3,
+    description: "per-aggregate leases: holder, epoch, expiry on the database's clock (lease-statements.ts)",
+    sql: (d) => `
+      CREATE TABLE aggregate_leases (
+        aggregate_id ${d.integer} PRIMARY KEY REFERENCES aggregates(id) ON DELETE CASCADE,
+        holder TEXT NOT NULL,
+        epoch ${d.integer} NOT NULL,
+        expires_at_ms ${d.integer} NOT NULL
+      );
+    `,
+  },
 ];

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { describeOnPostgres, startPostgres, type PostgresCluster } from "../../test/support/postgres.js";
+import { eventually } from "../../test/support/eventually.js";
 import { migrations } from "./migrations.js";
 import { openPostgresStore, type PostgresStore } from "./postgres-store.js";
 import { storeSuite } from "./store-suite.js";
@@ -79,6 +80,46 @@ describeOnPostgres("PostgresStore", () => {
       const second = await openPostgresStore(url, { exclusive: true });
       opened.push(second);
       expect(await second.aggregates.list({ afterId: 0, limit: 1 })).toEqual([]);
+    });
+
+    it("two stores racing for one aggregate's lease: exactly one holds it", async () => {
+      const url = await cluster.createDatabase();
+      const [a, b] = await Promise.all([openPostgresStore(url), openPostgresStore(url)]);
+      opened.push(a, b);
+      const id = (await a.transaction(async (t) => t.aggregates.insert("raced", null, now())))!;
+      const tries = Array.from({ length: 20 }, (_, i) => (i % 2 === 0 ? a : b).leases.acquire(id, i % 2 === 0 ? "replica-a" : "replica-b", 60_000));
+      const won = (await Promise.all(tries)).filter((l) => l !== undefined);
+      expect(new Set(won.map((l) => l.holder)).size).toBe(1);
+      expect(won.length).toBe(10);
+      expect(new Set(won.map((l) => l.epoch))).toEqual(new Set([1]));
+    });
+
+    it("a transaction that checked its lease (holds) fences it: a takeover after expiry waits for that transaction to end", async () => {
+      const url = await cluster.createDatabase();
+      const [a, b] = await Promise.all([openPostgresStore(url), openPostgresStore(url)]);
+      opened.push(a, b);
+      const id = (await a.transaction(async (t) => t.aggregates.insert("fenced", null, now())))!;
+      const lease = (await a.leases.acquire(id, "replica-a", 200))!;
+      let release!: () => void;
+      const held = new Promise<void>((resolve) => (release = resolve));
+      let checked = false;
+      const write = a.transaction(async (t) => {
+        expect(await t.leases.holds(lease)).toBe(true);
+        checked = true;
+        await held;
+        await t.aggregates.touch(id, now());
+      });
+      while (!checked) await new Promise((resolve) => setTimeout(resolve, 5));
+      await eventually("the lease to lapse", async () => (await b.leases.current(id)) === undefined, 5_000);
+      let takenOver: unknown;
+      const takeover = b.leases.acquire(id, "replica-b", 60_000).then((l) => (takenOver = l));
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(takenOver).toBeUndefined(); // waits for the row lock of the fenced transaction
+      release();
+      await write;
+      await takeover;
+      expect(takenOver).toMatchObject({ holder: "replica-b", epoch: 2 });
+      expect(await a.transaction(async (t) => t.leases.holds(lease))).toBe(false);
     });
 
     it("a read sees another store's committed write at once (no cache outlives it)", async () => {

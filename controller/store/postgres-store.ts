@@ -28,12 +28,13 @@ import { HeartbeatBatcher } from "./heartbeat-batcher.js";
 import { PgAggregateRepo } from "./pg-aggregate-repo.js";
 import { PgEventRepo } from "./pg-event-repo.js";
 import { PgHostRepo } from "./pg-host-repo.js";
+import { PgLeaseRepo } from "./pg-lease-repo.js";
 import { PgOperationRepo } from "./pg-operation-repo.js";
 import type { PgSession } from "./pg-session.js";
 import { PgVmOriginRepo } from "./pg-vm-origin-repo.js";
 import { printableDatabase } from "./database-url.js";
 import { acquireControllerLock, advisoryLocks, boundParam, migratePostgres, openPostgresPool } from "./postgres-database.js";
-import type { AggregateStore, EventInput, EventStore, HostStore, OperationStore, Store, StoreTx, VmOriginStore } from "./store.js";
+import type { AggregateStore, EventInput, EventStore, HostStore, LeaseStore, OperationStore, Store, StoreTx, VmOriginStore } from "./store.js";
 
 /** The transaction a call runs in; `open` turns false at its end, so work it started that outlives it runs as outside. */
 interface OpenTransaction {
@@ -76,8 +77,9 @@ export class PostgresStore implements Store {
   readonly operations: OperationStore;
   readonly events: EventStore;
   readonly vmOrigins: VmOriginStore;
+  readonly leases: LeaseStore;
   readonly changes = new ChangeFeed();
-  private readonly repos: { aggregates: PgAggregateRepo; hosts: PgHostRepo; operations: PgOperationRepo; events: PgEventRepo; vmOrigins: PgVmOriginRepo };
+  private readonly repos: { aggregates: PgAggregateRepo; hosts: PgHostRepo; operations: PgOperationRepo; events: PgEventRepo; vmOrigins: PgVmOriginRepo; leases: PgLeaseRepo };
   private readonly heartbeats: HeartbeatBatcher;
   private readonly inTransaction = new AsyncLocalStorage<OpenTransaction>();
   private readonly tx: StoreTx;
@@ -101,6 +103,14 @@ export class PostgresStore implements Store {
         if (!this.joining()) throw new Error("store writes must run inside store.transaction()");
       },
     };
+    const outsideTransactions = () => {
+      if (this.joining()) throw new Error("lease calls run outside store transactions");
+    };
+    const alone: PgSession = {
+      rows: async (sql, params) => (outsideTransactions(), (await this.pool.query(sql, params?.map(boundParam))).rows),
+      run: async (sql, params) => (outsideTransactions(), (await this.pool.query(sql, params?.map(boundParam))).rowCount ?? 0),
+      requireTransaction: () => session.requireTransaction(),
+    };
     const aggregateTouched = async (id: number | null) => {
       if (id !== null) await this.settle(id);
     };
@@ -111,6 +121,7 @@ export class PostgresStore implements Store {
       operations: new PgOperationRepo(session, { aggregateTouched, operationChanged: (id) => announce(() => this.changes.operationChanged(id)) }),
       events: new PgEventRepo(session, { eventsAppended: () => announce(() => this.changes.eventsAppended()) }),
       vmOrigins: new PgVmOriginRepo(session),
+      leases: new PgLeaseRepo(session, alone),
     };
     this.heartbeats = new HeartbeatBatcher({
       exists: (name) => this.repos.hosts.exists(name),
@@ -126,6 +137,8 @@ export class PostgresStore implements Store {
       operations: viewOf(this.repos.operations, ["get", "insert", "save", "unfinished", "list"], run),
       events: viewOf(this.repos.events, ["append", "list", "since", "lastId"], run),
       vmOrigins: viewOf(this.repos.vmOrigins, ["record", "fromHost", "byVm", "forget"], run),
+      // Not queued behind transactions: a renewal must not wait for other writes.
+      leases: viewOf(this.repos.leases, ["acquire", "release", "current", "holds"], (fn) => fn()),
     });
     this.tx = view((fn) => fn());
     const outside = view((fn) => this.read(fn));
@@ -134,6 +147,7 @@ export class PostgresStore implements Store {
     this.operations = outside.operations;
     this.events = outside.events;
     this.vmOrigins = outside.vmOrigins;
+    this.leases = outside.leases;
   }
 
   /** The open transaction's connection, or the pool. */

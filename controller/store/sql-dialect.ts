@@ -1,6 +1,7 @@
 /**
- * What differs between the SQL databases the store runs on, for the migrations' DDL: the types and
- * index forms, once each. Everything else in the schema is written once, in portable SQL.
+ * What differs between the SQL databases the store runs on: for the migrations' DDL, the types and
+ * index forms; for statements written once for both (lease-statements.ts), parameters, the
+ * database's clock and row locks. Everything else in the schema is written once, in portable SQL.
  */
 
 /** DDL fragments of one database. */
@@ -16,6 +17,12 @@ export interface SqlDialect {
   readonly orderedText: string;
   /** An index expression that makes a text column unique regardless of case. */
   caseless(column: string): string;
+  /** The n-th statement parameter (from 1). */
+  param(n: number): string;
+  /** The database's clock, in milliseconds since 1970 (an integer), read when the expression runs. */
+  readonly nowMs: string;
+  /** Appended to a SELECT: keeps the rows read from being changed by others until the transaction ends. */
+  readonly forShare: string;
 }
 
 /** SQLite: binary collation by default. */
@@ -26,6 +33,10 @@ export const sqliteDialect: SqlDialect = {
   real: "REAL",
   orderedText: "TEXT",
   caseless: (column) => `${column} COLLATE NOCASE`,
+  param: (n) => `?${n}`,
+  nowMs: "CAST(unixepoch('subsec') * 1000 AS INTEGER)",
+  // One writer at a time on the file: what a transaction read cannot change under it.
+  forShare: "",
 };
 
 /**
@@ -40,4 +51,7 @@ export const postgresDialect: SqlDialect = {
   real: "DOUBLE PRECISION",
   orderedText: 'TEXT COLLATE "C"',
   caseless: (column) => `lower(${column})`,
+  param: (n) => `$${n}`,
+  nowMs: "(extract(epoch FROM clock_timestamp()) * 1000)::bigint",
+  forShare: " FOR SHARE",
 };

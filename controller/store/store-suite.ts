@@ -3,6 +3,7 @@
  * sqlite-store.spec.ts and postgres-store.spec.ts against their own stores.
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { eventually } from "../../test/support/eventually.js";
 import { beginJoin, confirmMember, markFailed } from "../model/lifecycle.js";
 import type { Registration, Store } from "./store.js";
 
@@ -220,6 +221,47 @@ export function storeSuite(name: string, open: () => Promise<OpenedStore>): void
       await store.transaction(async (t) => t.vmOrigins.forget("vm-1"));
       expect(await store.vmOrigins.byVm(["vm-1"])).toEqual(new Map());
       await store.probe();
+    });
+  });
+
+  describe(`${name}: leases`, () => {
+    let store: Store;
+    let id: number;
+    beforeEach(async () => {
+      store = (await open()).store;
+      id = (await store.transaction(async (t) => t.aggregates.insert("leased", null, now())))!;
+    });
+    afterEach(async () => store.close());
+
+    it("one holder at a time; a renewal keeps the epoch; a lapsed lease goes to another with the next epoch", async () => {
+      const a = (await store.leases.acquire(id, "replica-a", 60_000))!;
+      expect(a).toMatchObject({ aggregateId: id, holder: "replica-a", epoch: 1 });
+      expect(await store.leases.acquire(id, "replica-b", 60_000)).toBeUndefined();
+      const renewed = (await store.leases.acquire(id, "replica-a", 120_000))!;
+      expect(renewed.epoch).toBe(1);
+      expect(Date.parse(renewed.expiresAt)).toBeGreaterThan(Date.parse(a.expiresAt));
+      await store.leases.acquire(id, "replica-a", 100);
+      // The lapse is decided on the database's clock.
+      const b = await eventually("the lease to lapse", () => store.leases.acquire(id, "replica-b", 60_000), 5_000);
+      expect(b).toMatchObject({ holder: "replica-b", epoch: 2 });
+      expect(await store.leases.current(id)).toEqual(b);
+      expect(await store.leases.acquire(id, "replica-a", 60_000)).toBeUndefined();
+      expect(await store.transaction(async (t) => t.leases.holds(a))).toBe(false);
+      expect(await store.transaction(async (t) => t.leases.holds(b))).toBe(true);
+      await store.leases.release(a); // stale: changes nothing
+      expect((await store.leases.current(id))?.holder).toBe("replica-b");
+      await store.leases.release(b);
+      expect(await store.leases.current(id)).toBeUndefined();
+      expect(await store.transaction(async (t) => t.leases.holds(b))).toBe(false);
+      expect(await store.leases.acquire(id, "replica-b", 60_000)).toMatchObject({ holder: "replica-b", epoch: 3 });
+    });
+
+    it("acquire and release refuse to run inside a transaction, holds outside one; a lease goes with its aggregate", async () => {
+      await expect(store.transaction(async (t) => t.leases.acquire(id, "replica-a", 60_000))).rejects.toThrow(/outside store transactions/);
+      await expect(store.leases.holds({ aggregateId: id, holder: "replica-a", epoch: 1 })).rejects.toThrow(/inside store.transaction/);
+      await store.leases.acquire(id, "replica-a", 60_000);
+      await store.transaction(async (t) => t.aggregates.delete(id));
+      expect(await store.leases.current(id)).toBeUndefined();
     });
   });
 }
