@@ -51,6 +51,8 @@ export interface PostgresCluster {
   url(database: string): string;
   /** Creates an empty database and returns its URL. */
   createDatabase(): Promise<string>;
+  /** Restarts the server (a fast shutdown: every connection is cut), on the same port. */
+  restart(): Promise<void>;
   /** Stops the server at once and removes its directory. */
   stop(): Promise<void>;
 }
@@ -84,12 +86,13 @@ export async function startPostgres(): Promise<PostgresCluster> {
   const log = join(dir, "server.log");
   // A locale whose order is not byte order (ICU en-US), so that suites show the store does not depend on it.
   await tool("initdb", ["-D", data, "-U", user, "-A", "trust", "-E", "UTF8", "--locale=C.UTF-8", "--locale-provider=icu", "--icu-locale=en-US", "--no-sync", "--no-instructions"]);
+  // A test cluster: no fsync (what the tests check is the controller's behaviour, not the disk's).
+  const serverOptions = (port: number) => `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=100`;
   let port = 0;
   for (let attempt = 1; ; attempt++) {
     port = await freePort();
     try {
-      // A test cluster: no fsync (what the tests check is the controller's behaviour, not the disk's).
-      await tool("pg_ctl", ["start", "-w", "-t", "30", "-D", data, "-l", log, "-o", `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=100`]);
+      await tool("pg_ctl", ["start", "-w", "-t", "30", "-D", data, "-l", log, "-o", serverOptions(port)]);
       break;
     } catch (err) {
       if (attempt >= 3) throw new Error(`pg_ctl start failed: ${String(err)}\n${existsSync(log) ? readFileSync(log, "utf8") : ""}`);
@@ -110,6 +113,9 @@ export async function startPostgres(): Promise<PostgresCluster> {
         await admin.end();
       }
       return url(name);
+    },
+    async restart() {
+      await tool("pg_ctl", ["restart", "-w", "-t", "30", "-m", "fast", "-D", data, "-l", log, "-o", serverOptions(port)]);
     },
     async stop() {
       await tool("pg_ctl", ["stop", "-m", "immediate", "-w", "-D", data]).catch(() => {});
