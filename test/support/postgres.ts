@@ -5,7 +5,7 @@
  * /usr/lib/postgresql/N/bin), the suites that need them are skipped with the reason — and fail
  * under CI=true, where .ci/run installs the package.
  */
-import { execFile } from "node:child_process";
+import { execFile, execFileSync } from "node:child_process";
 import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -98,6 +98,18 @@ export async function startPostgres(): Promise<PostgresCluster> {
       if (attempt >= 3) throw new Error(`pg_ctl start failed: ${String(err)}\n${existsSync(log) ? readFileSync(log, "utf8") : ""}`);
     }
   }
+  // Should the test process end without stop() (a hook that timed out), the server goes with it.
+  const stopAtExit = () => {
+    try {
+      const args = ["stop", "-m", "immediate", "-D", data];
+      if (owner !== undefined) execFileSync("runuser", ["-u", "postgres", "--", join(binDir, "pg_ctl"), ...args], { stdio: "ignore" });
+      else execFileSync(join(binDir, "pg_ctl"), args, { stdio: "ignore" });
+    } catch {
+      // already stopped
+    }
+    rmSync(dir, { recursive: true, force: true });
+  };
+  process.once("exit", stopAtExit);
   const url = (database: string) => `postgres://${user}@127.0.0.1:${port}/${database}`;
   let databases = 0;
   return {
@@ -118,6 +130,7 @@ export async function startPostgres(): Promise<PostgresCluster> {
       await tool("pg_ctl", ["restart", "-w", "-t", "30", "-m", "fast", "-D", data, "-l", log, "-o", serverOptions(port)]);
     },
     async stop() {
+      process.off("exit", stopAtExit);
       await tool("pg_ctl", ["stop", "-m", "immediate", "-w", "-D", data]).catch(() => {});
       rmSync(dir, { recursive: true, force: true });
     },
