@@ -14,6 +14,7 @@ import { formatHostPort } from "../../shared/address.js";
 import { silentLogger } from "../../shared/logging.js";
 import { connect, type ApiClients } from "../../cli/api-clients.js";
 import { eventually } from "../support/eventually.js";
+import { testDatabaseFromEnv } from "../support/postgres.js";
 import { startController, type Controller } from "../../controller/server.js";
 import { startSimulator, type Simulator, type SimulatorOptions } from "../../simulator/index.js";
 import { OperationState, type Operation } from "../../gen/hostaggregates/v1/operation_pb.js";
@@ -35,7 +36,10 @@ export interface ProductOptions {
   controllerEnv?: Record<string, string>;
   /** Serve /metrics: the in-process controller on an HTTP port, every agent on a metrics listener. */
   metrics?: boolean;
-  /** The controller's database: a postgres:// URL (test/support/postgres.ts), or by default a SQLite file in a temp dir. */
+  /**
+   * The controller's database: a postgres:// URL (test/support/postgres.ts); by default a SQLite file
+   * in a temp dir, or a PostgreSQL database with AGGREGATES_TEST_DB=postgres.
+   */
   db?: string;
 }
 
@@ -146,7 +150,7 @@ export async function startProduct(options: ProductOptions): Promise<Product> {
   let controller: Controller | undefined;
   let controllerProcess: ControllerProcess | undefined;
   let endpoint: string;
-  const db = options.db ?? join(dir, "controller.db");
+  const db = options.db ?? (await testDatabaseFromEnv()) ?? join(dir, "controller.db");
   if (options.controllerProcess) {
     controllerProcess = new ControllerProcess(db, {
       AGGREGATES_ADMIN_TOKEN: adminToken,

@@ -5,7 +5,7 @@
  * /usr/lib/postgresql/N/bin), the suites that need them are skipped with the reason — and fail
  * under CI=true, where .ci/run installs the package.
  */
-import { execFile, execFileSync } from "node:child_process";
+import { execFile, execFileSync, spawn } from "node:child_process";
 import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -98,18 +98,26 @@ export async function startPostgres(): Promise<PostgresCluster> {
       if (attempt >= 3) throw new Error(`pg_ctl start failed: ${String(err)}\n${existsSync(log) ? readFileSync(log, "utf8") : ""}`);
     }
   }
-  // Should the test process end without stop() (a hook that timed out), the server goes with it.
+  // Should the test process end without stop() (a hook that timed out, a worker ended by the test
+  // runner), the server goes with it: at exit, or else from a watchdog that outlives the process.
+  const stopArgs = ["stop", "-m", "immediate", "-D", data];
+  const stopCommand = owner !== undefined ? ["runuser", "-u", "postgres", "--", join(binDir, "pg_ctl"), ...stopArgs] : [join(binDir, "pg_ctl"), ...stopArgs];
   const stopAtExit = () => {
     try {
-      const args = ["stop", "-m", "immediate", "-D", data];
-      if (owner !== undefined) execFileSync("runuser", ["-u", "postgres", "--", join(binDir, "pg_ctl"), ...args], { stdio: "ignore" });
-      else execFileSync(join(binDir, "pg_ctl"), args, { stdio: "ignore" });
+      execFileSync(stopCommand[0]!, stopCommand.slice(1), { stdio: "ignore" });
     } catch {
       // already stopped
     }
     rmSync(dir, { recursive: true, force: true });
   };
   process.once("exit", stopAtExit);
+  const quoted = (arg: string) => `'${arg.replaceAll("'", "'\\''")}'`;
+  const watchdog = spawn(
+    "sh",
+    ["-c", `while kill -0 ${process.pid} 2>/dev/null && [ -d ${quoted(data)} ]; do sleep 1; done; ${stopCommand.map(quoted).join(" ")} >/dev/null 2>&1; rm -rf ${quoted(dir)}`],
+    { detached: true, stdio: "ignore" },
+  );
+  watchdog.unref();
   const url = (database: string) => `postgres://${user}@127.0.0.1:${port}/${database}`;
   let databases = 0;
   return {
@@ -135,4 +143,18 @@ export async function startPostgres(): Promise<PostgresCluster> {
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+let shared: Promise<PostgresCluster> | undefined;
+
+/**
+ * With AGGREGATES_TEST_DB=postgres, a new database on one cluster shared by the test file (stopped
+ * when the process exits) — the harnesses then run their controller on PostgreSQL; otherwise
+ * undefined (they use SQLite). Throws when PostgreSQL is asked for but missing.
+ */
+export async function testDatabaseFromEnv(): Promise<string | undefined> {
+  if (process.env["AGGREGATES_TEST_DB"] !== "postgres") return undefined;
+  if (postgresMissing) throw new Error(`AGGREGATES_TEST_DB=postgres: ${postgresMissing}`);
+  shared ??= startPostgres();
+  return (await shared).createDatabase();
 }
