@@ -31,6 +31,7 @@ import { PgHostRepo } from "./pg-host-repo.js";
 import { PgLeaseRepo } from "./pg-lease-repo.js";
 import { PgOperationRepo } from "./pg-operation-repo.js";
 import type { PgSession } from "./pg-session.js";
+import { isConnectionLoss, retryOnConnectionLoss } from "./pg-reconnect.js";
 import { PgVmOriginRepo } from "./pg-vm-origin-repo.js";
 import { printableDatabase } from "./database-url.js";
 import { acquireControllerLock, advisoryLocks, boundParam, migratePostgres, openPostgresPool } from "./postgres-database.js";
@@ -95,10 +96,15 @@ export class PostgresStore implements Store {
     readonly pool: pg.Pool,
     /** Releases the controller lock (none unless opened exclusive). */
     private readonly releaseLock: () => Promise<void> = async () => {},
+    /** How long a read or a transaction waits for a lost database to answer again before it fails. */
+    private readonly reconnectMs = 30_000,
   ) {
+    // Inside a transaction a lost connection fails the statement (the transaction is run again); outside, the statement is.
+    const query = (sql: string, params: unknown[] | undefined) =>
+      this.joining() ? this.connection().query(sql, params?.map(boundParam)) : retryOnConnectionLoss(() => this.pool.query(sql, params?.map(boundParam)), this.reconnectMs);
     const session: PgSession = {
-      rows: async (sql, params) => (await this.connection().query(sql, params?.map(boundParam))).rows,
-      run: async (sql, params) => (await this.connection().query(sql, params?.map(boundParam))).rowCount ?? 0,
+      rows: async (sql, params) => (await query(sql, params)).rows,
+      run: async (sql, params) => (await query(sql, params)).rowCount ?? 0,
       requireTransaction: () => {
         if (!this.joining()) throw new Error("store writes must run inside store.transaction()");
       },
@@ -107,8 +113,8 @@ export class PostgresStore implements Store {
       if (this.joining()) throw new Error("lease calls run outside store transactions");
     };
     const alone: PgSession = {
-      rows: async (sql, params) => (outsideTransactions(), (await this.pool.query(sql, params?.map(boundParam))).rows),
-      run: async (sql, params) => (outsideTransactions(), (await this.pool.query(sql, params?.map(boundParam))).rowCount ?? 0),
+      rows: async (sql, params) => (outsideTransactions(), (await query(sql, params)).rows),
+      run: async (sql, params) => (outsideTransactions(), (await query(sql, params)).rowCount ?? 0),
       requireTransaction: () => session.requireTransaction(),
     };
     const aggregateTouched = async (id: number | null) => {
@@ -181,16 +187,18 @@ export class PostgresStore implements Store {
 
   async transaction<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T> {
     if (this.joining()) return fn(this.tx);
-    const run = async (): Promise<T> => {
+    const attempt = async (): Promise<T> => {
       const client = await this.pool.connect();
       const open: OpenTransaction = { open: true, client };
       let broken = false;
+      let committing = false;
       this.running = open;
       try {
         await client.query("BEGIN");
         await client.query("SELECT pg_advisory_xact_lock($1)", [advisoryLocks.writes]);
         const result = await this.inTransaction.run(open, () => fn(this.tx));
         open.open = false;
+        committing = true;
         await client.query("COMMIT");
         const announcements = this.announcements;
         this.announcements = [];
@@ -200,6 +208,8 @@ export class PostgresStore implements Store {
         open.open = false;
         this.announcements = [];
         await client.query("ROLLBACK").catch(() => (broken = true));
+        // Lost during COMMIT, the transaction may or may not have been applied: never run it again.
+        if (committing && isConnectionLoss(err)) throw new Error(`the database connection was lost during COMMIT (the transaction may have been applied): ${String(err)}`);
         throw err;
       } finally {
         this.running = undefined;
@@ -207,6 +217,8 @@ export class PostgresStore implements Store {
         client.release(broken);
       }
     };
+    // A transaction that lost its connection before COMMIT was rolled back by the server: run it again once the database answers.
+    const run = () => retryOnConnectionLoss(attempt, this.reconnectMs);
     this.queued++;
     const result = this.queue.then(run, run);
     this.queue = result.then(
@@ -225,6 +237,7 @@ export class PostgresStore implements Store {
   }
 
   probe(): Promise<void> {
+    // No retry: the health check must see the database as it is now.
     return this.read(async () => void (await this.connection().query("SELECT 1 FROM aggregates LIMIT 1")));
   }
 

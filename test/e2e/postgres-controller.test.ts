@@ -77,6 +77,30 @@ describeOnPostgres("the controller on PostgreSQL", () => {
     });
   });
 
+  describe("PostgreSQL restarted", () => {
+    let p: Product;
+    beforeAll(async () => {
+      p = await startProduct({ hosts: 2, baseAddress: "127.0.9.110", db: await cluster.createDatabase() });
+    }, 60_000);
+    afterAll(async () => p?.close());
+
+    it("in the middle of an AddHost: the operation still ends SUCCEEDED and the record matches the pool", async () => {
+      const agg = await p.api.aggregates.createAggregate({ name: "pg-restart" });
+      await p.addHost(agg.id, "xs1");
+      const op = await p.api.aggregates.addHost({ aggregateId: agg.id, host: "xs2" });
+      await cluster.restart();
+      const done = await p.waitOperation(op.id, 60_000);
+      expect(done.state, done.error?.message).toBe(OperationState.SUCCEEDED);
+      expect(simulatedPool(p, "xs1")).toEqual({ name: "pg-restart", members: ["xs1", "xs2"] });
+      const record = await p.api.aggregates.getAggregate({ id: agg.id });
+      expect(record.hosts).toEqual(["xs1", "xs2"]);
+      expect(record.pool?.state).toBe(PoolState.ACTIVE);
+      // Intake works again.
+      await p.api.aggregates.updateAggregate({ id: agg.id, name: "pg-restarted" });
+      expect((await p.api.aggregates.getAggregate({ id: agg.id })).name).toBe("pg-restarted");
+    });
+  });
+
   describe("the daemon with --db postgres://…", () => {
     let p: Product;
     let url: string;
