@@ -71,30 +71,3 @@ export async function migratePostgres(pool: pg.Pool): Promise<number> {
   }
   return newest;
 }
-
-/**
- * Takes the controller lock on a connection of its own and keeps it until the returned release is
- * called: a second controller on the same database is refused, as the SQLite lock file refuses one
- * (until operations run under per-aggregate leases, two engines would drive the same pools). The
- * server releases the lock if that connection ends (the server restarted, the connection was cut).
- */
-export async function acquireControllerLock(url: string, printable: string): Promise<() => Promise<void>> {
-  const client = new pg.Client({ connectionString: url, application_name: "aggregates-controller (lock)" });
-  client.on("error", () => {});
-  await client.connect();
-  try {
-    const [row] = (await client.query<{ taken: boolean }>("SELECT pg_try_advisory_lock($1) AS taken", [advisoryLocks.controller])).rows;
-    if (!row?.taken) {
-      const holders = await client.query<{ pid: number; client_addr: string | null }>(
-        "SELECT pid, client_addr FROM pg_locks JOIN pg_stat_activity USING (pid) WHERE locktype = 'advisory' AND objid = $1 AND granted",
-        [advisoryLocks.controller],
-      );
-      const who = holders.rows.map((h) => `server process ${h.pid}${h.client_addr ? ` from ${h.client_addr}` : ""}`).join(", ") || "another session";
-      throw new Error(`the database ${printable} is in use by another controller (${who}); stop that controller first`);
-    }
-  } catch (err) {
-    await client.end().catch(() => {});
-    throw err;
-  }
-  return () => client.end().catch(() => {});
-}

@@ -1,7 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { describeOnPostgres, startPostgres, type PostgresCluster } from "../../test/support/postgres.js";
 import { eventually } from "../../test/support/eventually.js";
+import pg from "pg";
 import { migrations } from "./migrations.js";
+import { advisoryLocks } from "./postgres-database.js";
 import { openPostgresStore, type PostgresStore } from "./postgres-store.js";
 import { storeSuite } from "./store-suite.js";
 
@@ -137,6 +139,34 @@ describeOnPostgres("PostgresStore", () => {
       expect((await store.hosts.get("h1"))!.lastHeartbeatAt).toBe("2030-01-01T00:00:00.000Z");
       expect((await store.aggregates.get(id))!.name).toBe("survivor-2");
       await store.probe();
+    });
+
+    it("opened exclusive, it takes its lock again after the server restarted; a second one is still refused", async () => {
+      const url = await cluster.createDatabase();
+      const first = await openPostgresStore(url, { exclusive: true });
+      opened.push(first);
+      await cluster.restart();
+      await first.transaction(async (t) => t.aggregates.insert("after-restart", null, now()));
+      await expect(openPostgresStore(url, { exclusive: true })).rejects.toThrow(/in use by another controller/);
+    });
+
+    it("opened exclusive, it stops writing once another session took its lock while its connection was lost", async () => {
+      const url = await cluster.createDatabase();
+      const first = await openPostgresStore(url, { exclusive: true });
+      opened.push(first);
+      const rival = new pg.Client({ connectionString: url });
+      await rival.connect();
+      try {
+        // The rival waits for the lock; cutting the first store's lock connection hands it over at once.
+        const waiting = rival.query("SELECT pg_advisory_lock($1)", [advisoryLocks.controller]);
+        await eventually("the rival to wait for the lock", async () => (await first.pool.query("SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")).rowCount === 1);
+        await first.pool.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'aggregates-controller (lock)' AND datname = current_database()");
+        await waiting;
+        await expect(first.transaction(async (t) => t.aggregates.insert("must-not", null, now()))).rejects.toThrow(/in use by another controller/);
+        expect((await rival.query("SELECT count(*)::int AS n FROM aggregates")).rows[0].n).toBe(0);
+      } finally {
+        await rival.end();
+      }
     });
 
     it("a read sees another store's committed write at once (no cache outlives it)", async () => {

@@ -34,7 +34,8 @@ import type { PgSession } from "./pg-session.js";
 import { isConnectionLoss, retryOnConnectionLoss } from "./pg-reconnect.js";
 import { PgVmOriginRepo } from "./pg-vm-origin-repo.js";
 import { printableDatabase } from "./database-url.js";
-import { acquireControllerLock, advisoryLocks, boundParam, migratePostgres, openPostgresPool } from "./postgres-database.js";
+import { acquireControllerLock, type ControllerLock } from "./controller-lock.js";
+import { advisoryLocks, boundParam, migratePostgres, openPostgresPool } from "./postgres-database.js";
 import type { AggregateStore, EventInput, EventStore, HostStore, LeaseStore, OperationStore, Store, StoreTx, VmOriginStore } from "./store.js";
 
 /** The transaction a call runs in; `open` turns false at its end, so work it started that outlives it runs as outside. */
@@ -42,6 +43,9 @@ interface OpenTransaction {
   open: boolean;
   client: pg.PoolClient;
 }
+
+/** Rolls the attempt back and runs it again once the controller lock is held again (classified as a lost connection). */
+const lockBeingRetaken = () => Object.assign(new Error("the controller lock's connection was lost; taking it again"), { code: "08006" });
 
 /** Methods of an object, each run through `run`. */
 function viewOf<T extends object, K extends keyof T>(repo: T, names: readonly K[], run: <R>(fn: () => Promise<R>) => Promise<R>): Pick<T, K> {
@@ -59,16 +63,16 @@ function viewOf<T extends object, K extends keyof T>(repo: T, names: readonly K[
  * closes (acquireControllerLock).
  */
 export async function openPostgresStore(url: string, options: { exclusive?: boolean } = {}): Promise<PostgresStore> {
-  const release = options.exclusive ? await acquireControllerLock(url, printableDatabase(url)) : async () => {};
+  const lock = options.exclusive ? await acquireControllerLock(url, printableDatabase(url)) : undefined;
   const pool = openPostgresPool(url);
   try {
     await migratePostgres(pool);
   } catch (err) {
     await pool.end();
-    await release();
+    await lock?.release();
     throw err;
   }
-  return new PostgresStore(pool, release);
+  return new PostgresStore(pool, lock);
 }
 
 /** The PostgreSQL implementation of the store port. */
@@ -94,8 +98,8 @@ export class PostgresStore implements Store {
   /** The pool: for store/ only (tests read through it). */
   constructor(
     readonly pool: pg.Pool,
-    /** Releases the controller lock (none unless opened exclusive). */
-    private readonly releaseLock: () => Promise<void> = async () => {},
+    /** The controller lock (none unless opened exclusive): transactions run only while it is held. */
+    private readonly lock?: ControllerLock,
     /** How long a read or a transaction waits for a lost database to answer again before it fails. */
     private readonly reconnectMs = 30_000,
   ) {
@@ -188,7 +192,11 @@ export class PostgresStore implements Store {
   async transaction<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T> {
     if (this.joining()) return fn(this.tx);
     const attempt = async (): Promise<T> => {
+      await this.lock?.held();
       const client = await this.pool.connect();
+      // Checked out, the pool no longer listens: a connection lost between two statements would be an uncaught error.
+      const ignore = () => {};
+      client.on("error", ignore);
       const open: OpenTransaction = { open: true, client };
       let broken = false;
       let committing = false;
@@ -196,6 +204,8 @@ export class PostgresStore implements Store {
       try {
         await client.query("BEGIN");
         await client.query("SELECT pg_advisory_xact_lock($1)", [advisoryLocks.writes]);
+        // The controller lock is checked under the write lock: no write commits after it was lost.
+        if (this.lock && !(await this.lock.confirm(client))) throw lockBeingRetaken();
         const result = await this.inTransaction.run(open, () => fn(this.tx));
         open.open = false;
         committing = true;
@@ -213,6 +223,7 @@ export class PostgresStore implements Store {
         throw err;
       } finally {
         this.running = undefined;
+        client.off("error", ignore);
         // A connection that cannot roll back is dropped, not returned to the pool.
         client.release(broken);
       }
@@ -254,6 +265,6 @@ export class PostgresStore implements Store {
     this.closed = true;
     await this.queue;
     await this.pool.end();
-    await this.releaseLock();
+    await this.lock?.release();
   }
 }
