@@ -9,15 +9,17 @@
  * before it began: every intake rule (read inside the transaction, then written) holds as it does
  * on SQLite, with nothing committing between the check and the write. Row locks would not do: the
  * rules are about rows that may not exist yet (a free name, no unfinished operation, a host in no
- * other aggregate). SERIALIZABLE would need every transaction body to be re-run on 40001/40P01,
- * and the bodies are async code that the SQLite store runs exactly once. The price is one writer
+ * other aggregate). SERIALIZABLE would make re-running bodies routine (on 40001/40P01, under any
+ * contention), where this store re-runs one only after a lost connection (pg-reconnect.ts) and
+ * never for a conflict, and deadlocks cannot arise between store transactions. The price is one writer
  * at a time, which the controller's write rate (intake, journal steps, batched heartbeats) allows.
  * Reads outside a transaction take no lock and see committed rows only.
  *
  * In this process, as on SQLite: transactions are queued and run in the order asked for, a read
  * from outside waits for the transactions queued before it, calls made inside a transaction join
  * it (AsyncLocalStorage tells), and change announcements go out after the commit. Aggregate reads
- * are not cached (another process may have written the row).
+ * are not cached (another process may have written the row). Opened exclusive, transactions also
+ * require the controller lock (controller-lock.ts).
  */
 import { AsyncLocalStorage } from "node:async_hooks";
 import type pg from "pg";
