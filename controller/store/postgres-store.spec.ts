@@ -5,7 +5,7 @@ import pg from "pg";
 import { migrations } from "./migrations.js";
 import { advisoryLocks } from "./postgres-database.js";
 import { openPostgresStore, type PostgresStore } from "./postgres-store.js";
-import { storeSuite } from "./store-suite.js";
+import { storeSuite } from "../../test/support/store-suite.js";
 
 const now = () => new Date().toISOString();
 

@@ -1,5 +1,5 @@
 import { openSqliteStore } from "./sqlite-store.js";
-import { storeSuite } from "./store-suite.js";
+import { storeSuite } from "../../test/support/store-suite.js";
 
 storeSuite("SqliteStore", async () => {
   const store = openSqliteStore(":memory:");

@@ -1,11 +1,12 @@
 /**
  * The behaviour every implementation of the store port must have, as a vitest suite: run by
- * sqlite-store.spec.ts and postgres-store.spec.ts against their own stores.
+ * controller/store/sqlite-store.spec.ts and postgres-store.spec.ts against their own stores (kept
+ * out of controller/ so that the build does not ship it).
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { eventually } from "../../test/support/eventually.js";
-import { beginJoin, confirmMember, markFailed } from "../model/lifecycle.js";
-import type { Registration, Store } from "./store.js";
+import { eventually } from "./eventually.js";
+import { beginJoin, confirmMember, markFailed } from "../../controller/model/lifecycle.js";
+import type { Registration, Store } from "../../controller/store/store.js";
 
 const now = () => new Date().toISOString();
 
