@@ -1,8 +1,9 @@
 /** The controller's command line: its usage text and its flags (also the config-file keys). */
 import type { ParseArgsConfig } from "node:util";
+import { isPostgresUrl } from "./store/database-url.js";
 
 /** Usage text. */
-export const usage = `usage: aggregates-controller [--config FILE] [--listen HOST:PORT] [--http-listen HOST:PORT|off] [--db PATH]
+export const usage = `usage: aggregates-controller [--config FILE] [--listen HOST:PORT] [--http-listen HOST:PORT|off] [--db PATH|URL]
        [--tokens-file FILE] [--tls-cert F --tls-key F [--tls-client-ca F]] [--heartbeat-interval SECONDS]
        [--agent-token-file F] [--agent-ca F --agent-cert F --agent-key F]
        [--step-timeout SECONDS] [--reconcile-interval SECONDS]
@@ -12,10 +13,12 @@ export const usage = `usage: aggregates-controller [--config FILE] [--listen HOS
                       (keys are the flag names without "--"; flags given here override it)
   --listen            gRPC address (default 127.0.0.1:50051)
   --http-listen       Connect/JSON (curl) address (default 127.0.0.1:50052; "off" disables)
-  --db                SQLite database (default ./data/controller.db)
+  --db                the database: a SQLite file, or postgres://USER[:PASSWORD]@HOST:PORT/DB for
+                      PostgreSQL (also AGGREGATES_DB_URL; default ./data/controller.db)
   --tokens-file       JSON list of {"token": "...", "role": "admin"|"agent"|"metrics"}
                       (also AGGREGATES_ADMIN_TOKEN / AGGREGATES_AGENT_TOKEN / AGGREGATES_METRICS_TOKEN);
-                      with none, development tokens are generated under the database's directory.
+                      with none, development tokens are generated under the database's directory
+                      (./data with PostgreSQL).
                       GET /metrics on the HTTP port needs a metrics or admin token (docs/metrics.md)
   --tls-cert/--tls-key  serve TLS; --tls-client-ca requires client certificates (mTLS)
   --agent-token-file  token the controller presents to agents (default: AGGREGATES_AGENT_TOKEN,
@@ -35,7 +38,8 @@ export const usage = `usage: aggregates-controller [--config FILE] [--listen HOS
 export const controllerOptions = {
   listen: { type: "string", default: "127.0.0.1:50051" },
   "http-listen": { type: "string", default: "127.0.0.1:50052" },
-  db: { type: "string", default: "./data/controller.db" },
+  // No default here: --db, then AGGREGATES_DB_URL, then defaultDatabase (databaseOption).
+  db: { type: "string" },
   "tokens-file": { type: "string" },
   "tls-cert": { type: "string" },
   "tls-key": { type: "string" },
@@ -52,3 +56,16 @@ export const controllerOptions = {
   "console-dir": { type: "string" },
   help: { type: "boolean", short: "h" },
 } satisfies NonNullable<ParseArgsConfig["options"]>;
+
+
+/** The SQLite file used when neither --db nor AGGREGATES_DB_URL names a database. */
+export const defaultDatabase = "./data/controller.db";
+
+/**
+ * The database the controller opens: --db (or the config file's "db"), else AGGREGATES_DB_URL,
+ * else the default file. A postgres:// URL is kept as it is; a path is made absolute.
+ */
+export function databaseOption(flag: string | undefined, env: NodeJS.ProcessEnv, resolvePath: (path: string) => string): string {
+  const db = flag ?? (env["AGGREGATES_DB_URL"] || undefined) ?? defaultDatabase;
+  return isPostgresUrl(db) ? db : resolvePath(db);
+}

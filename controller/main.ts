@@ -7,7 +7,8 @@ import { createLogger } from "../shared/logging.js";
 import { loadClientTls, loadServerTls } from "../shared/tls.js";
 import { readFileSync } from "node:fs";
 import { crashHookFromEnv } from "./engine/crash-hook.js";
-import { controllerOptions, usage } from "./cli-options.js";
+import { controllerOptions, databaseOption, defaultDatabase, usage } from "./cli-options.js";
+import { isPostgresUrl, printableDatabase } from "./store/database-url.js";
 import { devToken } from "./dev-tokens.js";
 
 async function main(): Promise<void> {
@@ -17,12 +18,12 @@ async function main(): Promise<void> {
     return;
   }
   const log = createLogger("controller");
-  const dbPath = resolve(values.db);
+  const dbPath = databaseOption(values.db, process.env, (path) => resolve(path));
   const tokens = TokenRegistry.load({ file: values["tokens-file"] });
   const notes: string[] = [];
   let agentToken = values["agent-token-file"] ? readFileSync(values["agent-token-file"], "utf8").trim() : process.env.AGGREGATES_AGENT_TOKEN;
   if (tokens.size === 0) {
-    const dataDir = dirname(dbPath);
+    const dataDir = isPostgresUrl(dbPath) ? resolve(dirname(defaultDatabase)) : dirname(dbPath);
     const admin = devToken(dataDir, "admin-token");
     const agent = devToken(dataDir, "agent-token");
     tokens.add(admin.token, "admin").add(agent.token, "agent");
@@ -70,7 +71,7 @@ async function main(): Promise<void> {
     console.log(`Prometheus metrics on ${base}/metrics (a metrics or admin token)`);
     if (values["console-dir"] !== "off") console.log(`web console on ${base}/ui/`);
   }
-  console.log(`database: ${dbPath}`);
+  console.log(`database: ${printableDatabase(dbPath)}`);
   for (const note of notes) console.log(note);
   console.log(`authenticate with the header "authorization: Bearer <admin token>"; for aggctl: export AGGREGATES_ENDPOINT=${grpcEndpoint} AGGREGATES_TOKEN=<admin token>`);
 

@@ -28,7 +28,7 @@ import { KnownCapacity } from "./model/known-capacity.js";
 import { operationSpecs } from "./operations/index.js";
 import { AgentDirectory, type AgentCredentials } from "./pool/agent-directory.js";
 import { novaRoutes } from "./rest/nova-routes.js";
-import { openSqliteStore } from "./store/sqlite-store.js";
+import { openStore } from "./store/open-store.js";
 import { MasterFailureDetector, masterFailureSettings } from "./watchers/master-failure-detector.js";
 import { Reconciler } from "./watchers/reconciler.js";
 
@@ -38,7 +38,7 @@ export interface ControllerOptions {
   grpcListen?: string;
   /** Connect/JSON listen address; none when undefined. */
   httpListen?: string;
-  /** SQLite database path. */
+  /** SQLite database path, or a postgres://USER@HOST:PORT/DB URL (store/open-store.ts). */
   dbPath: string;
   tokens: TokenRegistry;
   tls?: ServerTls;
@@ -84,7 +84,7 @@ export interface Controller {
 /** Opens the store and serves the API. */
 export async function startController(options: ControllerOptions): Promise<Controller> {
   const log = options.log ?? createLogger("controller");
-  const store = openSqliteStore(options.dbPath);
+  const store = await openStore(options.dbPath);
   const metrics = createControllerMetrics({ store, tokens: options.tokens, processMetrics: options.processMetrics });
   const base: ControllerContext = {
     store,

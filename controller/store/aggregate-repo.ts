@@ -4,25 +4,9 @@ import { SqliteError, type Statement } from "better-sqlite3";
 import type { PoolErrorChange } from "../model/lifecycle.js";
 import type { AggregateRecord, MemberRecord, MembershipName, PoolErrorRecord, PoolStateName } from "../model/records.js";
 import type { Db } from "./database.js";
-import { parseJson, toJson } from "./json-column.js";
+import { toJson } from "./json-column.js";
+import { hydrateAggregate, poolFactsOf, poolUpdateColumns, type AggregateRow } from "./rows.js";
 import type { PoolUpdate } from "./store.js";
-
-interface AggregateRow {
-  id: number;
-  uuid: string;
-  name: string;
-  availability_zone: string | null;
-  az_from_host: number;
-  pool_state: PoolStateName;
-  master_host: string | null;
-  pool_uuid: string | null;
-  last_error: string | null;
-  drift: string | null;
-  lost_vms: string | null;
-  checked_at: string | null;
-  created_at: string;
-  updated_at: string;
-}
 
 /** Data access for aggregates. */
 export class AggregateRepo {
@@ -67,27 +51,6 @@ export class AggregateRepo {
     this.touchRow = db.prepare("UPDATE aggregates SET updated_at = ? WHERE id = ?");
   }
 
-  private hydrate(row: AggregateRow, metadata: { key: string; value: string }[], members: MemberRecord[]): AggregateRecord {
-    return {
-      id: row.id,
-      uuid: row.uuid,
-      name: row.name,
-      availabilityZone: row.availability_zone,
-      azFromHost: row.az_from_host === 1,
-      poolState: row.pool_state,
-      masterHost: row.master_host,
-      poolUuid: row.pool_uuid,
-      lastError: parseJson(row.last_error, null),
-      drift: parseJson(row.drift, []),
-      lostVms: parseJson(row.lost_vms, []),
-      checkedAt: row.checked_at,
-      createdAt: row.created_at,
-      updatedAt: row.updated_at,
-      metadata: Object.fromEntries(metadata.map((m) => [m.key, m.value])),
-      members,
-    };
-  }
-
   /** Forgets cached aggregates (called on every write that changes an aggregate or its members). */
   invalidate(): void {
     this.cache.clear();
@@ -103,7 +66,7 @@ export class AggregateRepo {
     const row = this.byId.get(id);
     if (!row) return undefined;
     const members = this.membersOf.all(id).map((m) => ({ host: m.name, state: m.membership }));
-    const record = this.hydrate(row, this.metadataOf.all(id), members);
+    const record = hydrateAggregate(row, this.metadataOf.all(id), members);
     if (cacheable) {
       if (this.cache.size >= 10_000) this.cache.clear();
       this.cache.set(id, record);
@@ -133,7 +96,7 @@ export class AggregateRepo {
     for (const h of this.membersRange.all(first, last)) {
       (members.get(h.aggregate_id) ?? members.set(h.aggregate_id, []).get(h.aggregate_id)!).push({ host: h.name, state: h.membership });
     }
-    return rows.map((r) => this.hydrate(r, metadata.get(r.id) ?? [], members.get(r.id) ?? []));
+    return rows.map((r) => hydrateAggregate(r, metadata.get(r.id) ?? [], members.get(r.id) ?? []));
   }
 
   /** Inserts an aggregate and returns its id; undefined when the name is taken. */
@@ -178,17 +141,10 @@ export class AggregateRepo {
     this.invalidate();
     const sets: string[] = ["updated_at = @now"];
     const params: Record<string, unknown> = { id, now };
-    const column = (name: string, value: unknown) => {
+    for (const [name, value] of poolUpdateColumns(update)) {
       sets.push(`${name} = @${name}`);
       params[name] = value;
-    };
-    if (update.masterHost !== undefined) column("master_host", update.masterHost);
-    if (update.poolUuid !== undefined) column("pool_uuid", update.poolUuid);
-    if (update.drift !== undefined) column("drift", toJson(update.drift));
-    if (update.lostVms !== undefined) column("lost_vms", toJson(update.lostVms));
-    if (update.checkedAt !== undefined) column("checked_at", update.checkedAt);
-    if (update.availabilityZone !== undefined) column("availability_zone", update.availabilityZone);
-    if (update.azFromHost !== undefined) column("az_from_host", update.azFromHost ? 1 : 0);
+    }
     this.db.prepare(`UPDATE aggregates SET ${sets.join(", ")} WHERE id = @id`).run(params);
   }
 
@@ -204,8 +160,7 @@ export class AggregateRepo {
   settle(id: number, derive: (facts: { hosts: number; lastError: PoolErrorRecord | null }) => PoolStateName, now: string): void {
     const row = this.byId.get(id);
     if (!row) return;
-    const hosts = this.membersOf.all(id).filter((m) => m.membership !== "FAILED").length;
-    const state = derive({ hosts, lastError: parseJson(row.last_error, null) });
+    const state = derive(poolFactsOf(this.membersOf.all(id), row.last_error));
     if (state === row.pool_state) return;
     this.invalidate();
     this.db.prepare("UPDATE aggregates SET pool_state = ?, updated_at = ? WHERE id = ?").run(state, now, id);

@@ -1,6 +1,7 @@
 /** Opens the controller's SQLite database (WAL, synchronous=FULL) and applies migrations. */
 import Database from "better-sqlite3";
-import { migrations } from "./migrations.js";
+import { migrations, migrationSql } from "./migrations.js";
+import { sqliteDialect } from "./sql-dialect.js";
 
 /** An open database handle. */
 export type Db = Database.Database;
@@ -27,7 +28,7 @@ export function migrate(db: Db): number {
   for (const m of migrations) {
     if (m.version <= current) continue;
     db.transaction(() => {
-      db.exec(m.sql);
+      db.exec(migrationSql(m, sqliteDialect));
       db.pragma(`user_version = ${m.version}`);
     })();
   }

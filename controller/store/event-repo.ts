@@ -1,27 +1,8 @@
 /** The event log in SQLite. */
 import { nowIso, type EventRecord } from "../model/records.js";
 import type { Db } from "./database.js";
+import { hydrateEvent, type EventRow } from "./rows.js";
 import type { EventInput } from "./store.js";
-
-interface EventRow {
-  id: number;
-  time: string;
-  kind: string;
-  aggregate_id: number | null;
-  host: string | null;
-  operation_id: string | null;
-  message: string;
-}
-
-const hydrate = (r: EventRow): EventRecord => ({
-  id: r.id,
-  time: r.time,
-  kind: r.kind,
-  aggregateId: r.aggregate_id,
-  host: r.host,
-  operationId: r.operation_id,
-  message: r.message,
-});
 
 /** Data access for events. */
 export class EventRepo {
@@ -49,7 +30,7 @@ export class EventRepo {
       filter.aggregateId !== undefined
         ? this.db.prepare("SELECT * FROM events WHERE aggregate_id = ? AND id < ? ORDER BY id DESC LIMIT ?").all(filter.aggregateId, filter.beforeId, filter.limit)
         : this.db.prepare("SELECT * FROM events WHERE id < ? ORDER BY id DESC LIMIT ?").all(filter.beforeId, filter.limit);
-    return (rows as EventRow[]).map(hydrate);
+    return (rows as EventRow[]).map(hydrateEvent);
   }
 
   /** Events with id > afterId, oldest first. */
@@ -58,7 +39,7 @@ export class EventRepo {
       aggregateId !== undefined
         ? this.db.prepare("SELECT * FROM events WHERE id > ? AND aggregate_id = ? ORDER BY id LIMIT 1000").all(afterId, aggregateId)
         : this.db.prepare("SELECT * FROM events WHERE id > ? ORDER BY id LIMIT 1000").all(afterId);
-    return (rows as EventRow[]).map(hydrate);
+    return (rows as EventRow[]).map(hydrateEvent);
   }
 
   /** The newest event id (0 when none). */

@@ -1,46 +1,11 @@
 /** Registered hosts in SQLite. Callers wrap writes in a transaction. */
 import type { Statement } from "better-sqlite3";
 import { reportedLiveness, type HostChange } from "../model/lifecycle.js";
-import type { CapacityRecord, HostRecord, LivenessName, MaintenanceName, MembershipName, PoolFactsRecord } from "../model/records.js";
+import type { CapacityRecord, HostRecord, LivenessName, PoolFactsRecord } from "../model/records.js";
 import type { Db } from "./database.js";
-import { parseJson, toJson } from "./json-column.js";
+import { toJson } from "./json-column.js";
+import { heartbeatValues, hostChangeColumns, hydrateHost, type HostRow } from "./rows.js";
 import type { Registration } from "./store.js";
-
-interface HostRow {
-  name: string;
-  uuid: string | null;
-  xapi_address: string;
-  agent_endpoint: string;
-  az_hint: string | null;
-  enabled: number;
-  aggregate_id: number | null;
-  membership: MembershipName | null;
-  capacity: string | null;
-  pool_facts: string | null;
-  liveness: LivenessName;
-  last_heartbeat_at: string | null;
-  registered_at: string;
-  maintenance: MaintenanceName;
-  status_reason: string | null;
-}
-
-const hydrate = (r: HostRow): HostRecord => ({
-  name: r.name,
-  uuid: r.uuid,
-  xapiAddress: r.xapi_address,
-  agentEndpoint: r.agent_endpoint,
-  azHint: r.az_hint,
-  enabled: r.enabled === 1,
-  aggregateId: r.aggregate_id,
-  membership: r.membership,
-  capacity: parseJson<CapacityRecord | null>(r.capacity, null),
-  poolFacts: parseJson<PoolFactsRecord | null>(r.pool_facts, null),
-  liveness: r.liveness,
-  lastHeartbeatAt: r.last_heartbeat_at,
-  registeredAt: r.registered_at,
-  maintenance: r.maintenance,
-  statusReason: r.status_reason,
-});
 
 /** What the repo tells the store about its writes. */
 export interface HostRepoHooks {
@@ -81,7 +46,7 @@ export class HostRepo {
   get(name: string): HostRecord | undefined {
     this.hooks.beforeRead();
     const row = this.byName.get(name);
-    return row ? hydrate(row) : undefined;
+    return row ? hydrateHost(row) : undefined;
   }
 
   /** True when a host of this name is registered (no heartbeat flush: the batcher asks). */
@@ -96,13 +61,13 @@ export class HostRepo {
       options.aggregateId !== undefined
         ? this.db.prepare("SELECT * FROM hosts WHERE aggregate_id = ? AND name > ? ORDER BY name LIMIT ?").all(options.aggregateId, options.afterName, options.limit)
         : this.db.prepare("SELECT * FROM hosts WHERE name > ? ORDER BY name LIMIT ?").all(options.afterName, options.limit);
-    return (rows as HostRow[]).map(hydrate);
+    return (rows as HostRow[]).map(hydrateHost);
   }
 
   /** The hosts of an aggregate, in the order they were added. */
   members(aggregateId: number): HostRecord[] {
     this.hooks.beforeRead();
-    return this.membersOf.all(aggregateId).map(hydrate);
+    return this.membersOf.all(aggregateId).map(hydrateHost);
   }
 
   /** Names of live hosts whose last heartbeat is older than the cutoff. */
@@ -139,14 +104,7 @@ export class HostRepo {
   /** Records a heartbeat; returns false when the host is unknown. */
   heartbeat(name: string, capacity: CapacityRecord | null, facts: PoolFactsRecord | null, now: string): boolean {
     this.hooks.requireTransaction();
-    const result = this.heartbeatRow.run({
-      name,
-      capacity: toJson(capacity),
-      facts: toJson(facts),
-      uuid: facts?.hostUuid || null,
-      liveness: reportedLiveness(facts),
-      now,
-    });
+    const result = this.heartbeatRow.run({ name, ...heartbeatValues(capacity, facts), now });
     return result.changes > 0;
   }
 
@@ -157,12 +115,11 @@ export class HostRepo {
     if (!before) return;
     const sets: string[] = [];
     const params: Record<string, unknown> = { name };
-    const column = (col: string, value: unknown) => {
+    for (const [col, value] of hostChangeColumns(change)) {
       sets.push(`${col} = @${col}`);
       params[col] = value;
-    };
+    }
     if (change.aggregateId !== undefined) {
-      column("aggregate_id", change.aggregateId);
       // A host keeps its place in the member order while it stays in the same aggregate.
       sets.push(
         change.aggregateId === null
@@ -170,11 +127,6 @@ export class HostRepo {
           : "member_seq = CASE WHEN aggregate_id IS @aggregate_id AND member_seq IS NOT NULL THEN member_seq ELSE (SELECT COALESCE(MAX(member_seq), 0) + 1 FROM hosts WHERE aggregate_id = @aggregate_id) END",
       );
     }
-    if (change.membership !== undefined) column("membership", change.membership);
-    if (change.enabled !== undefined) column("enabled", change.enabled ? 1 : 0);
-    if (change.maintenance !== undefined) column("maintenance", change.maintenance);
-    if (change.liveness !== undefined) column("liveness", change.liveness);
-    if (change.statusReason !== undefined) column("status_reason", change.statusReason);
     if (sets.length === 0) return;
     this.db.prepare(`UPDATE hosts SET ${sets.join(", ")} WHERE name = @name`).run(params);
     if (change.aggregateId !== undefined || change.membership !== undefined) {

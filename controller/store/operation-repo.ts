@@ -1,45 +1,8 @@
 /** The operation journal in SQLite. Callers wrap writes in a transaction. */
 import type { OperationKindName, OperationOf, OperationRecord, OperationStateName } from "../model/records.js";
 import type { Db } from "./database.js";
-import { parseJson, toJson } from "./json-column.js";
+import { hydrateOperation, operationSaveValues, type OperationRow } from "./rows.js";
 import type { NewOperation } from "./store.js";
-
-interface OperationRow {
-  seq: number;
-  id: string;
-  kind: OperationKindName;
-  aggregate_id: number | null;
-  host: string | null;
-  state: OperationStateName;
-  progress: number;
-  steps: string;
-  params: string;
-  error: string | null;
-  evacuation: string | null;
-  cancel_requested: number;
-  created_at: string;
-  updated_at: string;
-  finished_at: string | null;
-}
-
-// The one place params are read back: the kind column says which params the JSON holds.
-const hydrate = (r: OperationRow): OperationRecord => ({
-  seq: r.seq,
-  id: r.id,
-  kind: r.kind,
-  aggregateId: r.aggregate_id,
-  host: r.host,
-  state: r.state,
-  progress: r.progress,
-  steps: parseJson(r.steps, []),
-  params: parseJson(r.params, {}) as never,
-  error: parseJson(r.error, null),
-  evacuation: parseJson(r.evacuation, null),
-  cancelRequested: r.cancel_requested === 1,
-  createdAt: r.created_at,
-  updatedAt: r.updated_at,
-  finishedAt: r.finished_at,
-});
 
 /** What the repo tells the store about its writes. */
 export interface OperationRepoHooks {
@@ -59,7 +22,7 @@ export class OperationRepo {
   /** One operation, or undefined. */
   get(id: string): OperationRecord | undefined {
     const row = this.db.prepare("SELECT * FROM operations WHERE id = ?").get(id) as OperationRow | undefined;
-    return row ? hydrate(row) : undefined;
+    return row ? hydrateOperation(row) : undefined;
   }
 
   /** Records a PENDING operation. */
@@ -84,18 +47,7 @@ export class OperationRepo {
         `UPDATE operations SET state = ?, progress = ?, steps = ?, params = ?, error = ?, evacuation = ?, cancel_requested = MAX(cancel_requested, ?),
            updated_at = ?, finished_at = ? WHERE id = ?`,
       )
-      .run(
-        op.state,
-        op.progress,
-        JSON.stringify(op.steps),
-        JSON.stringify(op.params),
-        toJson(op.error),
-        toJson(op.evacuation),
-        op.cancelRequested ? 1 : 0,
-        now,
-        op.finishedAt,
-        op.id,
-      );
+      .run(...operationSaveValues(op), now, op.finishedAt, op.id);
     this.hooks.aggregateTouched(op.aggregateId);
     this.hooks.operationChanged(op.id);
   }
@@ -106,7 +58,7 @@ export class OperationRepo {
       aggregateId === undefined
         ? this.db.prepare("SELECT * FROM operations WHERE state IN ('PENDING', 'RUNNING') ORDER BY seq").all()
         : this.db.prepare("SELECT * FROM operations WHERE state IN ('PENDING', 'RUNNING') AND aggregate_id = ? ORDER BY seq").all(aggregateId);
-    return (rows as OperationRow[]).map(hydrate);
+    return (rows as OperationRow[]).map(hydrateOperation);
   }
 
   /** Kinds of an aggregate's operations not yet ended. */
@@ -126,6 +78,6 @@ export class OperationRepo {
     const rows = this.db
       .prepare(`SELECT * FROM operations WHERE ${where.join(" AND ")} ORDER BY seq DESC LIMIT @limit`)
       .all(filter) as OperationRow[];
-    return rows.map(hydrate);
+    return rows.map(hydrateOperation);
   }
 }

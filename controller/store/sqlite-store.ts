@@ -17,8 +17,9 @@ import { openDatabase, type Db } from "./database.js";
 import { EventRepo } from "./event-repo.js";
 import { HeartbeatBatcher } from "./heartbeat-batcher.js";
 import { HostRepo } from "./host-repo.js";
+import { LeaseRepo } from "./lease-repo.js";
 import { OperationRepo } from "./operation-repo.js";
-import type { AggregateStore, EventInput, EventStore, HostStore, OperationStore, Store, StoreTx, VmOriginStore } from "./store.js";
+import type { AggregateStore, EventInput, EventStore, HostStore, LeaseStore, OperationStore, Store, StoreTx, VmOriginStore } from "./store.js";
 import { VmOriginRepo } from "./vm-origin-repo.js";
 
 type Async<T> = { [K in keyof T]: T[K] extends (...args: infer A) => infer R ? (...args: A) => Promise<R> : never };
@@ -65,8 +66,9 @@ export class SqliteStore implements Store {
   readonly operations: OperationStore;
   readonly events: EventStore;
   readonly vmOrigins: VmOriginStore;
+  readonly leases: LeaseStore;
   readonly changes = new ChangeFeed();
-  private readonly repos: { aggregates: AggregateRepo; hosts: HostRepo; operations: OperationRepo; events: EventRepo; vmOrigins: VmOriginRepo };
+  private readonly repos: { aggregates: AggregateRepo; hosts: HostRepo; operations: OperationRepo; events: EventRepo; vmOrigins: VmOriginRepo; leases: LeaseRepo };
   private readonly heartbeats: HeartbeatBatcher;
   /** The transaction a call runs in; `open` turns false at its end, so work it started that outlives it runs as outside. */
   private readonly inTransaction = new AsyncLocalStorage<{ open: boolean }>();
@@ -105,6 +107,7 @@ export class SqliteStore implements Store {
       operations: new OperationRepo(db, { aggregateTouched, requireTransaction, operationChanged: (id) => announce(() => this.changes.operationChanged(id)) }),
       events: new EventRepo(db, { requireTransaction, eventsAppended: () => announce(() => this.changes.eventsAppended()) }),
       vmOrigins: new VmOriginRepo(db, { requireTransaction }),
+      leases: new LeaseRepo(db, { requireTransaction }),
     };
     this.probeStatement = db.prepare("SELECT 1 FROM aggregates LIMIT 1").pluck();
     this.heartbeats = new HeartbeatBatcher({
@@ -125,6 +128,7 @@ export class SqliteStore implements Store {
       operations: asyncView(this.repos.operations, ["get", "insert", "save", "unfinished", "list"], run) as OperationStore,
       events: asyncView(this.repos.events, ["append", "list", "since", "lastId"], run),
       vmOrigins: asyncView(this.repos.vmOrigins, ["record", "fromHost", "byVm", "forget"], run),
+      leases: asyncView(this.repos.leases, ["acquire", "release", "current", "holds"], run),
     });
     this.tx = view(now);
     const outside = view((fn) => this.read(fn));
@@ -133,6 +137,7 @@ export class SqliteStore implements Store {
     this.operations = outside.operations;
     this.events = outside.events;
     this.vmOrigins = outside.vmOrigins;
+    this.leases = outside.leases;
   }
 
   /** Runs a read (or a write that checks for its transaction) now, or once the transactions queued before it ended. */
@@ -181,8 +186,8 @@ export class SqliteStore implements Store {
     return this.transaction(async (tx) => void (await tx.events.append(e)));
   }
 
-  heartbeat(name: string, capacity: CapacityRecord | null, facts: PoolFactsRecord | null, at: string): Promise<boolean> {
-    return this.read(() => this.heartbeats.record(name, capacity, facts, at));
+  async heartbeat(name: string, capacity: CapacityRecord | null, facts: PoolFactsRecord | null, at: string): Promise<boolean> {
+    return await this.read(() => this.heartbeats.record(name, capacity, facts, at));
   }
 
   probe(): Promise<void> {

@@ -137,6 +137,39 @@ export interface VmOriginStore {
   forget(vmUuid: string): Promise<void>;
 }
 
+/** The right to run an aggregate's operations, held by one controller until it expires. */
+export interface Lease {
+  aggregateId: number;
+  /** The controller (replica) that holds it. */
+  holder: string;
+  /** Grows by one whenever the lease is taken anew (another holder, or after it lapsed). */
+  epoch: number;
+  /** On the database's clock. */
+  expiresAt: string;
+}
+
+/**
+ * Per-aggregate leases. acquire, release and current are single statements that run outside any
+ * store transaction (never in one: they must not wait for other writes, nor be rolled back with
+ * them); holds runs inside one.
+ */
+export interface LeaseStore {
+  /**
+   * Takes the aggregate's lease for holder, or renews it, for ttlMs from now on the database's clock;
+   * undefined while another holder's lease runs. The epoch stays while holder renews in time.
+   */
+  acquire(aggregateId: number, holder: string, ttlMs: number): Promise<Lease | undefined>;
+  /** Gives the lease up at once (a no-op unless this holder and epoch still have it). */
+  release(lease: Pick<Lease, "aggregateId" | "holder" | "epoch">): Promise<void>;
+  /** The running lease of an aggregate, if any. */
+  current(aggregateId: number): Promise<Lease | undefined>;
+  /**
+   * Inside a transaction: true when this holder still has the lease with this epoch, unexpired; it
+   * then cannot change hands before the transaction ends (the fence for conditional writes).
+   */
+  holds(lease: Pick<Lease, "aggregateId" | "holder" | "epoch">): Promise<boolean>;
+}
+
 /** The repositories, as seen inside a transaction (or outside one, for reads). */
 export interface StoreTx {
   readonly aggregates: AggregateStore;
@@ -144,6 +177,7 @@ export interface StoreTx {
   readonly operations: OperationStore;
   readonly events: EventStore;
   readonly vmOrigins: VmOriginStore;
+  readonly leases: LeaseStore;
 }
 
 /** All persistent state of the controller. */

@@ -1,24 +1,7 @@
 /** Where VMs moved by maintenance came from, so they can be moved back. */
 import type { Db } from "./database.js";
+import { hydrateVmOrigin, type VmOriginRow } from "./rows.js";
 import type { VmOrigin } from "./store.js";
-
-interface Row {
-  vm_uuid: string;
-  vm_name: string;
-  origin_host: string;
-  moved_to: string;
-  operation_id: string;
-  moved_at: string;
-}
-
-const hydrate = (r: Row): VmOrigin => ({
-  vmUuid: r.vm_uuid,
-  vmName: r.vm_name,
-  originHost: r.origin_host,
-  movedTo: r.moved_to,
-  operationId: r.operation_id,
-  movedAt: r.moved_at,
-});
 
 /** Data access for VM origins. */
 export class VmOriginRepo {
@@ -41,7 +24,7 @@ export class VmOriginRepo {
 
   /** VMs that left a host. */
   fromHost(originHost: string): VmOrigin[] {
-    return (this.db.prepare("SELECT * FROM vm_origins WHERE origin_host = ? ORDER BY vm_name").all(originHost) as Row[]).map(hydrate);
+    return (this.db.prepare("SELECT * FROM vm_origins WHERE origin_host = ? ORDER BY vm_name").all(originHost) as VmOriginRow[]).map(hydrateVmOrigin);
   }
 
   /** Origins of the given VMs, by uuid. */
@@ -49,8 +32,8 @@ export class VmOriginRepo {
     const out = new Map<string, VmOrigin>();
     const stmt = this.db.prepare("SELECT * FROM vm_origins WHERE vm_uuid = ?");
     for (const uuid of uuids) {
-      const row = stmt.get(uuid) as Row | undefined;
-      if (row) out.set(uuid, hydrate(row));
+      const row = stmt.get(uuid) as VmOriginRow | undefined;
+      if (row) out.set(uuid, hydrateVmOrigin(row));
     }
     return out;
   }

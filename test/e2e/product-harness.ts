@@ -14,6 +14,7 @@ import { formatHostPort } from "../../shared/address.js";
 import { silentLogger } from "../../shared/logging.js";
 import { connect, type ApiClients } from "../../cli/api-clients.js";
 import { eventually } from "../support/eventually.js";
+import { testDatabaseFromEnv } from "../support/postgres.js";
 import { startController, type Controller } from "../../controller/server.js";
 import { startSimulator, type Simulator, type SimulatorOptions } from "../../simulator/index.js";
 import { OperationState, type Operation } from "../../gen/hostaggregates/v1/operation_pb.js";
@@ -43,6 +44,11 @@ export interface ProductOptions {
   masterCheckIntervalMs?: number;
   /** Extra options of every agent (e.g. hooks), by host name. */
   agentOptions?: (host: string) => Partial<AgentOptions>;
+  /**
+   * The controller's database: a postgres:// URL (test/support/postgres.ts); by default a SQLite file
+   * in a temp dir, or a PostgreSQL database with AGGREGATES_TEST_DB=postgres.
+   */
+  db?: string;
 }
 
 /** Admin clients of the controller (the same bundle aggctl uses). */
@@ -55,6 +61,7 @@ export class ControllerProcess {
   endpoint = "";
 
   constructor(
+    /** A SQLite path or a postgres:// URL (--db). */
     private readonly dbPath: string,
     private readonly env: Record<string, string>,
   ) {}
@@ -151,8 +158,9 @@ export async function startProduct(options: ProductOptions): Promise<Product> {
   let controller: Controller | undefined;
   let controllerProcess: ControllerProcess | undefined;
   let endpoint: string;
+  const db = options.db ?? (await testDatabaseFromEnv()) ?? join(dir, "controller.db");
   if (options.controllerProcess) {
-    controllerProcess = new ControllerProcess(join(dir, "controller.db"), {
+    controllerProcess = new ControllerProcess(db, {
       AGGREGATES_ADMIN_TOKEN: adminToken,
       AGGREGATES_AGENT_TOKEN: agentToken,
       AGGREGATES_LOG_LEVEL: "warn",
@@ -164,7 +172,7 @@ export async function startProduct(options: ProductOptions): Promise<Product> {
     controller = await startController({
       grpcListen: "127.0.0.1:0",
       httpListen: options.metrics ? "127.0.0.1:0" : undefined,
-      dbPath: join(dir, "controller.db"),
+      dbPath: db,
       tokens: new TokenRegistry().add(adminToken, "admin").add(agentToken, "agent").add(metricsToken, "metrics"),
       agentCredentials: { token: agentToken },
       heartbeatIntervalMs: options.heartbeatIntervalMs ?? 200,

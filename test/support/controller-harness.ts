@@ -1,6 +1,7 @@
 /**
  * Test harness: a real controller in this process, on loopback port 0, with a throw-away
- * SQLite database, an admin token and an agent token, and typed gRPC clients for every service.
+ * SQLite database (PostgreSQL with AGGREGATES_TEST_DB=postgres: test/support/postgres.ts), an
+ * admin token and an agent token, and typed gRPC clients for every service.
  *
  *   const h = await startTestController();
  *   await h.aggregates.createAggregate({ name: "a" });
@@ -22,6 +23,7 @@ import { TokenRegistry } from "../../shared/auth.js";
 import { silentLogger } from "../../shared/logging.js";
 import { createRpcClient } from "../../shared/rpc/client.js";
 import { adoptedByRepair, beginJoin } from "../../controller/model/lifecycle.js";
+import { testDatabaseFromEnv } from "./postgres.js";
 
 /** Token accepted with the admin role by harness controllers. */
 export const testAdminToken = "test-admin-token";
@@ -60,7 +62,7 @@ export interface TestController {
  */
 export async function startTestController(options: Partial<ControllerOptions> = {}): Promise<TestController> {
   const dir = await mkdtemp(join(tmpdir(), "aggregates-test-"));
-  const dbPath = join(dir, "controller.db");
+  const dbPath = (await testDatabaseFromEnv()) ?? join(dir, "controller.db");
   const tokens = new TokenRegistry().add(testAdminToken, "admin").add(testAgentToken, "agent");
   let controller: Controller;
   try {
