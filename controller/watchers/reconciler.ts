@@ -9,7 +9,7 @@
 import { PeriodicPass } from "./periodic-pass.js";
 import type { ControllerContext } from "../context.js";
 import { silent } from "../model/lifecycle.js";
-import { nowIso, type AggregateRecord } from "../model/records.js";
+import { nowIso, type AggregateRecord, type HostRecord } from "../model/records.js";
 import { memberOf, readPool } from "../pool/pool-view.js";
 import { correctEnabledDrift, enabledDrifts, type EnabledDrift } from "./enabled-drift.js";
 import { repointFollower, staleFollowers, type StaleFollower } from "./stale-followers.js";
@@ -28,6 +28,8 @@ export interface Inspection {
   drift: string[];
   enabled: EnabledDrift[];
   followers: StaleFollower[];
+  /** A recorded member the pool has as its master while the record names another (e.g. a hand-over whose reply was an error). */
+  masterMoved?: HostRecord;
 }
 
 /** The drift between a record and its pool. */
@@ -43,9 +45,10 @@ export async function driftOf(ctx: ControllerContext, aggregate: AggregateRecord
   }
   const master = pool.members.find((m) => m.master);
   const recordedMaster = hosts.find((h) => h.name === aggregate.masterHost);
-  if (master && recordedMaster && recordedMaster.uuid !== master.uuid) drift.push(`the pool master is ${master.name} but the record says ${aggregate.masterHost}`);
+  const movedTo = master && recordedMaster && recordedMaster.uuid !== master.uuid ? hosts.find((h) => h.uuid === master.uuid) : undefined;
+  if (master && recordedMaster && recordedMaster.uuid !== master.uuid && !movedTo) drift.push(`the pool master is ${master.name} but the record says ${aggregate.masterHost}`);
   if (pool.name !== aggregate.name) drift.push(`the pool is named "${pool.name}", not "${aggregate.name}"`);
-  return { drift, enabled: enabledDrifts(recorded, pool), followers: staleFollowers(ctx, aggregate, recorded, pool) };
+  return { drift, enabled: enabledDrifts(recorded, pool), followers: staleFollowers(ctx, aggregate, recorded, pool), masterMoved: movedTo };
 }
 
 /** The periodic reconciler. */
@@ -92,6 +95,7 @@ export class Reconciler {
         }
         const current = await store.aggregates.get(aggregate.id);
         if (!current || current.poolState !== "ACTIVE") continue; // an operation started meanwhile
+        if (found.masterMoved && current.masterHost === aggregate.masterHost) await this.adoptMaster(current, found.masterMoved);
         const drift = [...found.drift, ...(await this.repoint(current, found.followers)), ...(await this.correct(current, found.enabled))];
         if (this.stop.signal.aborted) return;
         const changed = JSON.stringify(drift) !== JSON.stringify(current.drift);
@@ -108,6 +112,24 @@ export class Reconciler {
       }
     }
     await makeStraysStandalone(this.ctx, this.strays, this.stop.signal);
+  }
+
+  /**
+   * The pool's master is another member than the record says (no operation runs): the master role is
+   * XenServer's fact, so the record follows it — e.g. a hand-over whose pool.designate_new_master
+   * answered an error after the pool had taken the new master.
+   */
+  private async adoptMaster(aggregate: AggregateRecord, master: HostRecord): Promise<void> {
+    const { store } = this.ctx;
+    await store.transaction(async () => {
+      await store.aggregates.updatePool(aggregate.id, { masterHost: master.name }, nowIso());
+      await store.events.append({
+        kind: "pool.master-changed",
+        aggregateId: aggregate.id,
+        host: master.name,
+        message: `the pool's master is ${master.name}, not ${aggregate.masterHost ?? "none"} as recorded: the record follows the pool`,
+      });
+    });
   }
 
   /** Repoints members that follow another master (still members of this aggregate); returns what is left as drift. */

@@ -24,6 +24,12 @@ const regressions = [
     events: 24,
     found: "after a repair, a host in maintenance recorded as enabled while XenServer kept it disabled (repair copied XenServer's flag)",
   },
+  {
+    seed: 2941707595,
+    hosts: 5,
+    events: 24,
+    found: "a hand-over whose designate_new_master answered an error after it was committed left the record naming the old master for good",
+  },
 ];
 
 describe("fault campaign", () => {
