@@ -3,7 +3,7 @@
  * on the aggregate and in the event stream, and marks hosts whose heartbeats stopped. It never
  * ejects, joins or changes a pool.
  */
-import { PeriodicPass } from "./periodic-pass.js";
+import { PeriodicPass, slicesOfAggregatesWithHosts } from "./periodic-pass.js";
 import type { ControllerContext } from "../context.js";
 import { silent } from "../model/lifecycle.js";
 import { nowIso, type AggregateRecord } from "../model/records.js";
@@ -59,13 +59,9 @@ export class Reconciler {
 
   private async pass(): Promise<void> {
     const { store } = this.ctx;
-    this.markSilentHosts();
-    let afterId = 0;
-    for (;;) {
-      const page = await store.aggregates.list({ afterId, limit: 100 });
-      if (page.length === 0) break;
-      afterId = page.at(-1)!.id;
-      for (const aggregate of page) {
+    await this.markSilentHosts();
+    for await (const slice of slicesOfAggregatesWithHosts(store.aggregates)) {
+      for (const aggregate of slice) {
         if (this.stop.signal.aborted) return;
         if (aggregate.poolState !== "ACTIVE" || aggregate.members.length === 0) continue;
         let drift: string[];
