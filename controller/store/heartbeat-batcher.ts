@@ -1,16 +1,36 @@
 /**
  * Batches heartbeat writes: the latest report per host is kept in memory and written in one
- * transaction every interval (a fleet of 1,000 hosts heartbeats about 100 times a second). The
- * store flushes before every host read, so readers see the latest report. A crash loses at most
- * one interval of liveness telemetry, which the next heartbeat rewrites; registrations and every
- * other write are not batched.
+ * transaction every interval (a fleet of 1,000 hosts heartbeats about 100 times a second). Host
+ * reads never wait for that write: the store merges the pending report into what it reads
+ * (withBeat), so readers see the latest report without forcing a commit, and the batch is committed
+ * (synchronous=FULL) in the background when no transaction is open. A crash loses at most one
+ * interval of liveness telemetry, which the next heartbeat rewrites; registrations and every other
+ * write are not batched.
  */
-import type { CapacityRecord, PoolFactsRecord } from "../model/records.js";
+import { reportedLiveness } from "../model/lifecycle.js";
+import type { CapacityRecord, HostRecord, PoolFactsRecord } from "../model/records.js";
 
-interface PendingBeat {
+/** One heartbeat not yet written. */
+export interface PendingBeat {
   capacity: CapacityRecord | null;
   facts: PoolFactsRecord | null;
   at: string;
+}
+
+/**
+ * A host record after a heartbeat: the one rule, used both to write a beat and to serve a pending
+ * one. What the beat leaves out is kept; a FAILED host stays FAILED until it is fenced
+ * (model/lifecycle: reportedLiveness).
+ */
+export function withBeat(host: HostRecord, beat: PendingBeat): HostRecord {
+  return {
+    ...host,
+    capacity: beat.capacity ?? host.capacity,
+    poolFacts: beat.facts ?? host.poolFacts,
+    uuid: beat.facts?.hostUuid || host.uuid,
+    lastHeartbeatAt: beat.at,
+    liveness: host.liveness === "FAILED" ? host.liveness : reportedLiveness(beat.facts),
+  };
 }
 
 /** Where the batcher writes. */
@@ -44,6 +64,17 @@ export class HeartbeatBatcher {
     return true;
   }
 
+  /** The record as it is once the host's pending heartbeat (if any) is written. */
+  overlay(host: HostRecord): HostRecord {
+    const beat = this.pending.get(host.name);
+    return beat ? withBeat(host, beat) : host;
+  }
+
+  /** When the host's pending heartbeat was sent, if one is pending. */
+  pendingAt(name: string): string | undefined {
+    return this.pending.get(name)?.at;
+  }
+
   /** Writes every queued heartbeat in one transaction (a no-op when none is queued). */
   flush(): void {
     if (this.pending.size === 0 || this.flushing || !this.sink.isOpen()) return;
@@ -54,6 +85,11 @@ export class HeartbeatBatcher {
     this.flushing = true;
     try {
       this.sink.write(batch);
+    } catch (err) {
+      // Not written: keep the beats (newer ones recorded meanwhile win) so reads still see them and the next flush retries.
+      for (const [name, beat] of batch) if (!this.pending.has(name)) this.pending.set(name, beat);
+      this.timer ??= setTimeout(() => this.sink.whenIdle(() => this.flush()), this.intervalMs).unref();
+      throw err;
     } finally {
       this.flushing = false;
     }

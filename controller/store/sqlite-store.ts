@@ -95,7 +95,8 @@ export class SqliteStore implements Store {
     this.repos = {
       aggregates,
       hosts: new HostRepo(db, {
-        beforeRead: () => this.heartbeats.flush(),
+        withPending: (host) => this.heartbeats.overlay(host),
+        pendingAt: (name) => this.heartbeats.pendingAt(name),
         aggregateTouched: (id) => {
           aggregates.invalidate();
           aggregateTouched(id);
@@ -111,7 +112,7 @@ export class SqliteStore implements Store {
       exists: (name) => this.repos.hosts.exists(name),
       isOpen: () => this.db.open,
       whenIdle: (fn) => void this.read(fn),
-      // Synchronous on purpose: a flush runs before a host read, inside or outside a transaction.
+      // Runs when no transaction is open (the timer, via whenIdle), when the batch is full, and at close.
       write: (batch) =>
         this.db
           .transaction(() => {
