@@ -151,3 +151,56 @@ describe("SqliteStore heartbeats", () => {
     expect(committed().liveness).toBe("FAILED");
   });
 });
+
+describe("SqliteStore group commit", () => {
+  let dir: string;
+  let store: SqliteStore;
+  let other: Database.Database;
+  /** Whether a second connection to the file sees the aggregate: only committed rows are visible to it. */
+  const committed = (name: string) => other.prepare("SELECT 1 FROM aggregates WHERE name = ?").get(name) !== undefined;
+
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), "store-spec-"));
+    store = openSqliteStore(join(dir, "controller.db"));
+    other = new Database(join(dir, "controller.db"), { readonly: true });
+  });
+  afterEach(async () => {
+    other.close();
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("concurrent writes share one commit, and each caller is answered only once it is committed", async () => {
+    const before = store.commits;
+    const names = Array.from({ length: 10 }, (_, i) => `together-${i}`);
+    const seenAtAnswer = await Promise.all(
+      names.map((name) => store.transaction(async (t) => t.aggregates.insert(name, null, now())).then(() => ({ commits: store.commits, all: names.every(committed) }))),
+    );
+    expect(store.commits).toBe(before + 1);
+    // Every caller was answered after the shared commit, with every member's row already durable.
+    expect(seenAtAnswer).toEqual(names.map(() => ({ commits: before + 1, all: true })));
+  });
+
+  it("a member that throws is rolled back alone; the others commit together", async () => {
+    const before = store.commits;
+    const results = await Promise.allSettled([
+      store.transaction(async (t) => t.aggregates.insert("kept-1", null, now())),
+      store.transaction(async (t) => {
+        await t.aggregates.insert("dropped", null, now());
+        throw new Error("this member fails");
+      }),
+      store.transaction(async (t) => t.aggregates.insert("kept-2", null, now())),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(["fulfilled", "rejected", "fulfilled"]);
+    expect(store.commits).toBe(before + 1);
+    expect([committed("kept-1"), committed("dropped"), committed("kept-2")]).toEqual([true, false, true]);
+    expect(await store.aggregates.idByName("dropped")).toBeUndefined();
+  });
+
+  it("a read asked for while a group runs waits for its commit, and sees it", async () => {
+    const write = store.transaction(async (t) => t.aggregates.insert("grouped", null, now()));
+    const read = store.aggregates.idByName("grouped");
+    expect(await read).toBe(await write);
+    expect(committed("grouped")).toBe(true);
+  });
+});
