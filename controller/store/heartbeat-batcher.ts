@@ -20,9 +20,11 @@ export interface PendingBeat {
 /**
  * A host record after a heartbeat: the one rule, used both to write a beat and to serve a pending
  * one. What the beat leaves out is kept; a FAILED host stays FAILED until it is fenced
- * (model/lifecycle: reportedLiveness).
+ * (model/lifecycle: reportedLiveness); a beat older than the record's last report (a registration
+ * written after it) changes nothing.
  */
 export function withBeat(host: HostRecord, beat: PendingBeat): HostRecord {
+  if (host.lastHeartbeatAt !== null && beat.at < host.lastHeartbeatAt) return host;
   return {
     ...host,
     capacity: beat.capacity ?? host.capacity,

@@ -143,7 +143,7 @@ export class HostRepo {
     const row = this.byName.get(name);
     if (!row) return false;
     const after = withBeat(hydrate(row), { capacity, facts, at: now });
-    this.heartbeatRow.run({ name, capacity: toJson(after.capacity), facts: toJson(after.poolFacts), uuid: after.uuid, liveness: after.liveness, now });
+    this.heartbeatRow.run({ name, capacity: toJson(after.capacity), facts: toJson(after.poolFacts), uuid: after.uuid, liveness: after.liveness, now: after.lastHeartbeatAt ?? now });
     return true;
   }
 

@@ -143,6 +143,16 @@ describe("SqliteStore heartbeats", () => {
     expect(await store.hosts.get("hb")).toEqual(read);
   });
 
+  it("a registration written after a pending heartbeat wins over it, in reads and once the batch is written", async () => {
+    await store.heartbeat("hb", capacity(5), null, "2026-01-02T00:00:00.000Z");
+    await store.transaction(async (t) =>
+      t.hosts.register({ name: "hb", uuid: null, xapiAddress: "192.0.2.1", agentEndpoint: "127.0.0.1:1", azHint: null, capacity: capacity(6), poolFacts: null }, "2026-01-02T00:00:01.000Z"),
+    );
+    expect(await store.hosts.get("hb")).toMatchObject({ capacity: capacity(6), lastHeartbeatAt: "2026-01-02T00:00:01.000Z" });
+    await store.close();
+    expect(committed()).toMatchObject({ capacity: JSON.stringify(capacity(6)), last_heartbeat_at: "2026-01-02T00:00:01.000Z" });
+  });
+
   it("a FAILED host stays FAILED through a heartbeat, pending or written", async () => {
     await store.transaction(async (t) => t.hosts.apply("hb", markFailed("spec")));
     await store.heartbeat("hb", null, facts(true), now());
