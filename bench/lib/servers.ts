@@ -81,3 +81,16 @@ export async function startEchoProcess(files: { aggregate?: string; list?: strin
   });
   return { child, address: child.ready[1]! };
 }
+
+/** Starts the raw grpc-js server (bench/raw-grpc-server.ts) answering these pre-built messages. */
+export async function startRawGrpcProcess(files: { aggregate: string; list: string }): Promise<EchoProcess> {
+  const child = await startChild({
+    name: "raw grpc-js server",
+    command: process.execPath,
+    args: ["--import", "tsx", join(repoRoot, "bench/raw-grpc-server.ts"), "--listen", "127.0.0.1:0", "--aggregate", files.aggregate, "--list", files.list],
+    cwd: repoRoot,
+    env: process.env,
+    readyPattern: /raw grpc-js serving gRPC on (\S+)/,
+  });
+  return { child, address: child.ready[1]! };
+}

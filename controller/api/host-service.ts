@@ -1,5 +1,5 @@
 /** HostService handlers: decode → intake, or a read → convert. */
-import type { ServiceImpl } from "@connectrpc/connect";
+import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
 import { HostService } from "../../gen/hostaggregates/v1/host_pb.js";
 import type { IntakeContext } from "../context.js";
 import { forgetHost } from "../intake/forget-host.js";
@@ -10,8 +10,17 @@ import { stopMaintenance } from "../intake/stop-maintenance.js";
 import { pageOf } from "../model/paging.js";
 import type { HostRecord } from "../model/records.js";
 import { checkHostName, checkPageSize, violations } from "../model/validation.js";
-import { residentVms } from "../reads/resident-vms.js";
+import { residentVms, residentVmsTimeoutMs } from "../reads/resident-vms.js";
 import { hostMessage, operationMessage } from "./convert.js";
+
+/** Why the resident VMs could not be read, for the answer's status_reason. */
+function residentVmsFailure(err: unknown): string {
+  const code = err instanceof ConnectError ? err.code : undefined;
+  if (code === Code.DeadlineExceeded || code === Code.Canceled || (err instanceof Error && err.name === "TimeoutError")) {
+    return `the pool's agent did not answer within ${residentVmsTimeoutMs / 1000} s`;
+  }
+  return err instanceof Error ? err.message : String(err);
+}
 
 /** Handlers of HostService. */
 export function hostService(ctx: IntakeContext): ServiceImpl<typeof HostService> {
@@ -31,11 +40,15 @@ export function hostService(ctx: IntakeContext): ServiceImpl<typeof HostService>
     },
     async getHost(req) {
       assertValid(violations(checkHostName(req.name, "name")));
-      const host = hostMessage(await requireHost(store, req.name));
+      const record = await requireHost(store, req.name);
+      const host = hostMessage(record);
+      // The controller manages VMs only in its pools: a host in no aggregate is answered from the record alone.
+      if (record.aggregateId === null) return host;
       try {
         host.vms = (await residentVms(ctx, req.name)).map((v) => ({ ...v, memoryBytes: BigInt(v.memoryBytes) }));
       } catch (err) {
-        host.statusReason ||= `resident VMs unknown: ${err instanceof Error ? err.message : String(err)}`;
+        const unknown = `resident VMs unknown: ${residentVmsFailure(err)}`;
+        host.statusReason = host.statusReason ? `${host.statusReason}; ${unknown}` : unknown;
       }
       return host;
     },

@@ -15,8 +15,11 @@ export interface ResidentVm {
   originHost: string;
 }
 
+/** How long GetHost waits for the pool's answer before it answers without the VMs (and says why). */
+export const residentVmsTimeoutMs = 1500;
+
 /** Asks the host's pool (through a member's agent) for the guests resident on it. */
-export async function residentVms(ctx: ControllerContext, name: string, timeoutMs = 5000): Promise<ResidentVm[]> {
+export async function residentVms(ctx: ControllerContext, name: string, timeoutMs = residentVmsTimeoutMs): Promise<ResidentVm[]> {
   const host = await requireHost(ctx.store, name);
   const contactName = host.aggregateId !== null ? ((await poolContacts({ ctx }, host.aggregateId))[0] ?? name) : name;
   const contact = await requireHost(ctx.store, contactName);

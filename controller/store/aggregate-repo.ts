@@ -20,6 +20,9 @@ export class AggregateRepo {
   private readonly listZone: Statement<[string, number, number], AggregateRow>;
   private readonly metadataRange: Statement<[number, number], { aggregate_id: number; key: string; value: string }>;
   private readonly membersRange: Statement<[number, number], { aggregate_id: number; name: string; membership: MembershipName }>;
+  private readonly withHostsRows: Statement<[number, number], AggregateRow>;
+  private readonly withHostsMetadata: Statement<[number, number], { aggregate_id: number; key: string; value: string }>;
+  private readonly withHostsMembers: Statement<[number, number], { aggregate_id: number; name: string; membership: MembershipName }>;
   private readonly deleteKey: Statement<[number, string]>;
   private readonly putKey: Statement<[number, string, string]>;
   /**
@@ -37,6 +40,11 @@ export class AggregateRepo {
     this.listZone = db.prepare("SELECT * FROM aggregates WHERE availability_zone = ? AND id > ? ORDER BY id LIMIT ?");
     this.metadataRange = db.prepare("SELECT aggregate_id, key, value FROM aggregate_metadata WHERE aggregate_id BETWEEN ? AND ? ORDER BY key");
     this.membersRange = db.prepare("SELECT aggregate_id, name, membership FROM hosts WHERE aggregate_id BETWEEN ? AND ? ORDER BY member_seq, name");
+    // The ids of a page of aggregates that have hosts, read from the hosts index (never a scan of the aggregates).
+    const withHostsIds = "SELECT DISTINCT aggregate_id FROM hosts WHERE aggregate_id > ? ORDER BY aggregate_id LIMIT ?";
+    this.withHostsRows = db.prepare(`SELECT * FROM aggregates WHERE id IN (${withHostsIds}) ORDER BY id`);
+    this.withHostsMetadata = db.prepare(`SELECT aggregate_id, key, value FROM aggregate_metadata WHERE aggregate_id IN (${withHostsIds}) ORDER BY key`);
+    this.withHostsMembers = db.prepare(`SELECT aggregate_id, name, membership FROM hosts WHERE aggregate_id IN (${withHostsIds}) ORDER BY member_seq, name`);
     this.deleteKey = db.prepare("DELETE FROM aggregate_metadata WHERE aggregate_id = ? AND key = ?");
     this.putKey = db.prepare(
       "INSERT INTO aggregate_metadata (aggregate_id, key, value) VALUES (?, ?, ?) ON CONFLICT(aggregate_id, key) DO UPDATE SET value = excluded.value",
@@ -88,12 +96,28 @@ export class AggregateRepo {
     if (rows.length === 0) return [];
     const first = rows[0]!.id;
     const last = rows.at(-1)!.id;
+    return this.assemble(rows, this.metadataRange.all(first, last), this.membersRange.all(first, last));
+  }
+
+  /** A page of the aggregates that have at least one host, with id > afterId, ordered by id (empty aggregates are never read). */
+  withHosts(options: { afterId: number; limit: number }): AggregateRecord[] {
+    const rows = this.withHostsRows.all(options.afterId, options.limit);
+    if (rows.length === 0) return [];
+    return this.assemble(rows, this.withHostsMetadata.all(options.afterId, options.limit), this.withHostsMembers.all(options.afterId, options.limit));
+  }
+
+  /** Records from aggregate rows and the metadata and member rows read for them. */
+  private assemble(
+    rows: AggregateRow[],
+    metadataRows: { aggregate_id: number; key: string; value: string }[],
+    memberRows: { aggregate_id: number; name: string; membership: MembershipName }[],
+  ): AggregateRecord[] {
     const metadata = new Map<number, { key: string; value: string }[]>();
-    for (const m of this.metadataRange.all(first, last)) {
+    for (const m of metadataRows) {
       (metadata.get(m.aggregate_id) ?? metadata.set(m.aggregate_id, []).get(m.aggregate_id)!).push(m);
     }
     const members = new Map<number, MemberRecord[]>();
-    for (const h of this.membersRange.all(first, last)) {
+    for (const h of memberRows) {
       (members.get(h.aggregate_id) ?? members.set(h.aggregate_id, []).get(h.aggregate_id)!).push({ host: h.name, state: h.membership });
     }
     return rows.map((r) => hydrateAggregate(r, metadata.get(r.id) ?? [], members.get(r.id) ?? []));

@@ -1,24 +1,46 @@
 /**
  * Batches heartbeat writes: the latest report per host is kept in memory and written in one
  * transaction every interval (a fleet of 1,000 hosts heartbeats about 100 times a second). The
- * store flushes before every host read, so readers see the latest report. A crash loses at most
- * one interval of liveness telemetry, which the next heartbeat rewrites; registrations and every
- * other write are not batched. The sink may be synchronous (SQLite: a flush has written when it
- * returns) or asynchronous (PostgreSQL: a flush resolves once written; a flush asked for while
- * one is being written resolves after it, and writes what came in meanwhile).
+ * SQLite store's host reads never wait for that write: they merge the pending report into what they
+ * read (overlay, withBeat), so readers see the latest report without forcing a commit, and the batch
+ * is committed (synchronous=FULL) in the background when no transaction is open. A crash loses at
+ * most one interval of liveness telemetry, which the next heartbeat rewrites; registrations and
+ * every other write are not batched. A batch that fails to be written keeps its beats. The sink may
+ * be synchronous (SQLite: a flush has written when it returns) or asynchronous (PostgreSQL: a flush
+ * resolves once written; a flush asked for while one is being written resolves after it, and writes
+ * what came in meanwhile).
  */
-import type { CapacityRecord, PoolFactsRecord } from "../model/records.js";
+import { reportedLiveness } from "../model/lifecycle.js";
+import type { CapacityRecord, HostRecord, PoolFactsRecord } from "../model/records.js";
 
 /** A value now, or later. */
 export type MaybePromise<T> = T | Promise<T>;
 
 const isPromise = <T>(value: MaybePromise<T>): value is Promise<T> => value instanceof Promise;
 
-/** One host's latest report. */
+/** One heartbeat not yet written. */
 export interface PendingBeat {
   capacity: CapacityRecord | null;
   facts: PoolFactsRecord | null;
   at: string;
+}
+
+/**
+ * A host record after a heartbeat: the one rule, used both to write a beat and to serve a pending
+ * one. What the beat leaves out is kept; a FAILED host stays FAILED until it is fenced
+ * (model/lifecycle: reportedLiveness); a beat older than the record's last report (a registration
+ * written after it) changes nothing.
+ */
+export function withBeat(host: HostRecord, beat: PendingBeat): HostRecord {
+  if (host.lastHeartbeatAt !== null && beat.at < host.lastHeartbeatAt) return host;
+  return {
+    ...host,
+    capacity: beat.capacity ?? host.capacity,
+    poolFacts: beat.facts ?? host.poolFacts,
+    uuid: beat.facts?.hostUuid || host.uuid,
+    lastHeartbeatAt: beat.at,
+    liveness: host.liveness === "FAILED" ? host.liveness : reportedLiveness(beat.facts),
+  };
 }
 
 /** Where the batcher writes. */
@@ -65,6 +87,17 @@ export class HeartbeatBatcher {
     return true;
   }
 
+  /** The record as it is once the host's pending heartbeat (if any) is written. */
+  overlay(host: HostRecord): HostRecord {
+    const beat = this.pending.get(host.name);
+    return beat ? withBeat(host, beat) : host;
+  }
+
+  /** When the host's pending heartbeat was sent, if one is pending. */
+  pendingAt(name: string): string | undefined {
+    return this.pending.get(name)?.at;
+  }
+
   /** Writes every queued heartbeat in one transaction (a no-op when none is queued). */
   flush(): MaybePromise<void> {
     if (this.writing) return this.writing.then(() => this.flush());
@@ -79,17 +112,29 @@ export class HeartbeatBatcher {
       written = this.sink.write(batch);
     } catch (err) {
       this.flushing = false;
+      this.keep(batch);
       throw err;
     }
     if (!isPromise(written)) {
       this.flushing = false;
       return;
     }
-    const writing = written.finally(() => {
-      this.flushing = false;
-      this.writing = undefined;
-    });
+    const writing = written
+      .catch((err: unknown) => {
+        this.keep(batch);
+        throw err;
+      })
+      .finally(() => {
+        this.flushing = false;
+        this.writing = undefined;
+      });
     this.writing = writing;
     return writing;
+  }
+
+  /** A batch that was not written: its beats are kept (newer ones recorded meanwhile win), so reads still see them and the next flush retries. */
+  private keep(batch: ReadonlyMap<string, PendingBeat>): void {
+    for (const [name, beat] of batch) if (!this.pending.has(name)) this.pending.set(name, beat);
+    this.timer ??= setTimeout(() => this.sink.whenIdle(() => this.flush()), this.intervalMs).unref();
   }
 }

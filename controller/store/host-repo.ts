@@ -3,14 +3,17 @@ import type { Statement } from "better-sqlite3";
 import { reportedLiveness, type HostChange } from "../model/lifecycle.js";
 import type { CapacityRecord, HostRecord, LivenessName, PoolFactsRecord } from "../model/records.js";
 import type { Db } from "./database.js";
+import { withBeat } from "./heartbeat-batcher.js";
 import { toJson } from "./json-column.js";
-import { heartbeatValues, hostChangeColumns, hydrateHost, type HostRow } from "./rows.js";
+import { hostChangeColumns, hydrateHost, type HostRow } from "./rows.js";
 import type { Registration } from "./store.js";
 
-/** What the repo tells the store about its writes. */
+/** What the repo tells the store about its writes, and asks it about batched heartbeats. */
 export interface HostRepoHooks {
-  /** Called before every read, so pending (batched) heartbeats are visible. */
-  beforeRead(): void;
+  /** The record with the host's pending (batched, not yet written) heartbeat merged in. */
+  withPending(host: HostRecord): HostRecord;
+  /** When the host's pending heartbeat was sent, if one is pending. */
+  pendingAt(name: string): string | undefined;
   /** Called with the aggregate whose hosts changed (membership or delete), before and after. */
   aggregateTouched(id: number | null): void;
   /** Throws unless a transaction is open. */
@@ -22,6 +25,8 @@ export class HostRepo {
   private readonly byName: Statement<[string], HostRow>;
   private readonly existsRow: Statement<[string], number>;
   private readonly heartbeatRow: Statement<{ name: string; capacity: string | null; facts: string | null; uuid: string | null; liveness: LivenessName; now: string }>;
+  private readonly listAll: Statement<[string, number], HostRow>;
+  private readonly listOf: Statement<[number, string, number], HostRow>;
   private readonly membersOf: Statement<[number], HostRow>;
   private readonly silentRows: Statement<[string], string>;
 
@@ -33,20 +38,18 @@ export class HostRepo {
     this.byName = db.prepare("SELECT * FROM hosts WHERE name = ?");
     this.existsRow = db.prepare("SELECT 1 FROM hosts WHERE name = ?").pluck() as Statement<[string], number>;
     this.silentRows = db.prepare("SELECT name FROM hosts WHERE liveness IN ('ALIVE', 'XAPI_UNREACHABLE') AND last_heartbeat_at < ?").pluck() as Statement<[string], string>;
-    // A FAILED host stays FAILED until it is fenced (model/lifecycle: reportedLiveness).
+    // The values come from withBeat (heartbeat-batcher.ts), the one rule of what a heartbeat changes.
     this.heartbeatRow = db.prepare(
-      `UPDATE hosts SET capacity = COALESCE(@capacity, capacity), pool_facts = COALESCE(@facts, pool_facts),
-         uuid = COALESCE(@uuid, uuid), last_heartbeat_at = @now,
-         liveness = CASE WHEN liveness = 'FAILED' THEN liveness ELSE @liveness END
-       WHERE name = @name`,
+      "UPDATE hosts SET capacity = @capacity, pool_facts = @facts, uuid = @uuid, last_heartbeat_at = @now, liveness = @liveness WHERE name = @name",
     );
+    this.listAll = db.prepare("SELECT * FROM hosts WHERE name > ? ORDER BY name LIMIT ?");
+    this.listOf = db.prepare("SELECT * FROM hosts WHERE aggregate_id = ? AND name > ? ORDER BY name LIMIT ?");
   }
 
   /** One host, or undefined. */
   get(name: string): HostRecord | undefined {
-    this.hooks.beforeRead();
     const row = this.byName.get(name);
-    return row ? hydrateHost(row) : undefined;
+    return row ? this.hooks.withPending(hydrateHost(row)) : undefined;
   }
 
   /** True when a host of this name is registered (no heartbeat flush: the batcher asks). */
@@ -56,24 +59,22 @@ export class HostRepo {
 
   /** A page of hosts with name > afterName, optionally of one aggregate, ordered by name. */
   list(options: { aggregateId?: number; afterName: string; limit: number }): HostRecord[] {
-    this.hooks.beforeRead();
     const rows =
       options.aggregateId !== undefined
-        ? this.db.prepare("SELECT * FROM hosts WHERE aggregate_id = ? AND name > ? ORDER BY name LIMIT ?").all(options.aggregateId, options.afterName, options.limit)
-        : this.db.prepare("SELECT * FROM hosts WHERE name > ? ORDER BY name LIMIT ?").all(options.afterName, options.limit);
-    return (rows as HostRow[]).map(hydrateHost);
+        ? this.listOf.all(options.aggregateId, options.afterName, options.limit)
+        : this.listAll.all(options.afterName, options.limit);
+    return rows.map((r) => this.hooks.withPending(hydrateHost(r)));
   }
 
   /** The hosts of an aggregate, in the order they were added. */
   members(aggregateId: number): HostRecord[] {
-    this.hooks.beforeRead();
-    return this.membersOf.all(aggregateId).map(hydrateHost);
+    return this.membersOf.all(aggregateId).map((r) => this.hooks.withPending(hydrateHost(r)));
   }
 
   /** Names of live hosts whose last heartbeat is older than the cutoff. */
   silentSince(cutoffIso: string): string[] {
-    this.hooks.beforeRead();
-    return this.silentRows.all(cutoffIso);
+    // A pending heartbeat only makes a host's last heartbeat newer (and never changes a FAILED host).
+    return this.silentRows.all(cutoffIso).filter((name) => (this.hooks.pendingAt(name) ?? "") < cutoffIso);
   }
 
   /** Inserts a new host (disabled) or refreshes a known one's addresses and facts; returns true when new. */
@@ -104,8 +105,11 @@ export class HostRepo {
   /** Records a heartbeat; returns false when the host is unknown. */
   heartbeat(name: string, capacity: CapacityRecord | null, facts: PoolFactsRecord | null, now: string): boolean {
     this.hooks.requireTransaction();
-    const result = this.heartbeatRow.run({ name, ...heartbeatValues(capacity, facts), now });
-    return result.changes > 0;
+    const row = this.byName.get(name);
+    if (!row) return false;
+    const after = withBeat(hydrateHost(row), { capacity, facts, at: now });
+    this.heartbeatRow.run({ name, capacity: toJson(after.capacity), facts: toJson(after.poolFacts), uuid: after.uuid, liveness: after.liveness, now: after.lastHeartbeatAt ?? now });
+    return true;
   }
 
   /** Applies a life-cycle change (model/lifecycle is the only maker of one). */

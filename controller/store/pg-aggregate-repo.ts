@@ -59,6 +59,15 @@ export class PgAggregateRepo {
     return rows.map(hydrate);
   }
 
+  /** A page of the aggregates that have hosts, with id > afterId, ordered by id (the query walks the hosts index: empty aggregates are never read). */
+  async withHosts(options: { afterId: number; limit: number }): Promise<AggregateRecord[]> {
+    const rows = await this.db.rows<HydratableRow>(
+      `${selectRecord} WHERE a.id IN (SELECT DISTINCT aggregate_id FROM hosts WHERE aggregate_id > $1 ORDER BY aggregate_id LIMIT $2) ORDER BY a.id`,
+      [options.afterId, options.limit],
+    );
+    return rows.map(hydrate);
+  }
+
   /** Inserts an aggregate and returns its id; undefined when the name is taken (no error: it would abort the transaction). */
   async insert(name: string, availabilityZone: string | null, now: string): Promise<number | undefined> {
     this.db.requireTransaction();

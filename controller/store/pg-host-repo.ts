@@ -1,7 +1,8 @@
 /** Registered hosts in PostgreSQL. Callers wrap writes in a transaction. */
 import type { HostChange } from "../model/lifecycle.js";
 import type { HostRecord } from "../model/records.js";
-import type { PendingBeat } from "./heartbeat-batcher.js";
+import { withBeat, type PendingBeat } from "./heartbeat-batcher.js";
+import { toJson } from "./json-column.js";
 import { setList, type PgSession } from "./pg-session.js";
 import { heartbeatValues, hostChangeColumns, hydrateHost, type HostRow } from "./rows.js";
 import type { Registration } from "./store.js";
@@ -80,18 +81,19 @@ export class PgHostRepo {
     return false;
   }
 
-  /** Writes a batch of heartbeats in one statement (hosts deleted meanwhile are skipped). */
+  /** Writes a batch of heartbeats in one statement, each as withBeat makes it (hosts deleted meanwhile are skipped). */
   async heartbeats(batch: ReadonlyMap<string, PendingBeat>): Promise<void> {
     this.db.requireTransaction();
+    const names = [...batch.keys()].sort((a, b) => (a < b ? -1 : 1));
+    const rows = await this.db.rows<HostRow>("SELECT * FROM hosts WHERE name = ANY($1::text[]) ORDER BY name FOR UPDATE", [names]);
     const columns: (string | null)[][] = [[], [], [], [], [], []];
-    for (const [name, beat] of [...batch].sort(([a], [b]) => (a < b ? -1 : 1))) {
-      const v = heartbeatValues(beat.capacity, beat.facts);
-      [name, v.capacity, v.facts, v.uuid, v.liveness, beat.at].forEach((value, i) => columns[i]!.push(value));
+    for (const row of rows) {
+      const after = withBeat(hydrateHost(row), batch.get(row.name)!);
+      [row.name, toJson(after.capacity), toJson(after.poolFacts), after.uuid, after.liveness, after.lastHeartbeatAt].forEach((value, i) => columns[i]!.push(value));
     }
+    if (rows.length === 0) return;
     await this.db.run(
-      `UPDATE hosts h SET capacity = COALESCE(b.capacity, h.capacity), pool_facts = COALESCE(b.facts, h.pool_facts),
-         uuid = COALESCE(b.uuid, h.uuid), last_heartbeat_at = b.at,
-         liveness = CASE WHEN h.liveness = 'FAILED' THEN h.liveness ELSE b.liveness END
+      `UPDATE hosts h SET capacity = b.capacity, pool_facts = b.facts, uuid = b.uuid, liveness = b.liveness, last_heartbeat_at = b.at
        FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[]) AS b(name, capacity, facts, uuid, liveness, at)
        WHERE h.name = b.name`,
       columns,

@@ -1,9 +1,15 @@
 /**
- * The store on SQLite (better-sqlite3: WAL, synchronous=FULL, one IMMEDIATE transaction per write).
- * The driver is synchronous and the port is async, so transactions are serialized: one runs at a
- * time (BEGIN IMMEDIATE … COMMIT around an async body), reads from outside it wait until it ends
- * (they never see uncommitted rows), and calls made inside it — through tx or through the store —
- * join it (AsyncLocalStorage tells which is which).
+ * The store on SQLite (better-sqlite3: WAL, synchronous=FULL). The driver is synchronous and the
+ * port is async, so transactions are serialized: their bodies run one at a time, in the order they
+ * were asked for, and calls made inside one — through tx or through the store — join it
+ * (AsyncLocalStorage tells which is which).
+ *
+ * Group commit: the transactions waiting when one ends share one database transaction (BEGIN
+ * IMMEDIATE, then each body inside its own SAVEPOINT, then one COMMIT, one fsync), and each caller
+ * is answered only after that shared commit — so an answered write is durable, as with one commit
+ * per write. A body that throws is rolled back to its savepoint alone; a failed COMMIT fails every
+ * member. Reads from outside never see uncommitted rows: they run between groups, after the
+ * transactions asked for before them.
  */
 import { AsyncLocalStorage } from "node:async_hooks";
 import { mkdirSync } from "node:fs";
@@ -43,6 +49,16 @@ function asyncView<T extends object, K extends keyof T>(repo: T, names: readonly
   return view as Async<Pick<T, K>>;
 }
 
+/** A transaction asked for and not yet run. */
+interface Waiting {
+  fn: (tx: StoreTx) => Promise<unknown>;
+  resolve(value: unknown): void;
+  reject(err: unknown): void;
+}
+
+/** At most this many transactions share one commit. */
+const maxGroup = 256;
+
 /**
  * Opens (creating and migrating) the SQLite store at path (":memory:" for one that needs no file).
  * One process at a time: a second controller on the same file is refused (lock file beside it).
@@ -73,10 +89,17 @@ export class SqliteStore implements Store {
   /** The transaction a call runs in; `open` turns false at its end, so work it started that outlives it runs as outside. */
   private readonly inTransaction = new AsyncLocalStorage<{ open: boolean }>();
   private readonly tx: StoreTx;
-  /** The transactions queued or running, in order. */
-  private queue: Promise<unknown> = Promise.resolve();
-  private queued = 0;
+  /** Transactions asked for and not yet started, in order. */
+  private waiting: Waiting[] = [];
+  /** Reads waiting for the transactions asked for before them. */
+  private readers: { after: number; run: () => void }[] = [];
+  /** Transactions asked for so far, and how many of them have ended (committed, rolled back or failed). */
+  private asked = 0;
+  private ended = 0;
+  /** The loop running groups, while there are transactions to run. */
+  private draining?: Promise<void>;
   private announcements: (() => void)[] = [];
+  private commitCount = 0;
   /** Reads the first page of a table the controller needs: fails when the file or the schema cannot be read. */
   private readonly probeStatement: { get(): unknown };
 
@@ -97,7 +120,8 @@ export class SqliteStore implements Store {
     this.repos = {
       aggregates,
       hosts: new HostRepo(db, {
-        beforeRead: () => this.heartbeats.flush(),
+        withPending: (host) => this.heartbeats.overlay(host),
+        pendingAt: (name) => this.heartbeats.pendingAt(name),
         aggregateTouched: (id) => {
           aggregates.invalidate();
           aggregateTouched(id);
@@ -114,16 +138,18 @@ export class SqliteStore implements Store {
       exists: (name) => this.repos.hosts.exists(name),
       isOpen: () => this.db.open,
       whenIdle: (fn) => void this.read(fn),
-      // Synchronous on purpose: a flush runs before a host read, inside or outside a transaction.
-      write: (batch) =>
+      // Runs when no transaction is open (the timer, via whenIdle), when the batch is full, and at close.
+      write: (batch) => {
         this.db
           .transaction(() => {
             for (const [name, beat] of batch) this.repos.hosts.heartbeat(name, beat.capacity, beat.facts, beat.at);
           })
-          .immediate(),
+          .immediate();
+        this.commitCount++;
+      },
     });
     const view = (run: <R>(fn: () => R) => Promise<R>): StoreTx => ({
-      aggregates: asyncView(this.repos.aggregates, ["get", "idByName", "list", "insert", "update", "setMetadata", "updatePool", "setError", "touch", "delete"], run),
+      aggregates: asyncView(this.repos.aggregates, ["get", "idByName", "list", "withHosts", "insert", "update", "setMetadata", "updatePool", "setError", "touch", "delete"], run),
       hosts: asyncView(this.repos.hosts, ["get", "list", "members", "silentSince", "register", "apply", "delete"], run),
       operations: asyncView(this.repos.operations, ["get", "insert", "save", "unfinished", "list"], run) as OperationStore,
       events: asyncView(this.repos.events, ["append", "list", "since", "lastId"], run),
@@ -140,10 +166,31 @@ export class SqliteStore implements Store {
     this.leases = outside.leases;
   }
 
-  /** Runs a read (or a write that checks for its transaction) now, or once the transactions queued before it ended. */
+  /** Runs a read (or a write that checks for its transaction) now, or once the transactions asked for before it ended. */
   private read<R>(fn: () => R): Promise<R> {
-    if (this.queued === 0 || this.joining()) return now(fn);
-    return this.queue.then(fn, fn);
+    if (this.joining() || (this.ended === this.asked && !this.db.inTransaction)) return now(fn);
+    return new Promise<R>((resolve, reject) => {
+      this.readers.push({
+        after: this.asked,
+        run: () => {
+          try {
+            resolve(fn());
+          } catch (err) {
+            reject(err);
+          }
+        },
+      });
+    });
+  }
+
+  /** Runs the reads whose transactions have all ended (called only while no transaction is open). */
+  private runReaders(): void {
+    while (this.readers.length > 0 && this.readers[0]!.after <= this.ended) this.readers.shift()!.run();
+  }
+
+  /** How many commits the store has made (a group commit and a heartbeat batch count once each): for specs and diagnostics. */
+  get commits(): number {
+    return this.commitCount;
   }
 
   /** True when called from inside a transaction that is still open. */
@@ -153,33 +200,80 @@ export class SqliteStore implements Store {
 
   async transaction<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T> {
     if (this.joining()) return fn(this.tx);
-    const run = async (): Promise<T> => {
-      this.db.exec("BEGIN IMMEDIATE");
+    return new Promise<T>((resolve, reject) => {
+      this.asked++;
+      this.waiting.push({ fn, resolve: resolve as (value: unknown) => void, reject });
+      // The first waiting transaction starts the loop after the I/O of this turn, so the requests
+      // that arrived together (e.g. during the previous commit's fsync) share one commit.
+      this.draining ??= new Promise<void>((done) => setImmediate(done)).then(() => this.drain());
+    });
+  }
+
+  /** Runs groups of waiting transactions until none waits. */
+  private async drain(): Promise<void> {
+    try {
+      while (this.waiting.length > 0) await this.runGroup(this.waiting.splice(0, maxGroup));
+    } finally {
+      this.draining = undefined;
+      this.runReaders();
+    }
+  }
+
+  /** Runs the members in one database transaction, each in a savepoint, and answers them after its commit. */
+  private async runGroup(members: Waiting[]): Promise<void> {
+    const done: { member: Waiting; result: unknown; announcements: (() => void)[] }[] = [];
+    const fail = (member: Waiting, err: unknown) => {
+      this.ended++;
+      member.reject(err);
+    };
+    for (const member of members) {
+      try {
+        // Also after an error of an earlier member made the database roll the whole transaction back.
+        if (!this.db.inTransaction) this.db.exec("BEGIN IMMEDIATE");
+        this.db.exec("SAVEPOINT member");
+      } catch (err) {
+        fail(member, err);
+        continue;
+      }
       const marker = { open: true };
       try {
-        const result = await this.inTransaction.run(marker, () => fn(this.tx));
+        const result = await this.inTransaction.run(marker, () => member.fn(this.tx));
         marker.open = false;
-        this.db.exec("COMMIT");
-        const announcements = this.announcements;
-        this.announcements = [];
-        for (const a of announcements) queueMicrotask(a);
-        return result;
+        this.db.exec("RELEASE member");
+        done.push({ member, result, announcements: this.announcements });
       } catch (err) {
         marker.open = false;
-        if (this.db.inTransaction) this.db.exec("ROLLBACK");
         // A rolled-back write may have been read inside the transaction: forget cached reads.
         this.repos.aggregates.invalidate();
-        this.announcements = [];
-        throw err;
+        if (this.db.inTransaction) {
+          this.db.exec("ROLLBACK TO member");
+          this.db.exec("RELEASE member");
+        } else {
+          // The whole transaction is gone: so are the writes of the members before this one.
+          for (const d of done.splice(0)) fail(d.member, err);
+        }
+        fail(member, err);
       }
-    };
-    this.queued++;
-    const result = this.queue.then(run, run);
-    this.queue = result.then(
-      () => this.queued--,
-      () => this.queued--,
-    );
-    return result;
+      this.announcements = [];
+    }
+    try {
+      if (this.db.inTransaction) {
+        this.db.exec("COMMIT");
+        this.commitCount++;
+      }
+    } catch (err) {
+      if (this.db.inTransaction) this.db.exec("ROLLBACK");
+      this.repos.aggregates.invalidate();
+      for (const d of done) fail(d.member, err);
+      this.runReaders();
+      return;
+    }
+    for (const { member, result, announcements } of done) {
+      this.ended++;
+      member.resolve(result);
+      for (const a of announcements) queueMicrotask(a);
+    }
+    this.runReaders();
   }
 
   appendEvent(e: EventInput): Promise<void> {
@@ -201,7 +295,7 @@ export class SqliteStore implements Store {
   }
 
   async close(): Promise<void> {
-    await this.queue;
+    while (this.draining) await this.draining;
     if (!this.db.open) return;
     this.heartbeats.flush();
     this.db.close();

@@ -78,6 +78,8 @@ export interface AggregateStore {
   idByName(name: string): Promise<number | undefined>;
   /** A page with id > afterId, optionally of one zone, ordered by id. */
   list(options: { availabilityZone?: string; afterId: number; limit: number }): Promise<AggregateRecord[]>;
+  /** A page of the aggregates that have at least one host, with id > afterId, ordered by id (for periodic passes: empty aggregates are never read). */
+  withHosts(options: { afterId: number; limit: number }): Promise<AggregateRecord[]>;
   /** Inserts an aggregate; undefined when the name is taken. */
   insert(name: string, availabilityZone: string | null, now: string): Promise<number | undefined>;
   update(id: number, changes: { name?: string; availabilityZone?: string }, now: string): Promise<void>;

@@ -1,5 +1,6 @@
 /**
- * The master-failure detector: on its own timer, for every aggregate with a pool master, it
+ * The master-failure detector: on its own timer, for every aggregate with a pool master (read in
+ * slices of the aggregates that have hosts, see periodic-pass.ts), it
  * watches the master's heartbeats; when they say the master is down it asks the master's agent,
  * and once the master has stayed unreachable for the failure threshold it asks the surviving
  * members' agents (see master-assessment.ts for the rule). A confirmed failure starts a
@@ -31,7 +32,7 @@ import {
 import { fence, fencingCandidates, type FencingCandidate, type FencingContext } from "./fencing.js";
 import { KeyedQueue } from "./keyed-queue.js";
 import { pruneLostVms } from "./lost-vms.js";
-import { PeriodicPass } from "./periodic-pass.js";
+import { PeriodicPass, slicesOfAggregatesWithHosts } from "./periodic-pass.js";
 import { ReportTrigger } from "./report-trigger.js";
 
 /** Metadata key that turns automatic recovery off ("false", "0", "no", "off"). */
@@ -173,12 +174,8 @@ export class MasterFailureDetector implements HostReportListener {
   private async pass(): Promise<void> {
     const { store } = this.ctx;
     const unfinished = await store.operations.unfinished();
-    let afterId = 0;
-    for (;;) {
-      const page = await store.aggregates.list({ afterId, limit: 100 });
-      if (page.length === 0) break;
-      afterId = page.at(-1)!.id;
-      await Promise.all(page.map((a) => this.checks.run(a.id, () => this.check(a, unfinished.filter((o) => o.aggregateId === a.id)))));
+    for await (const slice of slicesOfAggregatesWithHosts(store.aggregates)) {
+      await Promise.all(slice.map((a) => this.checks.run(a.id, () => this.check(a, unfinished.filter((o) => o.aggregateId === a.id)))));
       if (this.stop.signal.aborted) return;
     }
     for (const id of [...this.episodes.keys(), ...this.lostVmsCheckedAt.keys()]) {

@@ -6,7 +6,7 @@
  * one (stale-followers.ts), and makes a host in no aggregate that runs a pool with hosts that
  * left it standalone again (strays.ts). It never ejects or joins a host.
  */
-import { PeriodicPass } from "./periodic-pass.js";
+import { PeriodicPass, slicesOfAggregatesWithHosts } from "./periodic-pass.js";
 import type { ControllerContext } from "../context.js";
 import { silent } from "../model/lifecycle.js";
 import { nowIso, type AggregateRecord, type HostRecord } from "../model/records.js";
@@ -77,13 +77,9 @@ export class Reconciler {
 
   private async pass(): Promise<void> {
     const { store } = this.ctx;
-    this.markSilentHosts();
-    let afterId = 0;
-    for (;;) {
-      const page = await store.aggregates.list({ afterId, limit: 100 });
-      if (page.length === 0) break;
-      afterId = page.at(-1)!.id;
-      for (const aggregate of page) {
+    await this.markSilentHosts();
+    for await (const slice of slicesOfAggregatesWithHosts(store.aggregates)) {
+      for (const aggregate of slice) {
         if (this.stop.signal.aborted) return;
         if (aggregate.poolState !== "ACTIVE" || aggregate.members.length === 0) continue;
         let found: Inspection;

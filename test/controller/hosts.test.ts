@@ -7,6 +7,7 @@ import { Code } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { HostLiveness, HostRole, MaintenanceState } from "../../gen/hostaggregates/v1/host_pb.js";
 import { clockPast, hostRegistration, putHostInAggregate, startTestController, type TestController } from "../support/controller-harness.js";
+import { startSilentAgent } from "../support/fake-agent.js";
 import { expectInvalidField, expectRpcError } from "../support/rpc-errors.js";
 
 let h: TestController;
@@ -180,6 +181,37 @@ describe("GetHost / SetHostEnabled / ForgetHost", () => {
     const err = await expectRpcError(h.hosts.getHost({ name: "ghost-host" }), Code.NotFound);
     expect(err.rawMessage).toContain("ghost-host");
     await expectInvalidField(h.hosts.getHost({ name: "bad:host" }), "name");
+  });
+
+  it("GetHost of a host in no aggregate answers from the record: its agent is not called", async () => {
+    const agent = await startSilentAgent();
+    try {
+      await h.registry.registerHost(hostRegistration("lone", { agentEndpoint: agent.endpoint }));
+      const host = await h.hosts.getHost({ name: "lone" });
+      expect(host).toMatchObject({ name: "lone", aggregateId: 0n, vms: [], statusReason: "" });
+      expect(agent.connections()).toBe(0);
+    } finally {
+      await agent.close();
+    }
+  });
+
+  it("GetHost of a member whose agent hangs answers within the bound, without VMs, and says why", async () => {
+    const agent = await startSilentAgent();
+    try {
+      const a = await h.aggregates.createAggregate({ name: "hung-agent-agg" });
+      await h.registry.registerHost(hostRegistration("hung", { agentEndpoint: agent.endpoint }));
+      await putHostInAggregate(h, "hung", a.id);
+      const started = Date.now();
+      const host = await h.hosts.getHost({ name: "hung" });
+      // The former bound was 5 s: well under it, even on a loaded machine.
+      expect(Date.now() - started).toBeLessThan(4_000);
+      expect(host.aggregateId).toBe(a.id);
+      expect(host.vms).toEqual([]);
+      expect(host.statusReason).toMatch(/(^|; )resident VMs unknown: the pool's agent did not answer within 1\.5 s$/);
+      expect(agent.connections()).toBeGreaterThan(0);
+    } finally {
+      await agent.close();
+    }
   });
 
   it("SetHostEnabled toggles the flag", async () => {

@@ -3,6 +3,7 @@
  * be accepted without a XenServer); every call not implemented is UNIMPLEMENTED, so operations fail later.
  */
 import * as http2 from "node:http2";
+import * as net from "node:net";
 import type { AddressInfo } from "node:net";
 import type { ServiceImpl } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
@@ -31,6 +32,37 @@ export async function startFakeAgent(handlers: Partial<ServiceImpl<typeof PoolAg
         server.close(() => resolve());
         // The controller keeps its HTTP/2 session open: close it so server.close() can finish.
         for (const session of sessions) session.close();
+      }),
+  };
+}
+
+/** A TCP server that accepts connections and never answers (an agent that hangs), counting the connections. */
+export interface SilentAgent {
+  endpoint: string;
+  /** Connections accepted so far. */
+  connections(): number;
+  close(): Promise<void>;
+}
+
+/** Starts a SilentAgent on loopback port 0. */
+export async function startSilentAgent(): Promise<SilentAgent> {
+  const sockets = new Set<net.Socket>();
+  let accepted = 0;
+  const server = net.createServer((socket) => {
+    accepted++;
+    sockets.add(socket);
+    socket.on("error", () => {});
+    socket.once("close", () => sockets.delete(socket));
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    endpoint: `127.0.0.1:${port}`,
+    connections: () => accepted,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        server.close(() => resolve());
       }),
   };
 }

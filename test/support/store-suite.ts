@@ -192,6 +192,17 @@ export function storeSuite(name: string, open: () => Promise<OpenedStore>): void
       expect(await store.hosts.silentSince("2031-06-01T00:00:00.000Z")).toEqual(["beat"]);
     });
 
+    it("a registration written after a pending heartbeat wins over it (the beat is older than the record's last report)", async () => {
+      await store.transaction(async (t) => t.hosts.register(registration("late"), "2030-01-01T00:00:00.000Z"));
+      const capacity = (free: number) => ({ memoryTotalBytes: 8, memoryFreeBytes: free, runningVms: 0, cpuVendor: "GenuineIntel" });
+      expect(await store.heartbeat("late", capacity(1), null, "2030-01-02T00:00:00.000Z")).toBe(true);
+      await store.transaction(async (t) => t.hosts.register({ ...registration("late"), capacity: capacity(2) }, "2030-01-02T00:00:01.000Z"));
+      const expected = { capacity: capacity(2), lastHeartbeatAt: "2030-01-02T00:00:01.000Z" };
+      expect(await store.hosts.get("late")).toMatchObject(expected);
+      expect(await store.transaction(async (t) => t.hosts.get("late"))).toMatchObject(expected);
+      expect((await store.hosts.list({ afterName: "", limit: 10 }))[0]).toMatchObject(expected);
+    });
+
     it("pages hosts by name in byte order, events newest first, and operations by filter", async () => {
       await store.transaction(async (t) => {
         for (const h of ["b", "B", "a", "_x"]) await t.hosts.register(registration(h), now());
