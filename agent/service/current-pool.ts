@@ -18,10 +18,14 @@ export function ownHostIn(ctx: AgentContext, snapshot: PoolSnapshot): PoolHost |
 /** Reads the pool through the pool session, making sure it is the pool the own host is a member of. */
 export async function readCurrentPool(ctx: AgentContext, options: XapiCallOptions = {}): Promise<PoolSnapshot> {
   const session = ctx.xapi.pool;
+  const home = ctx.xapi.options.url;
+  // Where the session pointed before and after the read: a concurrent rehome (the own toolstack
+  // restarted) may move it while a read is still answered by the old master.
+  const before = session.endpoint;
   const snapshot = await readPool(session, options);
-  // A view read from the own host itself is authoritative.
-  if (ownHostIn(ctx, snapshot) || sameEndpoint(session.endpoint, ctx.xapi.options.url)) return snapshot;
-  const master = session.endpoint.host;
+  // A view read from the own host itself, throughout, is authoritative.
+  if (ownHostIn(ctx, snapshot) || (sameEndpoint(before, home) && sameEndpoint(session.endpoint, home))) return snapshot;
+  const master = (sameEndpoint(before, home) ? session.endpoint : before).host;
   ctx.log.info("the followed master's pool does not list this host; rediscovering the master from the own host", {
     master,
     pool: snapshot.pool.uuid,
