@@ -1,11 +1,12 @@
 /** Serves connect-style service handlers on a @grpc/grpc-js server. */
 import * as grpc from "@grpc/grpc-js";
 import { create, fromBinary, toBinary, type DescMessage, type DescMethod } from "@bufbuild/protobuf";
-import { ConnectError, createContextValues, createHandlerContext, type HandlerContext } from "@connectrpc/connect";
+import { ConnectError, createContextValues, type HandlerContext } from "@connectrpc/connect";
 import { setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
 import { principalKey, type Authenticator } from "../auth.js";
 import { invalidArgument, toConnectError } from "../errors.js";
 import type { Logger } from "../logging.js";
+import { GrpcCallContext, metadataValue, type SurfaceCall } from "./grpc-call-context.js";
 import type { ServiceRegistration } from "./service-registration.js";
 
 /** What the adapter needs besides the services. */
@@ -18,13 +19,6 @@ export interface GrpcAdapterOptions {
 }
 
 type AnyImpl = (input: unknown, ctx: HandlerContext) => unknown;
-/** The parts of a grpc-js call that every call kind has. */
-interface SurfaceCall {
-  readonly metadata: grpc.Metadata;
-  getDeadline(): grpc.Deadline;
-  getAuthContext(): { sslPeerCertificate?: unknown } | undefined;
-  on(event: "cancelled", listener: () => void): unknown;
-}
 
 /** Converts a ConnectError into the status object grpc-js sends, details included. */
 export function toGrpcStatus(err: ConnectError): grpc.ServiceError {
@@ -32,20 +26,6 @@ export function toGrpcStatus(err: ConnectError): grpc.ServiceError {
   const details = setTrailerStatus(new Headers(), err).get("grpc-status-details-bin");
   if (details) metadata.set("grpc-status-details-bin", Buffer.from(details, "base64"));
   return Object.assign(new Error(err.rawMessage), { code: err.code as number, details: err.rawMessage, metadata });
-}
-
-function requestHeaders(metadata: grpc.Metadata): Headers {
-  const headers = new Headers();
-  for (const [key, value] of Object.entries(metadata.getMap())) {
-    headers.set(key, typeof value === "string" ? value : Buffer.from(value).toString("base64"));
-  }
-  return headers;
-}
-
-function timeoutOf(call: SurfaceCall): number | undefined {
-  const deadline = call.getDeadline();
-  const at = deadline instanceof Date ? deadline.getTime() : deadline;
-  return Number.isFinite(at) ? Math.max(0, at - Date.now()) : undefined;
 }
 
 function peerVerified(call: SurfaceCall): boolean {
@@ -77,28 +57,14 @@ export function addGrpcService(server: grpc.Server, registration: ServiceRegistr
       responseDeserialize: deserialize(method.output),
     };
 
-    const contextFor = (call: SurfaceCall): HandlerContext => {
-      const headers = requestHeaders(call.metadata);
+    const shared = { service, method, url: path, shutdownSignal: options.shutdownSignal };
+    const contextFor = (call: SurfaceCall): GrpcCallContext => {
       const principal = options.authenticator.authorize(
         access,
-        headers.get("authorization"),
+        metadataValue(call.metadata, "authorization"),
         options.verifiesClientCertificates && peerVerified(call),
       );
-      const requestAbort = new AbortController();
-      call.on("cancelled", () => requestAbort.abort(new Error("call cancelled by the client")));
-      const contextValues = createContextValues().set(principalKey, principal);
-      return createHandlerContext({
-        service,
-        method,
-        protocolName: "grpc",
-        requestMethod: "POST",
-        url: path,
-        timeoutMs: timeoutOf(call),
-        shutdownSignal: options.shutdownSignal,
-        requestSignal: requestAbort.signal,
-        requestHeader: headers,
-        contextValues,
-      });
+      return new GrpcCallContext(call, shared, createContextValues().set(principalKey, principal));
     };
     handlers[method.name] = makeHandler(method, impl, contextFor, options.log);
   }
@@ -179,7 +145,7 @@ function writable(call: NodeJS.EventEmitter & { cancelled: boolean }): Promise<b
 function makeHandler(
   method: DescMethod,
   impl: AnyImpl,
-  contextFor: (call: SurfaceCall) => HandlerContext,
+  contextFor: (call: SurfaceCall) => GrpcCallContext,
   log: Logger,
 ): grpc.UntypedHandleCall {
   const output = method.output;
@@ -187,19 +153,23 @@ function makeHandler(
 
   if (method.methodKind === "unary") {
     return (async (call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => {
+      let ctx: GrpcCallContext | undefined;
       try {
-        const ctx = contextFor(call);
+        ctx = contextFor(call);
         const result = await impl(decode(method.input, call.request), ctx);
         callback(null, create(output, result as never));
       } catch (err) {
         callback(fail(err));
+      } finally {
+        ctx?.end();
       }
     }) as grpc.handleUnaryCall<unknown, unknown>;
   }
 
   const writeAll = async (call: grpc.ServerWritableStream<unknown, unknown> | grpc.ServerDuplexStream<unknown, unknown>, input: unknown) => {
+    let ctx: GrpcCallContext | undefined;
     try {
-      const ctx = contextFor(call);
+      ctx = contextFor(call);
       const results = impl(input, ctx) as AsyncIterable<unknown>;
       for await (const result of results) {
         if (call.cancelled) break;
@@ -209,6 +179,8 @@ function makeHandler(
       if (!call.cancelled) call.end();
     } catch (err) {
       call.emit("error", fail(err));
+    } finally {
+      ctx?.end();
     }
   };
 
@@ -229,11 +201,15 @@ function makeHandler(
   }
   return ((call: grpc.ServerReadableStream<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => {
     void (async () => {
+      let ctx: GrpcCallContext | undefined;
       try {
-        const result = await impl(decoded(method.input, incoming(call)), contextFor(call));
+        ctx = contextFor(call);
+        const result = await impl(decoded(method.input, incoming(call)), ctx);
         callback(null, create(output, result as never));
       } catch (err) {
         callback(fail(err));
+      } finally {
+        ctx?.end();
       }
     })();
   }) as grpc.handleClientStreamingCall<unknown, unknown>;
