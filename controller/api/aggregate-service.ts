@@ -16,27 +16,31 @@ import { updateAggregate } from "../intake/update-aggregate.js";
 import { listAggregates } from "../reads/list-aggregates.js";
 import { headroomOf } from "../reads/maintenance-headroom.js";
 import type { AggregateRecord, RollingActionName } from "../model/records.js";
+import { AggregateEncodings, viewMessage, type AggregateView } from "./aggregate-encodings.js";
 import { aggregateMessage, operationMessage } from "./convert.js";
+import { EncodedMessage, repeatedMessageField, servedAsBytes } from "../../shared/rpc/encoded-message.js";
 
 /** Handlers of AggregateService. */
 export function aggregateService(ctx: IntakeContext): ServiceImpl<typeof AggregateService> {
   const { store } = ctx;
-  /** The message of an aggregate, with the headroom of its members (read from their last reports). */
-  const withHeadroom = async (aggregate: AggregateRecord) => {
-    const message = aggregateMessage(aggregate);
-    if (aggregate.members.length > 0) message.pool!.maintenanceHeadroom = headroomOf(await store.hosts.members(aggregate.id));
-    return message;
-  };
+  const encodings = new AggregateEncodings();
+  /** An aggregate with the headroom of its members (read from their last reports). */
+  const viewOf = async (record: AggregateRecord): Promise<AggregateView> =>
+    record.members.length > 0 ? { record, headroom: headroomOf(await store.hosts.members(record.id)) } : { record };
   return {
     async createAggregate(req) {
       return aggregateMessage(await createAggregate(store, { name: req.name, availabilityZone: req.availabilityZone, validateOnly: req.validateOnly }));
     },
-    async getAggregate(req) {
-      return await withHeadroom(await requireAggregate(store, idFrom(req.id)));
+    async getAggregate(req, call) {
+      const view = await viewOf(await requireAggregate(store, idFrom(req.id)));
+      return servedAsBytes(call) ? new EncodedMessage(encodings.bytes(view)).as() : viewMessage(view);
     },
-    async listAggregates(req) {
+    async listAggregates(req, call) {
       const page = await listAggregates(store, { availabilityZone: req.availabilityZone, pageSize: req.pageSize, pageToken: req.pageToken });
-      return { aggregates: await Promise.all(page.aggregates.map(withHeadroom)), nextPageToken: page.nextPageToken };
+      const views = await Promise.all(page.aggregates.map(viewOf));
+      if (!servedAsBytes(call)) return { aggregates: views.map(viewMessage), nextPageToken: page.nextPageToken };
+      // ListAggregatesResponse: aggregates = 1 (repeated Aggregate), next_page_token = 2.
+      return new EncodedMessage(repeatedMessageField(1, views.map((v) => encodings.bytes(v)), [[2, page.nextPageToken]])).as();
     },
     async updateAggregate(req) {
       return aggregateMessage(await updateAggregate(store, { id: idFrom(req.id), name: req.name, availabilityZone: req.availabilityZone }));

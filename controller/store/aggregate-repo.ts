@@ -31,6 +31,8 @@ export class AggregateRepo {
    * a transaction bypass it, so a rolled-back write can never leave a stale entry.
    */
   private readonly cache = new Map<number, AggregateRecord>();
+  /** Pages of list() read outside transactions, by zone, afterId and limit; cleared with the cache. */
+  private readonly pages = new Map<string, AggregateRecord[]>();
 
   constructor(
     private readonly db: Db,
@@ -62,6 +64,7 @@ export class AggregateRepo {
   /** Forgets cached aggregates (called on every write that changes an aggregate or its members). */
   invalidate(): void {
     this.cache.clear();
+    this.pages.clear();
   }
 
   /** One aggregate, or undefined. Treat the record as read-only: it may be shared. */
@@ -87,8 +90,19 @@ export class AggregateRepo {
     return this.byName.get(name)?.id;
   }
 
-  /** A page of aggregates with id > afterId, optionally in one zone, ordered by id. */
+  /** A page of aggregates with id > afterId, optionally in one zone, ordered by id. Treat the records as read-only: they may be shared. */
   list(options: { availabilityZone?: string; afterId: number; limit: number }): AggregateRecord[] {
+    if (this.db.inTransaction) return this.readPage(options);
+    const key = `${options.availabilityZone ?? "\u0000"}\u0000${options.afterId}\u0000${options.limit}`;
+    const hit = this.pages.get(key);
+    if (hit) return hit;
+    const page = this.readPage(options);
+    if (this.pages.size >= 1000) this.pages.clear();
+    this.pages.set(key, page);
+    return page;
+  }
+
+  private readPage(options: { availabilityZone?: string; afterId: number; limit: number }): AggregateRecord[] {
     const rows =
       options.availabilityZone !== undefined
         ? this.listZone.all(options.availabilityZone, options.afterId, options.limit)

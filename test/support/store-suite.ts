@@ -171,6 +171,40 @@ export function storeSuite(name: string, open: () => Promise<OpenedStore>): void
       expect((await store.operations.get("op-1"))!.progress).toBe(1);
     });
 
+    it("a page of aggregates read again after each write shows that write (rename, metadata, members, operations, delete, rollback)", async () => {
+      const id = (await store.transaction(async (t) => t.aggregates.insert("paged", "az1", now())))!;
+      const page = async () => (await store.aggregates.list({ afterId: 0, limit: 10 })).map((a) => [a.name, a.metadata, a.poolState, a.members.map((m) => m.host)]);
+      expect(await page()).toEqual([["paged", {}, "EMPTY", []]]);
+      await store.transaction(async (t) => t.aggregates.update(id, { name: "renamed" }, now()));
+      expect(await page()).toEqual([["renamed", {}, "EMPTY", []]]);
+      await store.transaction(async (t) => t.aggregates.setMetadata(id, { k: "v" }, [], now()));
+      expect(await page()).toEqual([["renamed", { k: "v" }, "EMPTY", []]]);
+      await store.transaction(async (t) => {
+        await t.hosts.register(registration("h-p"), now());
+        await t.hosts.apply("h-p", beginJoin(id));
+        await t.operations.insert({ id: "op-p", kind: "ADD_HOST", aggregateId: id, host: "h-p", steps: [], params: {} }, now());
+      });
+      expect(await page()).toEqual([["renamed", { k: "v" }, "CHANGING", ["h-p"]]]);
+      const op = (await store.operations.get("op-p"))!;
+      await store.transaction(async (t) => {
+        await t.hosts.apply("h-p", confirmMember());
+        await t.operations.save({ ...op, state: "SUCCEEDED", progress: 1, finishedAt: now() }, now());
+      });
+      expect(await page()).toEqual([["renamed", { k: "v" }, "ACTIVE", ["h-p"]]]);
+      await expect(
+        store.transaction(async (t) => {
+          await t.aggregates.update(id, { name: "rolled-back" }, now());
+          expect((await t.aggregates.list({ afterId: 0, limit: 10 }))[0]!.name).toBe("rolled-back");
+          throw new Error("roll back");
+        }),
+      ).rejects.toThrow("roll back");
+      expect(await page()).toEqual([["renamed", { k: "v" }, "ACTIVE", ["h-p"]]]);
+      const other = (await store.transaction(async (t) => t.aggregates.insert("second", null, now())))!;
+      expect((await page()).map(([n]) => n)).toEqual(["renamed", "second"]);
+      await store.transaction(async (t) => t.aggregates.delete(other));
+      expect((await page()).map(([n]) => n)).toEqual(["renamed"]);
+    });
+
     it("host reads see the latest heartbeat, batched; an unknown host is refused; FAILED stays FAILED", async () => {
       await store.transaction(async (t) => {
         await t.hosts.register(registration("beat"), now());

@@ -1,0 +1,63 @@
+import { create, fromBinary } from "@bufbuild/protobuf";
+import { describe, expect, it } from "vitest";
+import { AggregateSchema, ListAggregatesResponseSchema } from "../../gen/hostaggregates/v1/aggregate_pb.js";
+import { repeatedMessageField } from "../../shared/rpc/encoded-message.js";
+import type { AggregateRecord } from "../model/records.js";
+import { AggregateEncodings, viewMessage } from "./aggregate-encodings.js";
+
+function record(id: number, changes: Partial<AggregateRecord> = {}): AggregateRecord {
+  return {
+    id,
+    uuid: `00000000-0000-4000-8000-${String(id).padStart(12, "0")}`,
+    name: `agg-${id}`,
+    availabilityZone: "az-1",
+    azFromHost: false,
+    poolState: "ACTIVE",
+    masterHost: "xs1",
+    poolUuid: "pool-1",
+    lastError: null,
+    drift: [],
+    lostVms: [],
+    checkedAt: null,
+    createdAt: "2026-12-02T06:00:00.000Z",
+    updatedAt: "2026-12-02T06:00:00.000Z",
+    metadata: { tier: "gold" },
+    members: [{ host: "xs1", state: "MEMBER" }],
+    ...changes,
+  };
+}
+
+describe("AggregateEncodings", () => {
+  it("encodes what viewMessage builds, and reuses the bytes while nothing changed", () => {
+    const encodings = new AggregateEncodings();
+    const view = { record: record(7), headroom: 2 };
+    const bytes = encodings.bytes(view);
+    expect(fromBinary(AggregateSchema, bytes)).toEqual(create(AggregateSchema, viewMessage(view)));
+    expect(encodings.bytes({ record: record(7), headroom: 2 })).toBe(bytes);
+  });
+
+  it("encodes again when the record or the headroom changed", () => {
+    const encodings = new AggregateEncodings();
+    const first = encodings.bytes({ record: record(7), headroom: 2 });
+    const renamed = encodings.bytes({ record: record(7, { name: "renamed" }), headroom: 2 });
+    expect(fromBinary(AggregateSchema, renamed).name).toBe("renamed");
+    const fuller = encodings.bytes({ record: record(7, { name: "renamed" }), headroom: 1 });
+    expect(fromBinary(AggregateSchema, fuller).pool?.maintenanceHeadroom).toBe(1);
+    expect(new Set([first, renamed, fuller]).size).toBe(3);
+    expect(encodings.size).toBe(1);
+  });
+
+  it("stays within its bound", () => {
+    const encodings = new AggregateEncodings(3);
+    for (let id = 1; id <= 10; id++) encodings.bytes({ record: record(id) });
+    expect(encodings.size).toBeLessThanOrEqual(3);
+  });
+
+  it("builds a list answer from the entries' bytes that decodes as the list message", () => {
+    const encodings = new AggregateEncodings();
+    const views = [{ record: record(1) }, { record: record(2, { members: [], poolState: "EMPTY", masterHost: null }) }];
+    const list = (token: string) => fromBinary(ListAggregatesResponseSchema, repeatedMessageField(1, views.map((v) => encodings.bytes(v)), [[2, token]]));
+    expect(list("next")).toEqual(create(ListAggregatesResponseSchema, { aggregates: views.map(viewMessage), nextPageToken: "next" }));
+    expect(list("").nextPageToken).toBe("");
+  });
+});
