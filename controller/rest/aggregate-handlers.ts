@@ -12,9 +12,10 @@ import { setNovaMetadata } from "../intake/set-nova-metadata.js";
 import { updateAggregate } from "../intake/update-aggregate.js";
 import { listAggregates } from "../reads/list-aggregates.js";
 import type { AggregateRecord } from "../model/records.js";
-import { aggregateView } from "./aggregate-view.js";
+import { AggregateJson, aggregateView } from "./aggregate-view.js";
 import { badRequest } from "./faults.js";
 import type { Microversion } from "./microversion.js";
+import { JsonText } from "./respond.js";
 import type { AggregateAction } from "./request-shapes.js";
 
 /** What a handler answers. */
@@ -38,6 +39,8 @@ const one = (a: AggregateRecord, v: Microversion, brief = false): NovaReply => (
 
 /** The os-aggregates handlers of one controller. */
 export class AggregateHandlers {
+  private readonly listed = new AggregateJson();
+
   constructor(private readonly ctx: IntakeContext) {}
 
   /**
@@ -52,7 +55,7 @@ export class AggregateHandlers {
       all.push(...page.aggregates);
       pageToken = page.nextPageToken;
     } while (pageToken !== "");
-    return { status: 200, body: { aggregates: all.map((a) => aggregateView(a, v)) } };
+    return { status: 200, body: new JsonText(`{"aggregates":[${all.map((a) => this.listed.text(a, v)).join(",")}]}`) };
   }
 
   /** POST /os-aggregates: 200 (not 201) with the aggregate minus hosts and metadata. */

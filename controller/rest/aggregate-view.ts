@@ -61,3 +61,19 @@ export function aggregateView(a: AggregateRecord, version: Microversion, options
   if (atLeast(version, uuidMicroversion)) body.uuid = a.uuid;
   return body;
 }
+
+/**
+ * The JSON text of full aggregate bodies, kept per record object: a record the store hands out
+ * again (its read cache) is not converted and serialized again. Only full bodies (not brief).
+ */
+export class AggregateJson {
+  readonly #texts = new WeakMap<AggregateRecord, { withUuid?: string; withoutUuid?: string }>();
+
+  /** JSON.stringify(aggregateView(a, version)), reused for the same record object. */
+  text(a: AggregateRecord, version: Microversion): string {
+    const slot = atLeast(version, uuidMicroversion) ? "withUuid" : "withoutUuid";
+    let entry = this.#texts.get(a);
+    if (!entry) this.#texts.set(a, (entry = {}));
+    return (entry[slot] ??= JSON.stringify(aggregateView(a, version)));
+  }
+}
