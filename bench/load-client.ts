@@ -18,12 +18,16 @@ import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
 import * as grpc from "@grpc/grpc-js";
 import { create, fromBinary, toBinary, type DescMessage, type MessageInitShape } from "@bufbuild/protobuf";
+import { EmptySchema } from "@bufbuild/protobuf/wkt";
 import {
   AggregateSchema,
   CreateAggregateRequestSchema,
+  DeleteAggregateRequestSchema,
   GetAggregateRequestSchema,
   ListAggregatesRequestSchema,
   ListAggregatesResponseSchema,
+  SetAggregateMetadataRequestSchema,
+  UpdateAggregateRequestSchema,
 } from "../gen/hostaggregates/v1/aggregate_pb.js";
 import type { GrpcCall, HttpCall, LoadResult, LoadShape, LoadSpec } from "./lib/load-spec.js";
 
@@ -177,7 +181,26 @@ function grpcCaller(spec: Extract<LoadSpec, { target: "grpc" }>): (n: number) =>
           encode(CreateAggregateRequestSchema, { name: `${call.namePrefix}-${n}`, availabilityZone: call.availabilityZone }),
           AggregateSchema,
         )();
+    case "UpdateAggregate":
+      return (n) => unary("UpdateAggregate", encode(UpdateAggregateRequestSchema, { id: BigInt(pick(call.ids, n)), name: `${call.namePrefix}-${n}` }), AggregateSchema)();
+    case "SetAggregateMetadata":
+      return (n) => unary("SetAggregateMetadata", encode(SetAggregateMetadataRequestSchema, { id: BigInt(pick(call.ids, n)), metadata: { "bench.round": String(n) } }), AggregateSchema)();
+    case "DeleteAggregate":
+      return (n) => unary("DeleteAggregate", encode(DeleteAggregateRequestSchema, { id: BigInt(once(call.ids, n)) }), EmptySchema)();
   }
+}
+
+/** ids[n % ids.length], refusing an empty list. */
+function pick(ids: number[], n: number): number {
+  if (ids.length === 0) throw new Error("this call needs ids");
+  return ids[n % ids.length]!;
+}
+
+/** ids[n]: each id used once (a delete). */
+function once(ids: number[], n: number): number {
+  const id = ids[n];
+  if (id === undefined) throw new Error(`call ${n} has no id left to delete (${ids.length} given)`);
+  return id;
 }
 
 /** A function making one Nova REST call number n; a non-2xx status is an error. */
@@ -214,7 +237,7 @@ function httpCaller(spec: Extract<LoadSpec, { target: "http" }>): (n: number) =>
               return;
             }
             try {
-              JSON.parse(text); // a client reads the answer
+              if (text !== "") JSON.parse(text); // a client reads the answer (a DELETE has none)
               resolve();
             } catch {
               reject(new Error(`invalid JSON from ${method} ${path}`));
@@ -241,6 +264,12 @@ function httpCaller(spec: Extract<LoadSpec, { target: "http" }>): (n: number) =>
         request("POST", "/os-aggregates", {
           aggregate: { name: `${call.namePrefix}-${n}`, ...(call.availabilityZone ? { availability_zone: call.availabilityZone } : {}) },
         });
+    case "update":
+      return (n) => request("PUT", `/os-aggregates/${pick(call.ids, n)}`, { aggregate: { name: `${call.namePrefix}-${n}` } });
+    case "set_metadata":
+      return (n) => request("POST", `/os-aggregates/${pick(call.ids, n)}/action`, { set_metadata: { metadata: { "bench.round": String(n) } } });
+    case "delete":
+      return (n) => request("DELETE", `/os-aggregates/${once(call.ids, n)}`);
   }
 }
 

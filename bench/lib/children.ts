@@ -32,6 +32,8 @@ export interface ChildSpec {
   stdinPipe?: boolean;
   /** Called with every stdout line after readiness (default: dropped). */
   onLine?: (line: string) => void;
+  /** Called with every stdout line before readiness, the ready line excepted. */
+  onEarlyLine?: (line: string) => void;
 }
 
 const live = new Set<Child>();
@@ -96,6 +98,7 @@ export async function startChild(spec: ChildSpec): Promise<Child> {
       if (!done) {
         const match = spec.readyPattern.exec(line);
         if (match) finish(undefined, match);
+        else spec.onEarlyLine?.(line);
       } else {
         spec.onLine?.(line);
       }

@@ -23,13 +23,25 @@ export type GrpcCall =
   /** ListAggregates with this page size (no zone filter, first page). */
   | { method: "ListAggregates"; pageSize: number }
   /** CreateAggregate with unique names `${namePrefix}-${n}`. */
-  | { method: "CreateAggregate"; namePrefix: string; availabilityZone?: string };
+  | { method: "CreateAggregate"; namePrefix: string; availabilityZone?: string }
+  /** UpdateAggregate of ids[n % ids.length] to the unique name `${namePrefix}-${n}`. */
+  | { method: "UpdateAggregate"; ids: number[]; namePrefix: string }
+  /** SetAggregateMetadata of ids[n % ids.length]: one key set to a value that changes with n. */
+  | { method: "SetAggregateMetadata"; ids: number[] }
+  /** DeleteAggregate of ids[n] (each id once: give maxCalls ≤ ids.length, including warm-up). */
+  | { method: "DeleteAggregate"; ids: number[] };
 
 /** A Nova os-aggregates REST call (HTTP/1.1 keep-alive). */
 export type HttpCall =
   | { method: "show"; ids: number[] }
   | { method: "list" }
-  | { method: "create"; namePrefix: string; availabilityZone?: string };
+  | { method: "create"; namePrefix: string; availabilityZone?: string }
+  /** PUT of ids[n % ids.length] to the unique name `${namePrefix}-${n}`. */
+  | { method: "update"; ids: number[]; namePrefix: string }
+  /** set_metadata of ids[n % ids.length]: one key set to a value that changes with n. */
+  | { method: "set_metadata"; ids: number[] }
+  /** DELETE of ids[n] (each id once). */
+  | { method: "delete"; ids: number[] };
 
 /** One load run. */
 export type LoadSpec =

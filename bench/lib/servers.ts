@@ -15,6 +15,8 @@ export interface ControllerProcess {
   adminToken: string;
   agentToken: string;
   dbPath: string;
+  /** The os-aggregates REST base URL (".../v2.1"), when started with `rest`. */
+  restBaseUrl?: string;
 }
 
 /** Options of startControllerProcess. */
@@ -25,6 +27,8 @@ export interface ControllerProcessOptions {
   args?: string[];
   /** Write a V8 CPU profile of the controller into this directory when it exits. */
   cpuProfileDir?: string;
+  /** Also serve HTTP (the os-aggregates REST facade) on a free port. */
+  rest?: boolean;
 }
 
 /** Starts `bin/aggregates-controller` (gRPC only, reconciler off) and waits until it serves. */
@@ -39,7 +43,7 @@ export async function startControllerProcess(options: ControllerProcessOptions):
     AGGREGATES_AGENT_TOKEN: agentToken,
     AGGREGATES_LOG_LEVEL: "warn",
   };
-  const flags = ["--listen", "127.0.0.1:0", "--http-listen", "off", "--db", dbPath, "--reconcile-interval", "0", ...(options.args ?? [])];
+  const flags = ["--listen", "127.0.0.1:0", "--http-listen", options.rest ? "127.0.0.1:0" : "off", "--db", dbPath, "--reconcile-interval", "0", ...(options.args ?? [])];
   // The launcher is `exec node --import tsx controller/main.ts`; --cpu-prof is not allowed in
   // NODE_OPTIONS, so a profiled controller is started the launcher's way with the flag added.
   let command = join(repoRoot, "bin/aggregates-controller");
@@ -49,15 +53,19 @@ export async function startControllerProcess(options: ControllerProcessOptions):
     command = process.execPath;
     args = ["--cpu-prof", `--cpu-prof-dir=${options.cpuProfileDir}`, "--import", "tsx", join(repoRoot, "controller/main.ts"), ...flags];
   }
+  // The HTTP address is printed after the gRPC one; with `rest`, readiness is that later line.
+  let grpcAddress = "";
   const child = await startChild({
     name: "controller",
     command,
     args,
     env,
     cwd: repoRoot,
-    readyPattern: /controller serving gRPC on (\S+)/,
+    readyPattern: options.rest ? /Connect\/JSON \(curl\) on (\S+)/ : /controller serving gRPC on (\S+)/,
+    onEarlyLine: (line) => (grpcAddress = /controller serving gRPC on (\S+)/.exec(line)?.[1] ?? grpcAddress),
   });
-  return { child, address: child.ready[1]!, adminToken, agentToken, dbPath };
+  if (!options.rest) return { child, address: child.ready[1]!, adminToken, agentToken, dbPath };
+  return { child, address: grpcAddress, adminToken, agentToken, dbPath, restBaseUrl: `${child.ready[1]!}/v2.1` };
 }
 
 /** A running echo server (bench/echo-server.ts). */

@@ -1,29 +1,70 @@
 /**
- * `--nova`: the controller against OpenStack Nova 26's os-aggregates API in the same run.
+ * `--nova`: the controller against OpenStack Nova 26's os-aggregates API in the same run, op by op.
  *
  * Nova (shared/tools/nova-peer.sh: one nova-api worker, SQLite, noauth2) and a fresh controller
- * are both seeded with the same 500 aggregates (zone + three metadata keys); then show/GetAggregate,
- * list/ListAggregates(500) and create/CreateAggregate are measured on both in alternating rounds
- * with the same load shape, and the ×Nova ratios are printed. The target (docs/benchmarks.md §Targets) is
- * read API ≥ 20× Nova.
+ * are both seeded with the same 500 aggregates (zone + three metadata keys). Every call of the
+ * os-aggregates workload — show, list (all 500), create, update, set_metadata, delete — is then
+ * measured on Nova, on the controller over gRPC and on the controller's own os-aggregates REST
+ * facade, in alternating rounds with the same load shape, at concurrency 1 (a CLI, a script) and
+ * at --concurrency. The ×Nova ratios of calls/s and of server CPU per call are printed; the
+ * targets (docs/benchmarks.md §Targets): read API ≥ 20× Nova's calls/s, and server CPU per call
+ * ≥ 20× less than Nova's on every call (issue 13), on both protocols.
  */
 import { join } from "node:path";
-import { cpuRatio, perRound, printComparisons, throughputRatio } from "../lib/compare-table.js";
-import { alternate, type Compared } from "../lib/measure.js";
-import type { LoadShape, LoadSpec } from "../lib/load-spec.js";
+import { cpuRatio, perRound, printComparisons, throughputRatio, type ComparedRow } from "../lib/compare-table.js";
+import { alternate, type Subject } from "../lib/measure.js";
+import type { GrpcCall, HttpCall, LoadShape, LoadSpec } from "../lib/load-spec.js";
 import { novaCall, startNovaPeer, type NovaPeer } from "../lib/nova-peer.js";
 import { num, ratio } from "../lib/report.js";
 import type { BenchContext, BenchSection } from "../lib/section.js";
-import { inPool, seedAggregate, seedController } from "../lib/seed.js";
-import { startControllerProcess } from "../lib/servers.js";
+import { adminClient, inPool, seedAggregate, seedController } from "../lib/seed.js";
+import { startControllerProcess, type ControllerProcess } from "../lib/servers.js";
 import { seededAggregates } from "./read-api.js";
 
 /** Read API throughput must reach this multiple of Nova's (docs/benchmarks.md §Targets). */
 export const novaReadTarget = 20;
+/** Server CPU per call must be at most this fraction of Nova's, on every call (issue 13). */
+export const novaCpuTarget = 20;
+
+/** Aggregates each subject gets per round and concurrency to delete. */
+const deletable = { nova: 40, controller: 150 };
+
+/** One call of the workload on the three subjects; `round` makes names unique and picks the ids to delete. */
+interface WorkloadCall {
+  label: string;
+  /** At most this many in flight (lists: the answers are large). */
+  maxConcurrency?: number;
+  warmup: { nova: number; controller: number };
+  /** One id per call, used once: maxCalls is the number of ids, and there is no warm-up. */
+  consumesIds?: boolean;
+  nova: (round: number, concurrency: number) => HttpCall;
+  grpc: (round: number, concurrency: number) => GrpcCall;
+  rest: (round: number, concurrency: number) => HttpCall;
+}
+
+/** Creates aggregates on Nova to be deleted; returns their ids. */
+async function novaDeletable(nova: NovaPeer, prefix: string, count: number): Promise<number[]> {
+  const ids: number[] = [];
+  await inPool(Array.from({ length: count }, (_, i) => i), 4, async (i) => {
+    const created = (await novaCall(nova, "POST", "/os-aggregates", { aggregate: { name: `${prefix}-${i}` } })) as { aggregate: { id: number } };
+    ids.push(created.aggregate.id);
+  });
+  return ids;
+}
+
+/** Creates aggregates on the controller to be deleted; returns their ids. */
+async function controllerDeletable(controller: ControllerProcess, prefix: string, count: number): Promise<number[]> {
+  const api = adminClient(controller);
+  const ids: number[] = [];
+  await inPool(Array.from({ length: count }, (_, i) => i), 8, async (i) => {
+    ids.push(Number((await api.createAggregate({ name: `${prefix}-${i}` })).id));
+  });
+  return ids;
+}
 
 export const novaSection: BenchSection = {
   name: "nova",
-  title: `Aggregate API vs OpenStack Nova 26 os-aggregates, measured in this run (${seededAggregates} aggregates)`,
+  title: `Aggregate API vs OpenStack Nova 26 os-aggregates, op by op, measured in this run (${seededAggregates} aggregates)`,
   enabled: (options) => options.nova,
   async run(ctx: BenchContext): Promise<void> {
     const { report, options, load } = ctx;
@@ -52,86 +93,148 @@ export const novaSection: BenchSection = {
     );
     novaIds.sort((a, b) => a - b);
 
-    report.progress("starting a controller");
-    const controller = await startControllerProcess({ dir: join(ctx.tmpDir, "nova"), cpuProfileDir: options.cpuProfileDir });
+    report.progress("starting a controller (gRPC and the REST facade)");
+    const controller = await startControllerProcess({ dir: join(ctx.tmpDir, "nova"), cpuProfileDir: options.cpuProfileDir, rest: true });
     report.progress(`seeding the controller with ${seededAggregates} aggregates`);
     const ids = await seedController(controller, seededAggregates);
 
-    const shape = (concurrency: number, warmupCalls: number): LoadShape => ({ concurrency, warmupCalls, maxCalls: 100_000, maxSeconds: options.seconds });
-    const listConcurrency = Math.min(4, options.concurrency);
-    const novaSpec = (call: Extract<LoadSpec, { target: "http" }>["call"], s: LoadShape): LoadSpec => ({
-      target: "http",
-      baseUrl: nova.baseUrl,
-      headers: nova.headers,
-      serverPids: nova.pids,
-      call,
-      ...s,
-      callTimeoutMs: 30_000,
-    });
-    const controllerSpec = (call: Extract<LoadSpec, { target: "grpc" }>["call"], s: LoadShape): LoadSpec => ({
-      target: "grpc",
-      address: controller.address,
-      token: controller.adminToken,
-      serverPids: [controller.child.process.pid!],
-      call,
-      ...s,
-    });
-    const progress = (method: string) => (round: number, subject: { name: string }, r: { callsPerSecond: number; errors: number }) =>
-      report.progress(`${method} round ${round + 1}/${options.rounds} ${subject.name}: ${num(r.callsPerSecond)} calls/s${r.errors ? `, ${r.errors} errors` : ""}`);
+    const levels = [...new Set([1, options.concurrency])];
+    report.progress(`creating the aggregates each subject deletes (${levels.length} concurrency levels × ${options.rounds} rounds)`);
+    const toDelete = new Map<string, number[]>();
+    for (const c of levels) {
+      for (let round = 0; round < options.rounds; round++) {
+        toDelete.set(`nova/${c}/${round}`, await novaDeletable(nova, `bench-del-c${c}-r${round}`, deletable.nova));
+        for (const api of ["grpc", "rest"]) {
+          toDelete.set(`${api}/${c}/${round}`, await controllerDeletable(controller, `bench-del-${api}-c${c}-r${round}`, deletable.controller));
+        }
+      }
+    }
+    const deleteIds = (subject: string, round: number, c: number) => toDelete.get(`${subject}/${c}/${round}`)!;
 
-    const comparisons = [
+    const calls: WorkloadCall[] = [
       {
         label: "show / GetAggregate",
-        result: await alternate(
-          load,
-          options.rounds,
-          [
-            { name: "Nova", spec: novaSpec({ method: "show", ids: novaIds }, shape(options.concurrency, 50)) },
-            { name: "controller", spec: controllerSpec({ method: "GetAggregate", ids }, shape(options.concurrency, 1000)) },
-          ],
-          progress("show/GetAggregate"),
-        ),
+        warmup: { nova: 50, controller: 1000 },
+        nova: () => ({ method: "show", ids: novaIds }),
+        grpc: () => ({ method: "GetAggregate", ids }),
+        rest: () => ({ method: "show", ids }),
       },
       {
         label: `list of ${seededAggregates} / ListAggregates`,
-        result: await alternate(
-          load,
-          options.rounds,
-          [
-            { name: "Nova", spec: novaSpec({ method: "list" }, shape(listConcurrency, 4)) },
-            { name: "controller", spec: controllerSpec({ method: "ListAggregates", pageSize: seededAggregates }, shape(listConcurrency, 20)) },
-          ],
-          progress("list/ListAggregates"),
-        ),
+        maxConcurrency: 4,
+        warmup: { nova: 4, controller: 20 },
+        nova: () => ({ method: "list" }),
+        grpc: () => ({ method: "ListAggregates", pageSize: seededAggregates }),
+        rest: () => ({ method: "list" }),
       },
       {
         label: "create / CreateAggregate",
-        result: await alternate(
-          load,
-          options.rounds,
-          [
-            { name: "Nova", spec: (round) => novaSpec({ method: "create", namePrefix: `bench-new-r${round}`, availabilityZone: "az-new" }, shape(options.concurrency, 20)) },
-            { name: "controller", spec: (round) => controllerSpec({ method: "CreateAggregate", namePrefix: `bench-new-r${round}`, availabilityZone: "az-new" }, shape(options.concurrency, 100)) },
-          ],
-          progress("create/CreateAggregate"),
-        ),
+        warmup: { nova: 20, controller: 100 },
+        nova: (round, c) => ({ method: "create", namePrefix: `bench-new-c${c}-r${round}`, availabilityZone: "az-new" }),
+        grpc: (round, c) => ({ method: "CreateAggregate", namePrefix: `bench-new-c${c}-r${round}`, availabilityZone: "az-new" }),
+        rest: (round, c) => ({ method: "create", namePrefix: `bench-rest-c${c}-r${round}`, availabilityZone: "az-new" }),
+      },
+      {
+        label: "update / UpdateAggregate",
+        warmup: { nova: 20, controller: 100 },
+        nova: (round, c) => ({ method: "update", ids: novaIds, namePrefix: `bench-upd-c${c}-r${round}` }),
+        grpc: (round, c) => ({ method: "UpdateAggregate", ids, namePrefix: `bench-upd-c${c}-r${round}` }),
+        rest: (round, c) => ({ method: "update", ids, namePrefix: `bench-rupd-c${c}-r${round}` }),
+      },
+      {
+        label: "set_metadata / SetAggregateMetadata",
+        warmup: { nova: 20, controller: 100 },
+        nova: () => ({ method: "set_metadata", ids: novaIds }),
+        grpc: () => ({ method: "SetAggregateMetadata", ids }),
+        rest: () => ({ method: "set_metadata", ids }),
+      },
+      {
+        label: "delete / DeleteAggregate",
+        consumesIds: true,
+        warmup: { nova: 0, controller: 0 },
+        nova: (round, c) => ({ method: "delete", ids: deleteIds("nova", round, c) }),
+        grpc: (round, c) => ({ method: "DeleteAggregate", ids: deleteIds("grpc", round, c) }),
+        rest: (round, c) => ({ method: "delete", ids: deleteIds("rest", round, c) }),
       },
     ];
 
-    report.line(
-      `medians of ${options.rounds} alternating rounds ≤ ${options.seconds} s; same load shape for both ` +
-        `(${options.concurrency} in flight, ${listConcurrency} for lists); Nova over HTTP/1.1 keep-alive, the controller over gRPC`,
-    );
-    printComparisons(report, comparisons);
+    const restHeaders = { "x-auth-token": controller.adminToken, "x-openstack-nova-api-version": "2.41" };
+    const shape = (c: number, warmupCalls: number, call: HttpCall | GrpcCall, consumesIds = false): LoadShape => ({
+      concurrency: c,
+      warmupCalls: consumesIds ? 0 : warmupCalls,
+      maxCalls: consumesIds && "ids" in call ? call.ids.length : 100_000,
+      maxSeconds: options.seconds,
+    });
+    const subjectsOf = (call: WorkloadCall, c: number): Subject[] => [
+      {
+        name: "Nova",
+        spec: (round): LoadSpec => {
+          const http = call.nova(round, c);
+          return { target: "http", baseUrl: nova.baseUrl, headers: nova.headers, serverPids: nova.pids, call: http, callTimeoutMs: 30_000, ...shape(c, call.warmup.nova, http, call.consumesIds) };
+        },
+      },
+      {
+        name: "controller gRPC",
+        spec: (round): LoadSpec => {
+          const grpc = call.grpc(round, c);
+          return { target: "grpc", address: controller.address, token: controller.adminToken, serverPids: [controller.child.process.pid!], call: grpc, ...shape(c, call.warmup.controller, grpc, call.consumesIds) };
+        },
+      },
+      {
+        name: "controller REST",
+        spec: (round): LoadSpec => {
+          const http = call.rest(round, c);
+          return { target: "http", baseUrl: controller.restBaseUrl!, headers: restHeaders, serverPids: [controller.child.process.pid!], call: http, ...shape(c, call.warmup.controller, http, call.consumesIds) };
+        },
+      },
+    ];
 
-    report.line("\ncontroller × Nova, measured in this run — calls/s: median of the per-round ratios; CPU: Nova's server CPU per call / the controller's");
-    const [show, list, create] = comparisons.map((c) => c.result) as [Compared, Compared, Compared];
-    const detail = (c: Compared) => `(${perRound(c, 1, 1)}; CPU cost ratio ${ratio(cpuRatio(c))})`;
-    report.check("GetAggregate × Nova show calls/s", throughputRatio(show), novaReadTarget, detail(show), `CPU cost ratio ${ratio(cpuRatio(show))}`);
-    report.line(`ListAggregates(${seededAggregates}) × Nova list calls/s: ${ratio(throughputRatio(list))}  read API, no separate target  ${detail(list)}`);
-    report.line(`CreateAggregate × Nova create calls/s: ${ratio(throughputRatio(create))}  no target  ${detail(create)}`);
-    for (const [key, c] of [["show", show], ["list", list], ["create", create]] as const) {
-      report.record(key, { nova: c.measured[0], controller: c.measured[1], ratio: throughputRatio(c), cpuRatio: cpuRatio(c), perRound: c.ratiosToFirst[1] });
+    const rows: Array<ComparedRow & { concurrency: number; call: WorkloadCall }> = [];
+    for (const c of levels) {
+      for (const call of calls) {
+        const inFlight = Math.min(c, call.maxConcurrency ?? c);
+        const label = `${call.label} @${inFlight}`;
+        const result = await alternate(load, options.rounds, subjectsOf(call, inFlight), (round, subject, r) =>
+          report.progress(`${label} round ${round + 1}/${options.rounds} ${subject.name}: ${num(r.callsPerSecond)} calls/s${r.errors ? `, ${r.errors} errors` : ""}`),
+        );
+        rows.push({ label, result, concurrency: c, call });
+      }
+    }
+
+    report.line(
+      `medians of ${options.rounds} alternating rounds ≤ ${options.seconds} s; the same load shape for the three (lists at most 4 in flight); ` +
+        "Nova and the REST facade over HTTP/1.1 keep-alive, gRPC over HTTP/2; deletes: each id once, no warm-up",
+    );
+    printComparisons(report, rows);
+
+    report.line("\n× Nova, measured in this run — calls/s: median of the per-round ratios; CPU: Nova's server CPU per call / the controller's (> 1: cheaper)");
+    report.table(
+      ["call", "gRPC calls/s × Nova", "gRPC CPU × Nova", "REST calls/s × Nova", "REST CPU × Nova"],
+      rows.map(({ label, result }) => [label, ratio(throughputRatio(result, 1)), ratio(cpuRatio(result, 1)), ratio(throughputRatio(result, 2)), ratio(cpuRatio(result, 2))]),
+    );
+    const show = rows.find((r) => r.call === calls[0] && r.concurrency === options.concurrency)!.result;
+    report.check(
+      `GetAggregate @${options.concurrency} × Nova show calls/s`,
+      throughputRatio(show),
+      novaReadTarget,
+      `(${perRound(show, 1, 1)}; CPU cost ratio ${ratio(cpuRatio(show))})`,
+      `CPU cost ratio ${ratio(cpuRatio(show))}`,
+    );
+    for (const { label, result } of rows) {
+      for (const [i, api] of [[1, "gRPC"], [2, "REST"]] as const) {
+        report.check(`${label} ${api}: Nova server CPU per call ÷ the controller's`, cpuRatio(result, i), novaCpuTarget, `(${perRound(result, i, 1)} calls/s ratios)`);
+      }
+    }
+    for (const { label, result } of rows) {
+      report.record(label, {
+        nova: result.measured[0],
+        grpc: result.measured[1],
+        rest: result.measured[2],
+        grpcRatio: throughputRatio(result, 1),
+        grpcCpuRatio: cpuRatio(result, 1),
+        restRatio: throughputRatio(result, 2),
+        restCpuRatio: cpuRatio(result, 2),
+      });
     }
 
     await Promise.all([controller.child.stop(), nova.stop()]);
