@@ -3,29 +3,10 @@ import { describe, expect, it } from "vitest";
 import { AggregateSchema, ListAggregatesResponseSchema } from "../../gen/hostaggregates/v1/aggregate_pb.js";
 import { repeatedMessageField } from "../../shared/rpc/encoded-message.js";
 import type { AggregateRecord } from "../model/records.js";
+import { aggregateRecord } from "../../test/support/records.js";
 import { AggregateEncodings, viewMessage } from "./aggregate-encodings.js";
 
-function record(id: number, changes: Partial<AggregateRecord> = {}): AggregateRecord {
-  return {
-    id,
-    uuid: `00000000-0000-4000-8000-${String(id).padStart(12, "0")}`,
-    name: `agg-${id}`,
-    availabilityZone: "az-1",
-    azFromHost: false,
-    poolState: "ACTIVE",
-    masterHost: "xs1",
-    poolUuid: "pool-1",
-    lastError: null,
-    drift: [],
-    lostVms: [],
-    checkedAt: null,
-    createdAt: "2026-12-02T06:00:00.000Z",
-    updatedAt: "2026-12-02T06:00:00.000Z",
-    metadata: { tier: "gold" },
-    members: [{ host: "xs1", state: "MEMBER" }],
-    ...changes,
-  };
-}
+const record = (id: number, changes: Partial<AggregateRecord> = {}) => aggregateRecord({ id, ...changes });
 
 describe("AggregateEncodings", () => {
   it("encodes what viewMessage builds, and reuses the bytes while nothing changed", () => {

@@ -1,25 +1,8 @@
 import { describe, expect, it } from "vitest";
-import type { AggregateRecord } from "../model/records.js";
+import { aggregateRecord } from "../../test/support/records.js";
 import { AggregateJson, aggregateView } from "./aggregate-view.js";
 
-const record = (name: string): AggregateRecord => ({
-  id: 3,
-  uuid: "00000000-0000-4000-8000-000000000003",
-  name,
-  availabilityZone: "az-1",
-  azFromHost: false,
-  poolState: "ACTIVE",
-  masterHost: "xs1",
-  poolUuid: "pool-1",
-  lastError: null,
-  drift: [],
-  lostVms: [],
-  checkedAt: null,
-  createdAt: "2026-12-02T06:00:00.000Z",
-  updatedAt: "2026-12-02T06:30:00.000Z",
-  metadata: { tier: "gold" },
-  members: [{ host: "xs1", state: "MEMBER" }, { host: "xs2", state: "LEAVING" }],
-});
+const record = (name: string) => aggregateRecord({ id: 3, name, members: [{ host: "xs1", state: "MEMBER" }, { host: "xs2", state: "LEAVING" }] });
 
 describe("AggregateJson", () => {
   it("is the JSON of the full body at each microversion, and follows a changed record", () => {
