@@ -50,6 +50,14 @@ export class XapiSession {
     this.#url = options.home;
   }
 
+  /**
+   * Grows whenever the session is repointed (rehome, HOST_IS_SLAVE during a call, a lost master):
+   * reads made while it stayed the same all went to one endpoint.
+   */
+  get generation(): number {
+    return this.#generation;
+  }
+
   /** The endpoint calls currently go to (home, or the master it redirected to). */
   get endpoint(): URL {
     return this.#current?.url ?? this.#url;

@@ -73,7 +73,8 @@ describe("the context of a gRPC call", () => {
 
   it("aborts the handler's signal when the deadline passes", async () => {
     await expect(client.listAggregates({}, { timeoutMs: 200 })).rejects.toMatchObject({ code: Code.DeadlineExceeded });
-    expect(ConnectError.from(await aborted).code).toBe(Code.DeadlineExceeded);
+    // The client resets the stream at its own deadline, which may reach the server a moment before the server's.
+    expect([Code.DeadlineExceeded, Code.Canceled]).toContain(ConnectError.from(await aborted).code);
   });
 
   it("aborts the handler's signal when the client cancels", async () => {
