@@ -98,7 +98,7 @@ describeOnPostgres("controller replicas on one PostgreSQL database", () => {
     expect(simulatedPool(p, "xs1")).toEqual({ name: "raced", members: ["xs1", "xs2", "xs3"] });
     // Both replicas show who holds the aggregate's lease.
     for (const id of ["replica-a", "replica-b"]) expect((await api(id).aggregates.getAggregate({ id: agg.id })).leaseHolder).toBe(holder);
-  });
+  }, 90_000);
 
   it("a watcher acts only on the lease holder: the reconciler's pass records a check on the holder, none on the other", async () => {
     const id = Number((await p.api.aggregates.listAggregates({})).aggregates.find((x) => x.name === "raced")!.id);
@@ -163,7 +163,7 @@ describeOnPostgres("controller replicas on one PostgreSQL database", () => {
       Object.assign(store.operations, { save });
       Object.assign(store.events, { append });
     }
-  });
+  }, 90_000);
 });
 
 describe("a controller on SQLite", () => {
@@ -188,5 +188,5 @@ describe("a controller on SQLite", () => {
     const op = await waitForOperation(p.api, id, 20_000);
     expect(op.state, op.error?.message).toBe(OperationState.SUCCEEDED);
     expect(simulatedPool(p, "xs1")).toEqual({ name: "sqlite-leases", members: ["xs1", "xs2"] });
-  });
+  }, 60_000);
 });
