@@ -10,7 +10,7 @@ import { assertValid, requireOperation } from "../intake/lookups.js";
 import { pageOf } from "../model/paging.js";
 import { isTerminal, type OperationRecord, type OperationStateName } from "../model/records.js";
 import { checkHostName, checkPageSize, violations } from "../model/validation.js";
-import { leasedOperationMessage } from "./lease-view.js";
+import { leasedOperationMessage, leaseReader } from "./lease-view.js";
 
 /** Longest WaitOperation. */
 export const maxWaitMs = 60_000;
@@ -40,7 +40,8 @@ export function operationService(ctx: IntakeContext): ServiceImpl<typeof Operati
           }),
         (op) => op.seq,
       );
-      return { operations: await Promise.all(page.items.map((op) => leasedOperationMessage(store, op))), nextPageToken: page.nextPageToken };
+      const leases = leaseReader(store);
+      return { operations: await Promise.all(page.items.map((op) => leasedOperationMessage(store, op, leases))), nextPageToken: page.nextPageToken };
     },
     async waitOperation(req, call) {
       const timeoutMs = req.timeout ? durationMs(req.timeout) : maxWaitMs;
