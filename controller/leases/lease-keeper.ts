@@ -153,7 +153,7 @@ export class LeaseKeeper {
 
   private forget(h: Holding, reason: string): void {
     if (this.holdings.get(h.lease.aggregateId) === h) this.holdings.delete(h.lease.aggregateId);
-    this.log.warn("lost a lease", { aggregate: h.lease.aggregateId, epoch: h.lease.epoch, reason });
+    (this.closed ? this.log.info : this.log.warn)("lost a lease", { aggregate: h.lease.aggregateId, epoch: h.lease.epoch, reason });
   }
 
   /** Renews every held lease in one statement (overlapping calls share it); those not returned are lost. */
