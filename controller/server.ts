@@ -3,6 +3,7 @@
  * /metrics). Its health (grpc.health.v1) is NOT_SERVING until everything is started, while it
  * drains, and while the store's probe fails.
  */
+import { hostname } from "node:os";
 import { AgentRegistryService } from "../gen/hostaggregates/v1/agent_registry_pb.js";
 import { AggregateService } from "../gen/hostaggregates/v1/aggregate_pb.js";
 import { EventService } from "../gen/hostaggregates/v1/event_pb.js";
@@ -23,11 +24,13 @@ import { consoleRoute, defaultConsoleDir } from "./console.js";
 import type { ControllerContext, HostReportListener, IntakeContext } from "./context.js";
 import type { CrashHook } from "./engine/crash-hook.js";
 import { Engine } from "./engine/engine.js";
+import { LeaseKeeper } from "./leases/lease-keeper.js";
 import { createControllerMetrics } from "./metrics/index.js";
 import { KnownCapacity } from "./model/known-capacity.js";
 import { operationSpecs } from "./operations/index.js";
 import { AgentDirectory, type AgentCredentials } from "./pool/agent-directory.js";
 import { novaRoutes } from "./rest/nova-routes.js";
+import { isPostgresUrl } from "./store/database-url.js";
 import { openStore } from "./store/open-store.js";
 import { MasterFailureDetector, masterFailureSettings } from "./watchers/master-failure-detector.js";
 import { Reconciler } from "./watchers/reconciler.js";
@@ -67,14 +70,24 @@ export interface ControllerOptions {
   processMetrics?: boolean;
   /** Folder of the built web console served under /ui/ (default dist/ui/; false: no console). */
   consoleDir?: string | false;
+  /** This controller's name among the replicas of one database (default HOSTNAME:PORT, the bound gRPC port). */
+  replicaId?: string;
+  /** How long an aggregate's lease lasts unless renewed (default 10 s). */
+  leaseTtlMs?: number;
+  /** How often the engine looks for operations it does not run yet (default 500 ms). */
+  workPollMs?: number;
 }
 
 /** A running controller. */
 export interface Controller {
   grpcAddress: HostPort;
   httpAddress?: HostPort;
+  /** This controller's name among the replicas (the holder of its leases). */
+  replicaId: string;
   context: IntakeContext;
   engine: Engine;
+  /** This replica's leases. */
+  leases: LeaseKeeper;
   reconciler: Reconciler;
   masterFailureDetector: MasterFailureDetector;
   /** Reports NOT_SERVING (draining), finishes in-flight calls, then closes the endpoints and the database. */
@@ -85,6 +98,8 @@ export interface Controller {
 export async function startController(options: ControllerOptions): Promise<Controller> {
   const log = options.log ?? createLogger("controller");
   const store = await openStore(options.dbPath);
+  // SQLite's lock file proves every earlier controller on the file dead: its leases are taken over at once.
+  const leases = new LeaseKeeper(store.leases, { ttlMs: options.leaseTtlMs ?? 10_000, takeOverAtOnce: !isPostgresUrl(options.dbPath) }, log);
   const metrics = createControllerMetrics({ store, tokens: options.tokens, processMetrics: options.processMetrics });
   const base: ControllerContext = {
     store,
@@ -93,12 +108,18 @@ export async function startController(options: ControllerOptions): Promise<Contr
     agents: new AgentDirectory(options.agentCredentials ?? {}),
     knownCapacity: new KnownCapacity(),
     metrics: metrics.port,
+    leases,
   };
-  const engine = new Engine(base, operationSpecs, {
-    stepTimeoutMs: options.stepTimeoutMs ?? 15 * 60_000,
-    retryDelayMs: options.retryDelayMs ?? 1000,
-    crashHook: options.crashHook,
-  });
+  const engine = new Engine(
+    base,
+    operationSpecs,
+    {
+      stepTimeoutMs: options.stepTimeoutMs ?? 15 * 60_000,
+      retryDelayMs: options.retryDelayMs ?? 1000,
+      crashHook: options.crashHook,
+      pollMs: options.workPollMs ?? 500,
+    },
+  );
   // Agents' reports go to the master-failure detector (built below, on this context), which fences at once.
   const reportListeners: HostReportListener[] = [];
   const hostReports: HostReportListener = { reported: (host, facts, kind) => reportListeners.forEach((l) => l.reported(host, facts, kind)) };
@@ -135,15 +156,26 @@ export async function startController(options: ControllerOptions): Promise<Contr
     await store.close();
     throw err;
   });
-  engine.resume();
+  const replicaId = options.replicaId ?? `${hostname()}:${server.grpcAddress.port}`;
+  try {
+    await store.claimReplica(replicaId);
+    await leases.start(replicaId);
+  } catch (err) {
+    await server.close(0);
+    await store.close();
+    throw err;
+  }
+  void engine.resume();
   reconciler.start();
   masterFailureDetector.start();
   server.health.setServing();
   return {
     grpcAddress: server.grpcAddress,
     httpAddress: server.httpAddress,
+    replicaId,
     context,
     engine,
+    leases,
     reconciler,
     masterFailureDetector,
     async close(graceMs) {
@@ -151,6 +183,7 @@ export async function startController(options: ControllerOptions): Promise<Contr
       await masterFailureDetector.close();
       await reconciler.close();
       await engine.close();
+      await leases.close();
       await store.close();
     },
   };

@@ -28,6 +28,16 @@ describe("AggregateEncodings", () => {
     expect(encodings.size).toBe(1);
   });
 
+  it("encodes again when the lease changes hands or epoch, not when only its expiry moved", () => {
+    const encodings = new AggregateEncodings();
+    const lease = (holder: string, epoch: number, expiresAt: string) => ({ aggregateId: 7, holder, epoch, expiresAt });
+    const first = encodings.bytes({ record: record(7), lease: lease("a:1", 1, "2026-12-02T07:00:00.000Z") });
+    expect(fromBinary(AggregateSchema, first)).toMatchObject({ leaseHolder: "a:1", leaseEpoch: 1n });
+    expect(encodings.bytes({ record: record(7), lease: lease("a:1", 1, "2026-12-02T07:00:05.000Z") })).toBe(first);
+    expect(fromBinary(AggregateSchema, encodings.bytes({ record: record(7), lease: lease("b:2", 2, "2026-12-02T07:00:09.000Z") }))).toMatchObject({ leaseHolder: "b:2", leaseEpoch: 2n });
+    expect(fromBinary(AggregateSchema, encodings.bytes({ record: record(7) }))).toMatchObject({ leaseHolder: "", leaseEpoch: 0n });
+  });
+
   it("stays within its bound", () => {
     const encodings = new AggregateEncodings(3);
     for (let id = 1; id <= 10; id++) encodings.bytes({ record: record(id) });

@@ -16,57 +16,61 @@ import { updateAggregate } from "../intake/update-aggregate.js";
 import { listAggregates } from "../reads/list-aggregates.js";
 import { headroomOf } from "../reads/maintenance-headroom.js";
 import type { AggregateRecord, RollingActionName } from "../model/records.js";
+import type { Lease } from "../store/store.js";
 import { AggregateEncodings, viewMessage, type AggregateView } from "./aggregate-encodings.js";
-import { aggregateMessage, operationMessage } from "./convert.js";
+import { leasedAggregateMessage, leasedOperationMessage } from "./lease-view.js";
 import { EncodedMessage, repeatedMessageField, servedAsBytes } from "../../shared/rpc/encoded-message.js";
 
 /** Handlers of AggregateService. */
 export function aggregateService(ctx: IntakeContext): ServiceImpl<typeof AggregateService> {
   const { store } = ctx;
   const encodings = new AggregateEncodings();
-  /** An aggregate with the headroom of its members (read from their last reports). */
-  const viewOf = async (record: AggregateRecord): Promise<AggregateView> =>
-    record.members.length > 0 ? { record, headroom: headroomOf(await store.hosts.members(record.id)) } : { record };
+  /** An aggregate with its lease and the headroom of its members (read from their last reports). */
+  const viewOf = async (record: AggregateRecord, lease: Lease | undefined): Promise<AggregateView> =>
+    record.members.length > 0 ? { record, lease, headroom: headroomOf(await store.hosts.members(record.id)) } : { record, lease };
   return {
     async createAggregate(req) {
-      return aggregateMessage(await createAggregate(store, { name: req.name, availabilityZone: req.availabilityZone, validateOnly: req.validateOnly }));
+      return await leasedAggregateMessage(store, await createAggregate(store, { name: req.name, availabilityZone: req.availabilityZone, validateOnly: req.validateOnly }));
     },
     async getAggregate(req, call) {
-      const view = await viewOf(await requireAggregate(store, idFrom(req.id)));
+      const record = await requireAggregate(store, idFrom(req.id));
+      const view = await viewOf(record, await store.leases.current(record.id));
       return servedAsBytes(call) ? new EncodedMessage(encodings.bytes(view)).as() : viewMessage(view);
     },
     async listAggregates(req, call) {
       const page = await listAggregates(store, { availabilityZone: req.availabilityZone, pageSize: req.pageSize, pageToken: req.pageToken });
-      const views = await Promise.all(page.aggregates.map(viewOf));
+      const first = page.aggregates[0]?.id ?? 0;
+      const leases = new Map((await store.leases.currentBetween(first, page.aggregates.at(-1)?.id ?? first)).map((l) => [l.aggregateId, l]));
+      const views = await Promise.all(page.aggregates.map((a) => viewOf(a, leases.get(a.id))));
       if (!servedAsBytes(call)) return { aggregates: views.map(viewMessage), nextPageToken: page.nextPageToken };
       // ListAggregatesResponse: aggregates = 1 (repeated Aggregate), next_page_token = 2.
       return new EncodedMessage(repeatedMessageField(1, views.map((v) => encodings.bytes(v)), [[2, page.nextPageToken]])).as();
     },
     async updateAggregate(req) {
-      return aggregateMessage(await updateAggregate(store, { id: idFrom(req.id), name: req.name, availabilityZone: req.availabilityZone }));
+      return await leasedAggregateMessage(store, await updateAggregate(store, { id: idFrom(req.id), name: req.name, availabilityZone: req.availabilityZone }));
     },
     async setAggregateMetadata(req) {
-      return aggregateMessage(await setAggregateMetadata(store, { id: idFrom(req.id), set: req.metadata, remove: req.removeKeys }));
+      return await leasedAggregateMessage(store, await setAggregateMetadata(store, { id: idFrom(req.id), set: req.metadata, remove: req.removeKeys }));
     },
     async deleteAggregate(req) {
       await deleteAggregate(store, idFrom(req.id));
       return {};
     },
     async addHost(req) {
-      return operationMessage(await addHost(ctx, req.aggregateId, req.host));
+      return await leasedOperationMessage(store, await addHost(ctx, req.aggregateId, req.host));
     },
     async removeHost(req) {
-      return operationMessage(await removeHost(ctx, req.aggregateId, req.host));
+      return await leasedOperationMessage(store, await removeHost(ctx, req.aggregateId, req.host));
     },
     async repairAggregate(req) {
-      return aggregateMessage(await repairAggregate(ctx, req.id));
+      return await leasedAggregateMessage(store, await repairAggregate(ctx, req.id));
     },
     async recoverMaster(req) {
-      return operationMessage(await recoverMaster(ctx, req.id, req.newMaster));
+      return await leasedOperationMessage(store, await recoverMaster(ctx, req.id, req.newMaster));
     },
     async startRollingMaintenance(req) {
       const action = req.action === RollingAction.UNSPECIFIED ? undefined : (RollingAction[req.action] as RollingActionName | undefined);
-      return operationMessage(
+      return await leasedOperationMessage(store, 
         await startRollingMaintenance(ctx, { aggregateId: req.aggregateId, action, hook: req.hook, hosts: req.hosts, maxParallel: req.maxParallel, validateOnly: req.validateOnly, skipReturn: req.skipReturn }),
       );
     },

@@ -7,7 +7,15 @@ import type { Lease } from "./store.js";
 
 /** Data access for leases. */
 export class LeaseRepo {
-  private readonly statements: { acquire: Statement<unknown[], LeaseRow>; release: Statement; current: Statement<unknown[], LeaseRow>; holds: Statement };
+  private readonly statements: {
+    acquire: Statement<unknown[], LeaseRow>;
+    renew: Statement<unknown[], LeaseRow>;
+    lapseAll: Statement;
+    release: Statement;
+    current: Statement<unknown[], LeaseRow>;
+    currentBetween: Statement<unknown[], LeaseRow>;
+    holds: Statement;
+  };
 
   constructor(
     private readonly db: Db,
@@ -16,8 +24,11 @@ export class LeaseRepo {
     const sql = leaseStatements(sqliteDialect);
     this.statements = {
       acquire: db.prepare(sql.acquire),
+      renew: db.prepare(sql.renew),
+      lapseAll: db.prepare(sql.lapseAll),
       release: db.prepare(sql.release),
       current: db.prepare(sql.current),
+      currentBetween: db.prepare(sql.currentBetween),
       holds: db.prepare(sql.holds),
     };
   }
@@ -38,6 +49,19 @@ export class LeaseRepo {
     return row ? hydrateLease(row) : undefined;
   }
 
+  /** Renews the leases holder still has (LeaseStore.renew). */
+  renew(holder: string, aggregateIds: readonly number[], ttlMs: number): Lease[] {
+    this.outside();
+    return this.statements.renew.all(LeaseRepo.numbered(holder, Math.round(ttlMs), JSON.stringify(aggregateIds))).map(hydrateLease);
+  }
+
+  /** Lapses every lease (LeaseStore.lapseAll). */
+  lapseAll(): void {
+    this.outside();
+    this.statements.lapseAll.run();
+  }
+
+
   /** Gives the lease up (LeaseStore.release). */
   release(lease: Pick<Lease, "aggregateId" | "holder" | "epoch">): void {
     this.outside();
@@ -48,6 +72,11 @@ export class LeaseRepo {
   current(aggregateId: number): Lease | undefined {
     const row = this.statements.current.get(LeaseRepo.numbered(aggregateId));
     return row ? hydrateLease(row) : undefined;
+  }
+
+  /** The running leases in a range of ids (LeaseStore.currentBetween). */
+  currentBetween(firstId: number, lastId: number): Lease[] {
+    return this.statements.currentBetween.all(LeaseRepo.numbered(firstId, lastId)).map(hydrateLease);
   }
 
   /** True when still held (LeaseStore.holds). */

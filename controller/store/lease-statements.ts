@@ -36,10 +36,18 @@ export function leaseStatements(d: SqlDialect) {
         expires_at_ms = excluded.expires_at_ms
       WHERE aggregate_leases.holder = excluded.holder OR aggregate_leases.expires_at_ms <= ${d.nowMs}
       RETURNING ${columns}`,
+    /** (holder, ttl ms, JSON array of aggregate ids) → the rows of those leases holder still had, each renewed (epoch kept). */
+    renew: `UPDATE aggregate_leases SET expires_at_ms = ${d.nowMs} + ${p(2)}
+      WHERE holder = ${p(1)} AND expires_at_ms > ${d.nowMs} AND aggregate_id IN (${d.integersOfJson(p(3))})
+      RETURNING ${columns}`,
+    /** Lapses every lease now (for a controller that knows every earlier holder is dead). */
+    lapseAll: "UPDATE aggregate_leases SET expires_at_ms = 0 WHERE expires_at_ms > 0",
     /** (aggregate id, holder, epoch): lapses the lease now. */
     release: `UPDATE aggregate_leases SET expires_at_ms = 0 WHERE aggregate_id = ${p(1)} AND holder = ${p(2)} AND epoch = ${p(3)}`,
     /** (aggregate id) → the running lease row, if any. */
     current: `SELECT ${columns} FROM aggregate_leases WHERE aggregate_id = ${p(1)} AND expires_at_ms > ${d.nowMs}`,
+    /** (first id, last id) → the running lease rows of the aggregates in that range of ids. */
+    currentBetween: `SELECT ${columns} FROM aggregate_leases WHERE aggregate_id BETWEEN ${p(1)} AND ${p(2)} AND expires_at_ms > ${d.nowMs}`,
     /** (aggregate id, holder, epoch) → a row when still held (and locked until the transaction ends). */
     holds: `SELECT aggregate_id FROM aggregate_leases
       WHERE aggregate_id = ${p(1)} AND holder = ${p(2)} AND epoch = ${p(3)} AND expires_at_ms > ${d.nowMs}${d.forShare}`,

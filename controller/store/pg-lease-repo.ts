@@ -26,6 +26,17 @@ export class PgLeaseRepo {
     return row ? hydrateLease(row) : undefined;
   }
 
+  /** Renews the leases holder still has (LeaseStore.renew). */
+  async renew(holder: string, aggregateIds: readonly number[], ttlMs: number): Promise<Lease[]> {
+    return (await this.alone.rows<LeaseRow>(sql.renew, [holder, Math.round(ttlMs), JSON.stringify(aggregateIds)])).map(hydrateLease);
+  }
+
+  /** Lapses every lease (LeaseStore.lapseAll). */
+  async lapseAll(): Promise<void> {
+    await this.alone.run(sql.lapseAll, []);
+  }
+
+
   /** Gives the lease up (LeaseStore.release). */
   async release(lease: Pick<Lease, "aggregateId" | "holder" | "epoch">): Promise<void> {
     await this.alone.run(sql.release, [lease.aggregateId, lease.holder, lease.epoch]);
@@ -35,6 +46,11 @@ export class PgLeaseRepo {
   async current(aggregateId: number): Promise<Lease | undefined> {
     const [row] = await this.db.rows<LeaseRow>(sql.current, [aggregateId]);
     return row ? hydrateLease(row) : undefined;
+  }
+
+  /** The running leases in a range of ids (LeaseStore.currentBetween). */
+  async currentBetween(firstId: number, lastId: number): Promise<Lease[]> {
+    return (await this.db.rows<LeaseRow>(sql.currentBetween, [firstId, lastId])).map(hydrateLease);
   }
 
   /** True when still held (LeaseStore.holds). */

@@ -151,8 +151,8 @@ export interface Lease {
 }
 
 /**
- * Per-aggregate leases. acquire, release and current are single statements that run outside any
- * store transaction (never in one: they must not wait for other writes, nor be rolled back with
+ * Per-aggregate leases (aggregate id 0: the fleet lease, for duties about hosts in no aggregate).
+ * acquire, renew, lapseAll, release and current are single statements that run outside any store transaction (never in one: they must not wait for other writes, nor be rolled back with
  * them); holds runs inside one.
  */
 export interface LeaseStore {
@@ -161,10 +161,19 @@ export interface LeaseStore {
    * undefined while another holder's lease runs. The epoch stays while holder renews in time.
    */
   acquire(aggregateId: number, holder: string, ttlMs: number): Promise<Lease | undefined>;
+  /**
+   * Renews, in one statement, those of these aggregates' leases that holder still has (unexpired),
+   * for ttlMs from now; returns them (epochs unchanged). A lease missing from the answer is lost.
+   */
+  renew(holder: string, aggregateIds: readonly number[], ttlMs: number): Promise<Lease[]>;
+  /** Lapses every lease at once: only for a controller that knows every earlier holder is dead (SQLite's lock file proves it). */
+  lapseAll(): Promise<void>;
   /** Gives the lease up at once (a no-op unless this holder and epoch still have it). */
   release(lease: Pick<Lease, "aggregateId" | "holder" | "epoch">): Promise<void>;
   /** The running lease of an aggregate, if any. */
   current(aggregateId: number): Promise<Lease | undefined>;
+  /** The running leases of the aggregates with ids in [firstId, lastId] (one statement for a page of aggregates). */
+  currentBetween(firstId: number, lastId: number): Promise<Lease[]>;
   /**
    * Inside a transaction: true when this holder still has the lease with this epoch, unexpired; it
    * then cannot change hands before the transaction ends (the fence for conditional writes).
@@ -188,6 +197,12 @@ export interface Store extends StoreTx {
   readonly changes: ChangeFeed;
   /** Runs fn in one transaction (nested calls join the open one). */
   transaction<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T>;
+  /**
+   * Makes this process the only one of this replica id on the database while the store is open
+   * (PostgreSQL: an advisory lock keyed by the id; refused, naming the holder, when another process
+   * has it). SQLite: nothing more to do, the lock file taken at open already admits one process.
+   */
+  claimReplica(replicaId: string): Promise<void>;
   /** Appends an event in its own transaction, or in the one already open. */
   appendEvent(e: EventInput): Promise<void>;
   /** Queues a heartbeat (written in batches); false when the host is unknown. */
