@@ -6,6 +6,7 @@
  */
 import { writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
+import { Cluster } from "./cluster.js";
 import { scheduleSeed } from "./random.js";
 import { runSchedule, type ScheduleResult } from "./run-schedule.js";
 import { describeEvent, drawSchedule } from "./schedule.js";
@@ -105,6 +106,14 @@ async function main(): Promise<number> {
   );
   if (values.report) writeFileSync(values.report, JSON.stringify({ figures, results }, null, 2) + "\n");
   return failing.length === 0 ? 0 : 1;
+}
+
+// Ctrl-C or SIGTERM of the campaign stops the daemons of the schedule that runs, then exits.
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.once(signal, () => {
+    console.log(`chaos: ${signal}; stopping the running schedule's daemons`);
+    void Promise.allSettled([...Cluster.running].map((c) => c.close())).then(() => process.exit(130));
+  });
 }
 
 main().then(
