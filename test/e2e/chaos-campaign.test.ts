@@ -1,6 +1,7 @@
 /**
- * The fault campaign (`npm run chaos`, docs/reliability.md) runs here on a short fixed schedule, and
- * its checks are shown to see a broken promise: a pool changed behind the controller's back.
+ * The fault campaign (`npm run chaos`, docs/reliability.md) runs here on short fixed schedules (the
+ * ones that once failed, and a rolling maintenance under a controller crash), and its checks are
+ * shown to see a broken promise: a pool changed behind the controller's back.
  */
 import { describe, expect, it } from "vitest";
 import { XapiCredentials } from "../../agent/xapi/credentials.js";
@@ -42,6 +43,22 @@ describe("fault campaign", () => {
     expect(result.faults).toBeGreaterThan(0);
     expect(result.operations).toBeGreaterThan(0);
   }, 240_000);
+
+  it("a rolling PAUSE maintenance is resumed at each pause as an operator would, survives a controller SIGKILL and ends with every host back in service", async () => {
+    const schedule = {
+      ...drawSchedule({ seed: 1, hosts: 4, events: 1 }),
+      events: [
+        { kind: "rolling-maintenance" as const, aggregate: "chaos-a", action: "PAUSE" as const, maxParallel: 1, resumeAfterMs: 200, gapMs: 0 },
+        { kind: "controller-stop" as const, signal: "SIGKILL" as const, downMs: 300, gapMs: 4000 },
+      ],
+    };
+    const result = await runSchedule(schedule, { ...settings, settleTimeoutMs: 60_000 });
+    const log = result.log.join("\n");
+    expect(result.violations, log).toEqual([]);
+    expect(log).toMatch(/StartRollingMaintenance chaos-a PAUSE: accepted/);
+    expect(log.match(/ResumeOperation \S+ \(xs\d\): sent/g)?.length, log).toBeGreaterThanOrEqual(3);
+    expect(log).toMatch(/settle: rolling maintenance \S+ SUCCEEDED \(xs\d DONE, xs\d DONE, xs\d DONE\)/);
+  }, 180_000);
 
   it("its checks catch a pool that no longer matches the record (a host ejected behind the controller's back)", async () => {
     const schedule = { ...drawSchedule({ seed: 1, hosts: 4, events: 1 }), events: [] };
