@@ -83,6 +83,7 @@ async function main(): Promise<number> {
       for (const line of result.log) console.log(`    ${line}`);
       for (const v of result.violations) console.log(`  ✗ ${v.invariant}: ${v.detail}`);
       if (result.controllerLog) console.log(`  controller log (end):\n${result.controllerLog.replace(/^/gm, "    | ")}`);
+      if (result.events) console.log(`  controller events (end):\n${result.events.replace(/^/gm, "    > ")}`);
       if (result.violations.length > 0) console.log(`  replay: npm run chaos -- --schedule-seed ${seed} --hosts ${hosts} --events ${events}${values["without-rolling"] ? " --without-rolling" : ""}`);
     }
   }

@@ -26,6 +26,8 @@ export interface ScheduleResult {
   log: string[];
   /** The end of what the controller printed (warnings and errors), when a promise broke. */
   controllerLog?: string;
+  /** The controller's last events (oldest first, one a line), when a promise broke. */
+  events?: string;
 }
 
 /** Settings of a run. */
@@ -53,7 +55,8 @@ export async function runSchedule(schedule: Schedule, options: RunOptions): Prom
     await options.afterEvents?.(cluster);
     const violations = await run.settleAndCheck();
     const controllerLog = violations.length > 0 ? cluster.controllerOutput().slice(-6000) : undefined;
-    return { seed: schedule.seed, requests: run.requests, operations: run.operationIds.size, faults: run.faults, violations, elapsedMs: Date.now() - started, log: run.log, controllerLog };
+    const events = violations.length > 0 ? await run.lastEvents(150) : undefined;
+    return { seed: schedule.seed, requests: run.requests, operations: run.operationIds.size, faults: run.faults, violations, elapsedMs: Date.now() - started, log: run.log, controllerLog, events };
   } finally {
     await cluster.close();
   }
@@ -431,6 +434,15 @@ class ScheduleRun {
     }
     this.note(`settle: ${violations.length} violation(s) after ${repairs} repair request(s)`);
     return violations;
+  }
+
+  /** The controller's last `count` events, oldest first, one a line (empty when it does not answer). */
+  async lastEvents(count: number): Promise<string> {
+    const { events } = await this.api.events.listEvents({ pageSize: count }).catch(() => ({ events: [] }));
+    return events
+      .reverse()
+      .map((e) => `${e.time ? new Date(Number(e.time.seconds) * 1000 + e.time.nanos / 1e6).toISOString().slice(11, 23) : ""} ${e.kind} ${e.host} ${e.operationId}: ${e.message}`)
+      .join("\n");
   }
 
   private observations(): RunObservations {
