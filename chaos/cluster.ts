@@ -34,6 +34,9 @@ export interface UnexpectedExit {
 
 /** The running product of one schedule. */
 export class Cluster {
+  /** Clusters started and not yet closed (closed on an interrupt of the campaign, so no daemon outlives it). */
+  static readonly running = new Set<Cluster>();
+
   readonly deaths: UnexpectedExit[] = [];
   readonly api: ApiClients;
   private controller?: Daemon;
@@ -79,6 +82,7 @@ export class Cluster {
       ]);
     }
     const cluster = new Cluster(options, dir, adminToken, agentToken, password, sim, agents, started.daemon, started.endpoint);
+    Cluster.running.add(cluster);
     try {
       await Promise.all(Object.keys(agents).map((name) => cluster.startAgent(name)));
       await cluster.waitRegistered(30_000);
@@ -162,6 +166,7 @@ export class Cluster {
 
   /** Stops everything and removes the state directory. */
   async close(): Promise<void> {
+    Cluster.running.delete(this);
     const all = [this.controller, ...Object.values(this.agents).map((a) => a.process)].filter((d): d is Daemon => !!d);
     for (const d of all) this.told.add(d);
     await Promise.allSettled([...all.map((d) => d.stop("SIGKILL")), this.sim.close()]);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { checkAll, checkConflicts, checkPools, checkSettled, checkStandalone, checkVms, type ControllerRecord, type RunObservations } from "./invariants.js";
+import { checkAll, checkConflicts, checkPools, checkRolling, checkSettled, checkStandalone, checkVms, type ControllerRecord, type RunObservations } from "./invariants.js";
 import type { RealHost } from "./real-pool.js";
 
 const url = (i: number) => `http://127.0.0.${10 + i}:8080/`;
@@ -38,6 +38,23 @@ describe("invariants", () => {
     w.record.aggregates[1]!.state = "ERROR";
     w.record.aggregates.push({ id: 3n, name: "c", state: "CHANGING", master: "", hosts: [], lastError: "", drift: [] });
     expect(checkSettled(w.record).map((v) => v.invariant)).toEqual(["every operation ends", "ERROR is repaired", "no aggregate left CHANGING"]);
+  });
+
+  it("catch a host left ENTERING or LEAVING maintenance once every operation ended (not while one runs)", () => {
+    const w = healthy();
+    w.record.hostStates.set("xs2", { enabled: false, maintenance: "ENTERING", membership: "MEMBER" });
+    expect(checkSettled(w.record).map((v) => v.detail)).toEqual(["xs2 is ENTERING with no operation running"]);
+    w.record.operations.push({ id: "op2", kind: "START_MAINTENANCE", state: "RUNNING", target: "xs2" });
+    expect(checkSettled(w.record).map((v) => v.invariant)).toEqual(["every operation ends"]);
+  });
+
+  it("catch a rolling maintenance that ended with a host half-done", () => {
+    const w = healthy();
+    const rolling = (state: string, hosts: [string, string][]) => ({ id: `r-${state}`, kind: "ROLLING_MAINTENANCE", state, target: "chaos-a", rollingHosts: hosts.map(([host, s]) => ({ host, state: s })) });
+    w.record.operations.push(rolling("SUCCEEDED", [["xs1", "DONE"], ["xs2", "DONE"]]), rolling("CANCELLED", [["xs1", "DONE"], ["xs2", "PENDING"]]), rolling("FAILED", [["xs1", "EVACUATING"]]));
+    expect(checkRolling(w.record)).toEqual([]);
+    w.record.operations.push(rolling("SUCCEEDED", [["xs1", "DONE"], ["xs2", "PENDING"]]), rolling("CANCELLED", [["xs2", "PAUSED"]]));
+    expect(checkRolling(w.record).map((v) => v.detail)).toEqual(["r-SUCCEEDED ended SUCCEEDED with xs2 PENDING", "r-CANCELLED ended CANCELLED with xs2 PAUSED"]);
   });
 
   it("catch a pool that differs from its record: members, master, name, a member following another master", () => {

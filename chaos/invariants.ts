@@ -37,6 +37,8 @@ export interface RecordedOperation {
   /** "PENDING" | "RUNNING" | "SUCCEEDED" | "FAILED" | "CANCELLED". */
   state: string;
   target: string;
+  /** A rolling maintenance's hosts and where each is ("PENDING" | "EVACUATING" | "IN_ACTION" | "PAUSED" | "DONE"). */
+  rollingHosts?: { host: string; state: string }[];
 }
 
 /** The controller's record. */
@@ -87,11 +89,17 @@ const terminal = new Set(["SUCCEEDED", "FAILED", "CANCELLED"]);
 const addressOf = (url: string) => new URL(url).hostname;
 const same = (a: readonly string[], b: readonly string[]) => a.length === b.length && [...a].sort().every((x, i) => x === [...b].sort()[i]);
 
-/** Every operation ended; no aggregate is CHANGING or left in ERROR. */
+/** Every operation ended; no aggregate is CHANGING or left in ERROR; no host is left half-way into or out of maintenance. */
 export function checkSettled(record: ControllerRecord): Violation[] {
   const found: Violation[] = [];
   for (const op of record.operations) {
     if (!terminal.has(op.state)) found.push({ invariant: "every operation ends", detail: `${op.kind} ${op.id} (${op.target}) is ${op.state}` });
+  }
+  // ENTERING and LEAVING exist only while an operation moves the host; once every one ended, none may be left.
+  if (found.length === 0) {
+    for (const [host, h] of record.hostStates) {
+      if (h.maintenance === "ENTERING" || h.maintenance === "LEAVING") found.push({ invariant: "no host left half-way into or out of maintenance", detail: `${host} is ${h.maintenance} with no operation running` });
+    }
   }
   for (const a of record.aggregates) {
     if (a.state === "CHANGING") found.push({ invariant: "no aggregate left CHANGING", detail: `${a.name} (${a.id})` });
@@ -187,6 +195,19 @@ export function checkConflicts(seen: RunObservations): Violation[] {
     .map((c) => ({ invariant: "exactly one winner per conflict", detail: `${c.what}: ${c.accepted} accepted, ${c.succeeded} succeeded` }));
 }
 
+/** Every host of a rolling maintenance that succeeded is back in service; one that succeeded or was cancelled leaves no host half-done. */
+export function checkRolling(record: ControllerRecord): Violation[] {
+  const found: Violation[] = [];
+  for (const op of record.operations) {
+    if (op.kind !== "ROLLING_MAINTENANCE" || !op.rollingHosts || (op.state !== "SUCCEEDED" && op.state !== "CANCELLED")) continue;
+    const allowed = op.state === "SUCCEEDED" ? ["DONE"] : ["PENDING", "DONE"];
+    for (const h of op.rollingHosts.filter((x) => !allowed.includes(x.state))) {
+      found.push({ invariant: "a rolling maintenance leaves no host half-done", detail: `${op.id} ended ${op.state} with ${h.host} ${h.state}` });
+    }
+  }
+  return found;
+}
+
 /** No daemon died except those the schedule stopped. */
 export function checkDeaths(seen: RunObservations): Violation[] {
   return seen.deaths.map((d) => ({ invariant: "no daemon died unless killed", detail: d }));
@@ -194,5 +215,5 @@ export function checkDeaths(seen: RunObservations): Violation[] {
 
 /** Every check. */
 export function checkAll(record: ControllerRecord, real: readonly RealHost[], seen: RunObservations): Violation[] {
-  return [...checkSettled(record), ...checkPools(record, real), ...checkStandalone(record, real), ...checkVms(real, seen), ...checkConflicts(seen), ...checkDeaths(seen)];
+  return [...checkSettled(record), ...checkRolling(record), ...checkPools(record, real), ...checkStandalone(record, real), ...checkVms(real, seen), ...checkConflicts(seen), ...checkDeaths(seen)];
 }

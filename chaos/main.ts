@@ -6,18 +6,20 @@
  */
 import { writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
+import { Cluster } from "./cluster.js";
 import { scheduleSeed } from "./random.js";
 import { runSchedule, type ScheduleResult } from "./run-schedule.js";
 import { describeEvent, drawSchedule } from "./schedule.js";
 
 const usage = `usage: npm run chaos -- [--schedules N] [--seed S] [--hosts H] [--events E]
-       [--schedule-seed X] [--time-scale F] [--vms-per-host V] [--report FILE] [--verbose]
+       [--schedule-seed X] [--without-rolling] [--time-scale F] [--vms-per-host V] [--report FILE] [--verbose]
 
   --schedules      schedules to run (default 50)
   --seed           seed of the campaign (default: from the clock; printed)
   --hosts          simulated hosts per schedule (default 5, at least 4)
-  --events         requests and faults per schedule (default 24)
+  --events         requests and faults per schedule (default 24), rolling maintenance requests on top
   --schedule-seed  run only the schedule of this seed (as printed by a campaign)
+  --without-rolling  no rolling maintenance requests (replays a seed found before they existed)
   --time-scale     simulator clock (default 0.01: a join takes about 0.3 s)
   --vms-per-host   running guests on each host of the first aggregate (default 2)
   --report         write the figures and every schedule's result as JSON to FILE
@@ -38,6 +40,7 @@ async function main(): Promise<number> {
       hosts: { type: "string" },
       events: { type: "string" },
       "schedule-seed": { type: "string" },
+      "without-rolling": { type: "boolean" },
       "time-scale": { type: "string" },
       "vms-per-host": { type: "string" },
       report: { type: "string" },
@@ -63,7 +66,7 @@ async function main(): Promise<number> {
   const started = Date.now();
   for (let i = 0; i < count; i++) {
     const seed = single ?? scheduleSeed(campaignSeed, i);
-    const schedule = drawSchedule({ seed, hosts, events });
+    const schedule = drawSchedule({ seed, hosts, events, rollingMaintenance: !values["without-rolling"] });
     let result: ScheduleResult;
     try {
       result = await runSchedule(schedule, { baseAddress: "127.0.40.10", timeScale, heartbeatSeconds: 0.5, vmsPerHost, settleTimeoutMs: 90_000 });
@@ -80,7 +83,8 @@ async function main(): Promise<number> {
       for (const line of result.log) console.log(`    ${line}`);
       for (const v of result.violations) console.log(`  ✗ ${v.invariant}: ${v.detail}`);
       if (result.controllerLog) console.log(`  controller log (end):\n${result.controllerLog.replace(/^/gm, "    | ")}`);
-      if (result.violations.length > 0) console.log(`  replay: npm run chaos -- --schedule-seed ${seed} --hosts ${hosts} --events ${events}`);
+      if (result.events) console.log(`  controller events (end):\n${result.events.replace(/^/gm, "    > ")}`);
+      if (result.violations.length > 0) console.log(`  replay: npm run chaos -- --schedule-seed ${seed} --hosts ${hosts} --events ${events}${values["without-rolling"] ? " --without-rolling" : ""}`);
     }
   }
   const failing = results.filter((r) => r.violations.length > 0);
@@ -103,6 +107,14 @@ async function main(): Promise<number> {
   );
   if (values.report) writeFileSync(values.report, JSON.stringify({ figures, results }, null, 2) + "\n");
   return failing.length === 0 ? 0 : 1;
+}
+
+// Ctrl-C or SIGTERM of the campaign stops the daemons of the schedule that runs, then exits.
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.once(signal, () => {
+    console.log(`chaos: ${signal}; stopping the running schedule's daemons`);
+    void Promise.allSettled([...Cluster.running].map((c) => c.close())).then(() => process.exit(130));
+  });
 }
 
 main().then(

@@ -4,8 +4,8 @@
  * serialized), watches the guests throughout, then heals every fault, lets the system settle
  * (repairing aggregates in ERROR, as an operator would) and checks the invariants.
  */
-import { ConnectError } from "@connectrpc/connect";
-import { OperationKind, OperationState, type Operation } from "../gen/hostaggregates/v1/operation_pb.js";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { OperationKind, OperationState, RollingAction, RollingHostState, type Operation } from "../gen/hostaggregates/v1/operation_pb.js";
 import { MembershipState, PoolState } from "../gen/hostaggregates/v1/aggregate_pb.js";
 import { MaintenanceState } from "../gen/hostaggregates/v1/host_pb.js";
 import { Cluster, type ClusterOptions } from "./cluster.js";
@@ -26,6 +26,8 @@ export interface ScheduleResult {
   log: string[];
   /** The end of what the controller printed (warnings and errors), when a promise broke. */
   controllerLog?: string;
+  /** The controller's last events (oldest first, one a line), when a promise broke. */
+  events?: string;
 }
 
 /** Settings of a run. */
@@ -53,7 +55,8 @@ export async function runSchedule(schedule: Schedule, options: RunOptions): Prom
     await options.afterEvents?.(cluster);
     const violations = await run.settleAndCheck();
     const controllerLog = violations.length > 0 ? cluster.controllerOutput().slice(-6000) : undefined;
-    return { seed: schedule.seed, requests: run.requests, operations: run.operationIds.size, faults: run.faults, violations, elapsedMs: Date.now() - started, log: run.log, controllerLog };
+    const events = violations.length > 0 ? await run.lastEvents(150) : undefined;
+    return { seed: schedule.seed, requests: run.requests, operations: run.operationIds.size, faults: run.faults, violations, elapsedMs: Date.now() - started, log: run.log, controllerLog, events };
   } finally {
     await cluster.close();
   }
@@ -75,6 +78,8 @@ class ScheduleRun {
   private readonly locks = new Map<string, Promise<void>>();
   private latestOperation?: string;
   private sampling = true;
+  /** Accepted PAUSE runs: how long the "operator" waits before resuming each pause, and since when it is paused. */
+  private readonly pauseRuns = new Map<string, { resumeAfterMs: number; pausedSince?: number }>();
 
   constructor(
     private readonly cluster: Cluster,
@@ -115,7 +120,7 @@ class ScheduleRun {
 
   /** Fires every event at its moment while the guests are watched. */
   async fire(): Promise<void> {
-    const watching = this.watchGuests();
+    const watching = Promise.all([this.watchGuests(), this.resumePauses()]);
     for (const event of this.schedule.events) {
       await sleep(event.gapMs);
       this.note(describeEvent(event));
@@ -147,6 +152,37 @@ class ScheduleRun {
         // the control API answers again at the next sample
       }
       await sleep(250);
+    }
+  }
+
+  /** As an operator of a PAUSE rolling maintenance: resumes each pause once it has lasted the run's resumeAfterMs (every 250 ms while the events run). */
+  private async resumePauses(): Promise<void> {
+    while (this.sampling) {
+      await this.resumePaused(false);
+      await sleep(250);
+    }
+  }
+
+  /** Resumes the paused PAUSE runs whose pause lasted long enough (all of them at once when `now`). */
+  private async resumePaused(now: boolean): Promise<void> {
+    for (const [id, run] of this.pauseRuns) {
+      const op = await this.api.operations.getOperation({ id }).catch(() => undefined);
+      if (!op) continue;
+      if (terminal.has(op.state)) {
+        this.pauseRuns.delete(id);
+        continue;
+      }
+      if (!op.rolling?.paused) {
+        run.pausedSince = undefined;
+        continue;
+      }
+      run.pausedSince ??= Date.now();
+      if (!now && Date.now() - run.pausedSince < run.resumeAfterMs) continue;
+      run.pausedSince = undefined;
+      await this.api.operations.resumeOperation({ id }).then(
+        () => this.note(`  ResumeOperation ${id} (${op.rolling?.currentHost}): sent`),
+        (err: unknown) => this.note(`  ResumeOperation ${id}: refused ${reason(err)}`),
+      );
     }
   }
 
@@ -228,6 +264,14 @@ class ScheduleRun {
         this.conflicts.push({ what: `AddHost ${e.host} to ${e.aggregates.join(" and ")}`, ops });
         return;
       }
+      case "rolling-maintenance": {
+        const action = e.action === "PAUSE" ? RollingAction.PAUSE : RollingAction.REBOOT;
+        const id = await this.accept(`StartRollingMaintenance ${e.aggregate} ${e.action}`, () =>
+          this.afterBusy(() => aggregates.startRollingMaintenance({ aggregateId: this.aggregateId(e.aggregate), action, maxParallel: e.maxParallel })),
+        );
+        if (id && e.action === "PAUSE") this.pauseRuns.set(id, { resumeAfterMs: e.resumeAfterMs });
+        return;
+      }
       case "conflicting-removes": {
         if (!(await this.readyToRemove(e.host))) return;
         const send = () => aggregates.removeHost({ aggregateId: this.aggregateId(e.aggregate), host: e.host });
@@ -248,6 +292,20 @@ class ScheduleRun {
         const controllerDown = err instanceof ConnectError && /^(connect |read )?(ECONNREFUSED|ECONNRESET)|socket hang up/.test(err.rawMessage) && !err.rawMessage.includes("agent");
         if (!controllerDown || attempt >= 60) throw err;
         await sleep(250);
+      }
+    }
+  }
+
+  /** As an operator told "wait for it": while the aggregate runs another operation, try again for up to 10 s. */
+  private async afterBusy<T>(send: () => Promise<T>): Promise<T> {
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+      try {
+        return await send();
+      } catch (err) {
+        const busy = err instanceof ConnectError && err.code === Code.FailedPrecondition && /is still running on aggregate/.test(err.rawMessage);
+        if (!busy || Date.now() > deadline) throw err;
+        await sleep(300);
       }
     }
   }
@@ -348,14 +406,17 @@ class ScheduleRun {
     await this.cluster.waitRegistered(Math.max(1000, deadline - Date.now()));
     let violations: Violation[] = [];
     let repairs = 0;
+    let last: ControllerRecord | undefined;
     // Checked at least once, then again until the invariants hold or the time is up.
     for (let first = true; first || Date.now() < deadline; first = false) {
       const record = await this.readRecord().catch(() => undefined);
+      last = record ?? last;
       if (!record) {
         violations = [{ invariant: "the controller answers", detail: "ListAggregates/ListHosts/ListOperations failed" }];
         await sleep(500);
         continue;
       }
+      await this.resumePaused(true);
       for (const a of record.aggregates.filter((x) => x.state === "ERROR")) {
         repairs += 1;
         await this.api.aggregates.repairAggregate({ id: a.id }).then(
@@ -368,8 +429,20 @@ class ScheduleRun {
       if (violations.length === 0 || Date.now() >= deadline) break;
       await sleep(1000);
     }
+    for (const op of last?.operations.filter((o) => o.kind === "ROLLING_MAINTENANCE") ?? []) {
+      this.note(`settle: rolling maintenance ${op.id} ${op.state} (${op.rollingHosts?.map((h) => `${h.host} ${h.state}`).join(", ")})`);
+    }
     this.note(`settle: ${violations.length} violation(s) after ${repairs} repair request(s)`);
     return violations;
+  }
+
+  /** The controller's last `count` events, oldest first, one a line (empty when it does not answer). */
+  async lastEvents(count: number): Promise<string> {
+    const { events } = await this.api.events.listEvents({ pageSize: count }).catch(() => ({ events: [] }));
+    return events
+      .reverse()
+      .map((e) => `${e.time ? new Date(Number(e.time.seconds) * 1000 + e.time.nanos / 1e6).toISOString().slice(11, 23) : ""} ${e.kind} ${e.host} ${e.operationId}: ${e.message}`)
+      .join("\n");
   }
 
   private observations(): RunObservations {
@@ -411,7 +484,13 @@ class ScheduleRun {
       })),
       hostAggregate: new Map(hosts.map((h) => [h.name, h.aggregateId])),
       hostStates: new Map(hosts.map((h) => [h.name, { enabled: h.enabled, maintenance: MaintenanceState[h.maintenance], membership: MembershipState[h.membership] }])),
-      operations: operations.map((op) => ({ id: op.id, kind: OperationKind[op.kind], state: OperationState[op.state], target: op.target })),
+      operations: operations.map((op) => ({
+        id: op.id,
+        kind: OperationKind[op.kind],
+        state: OperationState[op.state],
+        target: op.target,
+        rollingHosts: op.rolling?.hosts.map((h) => ({ host: h.host, state: RollingHostState[h.state] })),
+      })),
     };
   }
 }

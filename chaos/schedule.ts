@@ -2,7 +2,9 @@
  * A schedule: a seeded random sequence of requests and faults at random moments. It is drawn from
  * the seed alone (replaying a seed replays the same requests, targets, faults and pauses); the
  * generator keeps a model of the membership the requests intend, so most requests make sense.
- * Only "the master of aggregate X" is resolved when the event runs.
+ * Only "the master of aggregate X" is resolved when the event runs. Rolling maintenance requests
+ * come from a second stream of the same seed, inserted between the others without moving them,
+ * so a seed drawn without them (schedules found before they existed) still gives its old schedule.
  */
 import { Random } from "./random.js";
 
@@ -27,7 +29,9 @@ export type RequestEvent =
   /** One host to two aggregates at once: exactly one may win. */
   | { kind: "conflicting-adds"; host: string; aggregates: [string, string] }
   /** Two removals of one host at once: exactly one may win. */
-  | { kind: "conflicting-removes"; aggregate: string; host: string };
+  | { kind: "conflicting-removes"; aggregate: string; host: string }
+  /** StartRollingMaintenance of every member; a PAUSE run is resumed by the harness `resumeAfterMs` after each pause, as an operator would. */
+  | { kind: "rolling-maintenance"; aggregate: string; action: "PAUSE" | "REBOOT"; maxParallel: number; resumeAfterMs: number };
 
 /** A fault. */
 export type FaultEvent =
@@ -50,8 +54,23 @@ export interface Schedule {
 export interface ScheduleOptions {
   seed: number;
   hosts: number;
-  /** Number of events. */
+  /** Number of events (rolling maintenance requests come on top). */
   events: number;
+  /** Insert rolling maintenance requests (default true; false replays schedules drawn before they existed). */
+  rollingMaintenance?: boolean;
+}
+
+/**
+ * After which events a rolling maintenance request comes (-1: before the first): in some schedules
+ * one at the start, when every member is healthy as its pre-check wants (the faults then hit the
+ * run; while it runs, the aggregate's other operations are refused, so not in most), and in some
+ * one anywhere (mostly refused, rightly, by then).
+ */
+function rollingPositions(r: Random, events: number): Set<number> {
+  const at = new Set<number>();
+  if (r.chance(0.3)) at.add(-1);
+  if (r.chance(0.2)) at.add(r.int(0, events - 1));
+  return at;
 }
 
 /** The XenAPI calls the product makes that change a pool, with a failure XenServer could answer. */
@@ -218,16 +237,36 @@ function drawFault(r: Random, hosts: string[], model: IntendedModel): FaultEvent
   }
 }
 
+/** A rolling maintenance of an aggregate the requests so far leave with two members or more, if any. */
+function drawRolling(r: Random, model: IntendedModel): RequestEvent | undefined {
+  const candidates = model.aggregates().filter((a) => model.members.get(a)!.length >= 2);
+  if (candidates.length === 0) return undefined;
+  return { kind: "rolling-maintenance", aggregate: r.pick(candidates), action: r.chance(0.5) ? "PAUSE" : "REBOOT", maxParallel: r.int(1, 2), resumeAfterMs: r.int(0, 1500) };
+}
+
 /** Draws a schedule from its seed. */
 export function drawSchedule(options: ScheduleOptions): Schedule {
   const r = new Random(options.seed);
+  // A stream of its own, so that the other events are the same with or without rolling maintenance.
+  const rolling = options.rollingMaintenance === false ? undefined : new Random(options.seed ^ 0x5eed_7011);
+  const rollingAfter = rolling ? rollingPositions(rolling, options.events) : new Set<number>();
   const hosts = Array.from({ length: options.hosts }, (_, i) => `xs${i + 1}`);
   const model = new IntendedModel(hosts);
   const events: ScheduleEvent[] = [];
-  while (events.length < options.events) {
+  const insertRolling = (position: number) => {
+    const extra = rolling && rollingAfter.has(position) ? drawRolling(rolling, model) : undefined;
+    // At once after the event it follows, so the moments of the others stay where they were.
+    if (extra) events.push({ ...extra, gapMs: 0 });
+  };
+  insertRolling(-1);
+  let drawn = 0;
+  while (drawn < options.events) {
     const gapMs = r.int(100, 1500);
     const event = r.chance(0.55) ? drawRequest(r, model) : drawFault(r, hosts, model);
-    if (event) events.push({ ...event, gapMs });
+    if (!event) continue;
+    events.push({ ...event, gapMs });
+    insertRolling(drawn);
+    drawn += 1;
   }
   return { seed: options.seed, hosts, events };
 }
@@ -253,6 +292,8 @@ export function describeEvent(e: ScheduleEvent): string {
       return `${e.kind} ${e.host} ${e.aggregates.join(" ")}`;
     case "conflicting-removes":
       return `${e.kind} ${e.host} ${e.aggregate}`;
+    case "rolling-maintenance":
+      return `${e.kind} ${e.aggregate} ${e.action} max-parallel ${e.maxParallel}${e.action === "PAUSE" ? ` resume after ${e.resumeAfterMs} ms` : ""}`;
     case "controller-stop":
       return `${e.kind} ${e.signal} for ${e.downMs} ms`;
     case "agent-stop":

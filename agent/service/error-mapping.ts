@@ -29,6 +29,17 @@ export function toAgentError(err: unknown, context: string, credentials: XapiCre
   return toConnectError(err, log);
 }
 
+/**
+ * What failed after a mutating XenAPI call was accepted: a XenAPI error of a later read or wait is
+ * no refusal of that call, so it must not reach the controller as one (a XenAPI code tells it the
+ * pool was left as it was, and it would undo its record of the change). It becomes UNAVAILABLE
+ * (the step runs again and finds the change made); other failures pass through.
+ */
+export function afterAccepted(err: unknown, accepted: string): unknown {
+  if (!(err instanceof XapiError)) return err;
+  return unavailable(`${accepted}; then ${err.message}`);
+}
+
 /** Wraps a unary handler: logs the outcome and maps failures with toAgentError. */
 export function guarded<I, O>(
   name: string,

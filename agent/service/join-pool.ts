@@ -9,6 +9,7 @@ import { notYet, ready, waitUntil } from "../xapi/wait.js";
 import type { AgentContext } from "./agent-context.js";
 import { poolInfo, type PoolInfoInit } from "./convert.js";
 import { Deadline, sameAddress } from "./deadline.js";
+import { afterAccepted } from "./error-mapping.js";
 import { findOwnHost, readPool } from "./pool-snapshot.js";
 import { probePool } from "./pool-probe.js";
 
@@ -28,7 +29,9 @@ export async function joinPool(ctx: AgentContext, masterAddress: string, force: 
         throw failedPrecondition(`${ctx.hostName} is already a member of the pool of master ${state.masterAddress}`);
       }
       ctx.log.info("join: already a member", { master });
-      return confirmMember(ctx, master, deadline, signal);
+      return confirmMember(ctx, master, deadline, signal).catch((err: unknown) => {
+        throw afterAccepted(err, `${ctx.hostName} already follows ${master}`);
+      });
     case "master":
       if (sameAddress(master, ctx.xapi.address)) return poolInfo(await readPool(ctx.xapi.home, { signal }));
   }
@@ -49,20 +52,25 @@ export async function joinPool(ctx: AgentContext, masterAddress: string, force: 
     ctx.log.warn("join: connection lost during the call; checking the outcome", { error: err.message });
   }
 
-  await waitUntil(
-    { what: `${ctx.hostName} to restart as a slave of ${master}`, timeoutMs: deadline.remaining(), intervalMs: ctx.timings.pollIntervalMs, signal },
-    async (probe) => {
-      const now = await ctx.xapi.homeState({ signal: probe });
-      if (now.kind === "slave") {
-        if (sameAddress(now.masterAddress, master)) return ready(true);
-        throw failedPrecondition(`${ctx.hostName} restarted as a slave of ${now.masterAddress}, not ${master}`);
-      }
-      if (now.kind === "unreachable" && isDown(now.error)) wentDown = true;
-      if (now.kind === "master" && wentDown) throw standaloneAgain(ctx.hostName, master);
-      return notYet(now.kind === "master" ? "still a master (toolstack restart pending)" : now.kind === "emergency" ? `emergency mode (${now.code})` : "endpoint down (toolstack restarting)");
-    },
-  );
-  return confirmMember(ctx, master, deadline, signal);
+  // From here on the join was sent (answered, or cut off by the restart): a XenAPI error of the waits is no refusal of it.
+  try {
+    await waitUntil(
+      { what: `${ctx.hostName} to restart as a slave of ${master}`, timeoutMs: deadline.remaining(), intervalMs: ctx.timings.pollIntervalMs, signal },
+      async (probe) => {
+        const now = await ctx.xapi.homeState({ signal: probe });
+        if (now.kind === "slave") {
+          if (sameAddress(now.masterAddress, master)) return ready(true);
+          throw failedPrecondition(`${ctx.hostName} restarted as a slave of ${now.masterAddress}, not ${master}`);
+        }
+        if (now.kind === "unreachable" && isDown(now.error)) wentDown = true;
+        if (now.kind === "master" && wentDown) throw standaloneAgain(ctx.hostName, master);
+        return notYet(now.kind === "master" ? "still a master (toolstack restart pending)" : now.kind === "emergency" ? `emergency mode (${now.code})` : "endpoint down (toolstack restarting)");
+      },
+    );
+    return await confirmMember(ctx, master, deadline, signal);
+  } catch (err) {
+    throw afterAccepted(err, `${method} was sent`);
+  }
 }
 
 /**

@@ -12,7 +12,7 @@ import { sameAddress } from "../../shared/address.js";
 import type { HostInfo } from "../../gen/hostaggregates/agent/v1/pool_agent_pb.js";
 import { HostRole } from "../../gen/hostaggregates/agent/v1/pool_agent_pb.js";
 import type { ControllerContext } from "../context.js";
-import { nowIso, type AggregateRecord, type HostRecord } from "../model/records.js";
+import { nowIso, type AggregateRecord, type HostRecord, type PoolFactsRecord } from "../model/records.js";
 import { fenced } from "../model/lifecycle.js";
 import { heartbeatsFresh } from "../model/liveness.js";
 
@@ -33,10 +33,21 @@ export interface FencingCandidate {
 }
 
 /**
+ * Whether a member's heartbeat facts show it stranded in emergency mode: following another master
+ * than the pool's, or one its agent cannot name. An agent that started while its host was already
+ * in emergency mode never learns the master (every call but the emergency ones answers
+ * HOST_STILL_BOOTING), so an unknown master counts as stranded: fencing then asks the host itself
+ * and repoints it at the pool's master, which is harmless if it already followed that one.
+ */
+export function strandedInEmergency(facts: Pick<PoolFactsRecord, "emergencyMode" | "masterAddress">, masterAddress: string): boolean {
+  return facts.emergencyMode && (facts.masterAddress === "" || !sameAddress(facts.masterAddress, masterAddress));
+}
+
+/**
  * Hosts of the aggregate that may be following the wrong master, from the record and the
  * heartbeats (no calls): FAILED hosts whose agent reports a reachable XAPI again and that were
- * not fenced yet or report another master; members in emergency mode that point elsewhere, or
- * that report being a master of the pool.
+ * not fenced yet or report another master; members in emergency mode that point elsewhere (or at
+ * a master their agent cannot name), or that report being a master of the pool.
  */
 export async function fencingCandidates(ctx: ControllerContext, aggregate: AggregateRecord, master: HostRecord): Promise<FencingCandidate[]> {
   const found: FencingCandidate[] = [];
@@ -49,7 +60,7 @@ export async function fencingCandidates(ctx: ControllerContext, aggregate: Aggre
       const elsewhere = facts.role === "MASTER" || (facts.masterAddress !== "" && !sameAddress(facts.masterAddress, master.xapiAddress));
       if (h.liveness === "FAILED" || elsewhere) found.push({ host: h, kind: "former-master" });
     } else if (h.membership === "MEMBER") {
-      const stranded = facts.emergencyMode && facts.masterAddress !== "" && !sameAddress(facts.masterAddress, master.xapiAddress);
+      const stranded = strandedInEmergency(facts, master.xapiAddress);
       // A second master of the same pool (split brain), e.g. a former master put back to MEMBER by a repair while it was dead.
       const secondMaster = facts.role === "MASTER" && !!aggregate.poolUuid && facts.poolUuid === aggregate.poolUuid;
       if (stranded || secondMaster) found.push({ host: h, kind: "straggler" });
@@ -99,7 +110,12 @@ export async function fence(f: FencingContext, aggregate: AggregateRecord, maste
     if (candidate.kind === "straggler" || host.liveness !== "FAILED") return undefined;
     how = `it already follows ${master.name} (${master.xapiAddress})`;
   } else {
-    const before = info.role === HostRole.MASTER ? "it came back as a second master of the pool" : `it followed ${info.masterAddress || "no master"}`;
+    const before =
+      info.role === HostRole.MASTER
+        ? "it came back as a second master of the pool"
+        : info.emergencyMode
+          ? `it sat in emergency mode following ${info.masterAddress || "a master its agent cannot name"}`
+          : `it followed ${info.masterAddress || "no master"}`;
     await ctx.store.appendEvent({
       kind: candidate.kind === "former-master" ? "host.fencing" : "host.repointing",
       aggregateId: aggregate.id,

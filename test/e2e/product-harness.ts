@@ -134,6 +134,8 @@ export interface Product {
   waitRegistered(names: string[], timeoutMs?: number): Promise<void>;
   /** Adds a host and waits; throws unless it succeeded. */
   addHost(aggregateId: bigint, host: string): Promise<Operation>;
+  /** Stops a host's agent and starts a fresh one (new port, nothing remembered), as a restart of its process does. */
+  restartAgent(host: string): Promise<void>;
   /** Waits for a condition on the controller, polling. */
   waitFor<T>(probe: () => Promise<T | undefined | false>, timeoutMs?: number, what?: string): Promise<T>;
   /** Starts another in-process controller on the same database (a replica; the agents report to the first), closed with the product. */
@@ -200,27 +202,24 @@ export async function startProduct(options: ProductOptions): Promise<Product> {
     endpoint = formatHostPort(controller.grpcAddress);
   }
   const replicas: Controller[] = [];
+  const agentOptions = (host: (typeof sim.hosts)[number]): AgentOptions => ({
+    listen: "127.0.0.1:0",
+    hostName: host.name,
+    xapiUrl: host.url,
+    xapiUsername: "root",
+    xapiPassword: "sim-secret",
+    controller: endpoint,
+    token: agentToken,
+    heartbeatIntervalMs: options.heartbeatIntervalMs ?? 200,
+    pollIntervalMs: options.pollIntervalMs ?? 20,
+    callTimeoutMs: 5000,
+    controllerBackoff: { initialMs: 50, maxMs: 500 },
+    log: silentLogger,
+    metricsListen: options.metrics ? "127.0.0.1:0" : undefined,
+    ...options.agentOptions?.(host.name),
+  });
   const agents: Agent[] = [];
-  for (const host of sim.hosts) {
-    agents.push(
-      await startAgent({
-        listen: "127.0.0.1:0",
-        hostName: host.name,
-        xapiUrl: host.url,
-        xapiUsername: "root",
-        xapiPassword: "sim-secret",
-        controller: endpoint,
-        token: agentToken,
-        heartbeatIntervalMs: options.heartbeatIntervalMs ?? 200,
-        pollIntervalMs: options.pollIntervalMs ?? 20,
-        callTimeoutMs: 5000,
-        controllerBackoff: { initialMs: 50, maxMs: 500 },
-        log: silentLogger,
-        metricsListen: options.metrics ? "127.0.0.1:0" : undefined,
-        ...options.agentOptions?.(host.name),
-      }),
-    );
-  }
+  for (const host of sim.hosts) agents.push(await startAgent(agentOptions(host)));
   const api: AdminClients = connect({ endpoint, token: adminToken });
 
   const waitFor = <T>(probe: () => Promise<T | undefined | false>, timeoutMs = 20_000, what = "condition"): Promise<T> =>
@@ -261,6 +260,12 @@ export async function startProduct(options: ProductOptions): Promise<Product> {
       const done = await waitOperation(op.id);
       if (done.state !== OperationState.SUCCEEDED) throw new Error(`AddHost ${host} ended ${OperationState[done.state]}: ${done.error?.message}`);
       return done;
+    },
+    async restartAgent(name) {
+      const i = sim.hosts.findIndex((h) => h.name === name);
+      if (i < 0) throw new Error(`no host ${name}`);
+      await agents[i]!.close();
+      agents[i] = await startAgent(agentOptions(sim.hosts[i]!));
     },
     async close() {
       await Promise.allSettled(agents.map((a) => a.close()));

@@ -82,3 +82,34 @@ describe("a member that was down during a hand-over and ends in emergency mode",
     expect(events.some((e) => e.kind === "host.repointing" && e.host === "xs3")).toBe(true);
   }, 120_000);
 });
+
+describe("a member that sits in emergency mode behind an agent that restarted meanwhile", () => {
+  let p: Product;
+  let id: bigint;
+  beforeAll(async () => {
+    p = await startProduct({ hosts: 3, baseAddress: "127.0.9.160", simulator: { masterLostGraceMs: 400_000, emergencyRetryMs: 3_600_000 } });
+    id = (await p.api.aggregates.createAggregate({ name: "stale-unknown" })).id;
+    for (const h of ["xs1", "xs2", "xs3"]) await p.addHost(id, h);
+  }, 60_000);
+  afterAll(async () => p?.close());
+
+  it("is repointed although its agent cannot tell which master it follows (emergency mode answers no master)", async () => {
+    await p.sim.control.power("xs3", false);
+    const done = await p.waitOperation((await p.api.hosts.startMaintenance({ host: "xs1" })).id, 60_000);
+    expect(done.state, done.error?.message).toBe(OperationState.SUCCEEDED);
+    await p.sim.control.power("xs3", true);
+    await p.sim.control.waitFor((s) => s.hosts.find((h) => h.name === "xs3" && h.toolstack === "up" && h.master === "xs1" && h.emergency), 20_000);
+    // A fresh agent (its process restarted) meets a host that answers every call with HOST_STILL_BOOTING: no master address to report.
+    await p.restartAgent("xs3");
+    await p.waitFor(async () => {
+      const facts = (await p.api.hosts.getHost({ name: "xs3" })).pool;
+      return facts?.emergencyMode && facts.masterAddress === "" ? facts : undefined;
+    }, 20_000, "xs3's new agent to report emergency mode with no known master");
+    await p.waitFor(async () => {
+      const h = p.sim.control.host("xs3");
+      return h.toolstack === "up" && h.role === "slave" && h.master === "xs2" && h.connected ? h : undefined;
+    }, 30_000, "xs3 repointed at xs2");
+    const { events } = await p.api.events.listEvents({ aggregateId: id, pageSize: 1000 });
+    expect(events.some((e) => e.kind === "host.repointing" && e.host === "xs3")).toBe(true);
+  }, 120_000);
+});
