@@ -25,14 +25,15 @@ export interface ControllerProcessOptions {
   args?: string[];
   /** Write a V8 CPU profile of the controller into this directory when it exits. */
   cpuProfileDir?: string;
+  /** The tokens to use (default: new random ones), e.g. to restart a controller its clients keep talking to. */
+  tokens?: { adminToken: string; agentToken: string };
 }
 
 /** Starts `bin/aggregates-controller` (gRPC only, reconciler off) and waits until it serves. */
 export async function startControllerProcess(options: ControllerProcessOptions): Promise<ControllerProcess> {
   mkdirSync(options.dir, { recursive: true });
   const dbPath = join(options.dir, "controller.db");
-  const adminToken = randomBytes(24).toString("base64url");
-  const agentToken = randomBytes(24).toString("base64url");
+  const { adminToken, agentToken } = options.tokens ?? { adminToken: randomBytes(24).toString("base64url"), agentToken: randomBytes(24).toString("base64url") };
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     AGGREGATES_ADMIN_TOKEN: adminToken,
