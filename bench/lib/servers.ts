@@ -1,11 +1,16 @@
 /** The servers a benchmark measures, each started as its own process on 127.0.0.1, port 0. */
 import { randomBytes } from "node:crypto";
-import { mkdirSync } from "node:fs";
+import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { startChild, type Child } from "./children.js";
 
 const repoRoot = fileURLToPath(new URL("../../", import.meta.url));
+
+/** What bin/aggregates-controller runs (bin/lib/launch.sh): the production build in dist/ when there is one, else the sources through tsx. */
+export function controllerBuild(): "dist/ (production build)" | "tsx (sources)" {
+  return existsSync(join(repoRoot, "dist/controller/main.js")) ? "dist/ (production build)" : "tsx (sources)";
+}
 
 /** A running controller process with its own database and random tokens. */
 export interface ControllerProcess {

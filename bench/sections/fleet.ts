@@ -9,8 +9,8 @@
  *   made every 5 ms (an event-loop stall inside the controller cannot be seen from outside otherwise);
  * - resident memory (VmRSS, /proc) of a controller idle on an empty database, and with the fleet;
  * - restart on that database: SIGTERM until it exited, then start until the first successful call;
- * - server CPU per Heartbeat vs per GetAggregate (alternating rounds), and per heartbeat at the
- *   production rate (controller CPU over a window with heartbeats only ÷ heartbeats answered);
+ * - server CPU per Heartbeat vs per GetAggregate: at the production rate, each alone (controller CPU
+ *   over the window ÷ calls answered), and back to back at --concurrency in alternating rounds;
  * - GetAggregate server CPU per call at 10,200 aggregates vs on a controller with 200 (alternating rounds).
  */
 import { join } from "node:path";
@@ -24,7 +24,7 @@ import { processCpuUs, residentMiB } from "../lib/proc-stats.js";
 import { ms, num, ratio } from "../lib/report.js";
 import { adminClient } from "../lib/seed.js";
 import type { BenchContext, BenchSection } from "../lib/section.js";
-import { startControllerProcess, type ControllerProcess } from "../lib/servers.js";
+import { controllerBuild, startControllerProcess, type ControllerProcess } from "../lib/servers.js";
 
 /** Aggregates on the fleet's controller, and on the small one it is compared with. */
 export const fleetAggregates = 10_200;
@@ -46,6 +46,8 @@ export const fleetTargets = {
 
 /** How long the reads are measured under the heartbeat load: two master-failure passes (one per heartbeat interval). */
 const loadedWindowSeconds = 2 * (heartbeatIntervalMs / 1000) + 1;
+/** Heartbeats per second the fleet sends. */
+const heartbeatRate = (fleetLayout.hosts * 1000) / heartbeatIntervalMs;
 /** How long the controller's CPU is read with heartbeats only. */
 const heartbeatWindowSeconds = 5;
 /** The stall probe's pace. */
@@ -168,7 +170,22 @@ export const fleetSection: BenchSection = {
     const [stopMs, startMs] = [startAt - stopAt, answeredAt - startAt];
     await agents.child.stop();
 
-    // 7. Heartbeat vs GetAggregate, server CPU per call, in alternating rounds (no other load).
+    // 7. GetAggregate at the heartbeats' rate, alone: the same rate's CPU per call, for comparison.
+    report.progress(`fleet: ${heartbeatWindowSeconds} s of GetAggregate at ${heartbeatRate} calls/s alone`);
+    const getAtRate = await load.run({
+      target: "grpc",
+      address: controller.address,
+      token: controller.adminToken,
+      serverPids: [pid(controller)],
+      call: { method: "GetAggregate", ids },
+      concurrency: 1,
+      warmupCalls: 20,
+      maxCalls: 100_000,
+      maxSeconds: heartbeatWindowSeconds,
+      pacedIntervalMs: 1000 / heartbeatRate,
+    });
+
+    // 8. Heartbeat vs GetAggregate, server CPU per call, in alternating rounds (no other load).
     report.progress("fleet: Heartbeat vs GetAggregate server CPU per call");
     const shape = { concurrency: options.concurrency, warmupCalls: 500, maxCalls: 100_000, maxSeconds: options.seconds };
     const onController = (c: ControllerProcess, token: string, call: Extract<LoadSpec, { target: "grpc" }>["call"]): LoadSpec => ({
@@ -184,7 +201,7 @@ export const fleetSection: BenchSection = {
       { name: "Heartbeat", spec: onController(controller, controller.agentToken, { method: "Heartbeat", hosts: fleetLayout.hosts, pooledHosts: fleetLayout.pooledHosts }) },
     ] satisfies Subject[]);
 
-    // 8. GetAggregate at 10,200 aggregates vs at 200.
+    // 9. GetAggregate at 10,200 aggregates vs at 200.
     report.progress(`fleet: GetAggregate at ${num(fleetAggregates)} vs ${smallAggregates} aggregates`);
     const small = await startControllerProcess({ dir: smallDir });
     const scale = await alternate(load, options.rounds, [
@@ -200,11 +217,15 @@ export const fleetSection: BenchSection = {
       { label: `GetAggregate at ${smallAggregates} vs ${num(fleetAggregates)}`, result: scale },
     ]);
     const productionBeatUs = beatsInWindow > 0 ? heartbeatOnlyCpuUs / beatsInWindow : NaN;
-    report.line(
-      `at the production rate: ${num(beatsInWindow)} heartbeats in ${heartbeatWindowSeconds} s with no other calls, ` +
-        `controller CPU ${num(productionBeatUs)} µs per heartbeat (periodic passes and batch commits included)`,
+    report.line(`\nat the production rate (${heartbeatRate}/s), each alone for ${heartbeatWindowSeconds} s; controller CPU over the window ÷ calls (periodic passes, timers and batch commits included):`);
+    report.table(
+      ["call", "calls", "server CPU µs/call"],
+      [
+        [`Heartbeat, from ${num(fleetLayout.hosts)} agents (one connection each)`, num(beatsInWindow), num(productionBeatUs)],
+        [`GetAggregate, one client, paced every ${1000 / heartbeatRate} ms`, num(getAtRate.calls), num(getAtRate.serverCpuUsPerCall ?? NaN)],
+      ],
     );
-    const mode = options.cpuProfileDir ? "tsx (profiled)" : "bin/aggregates-controller (dist/ when built, else tsx)";
+    const mode = options.cpuProfileDir ? "tsx (sources, profiled)" : `bin/aggregates-controller: ${controllerBuild()}`;
     report.table(
       ["controller resident memory", "VmRSS MiB", "VmHWM MiB"],
       [
@@ -224,7 +245,12 @@ export const fleetSection: BenchSection = {
     report.checkAtMost("controller RSS with the fleet", loadedMemory.rss, fleetTargets.rssMiB, "MiB");
     report.checkAtMost("restart (SIGTERM → first successful call)", stopMs + startMs, fleetTargets.restartMs, "ms");
     report.check(
-      "GetAggregate / Heartbeat server CPU per call (heartbeat ≤ GetAggregate)",
+      `GetAggregate / Heartbeat server CPU per call at ${heartbeatRate}/s (heartbeat ≤ GetAggregate)`,
+      (getAtRate.serverCpuUsPerCall ?? NaN) / productionBeatUs,
+      1,
+    );
+    report.check(
+      `GetAggregate / Heartbeat server CPU per call @${options.concurrency} (heartbeat ≤ GetAggregate)`,
       cpuRatio(heartbeatVsGet),
       1,
       `(${perRound(heartbeatVsGet)})`,
@@ -245,6 +271,7 @@ export const fleetSection: BenchSection = {
       loadCpuUs,
       heartbeats: { window: afterLoad.heartbeats - loadStats.heartbeats, failed: afterLoad.failed - loadStats.failed, maxMs: afterLoad.maxMs },
       productionBeatUs,
+      getAtRate,
       memoryMiB: { empty: emptyMemory, seeded: seededMemory, loaded: loadedMemory, restarted: fleetMemoryAfter },
       restart: { stopMs, startMs },
       heartbeatVsGet: heartbeatVsGet.measured,
