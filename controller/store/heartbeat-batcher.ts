@@ -3,9 +3,10 @@
  * transaction every interval (a fleet of 1,000 hosts heartbeats about 100 times a second). The
  * SQLite store's host reads never wait for that write: they merge the pending report into what they
  * read (overlay, withBeat), so readers see the latest report without forcing a commit, and the batch
- * is committed (synchronous=FULL) in the background when no transaction is open. A crash loses at
- * most one interval of liveness telemetry, which the next heartbeat rewrites; registrations and
- * every other write are not batched. A batch that fails to be written keeps its beats. The sink may
+ * is committed in the background when no transaction is open (SQLite: without waiting for an fsync,
+ * database.ts commitWithoutSync). A crash of the controller loses at most one interval of liveness
+ * telemetry (a power loss the beats since the last synchronous commit or checkpoint), which the next
+ * heartbeat rewrites; registrations and every other write are not batched and stay synchronous. A batch that fails to be written keeps its beats. The sink may
  * be synchronous (SQLite: a flush has written when it returns) or asynchronous (PostgreSQL: a flush
  * resolves once written; a flush asked for while one is being written resolves after it, and writes
  * what came in meanwhile).
