@@ -26,13 +26,16 @@ export interface PendingBeat {
   at: string;
 }
 
+/** The fields of a host record that a heartbeat reads and changes. */
+export type BeatFields = Pick<HostRecord, "capacity" | "poolFacts" | "uuid" | "lastHeartbeatAt" | "liveness">;
+
 /**
- * A host record after a heartbeat: the one rule, used both to write a beat and to serve a pending
- * one. What the beat leaves out is kept; a FAILED host stays FAILED until it is fenced
- * (model/lifecycle: reportedLiveness); a beat older than the record's last report (a registration
- * written after it) changes nothing.
+ * A host record (or just its BeatFields) after a heartbeat: the one rule, used both to write a beat
+ * and to serve a pending one. What the beat leaves out is kept; a FAILED host stays FAILED until it
+ * is fenced (model/lifecycle: reportedLiveness); a beat older than the record's last report (a
+ * registration written after it) changes nothing: the same object is returned.
  */
-export function withBeat(host: HostRecord, beat: PendingBeat): HostRecord {
+export function withBeat<H extends BeatFields>(host: H, beat: PendingBeat): H {
   if (host.lastHeartbeatAt !== null && beat.at < host.lastHeartbeatAt) return host;
   return {
     ...host,
