@@ -167,7 +167,7 @@ export const fleetSection: BenchSection = {
     const stopAt = performance.now();
     await controller.child.stop();
     const startAt = performance.now();
-    controller = await startControllerProcess({ dir: bigDir, cpuProfileDir: options.cpuProfileDir, tokens: controller });
+    controller = await startControllerProcess({ dir: bigDir, cpuProfileDir: options.cpuProfileDir, tokens: { adminToken: controller.adminToken, agentToken: controller.agentToken } });
     const answeredAt = await firstSuccessfulCall(controller, ids[ids.length >> 1]!, 10_000);
     const [stopMs, startMs] = [startAt - stopAt, answeredAt - startAt];
     await agents.child.stop();
