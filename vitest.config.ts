@@ -9,6 +9,7 @@ export default defineConfig({
       "agent/**/*.spec.ts",
       "simulator/**/*.spec.ts",
       "chaos/**/*.spec.ts",
+      "bench/**/*.spec.ts",
     ],
     globalSetup: ["test/ui/global-setup.ts", "test/support/stale-build-check.ts"],
     testTimeout: 30_000,

@@ -9,7 +9,9 @@
  * Usage:
  *   node --import tsx bench/load-client.ts --spec '<LoadSpec JSON>'   one run, prints a LoadResult JSON line
  *   node --import tsx bench/load-client.ts                            serves runs: reads {"id","spec"} JSON lines
- *                                                                     on stdin, answers {"id","result"|"error"}
+ *                                                                     on stdin, answers {"id","result"|"error"};
+ *                                                                     {"id","specs":[…]} runs them at the same time
+ *                                                                     and answers {"id","results":[…]}
  */
 import { readFileSync } from "node:fs";
 import * as http from "node:http";
@@ -19,6 +21,8 @@ import { parseArgs } from "node:util";
 import * as grpc from "@grpc/grpc-js";
 import { create, fromBinary, toBinary, type DescMessage, type MessageInitShape } from "@bufbuild/protobuf";
 import { EmptySchema } from "@bufbuild/protobuf/wkt";
+import { HeartbeatRequestSchema, HeartbeatResponseSchema } from "../gen/hostaggregates/v1/agent_registry_pb.js";
+import { GetHostRequestSchema, HostSchema, ListHostsRequestSchema, ListHostsResponseSchema } from "../gen/hostaggregates/v1/host_pb.js";
 import {
   AggregateSchema,
   CreateAggregateRequestSchema,
@@ -29,27 +33,15 @@ import {
   SetAggregateMetadataRequestSchema,
   UpdateAggregateRequestSchema,
 } from "../gen/hostaggregates/v1/aggregate_pb.js";
+import { heartbeatRequest } from "./lib/fleet-layout.js";
+import { processCpuUs } from "./lib/proc-stats.js";
 import type { GrpcCall, HttpCall, LoadResult, LoadShape, LoadSpec } from "./lib/load-spec.js";
 
-const servicePath = "/hostaggregates.v1.AggregateService/";
+const aggregateService = "/hostaggregates.v1.AggregateService/";
+const hostService = "/hostaggregates.v1.HostService/";
+const agentRegistryService = "/hostaggregates.v1.AgentRegistryService/";
 const grpcClients = new Map<string, grpc.Client>();
 const httpAgents = new Map<string, http.Agent>();
-
-/** CPU time a process has run so far, in microseconds (all threads; Linux), or undefined. */
-function processCpuUs(pid: number): number | undefined {
-  try {
-    // /proc/PID/schedstat: nanoseconds on CPU, … (accounts every thread of the process)
-    return Number(readFileSync(`/proc/${pid}/schedstat`, "utf8").split(" ")[0]) / 1000;
-  } catch {
-    try {
-      // /proc/PID/stat fields 14 and 15: utime and stime in clock ticks (100 per second)
-      const fields = readFileSync(`/proc/${pid}/stat`, "utf8").replace(/^.*\) /, "").split(" ");
-      return (Number(fields[11]) + Number(fields[12])) * 10_000;
-    } catch {
-      return undefined;
-    }
-  }
-}
 
 /** Total CPU time of some processes, or undefined when there are none or one cannot be read. */
 function serversCpuUs(pids: number[] | undefined): number | undefined {
@@ -79,7 +71,19 @@ async function drive(shape: LoadShape, call: (n: number) => Promise<void>): Prom
     }),
   );
   if (warmupError !== undefined) {
-    return { calls: 0, errors: 1, firstError: `during warm-up: ${warmupError}`, seconds: 0, callsPerSecond: 0, p50Ms: 0, p99Ms: 0, maxMs: 0, clientCpuUsPerCall: 0 };
+    return {
+      calls: 0,
+      errors: 1,
+      firstError: `during warm-up: ${warmupError}`,
+      seconds: 0,
+      callsPerSecond: 0,
+      p50Ms: 0,
+      p99Ms: 0,
+      maxMs: 0,
+      maxGapMs: 0,
+      longGaps: 0,
+      clientCpuUsPerCall: 0,
+    };
   }
 
   const latencies = new Float64Array(shape.maxCalls);
@@ -92,6 +96,17 @@ async function drive(shape: LoadShape, call: (n: number) => Promise<void>): Prom
   const start = performance.now();
   const stopAt = start + shape.maxSeconds * 1000;
   let end = start;
+  let lastAnswer = start;
+  let maxGapMs = 0;
+  let longGaps = 0;
+  const answered = (t: number) => {
+    const gap = t - lastAnswer;
+    maxGapMs = Math.max(maxGapMs, gap);
+    if (shape.gapThresholdMs !== undefined && gap > shape.gapThresholdMs) longGaps++;
+    lastAnswer = Math.max(lastAnswer, t);
+    end = Math.max(end, t);
+  };
+  const paced = shape.pacedIntervalMs;
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
       while (issued < shape.maxCalls && performance.now() < stopAt) {
@@ -101,11 +116,15 @@ async function drive(shape: LoadShape, call: (n: number) => Promise<void>): Prom
           await call(sequence++);
           const t1 = performance.now();
           latencies[ok++] = t1 - t0;
-          end = Math.max(end, t1);
+          answered(t1);
         } catch (err) {
           errors++;
           firstError ??= messageOf(err);
-          end = Math.max(end, performance.now());
+          answered(performance.now());
+        }
+        if (paced !== undefined) {
+          const wait = t0 + paced - performance.now();
+          if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
         }
       }
     }),
@@ -124,6 +143,8 @@ async function drive(shape: LoadShape, call: (n: number) => Promise<void>): Prom
     p50Ms: at(0.5),
     p99Ms: at(0.99),
     maxMs: ok === 0 ? 0 : measured[ok - 1]!,
+    maxGapMs,
+    longGaps,
     serverCpuUsPerCall:
       serverCpuStart !== undefined && serverCpuEnd !== undefined && ok > 0 ? (serverCpuEnd - serverCpuStart) / ok : undefined,
     clientCpuUsPerCall: ok > 0 ? (clientCpu.user + clientCpu.system) / ok : 0,
@@ -149,9 +170,9 @@ function grpcCaller(spec: Extract<LoadSpec, { target: "grpc" }>): (n: number) =>
   const timeoutMs = spec.callTimeoutMs ?? 10_000;
   const authorization = spec.token ? `Bearer ${spec.token}` : undefined;
   const passThrough = (b: Buffer) => b;
-  const unary = (method: string, request: Buffer, output: DescMessage) => {
+  const unary = (method: string, request: Buffer, output: DescMessage, service = aggregateService) => {
     const decode = (b: Buffer) => fromBinary(output, b);
-    const path = servicePath + method;
+    const path = service + method;
     return () =>
       new Promise<void>((resolve, reject) => {
         const metadata = new grpc.Metadata();
@@ -187,6 +208,22 @@ function grpcCaller(spec: Extract<LoadSpec, { target: "grpc" }>): (n: number) =>
       return (n) => unary("SetAggregateMetadata", encode(SetAggregateMetadataRequestSchema, { id: BigInt(pick(call.ids, n)), metadata: { "bench.round": String(n) } }), AggregateSchema)();
     case "DeleteAggregate":
       return (n) => unary("DeleteAggregate", encode(DeleteAggregateRequestSchema, { id: BigInt(once(call.ids, n)) }), EmptySchema)();
+    case "ListHosts": {
+      const caller = unary("ListHosts", encode(ListHostsRequestSchema, { pageSize: call.pageSize }), ListHostsResponseSchema, hostService);
+      return () => caller();
+    }
+    case "GetHost": {
+      if (call.names.length === 0) throw new Error("GetHost needs names");
+      const callers = call.names.map((name) => unary("GetHost", encode(GetHostRequestSchema, { name }), HostSchema, hostService));
+      return (n) => callers[n % callers.length]!();
+    }
+    case "Heartbeat": {
+      const layout = { hosts: call.hosts, pooledHosts: call.pooledHosts };
+      const callers = Array.from({ length: call.hosts }, (_, i) =>
+        unary("Heartbeat", encode(HeartbeatRequestSchema, heartbeatRequest(layout, i)), HeartbeatResponseSchema, agentRegistryService),
+      );
+      return (n) => callers[n % callers.length]!();
+    }
   }
 }
 
@@ -295,7 +332,8 @@ async function main(): Promise<void> {
     closeAll();
     return;
   }
-  // Serve runs one after the other; a run's own bounds end it, and stdin closing ends the process.
+  // Serve runs one after the other (a request's `specs` run at the same time, as one run); a run's
+  // own bounds end it, and stdin closing ends the process.
   const lines = createInterface({ input: process.stdin });
   let queue = Promise.resolve();
   lines.on("line", (line) => {
@@ -303,10 +341,10 @@ async function main(): Promise<void> {
     queue = queue.then(async () => {
       let id: unknown;
       try {
-        const request = JSON.parse(line) as { id: unknown; spec: LoadSpec };
+        const request = JSON.parse(line) as { id: unknown; spec?: LoadSpec; specs?: LoadSpec[] };
         id = request.id;
-        const result = await runLoad(request.spec);
-        process.stdout.write(JSON.stringify({ id, result }) + "\n");
+        const results = await Promise.all((request.specs ?? [request.spec!]).map(runLoad));
+        process.stdout.write(JSON.stringify(request.specs ? { id, results } : { id, result: results[0] }) + "\n");
       } catch (err) {
         process.stdout.write(JSON.stringify({ id, error: messageOf(err) }) + "\n");
       }

@@ -6,7 +6,7 @@ import type { LoadResult, LoadSpec } from "./load-spec.js";
 /** Talks to bench/load-client.ts over JSON lines on its stdin/stdout. */
 export class LoadDriver {
   private nextId = 1;
-  private readonly pending = new Map<number, { resolve: (r: LoadResult) => void; reject: (e: Error) => void }>();
+  private readonly pending = new Map<number, { resolve: (r: LoadResult[]) => void; reject: (e: Error) => void }>();
 
   private constructor(private readonly child: Child) {
     child.process.once("exit", (code, signal) => {
@@ -32,7 +32,7 @@ export class LoadDriver {
   }
 
   private answer(line: string): void {
-    let message: { id: number; result?: LoadResult; error?: string };
+    let message: { id: number; result?: LoadResult; results?: LoadResult[]; error?: string };
     try {
       message = JSON.parse(line) as typeof message;
     } catch {
@@ -41,15 +41,27 @@ export class LoadDriver {
     const waiter = this.pending.get(message.id);
     if (!waiter) return;
     this.pending.delete(message.id);
-    if (message.result) waiter.resolve(message.result);
+    const results = message.results ?? (message.result ? [message.result] : undefined);
+    if (results) waiter.resolve(results);
     else waiter.reject(new Error(`load client: ${message.error ?? "no result"}`));
   }
 
   /** Runs one spec; resolves with the measured result. Bounded by the spec (plus a safety margin). */
-  run(spec: LoadSpec): Promise<LoadResult> {
+  async run(spec: LoadSpec): Promise<LoadResult> {
+    return (await this.send({ spec }, [spec]))[0]!;
+  }
+
+  /** Runs the specs at the same time (e.g. reads of several kinds during one load); resolves with their results in order. */
+  runTogether(specs: LoadSpec[]): Promise<LoadResult[]> {
+    return this.send({ specs }, specs);
+  }
+
+  private send(request: { spec: LoadSpec } | { specs: LoadSpec[] }, specs: LoadSpec[]): Promise<LoadResult[]> {
     const id = this.nextId++;
-    const limitMs = (spec.maxSeconds + 30) * 1000 + spec.warmupCalls * (spec.callTimeoutMs ?? 10_000) / Math.max(1, spec.concurrency);
-    return new Promise<LoadResult>((resolve, reject) => {
+    const limitMs = Math.max(
+      ...specs.map((spec) => (spec.maxSeconds + 30) * 1000 + (spec.warmupCalls * (spec.callTimeoutMs ?? 10_000)) / Math.max(1, spec.concurrency)),
+    );
+    return new Promise<LoadResult[]>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(id);
         reject(new Error(`load run ${id} did not finish within ${Math.round(limitMs / 1000)} s`));
@@ -58,7 +70,7 @@ export class LoadDriver {
         resolve: (r) => (clearTimeout(timer), resolve(r)),
         reject: (e) => (clearTimeout(timer), reject(e)),
       });
-      this.child.process.stdin!.write(JSON.stringify({ id, spec }) + "\n");
+      this.child.process.stdin!.write(JSON.stringify({ id, ...request }) + "\n");
     });
   }
 

@@ -14,6 +14,13 @@ export interface LoadShape {
   callTimeoutMs?: number;
   /** The measured server's process ids: their CPU time during the measurement is reported (Linux /proc). */
   serverPids?: number[];
+  /**
+   * Paced instead of back to back: each of the `concurrency` callers starts a call at most every
+   * pacedIntervalMs (a steady stream, as for a stall probe; a late call is not made up for).
+   */
+  pacedIntervalMs?: number;
+  /** Count the gaps between consecutive answers longer than this (LoadResult.longGaps). */
+  gapThresholdMs?: number;
 }
 
 /** A gRPC AggregateService call, made with @grpc/grpc-js and protobuf-es codecs. */
@@ -29,7 +36,13 @@ export type GrpcCall =
   /** SetAggregateMetadata of ids[n % ids.length]: one key set to a value that changes with n. */
   | { method: "SetAggregateMetadata"; ids: number[] }
   /** DeleteAggregate of ids[n] (each id once: give maxCalls ≤ ids.length, including warm-up). */
-  | { method: "DeleteAggregate"; ids: number[] };
+  | { method: "DeleteAggregate"; ids: number[] }
+  /** HostService.ListHosts with this page size (all hosts, first page). */
+  | { method: "ListHosts"; pageSize: number }
+  /** HostService.GetHost, cycling through these host names. */
+  | { method: "GetHost"; names: string[] }
+  /** AgentRegistryService.Heartbeat of the fleet's hosts 0…hosts-1 (bench/lib/fleet-layout.ts), cycling; needs the agent token. */
+  | { method: "Heartbeat"; hosts: number; pooledHosts: number };
 
 /** A Nova os-aggregates REST call (HTTP/1.1 keep-alive). */
 export type HttpCall =
@@ -62,6 +75,10 @@ export interface LoadResult {
   p50Ms: number;
   p99Ms: number;
   maxMs: number;
+  /** The longest time between two consecutive answers (or from the start to the first), in ms. */
+  maxGapMs: number;
+  /** Gaps between consecutive answers longer than the spec's gapThresholdMs (0 without one). */
+  longGaps: number;
   /**
    * Server CPU time (user + system, all threads) per successful call, in microseconds, when
    * serverPids were given. Unlike calls/s it hardly depends on what else the machine is running.

@@ -1,12 +1,14 @@
 /** What a benchmark run prints: sections, tables, ratios and target checks (and a JSON record). */
 
-/** A ratio compared with a target: value ≥ target passes. */
+/** A ratio compared with a target: value ≥ target passes (or, for a limit, value ≤ target). */
 export interface Check {
   section: string;
   label: string;
   value: number;
   target: number;
   pass: boolean;
+  /** Set for a limit (checkAtMost): its unit, e.g. "ms"; value ≤ target passes. */
+  limitUnit?: string;
   /** Shown next to the result in the summary (e.g. the CPU cost ratio). */
   note?: string;
 }
@@ -33,6 +35,12 @@ export function preciseRatio(value: number): string {
 export function ms(value: number): string {
   if (!Number.isFinite(value)) return "–";
   return value >= 100 ? num(value) : value >= 10 ? num(value, 1) : num(value, 2);
+}
+
+/** A checked figure as printed: a ratio, or a number with the limit's unit. */
+function formatCheck(check: Check, value: number): string {
+  if (check.limitUnit === undefined) return preciseRatio(value);
+  return check.limitUnit === "" ? num(value) : `${ms(value)} ${check.limitUnit}`;
 }
 
 /** Collects and prints a run's output. */
@@ -78,6 +86,14 @@ export class Report {
     return check;
   }
 
+  /** Records and prints a figure checked against a limit: value ≤ limit passes (e.g. a p99 in ms). */
+  checkAtMost(label: string, value: number, limit: number, unit: string, detail = ""): Check {
+    const check: Check = { section: this.section, label, value, target: limit, pass: value <= limit, limitUnit: unit };
+    this.checks.push(check);
+    console.log(`${label}: ${formatCheck(check, check.value)}  (target ≤ ${formatCheck(check, limit)})  ${check.pass ? "PASS" : "BELOW TARGET"}${detail ? `  ${detail}` : ""}`);
+    return check;
+  }
+
   /** Stores figures for the JSON record. */
   record(key: string, value: unknown): void {
     ((this.data[this.section] ??= {}) as Record<string, unknown>)[key] = value;
@@ -89,7 +105,13 @@ export class Report {
     console.log("\n== targets ==");
     this.table(
       ["section / ratio", "measured", "target", "result", "note"],
-      this.checks.map((c) => [`${c.section}: ${c.label}`, preciseRatio(c.value), `≥ ${ratio(c.target)}`, c.pass ? "PASS" : "BELOW TARGET", c.note ?? ""]),
+      this.checks.map((c) => [
+        `${c.section}: ${c.label}`,
+        formatCheck(c, c.value),
+        c.limitUnit === undefined ? `≥ ${ratio(c.target)}` : `≤ ${formatCheck(c, c.target)}`,
+        c.pass ? "PASS" : "BELOW TARGET",
+        c.note ?? "",
+      ]),
     );
   }
 }

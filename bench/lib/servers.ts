@@ -1,11 +1,16 @@
 /** The servers a benchmark measures, each started as its own process on 127.0.0.1, port 0. */
 import { randomBytes } from "node:crypto";
-import { mkdirSync } from "node:fs";
+import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { startChild, type Child } from "./children.js";
 
 const repoRoot = fileURLToPath(new URL("../../", import.meta.url));
+
+/** What bin/aggregates-controller runs (bin/lib/launch.sh): the production build in dist/ when there is one, else the sources through tsx. */
+export function controllerBuild(): "dist/ (production build)" | "tsx (sources)" {
+  return existsSync(join(repoRoot, "dist/controller/main.js")) ? "dist/ (production build)" : "tsx (sources)";
+}
 
 /** A running controller process with its own database and random tokens. */
 export interface ControllerProcess {
@@ -29,14 +34,15 @@ export interface ControllerProcessOptions {
   cpuProfileDir?: string;
   /** Also serve HTTP (the os-aggregates REST facade) on a free port. */
   rest?: boolean;
+  /** The tokens to use (default: new random ones), e.g. to restart a controller its clients keep talking to. */
+  tokens?: { adminToken: string; agentToken: string };
 }
 
 /** Starts `bin/aggregates-controller` (gRPC only, reconciler off) and waits until it serves. */
 export async function startControllerProcess(options: ControllerProcessOptions): Promise<ControllerProcess> {
   mkdirSync(options.dir, { recursive: true });
   const dbPath = join(options.dir, "controller.db");
-  const adminToken = randomBytes(24).toString("base64url");
-  const agentToken = randomBytes(24).toString("base64url");
+  const { adminToken, agentToken } = options.tokens ?? { adminToken: randomBytes(24).toString("base64url"), agentToken: randomBytes(24).toString("base64url") };
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     AGGREGATES_ADMIN_TOKEN: adminToken,

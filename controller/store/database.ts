@@ -18,6 +18,22 @@ export function openDatabase(path: string): Db {
   return db;
 }
 
+/**
+ * Runs fn as one transaction committed without waiting for the disk (synchronous=NORMAL for this
+ * commit only; FULL again afterwards, also when fn throws and the transaction is rolled back). In
+ * WAL mode such a commit survives a crash of the process (the write reached the OS) and becomes
+ * durable against power loss at the next synchronous commit or checkpoint. Only for writes that
+ * may be lost to a power failure, such as telemetry the next report rewrites.
+ */
+export function commitWithoutSync(db: Db, fn: () => void): void {
+  db.pragma("synchronous = NORMAL");
+  try {
+    db.transaction(fn).immediate();
+  } finally {
+    db.pragma("synchronous = FULL");
+  }
+}
+
 /** Applies every migration newer than the database's user_version, each in its own transaction. */
 export function migrate(db: Db): number {
   const current = db.pragma("user_version", { simple: true }) as number;

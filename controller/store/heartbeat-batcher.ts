@@ -3,9 +3,10 @@
  * transaction every interval (a fleet of 1,000 hosts heartbeats about 100 times a second). The
  * SQLite store's host reads never wait for that write: they merge the pending report into what they
  * read (overlay, withBeat), so readers see the latest report without forcing a commit, and the batch
- * is committed (synchronous=FULL) in the background when no transaction is open. A crash loses at
- * most one interval of liveness telemetry, which the next heartbeat rewrites; registrations and
- * every other write are not batched. A batch that fails to be written keeps its beats. The sink may
+ * is committed in the background when no transaction is open (SQLite: without waiting for an fsync,
+ * database.ts commitWithoutSync). A crash of the controller loses at most one interval of liveness
+ * telemetry (a power loss the beats since the last synchronous commit or checkpoint), which the next
+ * heartbeat rewrites; registrations and every other write are not batched and stay synchronous. A batch that fails to be written keeps its beats. The sink may
  * be synchronous (SQLite: a flush has written when it returns) or asynchronous (PostgreSQL: a flush
  * resolves once written; a flush asked for while one is being written resolves after it, and writes
  * what came in meanwhile).
@@ -25,13 +26,16 @@ export interface PendingBeat {
   at: string;
 }
 
+/** The fields of a host record that a heartbeat reads and changes. */
+export type BeatFields = Pick<HostRecord, "capacity" | "poolFacts" | "uuid" | "lastHeartbeatAt" | "liveness">;
+
 /**
- * A host record after a heartbeat: the one rule, used both to write a beat and to serve a pending
- * one. What the beat leaves out is kept; a FAILED host stays FAILED until it is fenced
- * (model/lifecycle: reportedLiveness); a beat older than the record's last report (a registration
- * written after it) changes nothing.
+ * A host record (or just its BeatFields) after a heartbeat: the one rule, used both to write a beat
+ * and to serve a pending one. What the beat leaves out is kept; a FAILED host stays FAILED until it
+ * is fenced (model/lifecycle: reportedLiveness); a beat older than the record's last report (a
+ * registration written after it) changes nothing: the same object is returned.
  */
-export function withBeat(host: HostRecord, beat: PendingBeat): HostRecord {
+export function withBeat<H extends BeatFields>(host: H, beat: PendingBeat): H {
   if (host.lastHeartbeatAt !== null && beat.at < host.lastHeartbeatAt) return host;
   return {
     ...host,

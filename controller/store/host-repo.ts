@@ -3,8 +3,8 @@ import type { Statement } from "better-sqlite3";
 import { reportedLiveness, type HostChange } from "../model/lifecycle.js";
 import type { CapacityRecord, HostRecord, LivenessName, PoolFactsRecord } from "../model/records.js";
 import type { Db } from "./database.js";
-import { withBeat } from "./heartbeat-batcher.js";
-import { toJson } from "./json-column.js";
+import { withBeat, type BeatFields } from "./heartbeat-batcher.js";
+import { parseJson, toJson } from "./json-column.js";
 import { hostChangeColumns, hydrateHost, type HostRow } from "./rows.js";
 import type { Registration } from "./store.js";
 
@@ -24,6 +24,7 @@ export interface HostRepoHooks {
 export class HostRepo {
   private readonly byName: Statement<[string], HostRow>;
   private readonly existsRow: Statement<[string], number>;
+  private readonly beatFieldsRow: Statement<[string], Pick<HostRow, "capacity" | "pool_facts" | "uuid" | "last_heartbeat_at" | "liveness">>;
   private readonly heartbeatRow: Statement<{ name: string; capacity: string | null; facts: string | null; uuid: string | null; liveness: LivenessName; now: string }>;
   private readonly listAll: Statement<[string, number], HostRow>;
   private readonly listOf: Statement<[number, string, number], HostRow>;
@@ -37,6 +38,7 @@ export class HostRepo {
     this.membersOf = db.prepare("SELECT * FROM hosts WHERE aggregate_id = ? ORDER BY member_seq, name");
     this.byName = db.prepare("SELECT * FROM hosts WHERE name = ?");
     this.existsRow = db.prepare("SELECT 1 FROM hosts WHERE name = ?").pluck() as Statement<[string], number>;
+    this.beatFieldsRow = db.prepare("SELECT capacity, pool_facts, uuid, last_heartbeat_at, liveness FROM hosts WHERE name = ?");
     this.silentRows = db.prepare("SELECT name FROM hosts WHERE liveness IN ('ALIVE', 'XAPI_UNREACHABLE') AND last_heartbeat_at < ?").pluck() as Statement<[string], string>;
     // The values come from withBeat (heartbeat-batcher.ts), the one rule of what a heartbeat changes.
     this.heartbeatRow = db.prepare(
@@ -105,9 +107,19 @@ export class HostRepo {
   /** Records a heartbeat; returns false when the host is unknown. */
   heartbeat(name: string, capacity: CapacityRecord | null, facts: PoolFactsRecord | null, now: string): boolean {
     this.hooks.requireTransaction();
-    const row = this.byName.get(name);
+    const row = this.beatFieldsRow.get(name);
     if (!row) return false;
-    const after = withBeat(hydrateHost(row), { capacity, facts, at: now });
+    // Only the fields a beat touches are read, and the stored JSON only where the beat leaves it as it is
+    // (what the beat carries replaces it: a fleet's batches write ~100 beats a second).
+    const before: BeatFields = {
+      capacity: capacity ? null : parseJson<CapacityRecord | null>(row.capacity, null),
+      poolFacts: facts ? null : parseJson<PoolFactsRecord | null>(row.pool_facts, null),
+      uuid: row.uuid,
+      lastHeartbeatAt: row.last_heartbeat_at,
+      liveness: row.liveness,
+    };
+    const after = withBeat(before, { capacity, facts, at: now });
+    if (after === before) return true; // older than the record's last report: nothing to write
     this.heartbeatRow.run({ name, capacity: toJson(after.capacity), facts: toJson(after.poolFacts), uuid: after.uuid, liveness: after.liveness, now: after.lastHeartbeatAt ?? now });
     return true;
   }

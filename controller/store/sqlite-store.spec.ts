@@ -71,6 +71,32 @@ describe("SqliteStore heartbeats", () => {
     expect(committed()).toMatchObject({ capacity: JSON.stringify(capacity(6)), last_heartbeat_at: "2026-01-02T00:00:01.000Z" });
   });
 
+  it("a heartbeat batch is committed without an fsync (synchronous=NORMAL); every other transaction with one", async () => {
+    const settings: unknown[] = [];
+    const pragma = store.db.pragma.bind(store.db);
+    store.db.pragma = ((source: string, options?: Database.PragmaOptions) => {
+      if (source.startsWith("synchronous =")) settings.push(source);
+      return pragma(source, options);
+    }) as typeof store.db.pragma;
+    await store.transaction(async (t) => t.aggregates.insert("synced", null, now()));
+    expect(settings).toEqual([]);
+    await store.heartbeat("hb", capacity(3), null, now());
+    await store.close();
+    expect(settings).toEqual(["synchronous = NORMAL", "synchronous = FULL"]);
+    expect(JSON.parse(committed().capacity)).toEqual(capacity(3));
+  });
+
+  it("a written beat keeps what it leaves out and replaces what it carries", async () => {
+    const stored = () => other.prepare("SELECT capacity, pool_facts, uuid FROM hosts WHERE name = 'hb'").get() as { capacity: string; pool_facts: string | null; uuid: string | null };
+    await store.heartbeat("hb", null, facts(true), now());
+    await store.close(); // writes the batch
+    expect(stored()).toEqual({ capacity: JSON.stringify(capacity(1)), pool_facts: JSON.stringify(facts(true)), uuid: "uuid-hb" });
+    store = openSqliteStore(join(dir, "controller.db"));
+    await store.heartbeat("hb", capacity(2), null, now());
+    await store.close();
+    expect(stored()).toEqual({ capacity: JSON.stringify(capacity(2)), pool_facts: JSON.stringify(facts(true)), uuid: "uuid-hb" });
+  });
+
   it("a FAILED host stays FAILED through a heartbeat, pending or written", async () => {
     await store.transaction(async (t) => t.hosts.apply("hb", markFailed("spec")));
     await store.heartbeat("hb", null, facts(true), now());

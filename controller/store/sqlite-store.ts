@@ -19,7 +19,7 @@ import { poolStateOf } from "../model/lifecycle.js";
 import { nowIso, type CapacityRecord, type PoolFactsRecord } from "../model/records.js";
 import { AggregateRepo } from "./aggregate-repo.js";
 import { ChangeFeed } from "./change-feed.js";
-import { openDatabase, type Db } from "./database.js";
+import { commitWithoutSync, openDatabase, type Db } from "./database.js";
 import { EventRepo } from "./event-repo.js";
 import { HeartbeatBatcher } from "./heartbeat-batcher.js";
 import { HostRepo } from "./host-repo.js";
@@ -139,12 +139,12 @@ export class SqliteStore implements Store {
       isOpen: () => this.db.open,
       whenIdle: (fn) => void this.read(fn),
       // Runs when no transaction is open (the timer, via whenIdle), when the batch is full, and at close.
+      // Heartbeats are telemetry the next one rewrites: their commit does not wait for an fsync, so the
+      // event loop never blocks on the disk for them (every other write stays synchronous=FULL).
       write: (batch) => {
-        this.db
-          .transaction(() => {
-            for (const [name, beat] of batch) this.repos.hosts.heartbeat(name, beat.capacity, beat.facts, beat.at);
-          })
-          .immediate();
+        commitWithoutSync(this.db, () => {
+          for (const [name, beat] of batch) this.repos.hosts.heartbeat(name, beat.capacity, beat.facts, beat.at);
+        });
         this.commitCount++;
       },
     });
