@@ -8,6 +8,7 @@ export const usage = `usage: aggregates-controller [--config FILE] [--listen HOS
        [--agent-token-file F] [--agent-ca F --agent-cert F --agent-key F]
        [--step-timeout SECONDS] [--reconcile-interval SECONDS]
        [--master-check-interval SECONDS] [--master-failure-threshold SECONDS] [--console-dir DIR|off]
+       [--replica-id NAME] [--lease-ttl SECONDS]
 
   --config            JSON file of flags: {"listen": "0.0.0.0:50051", "db": "/var/lib/aggregates/controller.db", …}
                       (keys are the flag names without "--"; flags given here override it)
@@ -32,7 +33,11 @@ export const usage = `usage: aggregates-controller [--config FILE] [--listen HOS
                       before the members are asked and it is declared failed (default: 6 heartbeat
                       intervals)
   --console-dir       the built web console served under /ui/ on the HTTP port (default: dist/ui of
-                      this checkout, built by npm run build:ui; "off" serves none)`;
+                      this checkout, built by npm run build:ui; "off" serves none)
+  --replica-id        this controller's name among the replicas on one PostgreSQL database
+                      (default HOSTNAME:PORT, PORT the bound gRPC port); one process per name
+  --lease-ttl         how long an aggregate's lease lasts unless renewed (default 10; renewed every
+                      third of it): a dead replica's aggregates move to another after it (docs/replicas.md)`;
 
 /** The flags; every one but help is also a config-file key (shared/config-file.ts). */
 export const controllerOptions = {
@@ -54,6 +59,8 @@ export const controllerOptions = {
   "master-check-interval": { type: "string" },
   "master-failure-threshold": { type: "string" },
   "console-dir": { type: "string" },
+  "replica-id": { type: "string" },
+  "lease-ttl": { type: "string", default: "10" },
   help: { type: "boolean", short: "h" },
 } satisfies NonNullable<ParseArgsConfig["options"]>;
 

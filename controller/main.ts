@@ -44,6 +44,10 @@ async function main(): Promise<void> {
     if (!(n > 0 || (allowZero && n === 0))) throw new Error(`${flag} must be a ${allowZero ? "non-negative" : "positive"} number of seconds`);
     return n * 1000;
   };
+  const replicaId = values["replica-id"]?.trim();
+  if (replicaId === "") throw new Error("--replica-id must not be empty");
+  const leaseTtlMs = seconds("--lease-ttl", values["lease-ttl"]);
+  if (leaseTtlMs < 1000) throw new Error("--lease-ttl must be at least 1 second");
   // Loaded after the flags and the config file are checked, so mistakes are reported without loading it.
   const { startController } = await import("./server.js");
   const controller = await startController({
@@ -62,6 +66,8 @@ async function main(): Promise<void> {
     log,
     heartbeatIntervalMs: heartbeatSeconds * 1000,
     processMetrics: true,
+    replicaId,
+    leaseTtlMs,
   });
   const grpcEndpoint = formatHostPort(controller.grpcAddress);
   console.log(`controller serving gRPC on ${grpcEndpoint}${tls ? " (TLS)" : ""}`);
@@ -72,6 +78,7 @@ async function main(): Promise<void> {
     if (values["console-dir"] !== "off") console.log(`web console on ${base}/ui/`);
   }
   console.log(`database: ${printableDatabase(dbPath)}`);
+  console.log(`replica id: ${controller.replicaId}`);
   for (const note of notes) console.log(note);
   console.log(`authenticate with the header "authorization: Bearer <admin token>"; for aggctl: export AGGREGATES_ENDPOINT=${grpcEndpoint} AGGREGATES_TOKEN=<admin token>`);
 

@@ -3,6 +3,7 @@
  * /metrics). Its health (grpc.health.v1) is NOT_SERVING until everything is started, while it
  * drains, and while the store's probe fails.
  */
+import { hostname } from "node:os";
 import { AgentRegistryService } from "../gen/hostaggregates/v1/agent_registry_pb.js";
 import { AggregateService } from "../gen/hostaggregates/v1/aggregate_pb.js";
 import { EventService } from "../gen/hostaggregates/v1/event_pb.js";
@@ -67,12 +68,18 @@ export interface ControllerOptions {
   processMetrics?: boolean;
   /** Folder of the built web console served under /ui/ (default dist/ui/; false: no console). */
   consoleDir?: string | false;
+  /** This controller's name among the replicas of one database (default HOSTNAME:PORT, the bound gRPC port). */
+  replicaId?: string;
+  /** How long an aggregate's lease lasts unless renewed (default 10 s). */
+  leaseTtlMs?: number;
 }
 
 /** A running controller. */
 export interface Controller {
   grpcAddress: HostPort;
   httpAddress?: HostPort;
+  /** This controller's name among the replicas (the holder of its leases). */
+  replicaId: string;
   context: IntakeContext;
   engine: Engine;
   reconciler: Reconciler;
@@ -135,6 +142,14 @@ export async function startController(options: ControllerOptions): Promise<Contr
     await store.close();
     throw err;
   });
+  const replicaId = options.replicaId ?? `${hostname()}:${server.grpcAddress.port}`;
+  try {
+    await store.claimReplica(replicaId);
+  } catch (err) {
+    await server.close(0);
+    await store.close();
+    throw err;
+  }
   engine.resume();
   reconciler.start();
   masterFailureDetector.start();
@@ -142,6 +157,7 @@ export async function startController(options: ControllerOptions): Promise<Contr
   return {
     grpcAddress: server.grpcAddress,
     httpAddress: server.httpAddress,
+    replicaId,
     context,
     engine,
     reconciler,

@@ -6,9 +6,10 @@ import type { Store } from "./store.js";
 
 /**
  * Opens (creating and migrating) the controller's store at db: postgres://USER@HOST:PORT/DB, or a
- * SQLite path (":memory:" included). One controller per database: a second one is refused (SQLite:
- * the lock file; PostgreSQL: the controller's advisory lock).
+ * SQLite path (":memory:" included). SQLite admits one controller (its lock file refuses a second);
+ * PostgreSQL admits any number of replicas, one process per replica id once it is claimed
+ * (Store.claimReplica).
  */
 export async function openStore(db: string): Promise<Store> {
-  return isPostgresUrl(db) ? openPostgresStore(db, { exclusive: true }) : openSqliteStore(db);
+  return isPostgresUrl(db) ? openPostgresStore(db) : openSqliteStore(db);
 }

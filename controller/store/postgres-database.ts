@@ -9,7 +9,7 @@ export const advisoryLocks = {
   writes: 0x61677231,
   /** Held while the schema is migrated, so that replicas starting together migrate once. */
   migrations: 0x61677232,
-  /** Held (session-level) by the one controller that runs operations on the database. */
+  /** With a hash of the replica id as second key (session-level): held by the one process of each replica id (controller-lock.ts). */
   controller: 0x61677233,
 } as const;
 

@@ -75,14 +75,18 @@ describeOnPostgres("PostgresStore", () => {
       expect((await b.aggregates.list({ afterId: 0, limit: 10 })).map((x) => x.name)).toEqual(["from-a"]);
     });
 
-    it("opened exclusive (as the controller opens it), a second one is refused until the first closes", async () => {
+    it("with a replica id (as the controller claims one), a second store of that id is refused until the first closes; other ids run along", async () => {
       const url = await cluster.createDatabase();
-      const first = await openPostgresStore(url, { exclusive: true });
-      await expect(openPostgresStore(url, { exclusive: true })).rejects.toThrow(/in use by another controller \(server process \d+/);
+      const first = await openPostgresStore(url, { replicaId: "replica-a" });
+      await expect(openPostgresStore(url, { replicaId: "replica-a" })).rejects.toThrow(/in use by another controller with replica id "replica-a" \(server process \d+/);
+      const other = await openPostgresStore(url, { replicaId: "replica-b" });
+      opened.push(other);
+      await other.transaction(async (t) => t.aggregates.insert("from-b", null, now()));
+      await first.transaction(async (t) => t.aggregates.insert("from-a", null, now()));
       await first.close();
-      const second = await openPostgresStore(url, { exclusive: true });
+      const second = await openPostgresStore(url, { replicaId: "replica-a" });
       opened.push(second);
-      expect(await second.aggregates.list({ afterId: 0, limit: 1 })).toEqual([]);
+      expect((await second.aggregates.list({ afterId: 0, limit: 5 })).map((a) => a.name)).toEqual(["from-b", "from-a"]);
     });
 
     it("two stores racing for one aggregate's lease: exactly one holds it", async () => {
@@ -141,24 +145,24 @@ describeOnPostgres("PostgresStore", () => {
       await store.probe();
     });
 
-    it("opened exclusive, it takes its lock again after the server restarted; a second one is still refused", async () => {
+    it("with a replica id, it takes its lock again after the server restarted; a second one of that id is still refused", async () => {
       const url = await cluster.createDatabase();
-      const first = await openPostgresStore(url, { exclusive: true });
+      const first = await openPostgresStore(url, { replicaId: "replica-a" });
       opened.push(first);
       await cluster.restart();
       await first.transaction(async (t) => t.aggregates.insert("after-restart", null, now()));
-      await expect(openPostgresStore(url, { exclusive: true })).rejects.toThrow(/in use by another controller/);
+      await expect(openPostgresStore(url, { replicaId: "replica-a" })).rejects.toThrow(/in use by another controller/);
     });
 
-    it("opened exclusive, it stops writing once another session took its lock while its connection was lost", async () => {
+    it("with a replica id, it stops writing once another session took its lock while its connection was lost", async () => {
       const url = await cluster.createDatabase();
-      const first = await openPostgresStore(url, { exclusive: true });
+      const first = await openPostgresStore(url, { replicaId: "replica-a" });
       opened.push(first);
       const rival = new pg.Client({ connectionString: url });
       await rival.connect();
       try {
         // The rival waits for the lock; cutting the first store's lock connection hands it over at once.
-        const waiting = rival.query("SELECT pg_advisory_lock($1)", [advisoryLocks.controller]);
+        const waiting = rival.query("SELECT pg_advisory_lock($1::int, hashtext($2))", [advisoryLocks.controller, "replica-a"]);
         await eventually("the rival to wait for the lock", async () => (await first.pool.query("SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")).rowCount === 1);
         await first.pool.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'aggregates-controller (lock)' AND datname = current_database()");
         await waiting;

@@ -18,8 +18,8 @@
  * In this process, as on SQLite: transactions are queued and run in the order asked for, a read
  * from outside waits for the transactions queued before it, calls made inside a transaction join
  * it (AsyncLocalStorage tells), and change announcements go out after the commit. Aggregate reads
- * are not cached (another process may have written the row). Opened exclusive, transactions also
- * require the controller lock (controller-lock.ts).
+ * are not cached (another process may have written the row). Once a replica id is claimed,
+ * transactions also require that replica's lock (controller-lock.ts).
  */
 import { AsyncLocalStorage } from "node:async_hooks";
 import type pg from "pg";
@@ -60,21 +60,21 @@ function viewOf<T extends object, K extends keyof T>(repo: T, names: readonly K[
 }
 
 /**
- * Connects to the database at url (postgres://USER@HOST:PORT/DB) and migrates it. With exclusive
- * (the controller's case), a second store opened so on the same database is refused until the first
- * closes (acquireControllerLock).
+ * Connects to the database at url (postgres://USER@HOST:PORT/DB) and migrates it. With a replica id,
+ * it claims it at once (claimReplica): a second store opened with the same id on the same database
+ * is refused until the first closes.
  */
-export async function openPostgresStore(url: string, options: { exclusive?: boolean } = {}): Promise<PostgresStore> {
-  const lock = options.exclusive ? await acquireControllerLock(url, printableDatabase(url)) : undefined;
+export async function openPostgresStore(url: string, options: { replicaId?: string } = {}): Promise<PostgresStore> {
   const pool = openPostgresPool(url);
+  const store = new PostgresStore(pool, url);
   try {
     await migratePostgres(pool);
+    if (options.replicaId !== undefined) await store.claimReplica(options.replicaId);
   } catch (err) {
     await pool.end();
-    await lock?.release();
     throw err;
   }
-  return new PostgresStore(pool, lock);
+  return store;
 }
 
 /** The PostgreSQL implementation of the store port. */
@@ -96,12 +96,14 @@ export class PostgresStore implements Store {
   private announcements: (() => void)[] = [];
   private closed = false;
   private running?: OpenTransaction;
+  /** The claimed replica's lock (none until claimReplica): transactions run only while it is held. */
+  private lock?: ControllerLock;
 
   /** The pool: for store/ only (tests read through it). */
   constructor(
     readonly pool: pg.Pool,
-    /** The controller lock (none unless opened exclusive): transactions run only while it is held. */
-    private readonly lock?: ControllerLock,
+    /** The database's URL (for the replica lock's own connection). */
+    private readonly url: string,
     /** How long a read or a transaction waits for a lost database to answer again before it fails. */
     private readonly reconnectMs = 30_000,
   ) {
@@ -239,6 +241,11 @@ export class PostgresStore implements Store {
       () => this.queued--,
     );
     return result;
+  }
+
+  async claimReplica(replicaId: string): Promise<void> {
+    if (this.lock) throw new Error("a replica id is claimed already");
+    this.lock = await acquireControllerLock(this.url, printableDatabase(this.url), replicaId);
   }
 
   appendEvent(e: EventInput): Promise<void> {

@@ -276,6 +276,9 @@ export class SqliteStore implements Store {
     this.runReaders();
   }
 
+  /** Nothing to take: the lock file taken at open admits one process (Store.claimReplica). */
+  async claimReplica(): Promise<void> {}
+
   appendEvent(e: EventInput): Promise<void> {
     return this.transaction(async (tx) => void (await tx.events.append(e)));
   }

@@ -188,6 +188,12 @@ export interface Store extends StoreTx {
   readonly changes: ChangeFeed;
   /** Runs fn in one transaction (nested calls join the open one). */
   transaction<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T>;
+  /**
+   * Makes this process the only one of this replica id on the database while the store is open
+   * (PostgreSQL: an advisory lock keyed by the id; refused, naming the holder, when another process
+   * has it). SQLite: nothing more to do, the lock file taken at open already admits one process.
+   */
+  claimReplica(replicaId: string): Promise<void>;
   /** Appends an event in its own transaction, or in the one already open. */
   appendEvent(e: EventInput): Promise<void>;
   /** Queues a heartbeat (written in batches); false when the host is unknown. */

@@ -117,9 +117,10 @@ describeOnPostgres("the controller on PostgreSQL", () => {
       expect(cp.output).not.toContain("not-for-logs");
     });
 
-    it("a second controller on the same database is refused, naming the holder", async () => {
-      const second = new ControllerProcess(url, { AGGREGATES_ADMIN_TOKEN: p.adminToken, AGGREGATES_AGENT_TOKEN: p.agentToken });
-      await expect(second.start()).rejects.toThrow(/in use by another controller \(server process \d+ from 127\.0\.0\.1\)/);
+    it("a second controller with the same replica id is refused, naming the holder", async () => {
+      const replicaId = /replica id: (\S+)/.exec(p.controllerProcess!.output)![1]!;
+      const second = new ControllerProcess(url, { AGGREGATES_ADMIN_TOKEN: p.adminToken, AGGREGATES_AGENT_TOKEN: p.agentToken }, ["--replica-id", replicaId]);
+      await expect(second.start()).rejects.toThrow(/in use by another controller with replica id "[^"]+" \(server process \d+ from 127\.0\.0\.1\)/);
       expect(second.output).not.toContain("not-for-logs");
     });
 

@@ -64,6 +64,8 @@ export class ControllerProcess {
     /** A SQLite path or a postgres:// URL (--db). */
     private readonly dbPath: string,
     private readonly env: Record<string, string>,
+    /** More flags (e.g. --replica-id). */
+    private readonly args: string[] = [],
   ) {}
 
   /** Starts it (on the previous port when restarted) and resolves once it serves. */
@@ -71,7 +73,7 @@ export class ControllerProcess {
     const listen = this.endpoint || "127.0.0.1:0";
     const child = spawn(
       join(root, "bin/aggregates-controller"),
-      ["--listen", listen, "--http-listen", "off", "--db", this.dbPath, "--reconcile-interval", "0", "--step-timeout", "30", "--heartbeat-interval", "0.2"],
+      ["--listen", listen, "--http-listen", "off", "--db", this.dbPath, "--reconcile-interval", "0", "--step-timeout", "30", "--heartbeat-interval", "0.2", ...this.args],
       { env: { ...process.env, ...this.env, ...extraEnv }, stdio: ["ignore", "pipe", "pipe"] },
     );
     this.child = child;
