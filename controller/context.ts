@@ -12,9 +12,17 @@ import type { Store } from "./store/store.js";
 /** A PoolAgentService client. */
 export type AgentClient = Client<typeof PoolAgentService>;
 
+/** How the calls of one client are made. */
+export interface AgentCallOptions {
+  /** Runs synchronously right before each call is sent; throwing stops the call (a lost lease). */
+  beforeEachCall?: () => void;
+  /** The replica on whose behalf the calls are made (sent as the x-aggregates-replica header). */
+  replicaId?: string;
+}
+
 /** Finds the agent of a host. */
 export interface AgentLookup {
-  forHost(host: Pick<HostRecord, "name" | "agentEndpoint">): AgentClient;
+  forHost(host: Pick<HostRecord, "name" | "agentEndpoint">, options?: AgentCallOptions): AgentClient;
 }
 
 /** Runs accepted operations (the engine). */

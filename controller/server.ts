@@ -24,11 +24,13 @@ import { consoleRoute, defaultConsoleDir } from "./console.js";
 import type { ControllerContext, HostReportListener, IntakeContext } from "./context.js";
 import type { CrashHook } from "./engine/crash-hook.js";
 import { Engine } from "./engine/engine.js";
+import { LeaseKeeper } from "./leases/lease-keeper.js";
 import { createControllerMetrics } from "./metrics/index.js";
 import { KnownCapacity } from "./model/known-capacity.js";
 import { operationSpecs } from "./operations/index.js";
 import { AgentDirectory, type AgentCredentials } from "./pool/agent-directory.js";
 import { novaRoutes } from "./rest/nova-routes.js";
+import { isPostgresUrl } from "./store/database-url.js";
 import { openStore } from "./store/open-store.js";
 import { MasterFailureDetector, masterFailureSettings } from "./watchers/master-failure-detector.js";
 import { Reconciler } from "./watchers/reconciler.js";
@@ -72,6 +74,8 @@ export interface ControllerOptions {
   replicaId?: string;
   /** How long an aggregate's lease lasts unless renewed (default 10 s). */
   leaseTtlMs?: number;
+  /** How often the engine looks for operations it does not run yet (default 500 ms). */
+  workPollMs?: number;
 }
 
 /** A running controller. */
@@ -82,6 +86,8 @@ export interface Controller {
   replicaId: string;
   context: IntakeContext;
   engine: Engine;
+  /** This replica's leases. */
+  leases: LeaseKeeper;
   reconciler: Reconciler;
   masterFailureDetector: MasterFailureDetector;
   /** Reports NOT_SERVING (draining), finishes in-flight calls, then closes the endpoints and the database. */
@@ -101,11 +107,19 @@ export async function startController(options: ControllerOptions): Promise<Contr
     knownCapacity: new KnownCapacity(),
     metrics: metrics.port,
   };
-  const engine = new Engine(base, operationSpecs, {
-    stepTimeoutMs: options.stepTimeoutMs ?? 15 * 60_000,
-    retryDelayMs: options.retryDelayMs ?? 1000,
-    crashHook: options.crashHook,
-  });
+  // SQLite's lock file proves every earlier controller on the file dead: its leases are taken over at once.
+  const leases = new LeaseKeeper(store.leases, { ttlMs: options.leaseTtlMs ?? 10_000, takeOverAtOnce: !isPostgresUrl(options.dbPath) }, log);
+  const engine = new Engine(
+    base,
+    operationSpecs,
+    {
+      stepTimeoutMs: options.stepTimeoutMs ?? 15 * 60_000,
+      retryDelayMs: options.retryDelayMs ?? 1000,
+      crashHook: options.crashHook,
+      pollMs: options.workPollMs ?? 500,
+    },
+    leases,
+  );
   // Agents' reports go to the master-failure detector (built below, on this context), which fences at once.
   const reportListeners: HostReportListener[] = [];
   const hostReports: HostReportListener = { reported: (host, facts, kind) => reportListeners.forEach((l) => l.reported(host, facts, kind)) };
@@ -145,12 +159,13 @@ export async function startController(options: ControllerOptions): Promise<Contr
   const replicaId = options.replicaId ?? `${hostname()}:${server.grpcAddress.port}`;
   try {
     await store.claimReplica(replicaId);
+    await leases.start(replicaId);
   } catch (err) {
     await server.close(0);
     await store.close();
     throw err;
   }
-  engine.resume();
+  void engine.resume();
   reconciler.start();
   masterFailureDetector.start();
   server.health.setServing();
@@ -160,6 +175,7 @@ export async function startController(options: ControllerOptions): Promise<Contr
     replicaId,
     context,
     engine,
+    leases,
     reconciler,
     masterFailureDetector,
     async close(graceMs) {
@@ -167,6 +183,7 @@ export async function startController(options: ControllerOptions): Promise<Contr
       await masterFailureDetector.close();
       await reconciler.close();
       await engine.close();
+      await leases.close();
       await store.close();
     },
   };

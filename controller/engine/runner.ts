@@ -1,14 +1,18 @@
 /**
  * Runs one operation's steps, journaling each before and after it acts, so a restart resumes it.
  * The runner alone decides how a step ends. A step counts as DONE only when it returned while its
- * run was never interrupted: if the controller began shutting down (or, later, lost the
- * aggregate's lease) at any point of the step, the step stays RUNNING in the journal and resumes
- * from there — whatever the step returned or threw. A cancellation ends the step CANCELLED and
+ * run was never interrupted: if the controller began shutting down or lost the aggregate's lease at
+ * any point of the step, the step stays RUNNING in the journal and resumes from there (after a
+ * restart, or on whichever replica takes the lease) — whatever the step returned or threw. An
+ * operation runs under its aggregate's lease: every journal write is fenced by it, and so are the
+ * steps' own writes and agent calls (leases/leased-context.ts). A cancellation ends the step CANCELLED and
  * the operation CANCELLED; a deadline ends it FAILED. Each step's end and each operation's end
  * are counted through the context's metrics port.
  */
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { ControllerContext } from "../context.js";
+import type { HeldLease } from "../leases/lease-keeper.js";
+import { leasedContext } from "../leases/leased-context.js";
 import { errorAfterFailure, refusalWhileError } from "../model/lifecycle.js";
 import { isTerminal, nowIso, type OperationErrorRecord, type OperationRecord, type OperationStateName } from "../model/records.js";
 import type { CrashHook } from "./crash-hook.js";
@@ -37,68 +41,74 @@ export class OperationRunner {
     private readonly interruption: AbortSignal,
   ) {}
 
+  /** Inside a transaction: saves the operation's mutable fields. */
   private async save(op: OperationRecord): Promise<void> {
     op.updatedAt = nowIso();
     await this.ctx.store.operations.save(op, op.updatedAt);
   }
 
-  private stepContext(op: OperationRecord, signal: AbortSignal, deadline: number): StepContext {
+  private stepContext(ctx: ControllerContext, op: OperationRecord, signal: AbortSignal, deadline: number): StepContext {
     const running = Math.max(0, op.steps.findIndex((st) => st.state === "RUNNING"));
     return {
       reportStepProgress: (fraction) => {
         op.progress = Math.min(1, (running + Math.max(0, Math.min(1, fraction))) / Math.max(1, op.steps.length));
       },
-      ctx: this.ctx,
-      agents: this.ctx.agents,
+      ctx,
+      agents: ctx.agents,
       op,
       signal,
       remainingMs: () => deadline - Date.now(),
-      log: this.ctx.log.child({ operation: op.id }),
-      checkpoint: async () => await this.ctx.store.transaction(async () => this.save(op)),
+      log: ctx.log.child({ operation: op.id }),
+      checkpoint: async () => await ctx.store.transaction(async () => this.save(op)),
       cancelRequested: async () => (await this.ctx.store.operations.get(op.id))?.cancelRequested === true,
     };
   }
 
-  /** Runs (or resumes) the operation with this id until it ends or the controller stops. */
-  async run(id: string): Promise<void> {
-    const store = this.ctx.store;
+  /**
+   * Runs (or resumes) the operation with this id under its aggregate's lease until it ends, the
+   * controller stops or the lease is lost (then it throws LeaseLost or returns, the step RUNNING).
+   */
+  async run(id: string, held: HeldLease): Promise<void> {
+    const ctx = leasedContext(this.ctx, held);
+    const interruption = AbortSignal.any([this.interruption, held.signal]);
+    const store = ctx.store;
     const found = await store.operations.get(id);
     if (!found || isTerminal(found.state)) return;
     let op: OperationRecord = found;
     const spec = specOf(this.specs, op);
     if (op.state === "PENDING") {
       const pending = op;
-      if (pending.cancelRequested) return void (await this.end(pending, "CANCELLED", null, false, "PENDING"));
+      if (pending.cancelRequested) return void (await this.end(ctx, pending, "CANCELLED", null, false, "PENDING"));
       const aggregate = pending.aggregateId !== null ? await store.aggregates.get(pending.aggregateId) : undefined;
       const refusal = aggregate && aggregate.lastError?.operationId !== pending.id ? refusalWhileError(aggregate, pending.kind) : undefined;
-      if (refusal) return void (await this.end(pending, "FAILED", { code: "FAILED_PRECONDITION", message: `${refusal}, then retry` }, false, "PENDING"));
+      if (refusal) return void (await this.end(ctx, pending, "FAILED", { code: "FAILED_PRECONDITION", message: `${refusal}, then retry` }, false, "PENDING"));
       // PENDING → RUNNING in one transaction that re-reads it: a CancelOperation that ended it meanwhile wins.
       const started = await store.transaction(async () => {
         const fresh = await store.operations.get(pending.id);
         if (fresh?.state !== "PENDING" || fresh.cancelRequested) return false;
-        pending.steps = (await spec.plan({ ctx: this.ctx, op: pending as never })).map((st) => ({ name: st.name, state: "PENDING" }));
+        pending.steps = (await spec.plan({ ctx, op: pending as never })).map((st) => ({ name: st.name, state: "PENDING" }));
         pending.state = "RUNNING";
         await this.save(pending);
         await store.events.append({ kind: "operation.started", aggregateId: pending.aggregateId, host: pending.host, operationId: pending.id, message: `${pending.kind} ${pending.host ?? ""} started: ${pending.steps.map((s) => s.name).join(" → ")}` });
         return true;
       });
-      if (!started) return this.run(id); // ended meanwhile, or a cancellation arrived: decided from the record as it is now
+      if (!started) return this.run(id, held); // ended meanwhile, or a cancellation arrived: decided from the record as it is now
     }
     for (let i = 0; i < op.steps.length; i++) {
       const step = op.steps[i]!;
       if (step.state === "DONE" || step.state === "SKIPPED") continue;
       const current: OperationRecord = { ...(await store.operations.get(id))!, steps: op.steps, params: op.params } as OperationRecord;
       op = current;
-      if (op.cancelRequested && !this.changedPool(op, spec, undefined)) return this.end(op, "CANCELLED", null, false);
+      if (op.cancelRequested && !this.changedPool(op, spec, undefined)) return this.end(ctx, op, "CANCELLED", null, false);
       const stepSpec = stepSpecOf(spec, step.name);
       if (!stepSpec) throw new Error(`${op.kind} has no step "${step.name}"`);
       step.state = "RUNNING";
       step.startedAt ??= nowIso();
       await store.transaction(async () => this.save(current));
       const startedAt = performance.now();
-      const ended = await this.runStep(current, stepSpec.run as (s: StepContext) => Promise<StepResult>, Math.max(this.settings.stepTimeoutMs, stepSpec.minTimeoutMs ?? 0));
+      const ended = await this.runStep(ctx, interruption, current, stepSpec.run as (s: StepContext) => Promise<StepResult>, Math.max(this.settings.stepTimeoutMs, stepSpec.minTimeoutMs ?? 0));
       const seconds = (performance.now() - startedAt) / 1000;
-      if (ended.kind === "interrupted") return; // still RUNNING in the journal: resumes from this step after a restart
+      if (ended.kind === "interrupted") return; // still RUNNING in the journal: resumes from this step after a restart, or where the lease goes
       if (ended.kind === "paused") {
         // Still RUNNING in the journal; nothing more is saved here (a ResumeOperation may already be recorded).
         await store.transaction(async () => {
@@ -112,13 +122,13 @@ export class OperationRunner {
         step.state = "CANCELLED";
         step.detail = ended.message;
         observe();
-        return this.end(current, "CANCELLED", null, this.changedPool(current, spec, undefined) || stepSpec.mutating);
+        return this.end(ctx, current, "CANCELLED", null, this.changedPool(current, spec, undefined) || stepSpec.mutating);
       }
       if (ended.kind === "failed") {
         step.state = "FAILED";
         step.detail = ended.error.message;
         observe();
-        return this.end(current, "FAILED", ended.error, this.changedPool(current, spec, ended.cause));
+        return this.end(ctx, current, "FAILED", ended.error, this.changedPool(current, spec, ended.cause));
       }
       this.settings.crashHook?.("during", i + 1, current);
       step.state = ended.result.skipped ? "SKIPPED" : "DONE";
@@ -131,22 +141,22 @@ export class OperationRunner {
       observe();
       this.settings.crashHook?.("after", i + 1, current);
     }
-    return this.end(op, "SUCCEEDED", null, true);
+    return this.end(ctx, op, "SUCCEEDED", null, true);
   }
 
   /** Runs one step with retries and decides how it ended; an interruption at any moment wins over what the step did. */
-  private async runStep(op: OperationRecord, run: (s: StepContext) => Promise<StepResult>, timeoutMs: number): Promise<StepEnd> {
+  private async runStep(ctx: ControllerContext, interruption: AbortSignal, op: OperationRecord, run: (s: StepContext) => Promise<StepResult>, timeoutMs: number): Promise<StepEnd> {
     const name = op.steps.find((st) => st.state === "RUNNING")!.name;
     const deadlineAt = Date.now() + timeoutMs;
     const timeout = AbortSignal.timeout(timeoutMs);
-    const signal = AbortSignal.any([this.interruption, timeout]);
+    const signal = AbortSignal.any([interruption, timeout]);
     let outcome: { ok: true; result: StepResult } | { ok: false; err: unknown };
     try {
-      outcome = { ok: true, result: await this.withRetry(() => run(this.stepContext(op, signal, deadlineAt)), signal, deadlineAt) };
+      outcome = { ok: true, result: await this.withRetry(() => run(this.stepContext(ctx, op, signal, deadlineAt)), signal, deadlineAt) };
     } catch (err) {
       outcome = { ok: false, err };
     }
-    if (this.interruption.aborted) return { kind: "interrupted" };
+    if (interruption.aborted) return { kind: "interrupted" };
     if (!outcome.ok && outcome.err instanceof Cancelled) return { kind: "cancelled", message: outcome.err.message };
     if (!outcome.ok && outcome.err instanceof Paused) return { kind: "paused", message: outcome.err.message };
     if (timeout.aborted) {
@@ -158,19 +168,23 @@ export class OperationRunner {
     return { kind: "done", result: outcome.result };
   }
 
-  /** Ends a still-PENDING operation as CANCELLED (its intent undone); does nothing otherwise. */
+  /**
+   * Ends a still-PENDING operation as CANCELLED (its intent undone); does nothing otherwise. Any
+   * replica may (intake): the state is re-read in the ending transaction, which the store runs one
+   * at a time with the holder's PENDING → RUNNING, so exactly one of them wins.
+   */
   async cancelPending(id: string): Promise<void> {
     const op = await this.ctx.store.operations.get(id);
-    if (op?.state === "PENDING") await this.end(op, "CANCELLED", null, false, "PENDING");
+    if (op?.state === "PENDING") await this.end(this.ctx, op, "CANCELLED", null, false, "PENDING");
   }
 
-  /** Fails an operation whose run threw outside any step (a bug or an impossible state), so it cannot stay open. */
-  async failUnexpected(id: string, err: unknown): Promise<void> {
+  /** Fails an operation whose run threw outside any step (a bug or an impossible state), so it cannot stay open (fenced by the lease). */
+  async failUnexpected(id: string, err: unknown, held: HeldLease): Promise<void> {
     const op = await this.ctx.store.operations.get(id);
     if (!op || isTerminal(op.state)) return;
     const message = `internal error while running ${op.kind}: ${err instanceof Error ? err.message : String(err)}`;
     try {
-      await this.end(op, "FAILED", { code: "INTERNAL", message }, true);
+      await this.end(leasedContext(this.ctx, held), op, "FAILED", { code: "INTERNAL", message }, true);
     } catch (second) {
       this.ctx.log.error("cannot record the failure of an operation", { operation: id, error: String(second) });
     }
@@ -208,12 +222,13 @@ export class OperationRunner {
   }
 
   /**
-   * Records the end of an operation and its bearing on the aggregate, in one transaction. With
+   * Records the end of an operation and its bearing on the aggregate, in one transaction of ctx's
+   * store (fenced by the lease, except for an intake's cancelPending). With
    * `onlyFrom`, nothing happens unless the operation is still in that state when the transaction
    * reads it (the runner and CancelOperation may both try to end a PENDING operation).
    */
-  private async end(op: OperationRecord, state: OperationStateName, error: OperationErrorRecord | null, changedPool: boolean, onlyFrom?: OperationStateName): Promise<void> {
-    const store = this.ctx.store;
+  private async end(ctx: ControllerContext, op: OperationRecord, state: OperationStateName, error: OperationErrorRecord | null, changedPool: boolean, onlyFrom?: OperationStateName): Promise<void> {
+    const store = ctx.store;
     const spec = specOf(this.specs, op);
     const ended = await store.transaction(async () => {
       if (onlyFrom && (await store.operations.get(op.id))?.state !== onlyFrom) return false;
@@ -222,7 +237,7 @@ export class OperationRunner {
       op.finishedAt = nowIso();
       if (state === "SUCCEEDED") op.progress = 1;
       await this.save(op);
-      const view = { ctx: this.ctx, op: op as never };
+      const view = { ctx, op: op as never };
       if (state === "SUCCEEDED") await spec.succeeded(view);
       else await spec.ended(view, { failed: state === "FAILED", changedPool, message: error?.message ?? "cancelled" });
       const aggregate = op.aggregateId !== null ? await store.aggregates.get(op.aggregateId) : undefined;

@@ -4,7 +4,7 @@ import { PoolAgentService } from "../../gen/hostaggregates/agent/v1/pool_agent_p
 import { agentUnavailable, answeredByPeer, withAgentFailure } from "../../shared/agent-errors.js";
 import { createRpcClient, createRpcTransport } from "../../shared/rpc/client.js";
 import type { ClientTls } from "../../shared/tls.js";
-import type { AgentClient, AgentLookup } from "../context.js";
+import type { AgentCallOptions, AgentClient, AgentLookup } from "../context.js";
 import type { HostRecord } from "../model/records.js";
 
 /** How the controller authenticates to agents: the agent token, or a client certificate under mTLS. */
@@ -51,6 +51,29 @@ function agentFailure(hostName: string): Interceptor {
   };
 }
 
+/** The header that names the replica an agent call is made for (the agents log it on every change they accept). */
+export const replicaHeader = "x-aggregates-replica";
+
+/** A transport that runs `before` synchronously right before each call and sends the replica header. */
+function callsOf(transport: Transport, options: AgentCallOptions): Transport {
+  const { beforeEachCall, replicaId } = options;
+  const header = (init: HeadersInit | undefined) => {
+    const h = new Headers(init);
+    if (replicaId !== undefined) h.set(replicaHeader, replicaId);
+    return h;
+  };
+  return {
+    async unary(method, signal, timeoutMs, init, input, contextValues) {
+      beforeEachCall?.();
+      return transport.unary(method, signal, timeoutMs, header(init), input, contextValues);
+    },
+    async stream(method, signal, timeoutMs, init, input, contextValues) {
+      beforeEachCall?.();
+      return transport.stream(method, signal, timeoutMs, header(init), input, contextValues);
+    },
+  };
+}
+
 /** Finds the agent of a host. */
 export class AgentDirectory implements AgentLookup {
   private readonly transports = new Map<string, Transport>();
@@ -58,7 +81,7 @@ export class AgentDirectory implements AgentLookup {
   constructor(private readonly credentials: AgentCredentials) {}
 
   /** The client of a host's agent. */
-  forHost(host: Pick<HostRecord, "name" | "agentEndpoint">): AgentClient {
+  forHost(host: Pick<HostRecord, "name" | "agentEndpoint">, options?: AgentCallOptions): AgentClient {
     if (!host.agentEndpoint) throw agentUnavailable(`host "${host.name}" has no agent endpoint`, [host.name]);
     let transport = this.transports.get(host.agentEndpoint);
     if (!transport) {
@@ -68,6 +91,6 @@ export class AgentDirectory implements AgentLookup {
       );
       this.transports.set(host.agentEndpoint, transport);
     }
-    return createRpcClient(PoolAgentService, transport);
+    return createRpcClient(PoolAgentService, options ? callsOf(transport, options) : transport);
   }
 }

@@ -197,10 +197,11 @@ export class AggregateRepo {
     this.touchRow.run(now, id);
   }
 
-  /** Deletes an aggregate and its metadata. */
+  /** Deletes an aggregate, its metadata and its lease. */
   delete(id: number): void {
     this.hooks.requireTransaction();
     this.invalidate();
     this.db.prepare("DELETE FROM aggregates WHERE id = ?").run(id);
+    this.db.prepare("DELETE FROM aggregate_leases WHERE aggregate_id = ?").run(id);
   }
 }

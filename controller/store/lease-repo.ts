@@ -7,7 +7,14 @@ import type { Lease } from "./store.js";
 
 /** Data access for leases. */
 export class LeaseRepo {
-  private readonly statements: { acquire: Statement<unknown[], LeaseRow>; release: Statement; current: Statement<unknown[], LeaseRow>; holds: Statement };
+  private readonly statements: {
+    acquire: Statement<unknown[], LeaseRow>;
+    renew: Statement<unknown[], LeaseRow>;
+    lapseAll: Statement;
+    release: Statement;
+    current: Statement<unknown[], LeaseRow>;
+    holds: Statement;
+  };
 
   constructor(
     private readonly db: Db,
@@ -16,6 +23,8 @@ export class LeaseRepo {
     const sql = leaseStatements(sqliteDialect);
     this.statements = {
       acquire: db.prepare(sql.acquire),
+      renew: db.prepare(sql.renew),
+      lapseAll: db.prepare(sql.lapseAll),
       release: db.prepare(sql.release),
       current: db.prepare(sql.current),
       holds: db.prepare(sql.holds),
@@ -37,6 +46,19 @@ export class LeaseRepo {
     const row = this.statements.acquire.get(LeaseRepo.numbered(aggregateId, holder, Math.round(ttlMs)));
     return row ? hydrateLease(row) : undefined;
   }
+
+  /** Renews the leases holder still has (LeaseStore.renew). */
+  renew(holder: string, aggregateIds: readonly number[], ttlMs: number): Lease[] {
+    this.outside();
+    return this.statements.renew.all(LeaseRepo.numbered(holder, Math.round(ttlMs), JSON.stringify(aggregateIds))).map(hydrateLease);
+  }
+
+  /** Lapses every lease (LeaseStore.lapseAll). */
+  lapseAll(): void {
+    this.outside();
+    this.statements.lapseAll.run();
+  }
+
 
   /** Gives the lease up (LeaseStore.release). */
   release(lease: Pick<Lease, "aggregateId" | "holder" | "epoch">): void {

@@ -36,6 +36,12 @@ export function leaseStatements(d: SqlDialect) {
         expires_at_ms = excluded.expires_at_ms
       WHERE aggregate_leases.holder = excluded.holder OR aggregate_leases.expires_at_ms <= ${d.nowMs}
       RETURNING ${columns}`,
+    /** (holder, ttl ms, JSON array of aggregate ids) → the rows of those leases holder still had, each renewed (epoch kept). */
+    renew: `UPDATE aggregate_leases SET expires_at_ms = ${d.nowMs} + ${p(2)}
+      WHERE holder = ${p(1)} AND expires_at_ms > ${d.nowMs} AND aggregate_id IN (${d.integersOfJson(p(3))})
+      RETURNING ${columns}`,
+    /** Lapses every lease now (for a controller that knows every earlier holder is dead). */
+    lapseAll: "UPDATE aggregate_leases SET expires_at_ms = 0 WHERE expires_at_ms > 0",
     /** (aggregate id, holder, epoch): lapses the lease now. */
     release: `UPDATE aggregate_leases SET expires_at_ms = 0 WHERE aggregate_id = ${p(1)} AND holder = ${p(2)} AND epoch = ${p(3)}`,
     /** (aggregate id) → the running lease row, if any. */

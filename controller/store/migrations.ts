@@ -129,4 +129,22 @@ export const migrations: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 4,
+    description: "leases without the aggregates foreign key: id 0 is the fleet lease (hosts in no aggregate); an aggregate's lease row goes with it (the repos delete it)",
+    sql: (d) =>
+      d.name === "postgres"
+        ? "ALTER TABLE aggregate_leases DROP CONSTRAINT IF EXISTS aggregate_leases_aggregate_id_fkey;"
+        : `
+      CREATE TABLE aggregate_leases_v4 (
+        aggregate_id ${d.integer} PRIMARY KEY,
+        holder TEXT NOT NULL,
+        epoch ${d.integer} NOT NULL,
+        expires_at_ms ${d.integer} NOT NULL
+      );
+      INSERT INTO aggregate_leases_v4 (aggregate_id, holder, epoch, expires_at_ms) SELECT aggregate_id, holder, epoch, expires_at_ms FROM aggregate_leases;
+      DROP TABLE aggregate_leases;
+      ALTER TABLE aggregate_leases_v4 RENAME TO aggregate_leases;
+    `,
+  },
 ];

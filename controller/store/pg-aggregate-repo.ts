@@ -131,9 +131,10 @@ export class PgAggregateRepo {
     await this.db.run("UPDATE aggregates SET updated_at = $1 WHERE id = $2", [now, id]);
   }
 
-  /** Deletes an aggregate and its metadata. */
+  /** Deletes an aggregate, its metadata and its lease. */
   async delete(id: number): Promise<void> {
     this.db.requireTransaction();
     await this.db.run("DELETE FROM aggregates WHERE id = $1", [id]);
+    await this.db.run("DELETE FROM aggregate_leases WHERE aggregate_id = $1", [id]);
   }
 }

@@ -26,6 +26,17 @@ export class PgLeaseRepo {
     return row ? hydrateLease(row) : undefined;
   }
 
+  /** Renews the leases holder still has (LeaseStore.renew). */
+  async renew(holder: string, aggregateIds: readonly number[], ttlMs: number): Promise<Lease[]> {
+    return (await this.alone.rows<LeaseRow>(sql.renew, [holder, Math.round(ttlMs), JSON.stringify(aggregateIds)])).map(hydrateLease);
+  }
+
+  /** Lapses every lease (LeaseStore.lapseAll). */
+  async lapseAll(): Promise<void> {
+    await this.alone.run(sql.lapseAll, []);
+  }
+
+
   /** Gives the lease up (LeaseStore.release). */
   async release(lease: Pick<Lease, "aggregateId" | "holder" | "epoch">): Promise<void> {
     await this.alone.run(sql.release, [lease.aggregateId, lease.holder, lease.epoch]);

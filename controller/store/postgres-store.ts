@@ -152,7 +152,7 @@ export class PostgresStore implements Store {
       events: viewOf(this.repos.events, ["append", "list", "since", "lastId"], run),
       vmOrigins: viewOf(this.repos.vmOrigins, ["record", "fromHost", "byVm", "forget"], run),
       // Not queued behind transactions: a renewal must not wait for other writes.
-      leases: viewOf(this.repos.leases, ["acquire", "release", "current", "holds"], (fn) => fn()),
+      leases: viewOf(this.repos.leases, ["acquire", "renew", "lapseAll", "release", "current", "holds"], (fn) => fn()),
     });
     this.tx = view((fn) => fn());
     const outside = view((fn) => this.read(fn));

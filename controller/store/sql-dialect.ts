@@ -23,6 +23,8 @@ export interface SqlDialect {
   readonly nowMs: string;
   /** Appended to a SELECT: keeps the rows read from being changed by others until the transaction ends. */
   readonly forShare: string;
+  /** A subquery of the integers of a JSON array given as the parameter p ("[1,2]"), for `x IN (…)`. */
+  integersOfJson(p: string): string;
 }
 
 /** SQLite: binary collation by default. */
@@ -37,6 +39,7 @@ export const sqliteDialect: SqlDialect = {
   nowMs: "CAST(unixepoch('subsec') * 1000 AS INTEGER)",
   // One writer at a time on the file: what a transaction read cannot change under it.
   forShare: "",
+  integersOfJson: (p) => `SELECT value FROM json_each(${p})`,
 };
 
 /**
@@ -54,4 +57,5 @@ export const postgresDialect: SqlDialect = {
   param: (n) => `$${n}`,
   nowMs: "(extract(epoch FROM clock_timestamp()) * 1000)::bigint",
   forShare: " FOR SHARE",
+  integersOfJson: (p) => `SELECT value::bigint FROM json_array_elements_text(${p}::json)`,
 };

@@ -154,7 +154,7 @@ export class SqliteStore implements Store {
       operations: asyncView(this.repos.operations, ["get", "insert", "save", "unfinished", "list"], run) as OperationStore,
       events: asyncView(this.repos.events, ["append", "list", "since", "lastId"], run),
       vmOrigins: asyncView(this.repos.vmOrigins, ["record", "fromHost", "byVm", "forget"], run),
-      leases: asyncView(this.repos.leases, ["acquire", "release", "current", "holds"], run),
+      leases: asyncView(this.repos.leases, ["acquire", "renew", "lapseAll", "release", "current", "holds"], run),
     });
     this.tx = view(now);
     const outside = view((fn) => this.read(fn));

@@ -151,8 +151,8 @@ export interface Lease {
 }
 
 /**
- * Per-aggregate leases. acquire, release and current are single statements that run outside any
- * store transaction (never in one: they must not wait for other writes, nor be rolled back with
+ * Per-aggregate leases (aggregate id 0: the fleet lease, for duties about hosts in no aggregate).
+ * acquire, renew, lapseAll, release and current are single statements that run outside any store transaction (never in one: they must not wait for other writes, nor be rolled back with
  * them); holds runs inside one.
  */
 export interface LeaseStore {
@@ -161,6 +161,13 @@ export interface LeaseStore {
    * undefined while another holder's lease runs. The epoch stays while holder renews in time.
    */
   acquire(aggregateId: number, holder: string, ttlMs: number): Promise<Lease | undefined>;
+  /**
+   * Renews, in one statement, those of these aggregates' leases that holder still has (unexpired),
+   * for ttlMs from now; returns them (epochs unchanged). A lease missing from the answer is lost.
+   */
+  renew(holder: string, aggregateIds: readonly number[], ttlMs: number): Promise<Lease[]>;
+  /** Lapses every lease at once: only for a controller that knows every earlier holder is dead (SQLite's lock file proves it). */
+  lapseAll(): Promise<void>;
   /** Gives the lease up at once (a no-op unless this holder and epoch still have it). */
   release(lease: Pick<Lease, "aggregateId" | "holder" | "epoch">): Promise<void>;
   /** The running lease of an aggregate, if any. */

@@ -275,5 +275,26 @@ export function storeSuite(name: string, open: () => Promise<OpenedStore>): void
       await store.transaction(async (t) => t.aggregates.delete(id));
       expect(await store.leases.current(id)).toBeUndefined();
     });
+
+    it("renew extends in one statement only the listed leases the holder still has; lapseAll frees every lease; id 0 is the fleet lease", async () => {
+      const other = (await store.transaction(async (t) => t.aggregates.insert("other", null, now())))!;
+      const fleet = (await store.leases.acquire(0, "replica-a", 60_000))!;
+      expect(fleet).toMatchObject({ aggregateId: 0, epoch: 1 });
+      const a = (await store.leases.acquire(id, "replica-a", 100))!;
+      await store.leases.acquire(other, "replica-b", 60_000);
+      const renewed = await store.leases.renew("replica-a", [0, id, other], 60_000);
+      expect(renewed.map((l) => [l.aggregateId, l.holder, l.epoch]).sort()).toEqual([
+        [0, "replica-a", 1],
+        [id, "replica-a", a.epoch],
+      ]);
+      expect(Date.parse((await store.leases.current(id))!.expiresAt)).toBeGreaterThan(Date.now() + 30_000);
+      await store.leases.acquire(id, "replica-a", 1);
+      await eventually("the lease to lapse", async () => (await store.leases.current(id)) === undefined, 5_000);
+      expect(await store.leases.renew("replica-a", [id], 60_000)).toEqual([]); // lapsed: lost, never revived
+      await store.leases.lapseAll();
+      expect(await store.leases.current(0)).toBeUndefined();
+      expect(await store.leases.current(other)).toBeUndefined();
+      expect(await store.leases.acquire(other, "replica-a", 60_000)).toMatchObject({ holder: "replica-a", epoch: 2 });
+    });
   });
 }
