@@ -7,9 +7,10 @@
  * acceptance tests and the failover benchmark.
  */
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import pg from "pg";
 import { connect, type ApiClients } from "../cli/api-clients.js";
 import { startPostgresCluster, type PostgresCluster } from "../sandbox/postgres-cluster.js";
 import { Daemon } from "./daemon.js";
@@ -97,6 +98,8 @@ export class ReplicaCluster {
     /** The replicas' database. */
     readonly dbUrl: string,
     private readonly adminToken: string,
+    /** The XAPI password of every simulated host (to read the real pools). */
+    readonly xapiPassword: string,
     readonly sim: SimulatorProcess,
     readonly replicas: Replica[],
     readonly agents: Record<string, Daemon>,
@@ -108,6 +111,8 @@ export class ReplicaCluster {
    */
   static async start(options: ReplicaClusterOptions & { startOnly?: string[] }): Promise<ReplicaCluster> {
     const dir = mkdtempSync(join(tmpdir(), "aggregates-replicas-"));
+    // The cluster's server runs as the postgres user under root: it must pass through this directory.
+    chmodSync(dir, 0o711);
     const adminToken = randomBytes(12).toString("hex");
     const agentToken = randomBytes(12).toString("hex");
     const password = randomBytes(9).toString("hex");
@@ -145,7 +150,7 @@ export class ReplicaCluster {
           started.agents[host.name] = daemon;
         }),
       );
-      const cluster = new ReplicaCluster(dir, postgres, dbUrl, adminToken, started.sim, started.replicas, started.agents);
+      const cluster = new ReplicaCluster(dir, postgres, dbUrl, adminToken, password, started.sim, started.replicas, started.agents);
       await cluster.waitRegistered(30_000);
       return cluster;
     } catch (err) {
@@ -166,6 +171,55 @@ export class ReplicaCluster {
   /** Admin clients over these replicas' endpoints (default: every replica that runs), as aggctl with a list uses them. */
   api(replicas: Replica[] = this.replicas.filter((r) => r.running)): ApiClients {
     return connect({ endpoint: replicas.map((r) => r.endpoint).join(","), token: this.adminToken });
+  }
+
+  /**
+   * Makes the first replica the one that runs an operation and dies at `crashSpec`
+   * (AGGREGATES_TEST_CRASH): restarts it armed, freezes the others (SIGSTOP) so that only it can take
+   * the aggregate's lease once its holder's expires, submits through it, and thaws the others once it
+   * holds the lease (or already died). Resolves with the operation's id, the armed replica and the others.
+   */
+  async submitToArmedReplica(crashSpec: string, aggregateId: bigint, submit: (api: ApiClients) => Promise<string>): Promise<{ id: string; armed: Replica; others: Replica[] }> {
+    const [armed, ...others] = this.replicas as [Replica, ...Replica[]];
+    if (armed.running) await armed.kill("SIGTERM");
+    await armed.start({ AGGREGATES_TEST_CRASH: crashSpec });
+    for (const r of others) r.pause(true);
+    try {
+      const id = await submit(this.api([armed]));
+      const deadline = Date.now() + 15_000;
+      while ((await this.leaseHolder(aggregateId)) !== armed.id && armed.killedBy === null) {
+        if (Date.now() > deadline) throw new Error(`${armed.id} did not take the lease of aggregate ${aggregateId} within 15 s`);
+        await new Promise((r) => setTimeout(r, 20)); // poll interval
+      }
+      return { id, armed, others };
+    } finally {
+      for (const r of others) r.pause(false);
+    }
+  }
+
+  /** Runs one query on the replicas' database (what the journal and the leases say, for checks). */
+  async query<R extends pg.QueryResultRow>(sql: string, params: unknown[] = []): Promise<R[]> {
+    const client = new pg.Client({ connectionString: this.dbUrl });
+    await client.connect();
+    try {
+      return (await client.query<R>(sql, params)).rows;
+    } finally {
+      await client.end();
+    }
+  }
+
+  /** The replica holding the aggregate's lease now (unexpired on the database's clock), if any. */
+  async leaseHolder(aggregateId: bigint): Promise<string | undefined> {
+    const rows = await this.query<{ holder: string }>(
+      "SELECT holder FROM aggregate_leases WHERE aggregate_id = $1 AND expires_at_ms > EXTRACT(EPOCH FROM clock_timestamp()) * 1000",
+      [Number(aggregateId)],
+    );
+    return rows[0]?.holder;
+  }
+
+  /** An operation's journal row as stored (state, steps JSON, last update). */
+  async journal(operationId: string): Promise<{ state: string; steps: string; updated_at: string } | undefined> {
+    return (await this.query<{ state: string; steps: string; updated_at: string }>("SELECT state, steps, updated_at FROM operations WHERE id = $1", [operationId]))[0];
   }
 
   /** Host names, in order. */

@@ -3,6 +3,7 @@ import type { BenchSection } from "../lib/section.js";
 import { evacuationSection } from "./evacuation.js";
 import { novaSection } from "./nova.js";
 import { readApiSection } from "./read-api.js";
+import { replicasSection } from "./replicas.js";
 import { rollingSection } from "./rolling.js";
 
-export const sections: BenchSection[] = [readApiSection, novaSection, evacuationSection, rollingSection];
+export const sections: BenchSection[] = [readApiSection, novaSection, evacuationSection, rollingSection, replicasSection];
