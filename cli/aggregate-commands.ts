@@ -31,6 +31,7 @@ export function printAggregate(io: CommandIo, a: Aggregate): void {
     ["created_at", time(a.createdAt)],
     ["updated_at", time(a.updatedAt)],
   ];
+  if (a.leaseHolder) pairs.push(["lease", `${a.leaseHolder} (epoch ${a.leaseEpoch})`]);
   if (pool?.lastError) {
     const e = pool.lastError;
     pairs.push(["last_error", `${e.message}${e.xapiCode ? ` (XenAPI ${e.xapiCode} [${e.xapiParams.join(", ")}])` : ""}`]);

@@ -20,6 +20,7 @@ function printOperation(io: CommandIo, op: Operation): void {
     ["created_at", time(op.createdAt)],
     ["finished_at", time(op.finishedAt)],
   ];
+  if (op.leaseHolder) pairs.push(["lease", `${op.leaseHolder} (epoch ${op.leaseEpoch})`]);
   if (op.error) pairs.push(["error", `${op.error.code}: ${op.error.message}${op.error.xapiCode ? ` (XenAPI ${op.error.xapiCode} [${op.error.xapiParams.join(", ")}])` : ""}`]);
   io.out(details(pairs));
   if (op.rolling) {

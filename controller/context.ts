@@ -5,6 +5,7 @@
 import type { Client } from "@connectrpc/connect";
 import type { PoolAgentService } from "../gen/hostaggregates/agent/v1/pool_agent_pb.js";
 import type { Logger } from "../shared/logging.js";
+import type { HeldLease } from "./leases/lease-keeper.js";
 import type { KnownCapacity } from "./model/known-capacity.js";
 import type { HostRecord, OperationKindName, OperationRecord, OperationStateName, PoolFactsRecord, StepStateName } from "./model/records.js";
 import type { Store } from "./store/store.js";
@@ -23,6 +24,12 @@ export interface AgentCallOptions {
 /** Finds the agent of a host. */
 export interface AgentLookup {
   forHost(host: Pick<HostRecord, "name" | "agentEndpoint">, options?: AgentCallOptions): AgentClient;
+}
+
+/** This replica's leases (leases/lease-keeper.ts). */
+export interface LeaseTaker {
+  /** The aggregate's lease (0: the fleet lease), held or newly taken; undefined while another replica holds it. */
+  take(aggregateId: number): Promise<HeldLease | undefined>;
 }
 
 /** Runs accepted operations (the engine). */
@@ -70,6 +77,8 @@ export interface ControllerContext {
   knownCapacity: KnownCapacity;
   /** Counters and histograms (the engine, migrations, the master-failure detector). */
   metrics: ControllerMetrics;
+  /** The leases under which operations and watchers act on an aggregate (leases/leased-context.ts). */
+  leases: LeaseTaker;
 }
 
 /** Hears about agents' reports as intake accepts them, so a watcher can act on a change at once. */

@@ -98,6 +98,8 @@ export interface Controller {
 export async function startController(options: ControllerOptions): Promise<Controller> {
   const log = options.log ?? createLogger("controller");
   const store = await openStore(options.dbPath);
+  // SQLite's lock file proves every earlier controller on the file dead: its leases are taken over at once.
+  const leases = new LeaseKeeper(store.leases, { ttlMs: options.leaseTtlMs ?? 10_000, takeOverAtOnce: !isPostgresUrl(options.dbPath) }, log);
   const metrics = createControllerMetrics({ store, tokens: options.tokens, processMetrics: options.processMetrics });
   const base: ControllerContext = {
     store,
@@ -106,9 +108,8 @@ export async function startController(options: ControllerOptions): Promise<Contr
     agents: new AgentDirectory(options.agentCredentials ?? {}),
     knownCapacity: new KnownCapacity(),
     metrics: metrics.port,
+    leases,
   };
-  // SQLite's lock file proves every earlier controller on the file dead: its leases are taken over at once.
-  const leases = new LeaseKeeper(store.leases, { ttlMs: options.leaseTtlMs ?? 10_000, takeOverAtOnce: !isPostgresUrl(options.dbPath) }, log);
   const engine = new Engine(
     base,
     operationSpecs,
@@ -118,7 +119,6 @@ export async function startController(options: ControllerOptions): Promise<Contr
       crashHook: options.crashHook,
       pollMs: options.workPollMs ?? 500,
     },
-    leases,
   );
   // Agents' reports go to the master-failure detector (built below, on this context), which fences at once.
   const reportListeners: HostReportListener[] = [];

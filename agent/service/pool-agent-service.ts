@@ -1,5 +1,5 @@
 /** PoolAgentService: every RPC of pool_agent.proto over the agent's XenAPI client. */
-import type { ServiceImpl } from "@connectrpc/connect";
+import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
 import { PoolAgentService } from "../../gen/hostaggregates/agent/v1/pool_agent_pb.js";
 import type { AgentContext } from "./agent-context.js";
 import type { PoolInfoInit } from "./convert.js";
@@ -22,6 +22,13 @@ import { SingleFlight } from "./single-flight.js";
 export function poolAgentService(ctx: AgentContext): ServiceImpl<typeof PoolAgentService> {
   const log = ctx.log;
   const unary = <I, O>(name: string, handler: Parameters<typeof guarded<I, O>>[3]) => guarded(name, ctx.credentials, log, handler);
+  // Every pool-changing call names the controller replica it came from (x-aggregates-replica), so the logs show who acted.
+  const accepted = (name: string, c: HandlerContext) => log.info("accepted a change", { call: name, replica: c.requestHeader.get("x-aggregates-replica") ?? "none" });
+  const changing = <I, O>(name: string, handler: Parameters<typeof guarded<I, O>>[3]) =>
+    unary<I, O>(name, (req, c) => {
+      accepted(name, c);
+      return handler(req, c);
+    });
   // Pool-changing calls that restart toolstacks must not overlap with a retry of themselves.
   const exclusive = new SingleFlight<PoolInfoInit>();
   // A retried RunHook joins the run in progress instead of starting the hook twice.
@@ -29,36 +36,37 @@ export function poolAgentService(ctx: AgentContext): ServiceImpl<typeof PoolAgen
   return {
     getHostInfo: unary("GetHostInfo", (req: { includeVms: boolean }, c) => ownHostInfo(ctx, req.includeVms, { signal: c.signal })),
     getPoolInfo: unary("GetPoolInfo", (_req, c) => getPoolInfo(ctx, c.signal)),
-    initPool: unary("InitPool", (req: { name: string }, c) => setPoolName(ctx, checkPoolName(req.name), c.signal)),
-    clearPool: unary("ClearPool", (_req, c) => setPoolName(ctx, "", c.signal)),
-    joinPool: unary("JoinPool", (req: { masterAddress: string; force: boolean }, c) =>
+    initPool: changing("InitPool", (req: { name: string }, c) => setPoolName(ctx, checkPoolName(req.name), c.signal)),
+    clearPool: changing("ClearPool", (_req, c) => setPoolName(ctx, "", c.signal)),
+    joinPool: changing("JoinPool", (req: { masterAddress: string; force: boolean }, c) =>
       exclusive.run(`join ${req.masterAddress.trim()} ${req.force}`, () => joinPool(ctx, req.masterAddress, req.force, c.signal)),
     ),
-    ejectHost: unary("EjectHost", (req: { hostUuid: string }, c) =>
+    ejectHost: changing("EjectHost", (req: { hostUuid: string }, c) =>
       exclusive.run(`eject ${req.hostUuid.trim()}`, () => ejectHost(ctx, req.hostUuid, c.signal)),
     ),
-    destroyHost: unary("DestroyHost", (req: { hostUuid: string }, c) =>
+    destroyHost: changing("DestroyHost", (req: { hostUuid: string }, c) =>
       exclusive.run(`destroy ${req.hostUuid.trim()}`, () => destroyHost(ctx, req.hostUuid, c.signal)),
     ),
-    designateNewMaster: unary("DesignateNewMaster", (req: { hostUuid: string }, c) =>
+    designateNewMaster: changing("DesignateNewMaster", (req: { hostUuid: string }, c) =>
       exclusive.run(`designate ${req.hostUuid.trim()}`, () => designateNewMaster(ctx, req.hostUuid, c.signal)),
     ),
-    emergencyTransitionToMaster: unary("EmergencyTransitionToMaster", (_req, c) => emergencyTransitionToMaster(ctx, c.signal)),
-    recoverSlaves: unary("RecoverSlaves", (_req, c) => recoverSlaves(ctx, c.signal)),
-    emergencyResetMaster: unary("EmergencyResetMaster", (req: { masterAddress: string }, c) => emergencyResetMaster(ctx, req.masterAddress, c.signal)),
-    setHostEnabled: unary("SetHostEnabled", (req: { hostUuid: string; enabled: boolean }, c) => setHostEnabled(ctx, req.hostUuid, req.enabled, c.signal)),
+    emergencyTransitionToMaster: changing("EmergencyTransitionToMaster", (_req, c) => emergencyTransitionToMaster(ctx, c.signal)),
+    recoverSlaves: changing("RecoverSlaves", (_req, c) => recoverSlaves(ctx, c.signal)),
+    emergencyResetMaster: changing("EmergencyResetMaster", (req: { masterAddress: string }, c) => emergencyResetMaster(ctx, req.masterAddress, c.signal)),
+    setHostEnabled: changing("SetHostEnabled", (req: { hostUuid: string; enabled: boolean }, c) => setHostEnabled(ctx, req.hostUuid, req.enabled, c.signal)),
     listVms: unary("ListVms", async (req: { hostUuid: string; includeSystem: boolean }, c) => ({
       vms: await listVms(ctx, req.hostUuid.trim(), req.includeSystem, c.signal),
     })),
-    rebootHost: unary("RebootHost", (req: { hostUuid: string }, c) => rebootHost(ctx, req.hostUuid, c.signal)),
-    runHook: unary("RunHook", (req: { name: string }, c) =>
+    rebootHost: changing("RebootHost", (req: { hostUuid: string }, c) => rebootHost(ctx, req.hostUuid, c.signal)),
+    runHook: changing("RunHook", (req: { name: string }, c) =>
       hooks.run(req.name, () => {
         ctx.log.info("running hook", { hook: req.name });
         return runHook(ctx.hooks ?? noHooks, req.name, ctx.hostName, c.signal);
       }),
     ),
-    migrateVm: guardedStream("MigrateVm", ctx.credentials, log, (req: { vmUuid: string; targetHostUuid: string }, c) =>
-      migrateVm(ctx, req.vmUuid, req.targetHostUuid, c.signal),
-    ),
+    migrateVm: guardedStream("MigrateVm", ctx.credentials, log, (req: { vmUuid: string; targetHostUuid: string }, c) => {
+      accepted("MigrateVm", c);
+      return migrateVm(ctx, req.vmUuid, req.targetHostUuid, c.signal);
+    }),
   };
 }

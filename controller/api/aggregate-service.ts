@@ -16,20 +16,20 @@ import { updateAggregate } from "../intake/update-aggregate.js";
 import { listAggregates } from "../reads/list-aggregates.js";
 import { headroomOf } from "../reads/maintenance-headroom.js";
 import type { AggregateRecord, RollingActionName } from "../model/records.js";
-import { aggregateMessage, operationMessage } from "./convert.js";
+import { leasedAggregateMessage, leasedOperationMessage } from "./lease-view.js";
 
 /** Handlers of AggregateService. */
 export function aggregateService(ctx: IntakeContext): ServiceImpl<typeof AggregateService> {
   const { store } = ctx;
   /** The message of an aggregate, with the headroom of its members (read from their last reports). */
   const withHeadroom = async (aggregate: AggregateRecord) => {
-    const message = aggregateMessage(aggregate);
+    const message = await leasedAggregateMessage(store, aggregate);
     if (aggregate.members.length > 0) message.pool!.maintenanceHeadroom = headroomOf(await store.hosts.members(aggregate.id));
     return message;
   };
   return {
     async createAggregate(req) {
-      return aggregateMessage(await createAggregate(store, { name: req.name, availabilityZone: req.availabilityZone, validateOnly: req.validateOnly }));
+      return await leasedAggregateMessage(store, await createAggregate(store, { name: req.name, availabilityZone: req.availabilityZone, validateOnly: req.validateOnly }));
     },
     async getAggregate(req) {
       return await withHeadroom(await requireAggregate(store, idFrom(req.id)));
@@ -39,30 +39,30 @@ export function aggregateService(ctx: IntakeContext): ServiceImpl<typeof Aggrega
       return { aggregates: await Promise.all(page.aggregates.map(withHeadroom)), nextPageToken: page.nextPageToken };
     },
     async updateAggregate(req) {
-      return aggregateMessage(await updateAggregate(store, { id: idFrom(req.id), name: req.name, availabilityZone: req.availabilityZone }));
+      return await leasedAggregateMessage(store, await updateAggregate(store, { id: idFrom(req.id), name: req.name, availabilityZone: req.availabilityZone }));
     },
     async setAggregateMetadata(req) {
-      return aggregateMessage(await setAggregateMetadata(store, { id: idFrom(req.id), set: req.metadata, remove: req.removeKeys }));
+      return await leasedAggregateMessage(store, await setAggregateMetadata(store, { id: idFrom(req.id), set: req.metadata, remove: req.removeKeys }));
     },
     async deleteAggregate(req) {
       await deleteAggregate(store, idFrom(req.id));
       return {};
     },
     async addHost(req) {
-      return operationMessage(await addHost(ctx, req.aggregateId, req.host));
+      return await leasedOperationMessage(store, await addHost(ctx, req.aggregateId, req.host));
     },
     async removeHost(req) {
-      return operationMessage(await removeHost(ctx, req.aggregateId, req.host));
+      return await leasedOperationMessage(store, await removeHost(ctx, req.aggregateId, req.host));
     },
     async repairAggregate(req) {
-      return aggregateMessage(await repairAggregate(ctx, req.id));
+      return await leasedAggregateMessage(store, await repairAggregate(ctx, req.id));
     },
     async recoverMaster(req) {
-      return operationMessage(await recoverMaster(ctx, req.id, req.newMaster));
+      return await leasedOperationMessage(store, await recoverMaster(ctx, req.id, req.newMaster));
     },
     async startRollingMaintenance(req) {
       const action = req.action === RollingAction.UNSPECIFIED ? undefined : (RollingAction[req.action] as RollingActionName | undefined);
-      return operationMessage(
+      return await leasedOperationMessage(store, 
         await startRollingMaintenance(ctx, { aggregateId: req.aggregateId, action, hook: req.hook, hosts: req.hosts, maxParallel: req.maxParallel, validateOnly: req.validateOnly, skipReturn: req.skipReturn }),
       );
     },

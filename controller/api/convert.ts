@@ -7,6 +7,7 @@ import { OperationKind, OperationState, StepState, VmMoveState, type EvacuationD
 import type { EventSchema } from "../../gen/hostaggregates/v1/event_pb.js";
 import { rollingMessage } from "./convert-rolling.js";
 import type { AggregateRecord, EvacuationRecord, EventRecord, HostRecord, OperationRecord, VmMoveRecord } from "../model/records.js";
+import type { Lease } from "../store/store.js";
 
 /** An ISO time as a Timestamp (undefined for null). */
 export function timestamp(iso: string | null | undefined): Timestamp | undefined {
@@ -18,9 +19,15 @@ function enumValue<E extends Record<string, string | number>>(e: E, name: string
   return (name && name in e ? e[name as keyof E] : 0) as E[keyof E];
 }
 
-/** Aggregate record → message. */
-export function aggregateMessage(a: AggregateRecord): MessageInitShape<typeof AggregateSchema> {
+/** The lease fields of a message: who holds the lease and its epoch (empty and 0 when none). */
+function leaseFields(lease: Lease | undefined): { leaseHolder: string; leaseEpoch: bigint } {
+  return { leaseHolder: lease?.holder ?? "", leaseEpoch: BigInt(lease?.epoch ?? 0) };
+}
+
+/** Aggregate record (and its current lease) → message. */
+export function aggregateMessage(a: AggregateRecord, lease?: Lease): MessageInitShape<typeof AggregateSchema> {
   return {
+    ...leaseFields(lease),
     id: BigInt(a.id),
     uuid: a.uuid,
     name: a.name,
@@ -89,9 +96,10 @@ export function hostMessage(h: HostRecord): MessageInitShape<typeof HostSchema> 
   };
 }
 
-/** Operation record → message. */
-export function operationMessage(op: OperationRecord): MessageInitShape<typeof OperationSchema> {
+/** Operation record (and, while unfinished, its aggregate's current lease) → message. */
+export function operationMessage(op: OperationRecord, lease?: Lease): MessageInitShape<typeof OperationSchema> {
   return {
+    ...leaseFields(lease),
     id: op.id,
     kind: enumValue(OperationKind, op.kind),
     target: op.aggregateId !== null ? `aggregates/${op.aggregateId}${op.host ? `/hosts/${op.host}` : ""}` : `hosts/${op.host ?? ""}`,

@@ -11,7 +11,8 @@ import { pageOf } from "../model/paging.js";
 import type { HostRecord } from "../model/records.js";
 import { checkHostName, checkPageSize, violations } from "../model/validation.js";
 import { residentVms, residentVmsTimeoutMs } from "../reads/resident-vms.js";
-import { hostMessage, operationMessage } from "./convert.js";
+import { hostMessage } from "./convert.js";
+import { leasedOperationMessage } from "./lease-view.js";
 
 /** Why the resident VMs could not be read, for the answer's status_reason. */
 function residentVmsFailure(err: unknown): string {
@@ -56,10 +57,10 @@ export function hostService(ctx: IntakeContext): ServiceImpl<typeof HostService>
       return hostMessage(await setHostEnabled(ctx, req.name, req.enabled));
     },
     async startMaintenance(req) {
-      return operationMessage(await startMaintenance(ctx, { host: req.host, validateOnly: req.validateOnly, maxParallel: req.maxParallel, allowPartial: req.allowPartial }));
+      return await leasedOperationMessage(store, await startMaintenance(ctx, { host: req.host, validateOnly: req.validateOnly, maxParallel: req.maxParallel, allowPartial: req.allowPartial }));
     },
     async stopMaintenance(req) {
-      return operationMessage(await stopMaintenance(ctx, req.host, req.rebalance));
+      return await leasedOperationMessage(store, await stopMaintenance(ctx, req.host, req.rebalance));
     },
     async forgetHost(req) {
       await forgetHost(ctx, req.name);

@@ -10,7 +10,7 @@ import { assertValid, requireOperation } from "../intake/lookups.js";
 import { pageOf } from "../model/paging.js";
 import { isTerminal, type OperationRecord, type OperationStateName } from "../model/records.js";
 import { checkHostName, checkPageSize, violations } from "../model/validation.js";
-import { operationMessage } from "./convert.js";
+import { leasedOperationMessage, leaseReader } from "./lease-view.js";
 
 /** Longest WaitOperation. */
 export const maxWaitMs = 60_000;
@@ -20,7 +20,7 @@ export function operationService(ctx: IntakeContext): ServiceImpl<typeof Operati
   const { store } = ctx;
   return {
     async getOperation(req) {
-      return operationMessage(await requireOperation(store, req.id));
+      return await leasedOperationMessage(store, await requireOperation(store, req.id));
     },
     async listOperations(req) {
       assertValid(violations(checkPageSize(req.pageSize), req.host !== "" ? checkHostName(req.host) : undefined));
@@ -40,7 +40,8 @@ export function operationService(ctx: IntakeContext): ServiceImpl<typeof Operati
           }),
         (op) => op.seq,
       );
-      return { operations: page.items.map(operationMessage), nextPageToken: page.nextPageToken };
+      const leases = leaseReader(store);
+      return { operations: await Promise.all(page.items.map((op) => leasedOperationMessage(store, op, leases))), nextPageToken: page.nextPageToken };
     },
     async waitOperation(req, call) {
       const timeoutMs = req.timeout ? durationMs(req.timeout) : maxWaitMs;
@@ -51,7 +52,7 @@ export function operationService(ctx: IntakeContext): ServiceImpl<typeof Operati
         await store.changes.next(op.id, Math.min(1000, deadline - Date.now()), call.signal);
         op = await requireOperation(store, req.id);
       }
-      return operationMessage(op);
+      return await leasedOperationMessage(store, op);
     },
     async *watchOperation(req, call) {
       let op = await requireOperation(store, req.id);
@@ -59,7 +60,7 @@ export function operationService(ctx: IntakeContext): ServiceImpl<typeof Operati
       while (!call.signal.aborted) {
         if (op.updatedAt !== lastUpdate || isTerminal(op.state)) {
           lastUpdate = op.updatedAt;
-          yield operationMessage(op);
+          yield await leasedOperationMessage(store, op);
           if (isTerminal(op.state)) return;
         }
         await store.changes.next(op.id, 1000, call.signal);
@@ -67,10 +68,10 @@ export function operationService(ctx: IntakeContext): ServiceImpl<typeof Operati
       }
     },
     async cancelOperation(req) {
-      return operationMessage(await cancelOperation(ctx, req.id));
+      return await leasedOperationMessage(store, await cancelOperation(ctx, req.id));
     },
     async resumeOperation(req) {
-      return operationMessage(await resumeOperation(ctx, req.id));
+      return await leasedOperationMessage(store, await resumeOperation(ctx, req.id));
     },
   };
 }

@@ -8,9 +8,9 @@
  * given (operations/).
  */
 import type { ControllerContext, OperationScheduler } from "../context.js";
-import type { HeldLease, LeaseKeeper } from "../leases/lease-keeper.js";
+import type { HeldLease } from "../leases/lease-keeper.js";
 import { LeaseLost } from "../leases/leased-context.js";
-import { fleetLeaseId } from "../leases/lease-timing.js";
+import { leaseIdOf } from "../leases/lease-ids.js";
 import { isRemedy } from "../model/lifecycle.js";
 import { isPaused, type OperationRecord } from "../model/records.js";
 import { OperationRunner, type RunnerSettings } from "./runner.js";
@@ -20,11 +20,6 @@ import type { OperationSpecs } from "./step-spec.js";
 export interface EngineSettings extends RunnerSettings {
   /** How often unfinished operations are looked for (the ones another replica left, or accepted elsewhere). */
   pollMs: number;
-}
-
-/** The lease an operation runs under: its aggregate's (the fleet lease for one of no aggregate). */
-export function leaseIdOf(op: Pick<OperationRecord, "aggregateId">): number {
-  return op.aggregateId ?? fleetLeaseId;
 }
 
 /** True when an unfinished operation waits for a run (a paused one waits for the operator, unless a cancellation is asked). */
@@ -47,7 +42,6 @@ export class Engine implements OperationScheduler {
     private readonly ctx: ControllerContext,
     specs: OperationSpecs,
     private readonly settings: EngineSettings,
-    private readonly leases: LeaseKeeper,
   ) {
     this.runner = new OperationRunner(ctx, specs, settings, this.stopping.signal);
   }
@@ -96,7 +90,7 @@ export class Engine implements OperationScheduler {
     }
     await Promise.all(
       [...byLease].map(async ([id, ops]) => {
-        const held = await this.leases.take(id);
+        const held = await this.ctx.leases.take(id);
         if (!held || this.stopping.signal.aborted) return;
         for (const op of ops) this.enqueue(op, held);
       }),

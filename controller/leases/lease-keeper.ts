@@ -153,7 +153,9 @@ export class LeaseKeeper {
 
   private forget(h: Holding, reason: string): void {
     if (this.holdings.get(h.lease.aggregateId) === h) this.holdings.delete(h.lease.aggregateId);
-    this.log.warn("lost a lease", { aggregate: h.lease.aggregateId, epoch: h.lease.epoch, reason });
+    const fields = { aggregate: h.lease.aggregateId, epoch: h.lease.epoch, reason };
+    if (this.closed) this.log.info("gave a lease up", fields);
+    else this.log.warn("lost a lease", fields);
   }
 
   /** Renews every held lease in one statement (overlapping calls share it); those not returned are lost. */

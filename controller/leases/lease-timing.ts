@@ -6,9 +6,6 @@
  * margin for the two clocks' rates.
  */
 
-/** The fleet lease's id: duties about hosts in no aggregate run under it (no aggregate has id 0). */
-export const fleetLeaseId = 0;
-
 /** How often held leases are renewed: three times per TTL, so one late or failed renewal is survived. */
 export function renewIntervalMs(ttlMs: number): number {
   return ttlMs / 3;

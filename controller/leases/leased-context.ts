@@ -72,3 +72,20 @@ export function guardedAgents(agents: AgentLookup, held: HeldLease): AgentLookup
 export function leasedContext<C extends ControllerContext>(ctx: C, held: HeldLease): C {
   return { ...ctx, store: fencedStore(ctx.store, held), agents: guardedAgents(ctx.agents, held) };
 }
+
+/**
+ * Runs fn in the leased context when this replica holds the aggregate's lease or can take it (a
+ * watcher's duty for one aggregate; 0: the fleet's); false when another replica holds it. A lease
+ * lost meanwhile ends fn quietly: what it did is what its fenced writes recorded.
+ */
+export async function underLease<C extends ControllerContext>(ctx: C, aggregateId: number, fn: (leased: C, held: HeldLease) => Promise<void>): Promise<boolean> {
+  const held = await ctx.leases.take(aggregateId);
+  if (!held) return false;
+  try {
+    await fn(leasedContext(ctx, held), held);
+  } catch (err) {
+    if (!(err instanceof LeaseLost) && !held.signal.aborted) throw err;
+    ctx.log.warn("stopped acting on an aggregate: its lease was lost", { aggregate: aggregateId });
+  }
+  return true;
+}

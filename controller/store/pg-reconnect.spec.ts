@@ -5,7 +5,7 @@ const withCode = (code: string) => Object.assign(new Error(`failed (${code})`), 
 
 describe("lost database connections", () => {
   it("are told from other errors", () => {
-    for (const code of ["57P01", "08006", "08001", "ECONNREFUSED", "ECONNRESET"]) expect(isConnectionLoss(withCode(code)), code).toBe(true);
+    for (const code of ["57P01", "25P03", "08006", "08001", "ECONNREFUSED", "ECONNRESET"]) expect(isConnectionLoss(withCode(code)), code).toBe(true);
     expect(isConnectionLoss(new Error("Connection terminated unexpectedly"))).toBe(true);
     for (const code of ["23505", "40001", "42P01", "25P02"]) expect(isConnectionLoss(withCode(code)), code).toBe(false);
     expect(isConnectionLoss(new Error("body failed"))).toBe(false);

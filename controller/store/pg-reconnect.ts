@@ -4,8 +4,8 @@
  * COMMIT was sent (the server rolled it back) — until the database answers or a time budget runs out.
  */
 
-/** SQLSTATE classes and driver codes that say the connection or the server went away. */
-const lostCodes = new Set(["57P01", "57P02", "57P03", "ECONNREFUSED", "ECONNRESET", "EPIPE", "ETIMEDOUT", "EHOSTUNREACH"]);
+/** SQLSTATE classes and driver codes that say the connection or the server went away (25P03: ended by idle_in_transaction_session_timeout). */
+const lostCodes = new Set(["57P01", "57P02", "57P03", "25P03", "ECONNREFUSED", "ECONNRESET", "EPIPE", "ETIMEDOUT", "EHOSTUNREACH"]);
 
 /** True for an error that says the connection was lost or the server is not accepting connections. */
 export function isConnectionLoss(err: unknown): boolean {

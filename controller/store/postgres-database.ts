@@ -34,9 +34,18 @@ const types: pg.CustomTypesConfig = {
     oid === int8 ? (value: string) => Number(value) : pg.types.getTypeParser(oid, format)) as pg.CustomTypesConfig["getTypeParser"],
 };
 
+/**
+ * How long the server lets a session sit idle inside a transaction before it ends it. A controller
+ * paused (SIGSTOP) or stalled in the middle of a store transaction would otherwise hold the write lock
+ * and its lease row, and every replica's writes and lease takeovers would wait for it; ended, the
+ * transaction is rolled back, and run again (fenced by its lease) if that controller runs again.
+ * Store transactions only read and write the store between their statements, far below this.
+ */
+export const idleInTransactionMs = 5000;
+
 /** A connection pool to the database at url; an idle connection's failure is left to the next query to report. */
 export function openPostgresPool(url: string, max = 10): pg.Pool {
-  const pool = new pg.Pool({ connectionString: url, max, application_name: "aggregates-controller", types });
+  const pool = new pg.Pool({ connectionString: url, max, application_name: "aggregates-controller", types, idle_in_transaction_session_timeout: idleInTransactionMs });
   // Without a listener, a server restart would crash the process through an idle client's error.
   pool.on("error", () => {});
   return pool;

@@ -3,7 +3,7 @@ import { describeOnPostgres, startPostgres, type PostgresCluster } from "../../t
 import { eventually } from "../../test/support/eventually.js";
 import pg from "pg";
 import { migrations } from "./migrations.js";
-import { advisoryLocks } from "./postgres-database.js";
+import { advisoryLocks, idleInTransactionMs } from "./postgres-database.js";
 import { openPostgresStore, type PostgresStore } from "./postgres-store.js";
 import { storeSuite } from "../../test/support/store-suite.js";
 
@@ -172,6 +172,29 @@ describeOnPostgres("PostgresStore", () => {
         await rival.end();
       }
     });
+
+    it("a transaction stalled past idleInTransactionMs (a paused controller) is ended by the server: the others' writes go on, and it runs again", async () => {
+      const url = await cluster.createDatabase();
+      const [a, b] = await Promise.all([openPostgresStore(url), openPostgresStore(url)]);
+      opened.push(a, b);
+      let attempts = 0;
+      let release!: () => void;
+      const stalled = new Promise<void>((resolve) => (release = resolve));
+      const first = a.transaction(async (t) => {
+        attempts++;
+        await t.aggregates.insert(`stalled-${attempts}`, null, now());
+        if (attempts === 1) await stalled; // idle in the transaction, holding the write lock
+        await t.aggregates.insert(`after-${attempts}`, null, now());
+      });
+      await eventually("the first transaction to hold the write lock", () => attempts === 1, 5_000);
+      const started = Date.now();
+      await b.transaction(async (t) => t.aggregates.insert("from-b", null, now()));
+      expect(Date.now() - started).toBeGreaterThanOrEqual(idleInTransactionMs - 500);
+      release();
+      await first;
+      expect(attempts).toBe(2);
+      expect((await b.aggregates.list({ afterId: 0, limit: 10 })).map((x) => x.name)).toEqual(["from-b", "stalled-2", "after-2"]);
+    }, 30_000);
 
     it("a read sees another store's committed write at once (no cache outlives it)", async () => {
       const url = await cluster.createDatabase();

@@ -10,7 +10,8 @@
  * masters (fencing.ts) and drops lost VMs that run again. It also listens to the agents' reports:
  * a registration, or a heartbeat whose pool facts changed, of a host of an aggregate runs that
  * aggregate's fencing at once instead of at the next pass. Checks of one aggregate (pass or report)
- * run one at a time.
+ * run one at a time, and only on the replica that holds (or takes) the aggregate's lease: its
+ * probes, fencing and writes go through the leased context (leases/leased-context.ts).
  */
 import { setMaxListeners } from "node:events";
 import { HostRole } from "../../gen/hostaggregates/agent/v1/pool_agent_pb.js";
@@ -30,6 +31,7 @@ import {
   type MemberReport,
 } from "../pool/master-assessment.js";
 import { fence, fencingCandidates, type FencingCandidate, type FencingContext } from "./fencing.js";
+import { underLease } from "../leases/leased-context.js";
 import { KeyedQueue } from "./keyed-queue.js";
 import { pruneLostVms } from "./lost-vms.js";
 import { PeriodicPass, slicesOfAggregatesWithHosts } from "./periodic-pass.js";
@@ -167,7 +169,7 @@ export class MasterFailureDetector implements HostReportListener {
       if (operations.some((o) => o.kind === "RECOVER_MASTER") || operations.some(isHandingOverMaster)) return;
       // A master that looks down is the periodic pass's to judge; fencing needs a healthy one.
       if (heartbeatEvidence(master, this.ctx.heartbeatIntervalMs).down) return;
-      await this.fenceReturning(aggregate, master);
+      await underLease(this.ctx, id, async (ctx) => void (await this.fenceReturning(ctx, aggregate, master)));
     }, true);
   }
 
@@ -175,7 +177,8 @@ export class MasterFailureDetector implements HostReportListener {
     const { store } = this.ctx;
     const unfinished = await store.operations.unfinished();
     for await (const slice of slicesOfAggregatesWithHosts(store.aggregates)) {
-      await Promise.all(slice.map((a) => this.checks.run(a.id, () => this.check(a, unfinished.filter((o) => o.aggregateId === a.id)))));
+      const check = (a: AggregateRecord) => underLease(this.ctx, a.id, (ctx) => this.check(ctx, a, unfinished.filter((o) => o.aggregateId === a.id)));
+      await Promise.all(slice.map((a) => this.checks.run(a.id, async () => void (await check(a)))));
       if (this.stop.signal.aborted) return;
     }
     for (const id of [...this.episodes.keys(), ...this.lostVmsCheckedAt.keys()]) {
@@ -186,64 +189,64 @@ export class MasterFailureDetector implements HostReportListener {
     }
   }
 
-  private async event(aggregate: AggregateRecord, kind: string, host: string | null, message: string): Promise<void> {
-    await this.ctx.store.appendEvent({ kind, aggregateId: aggregate.id, host, message });
+  private async event(ctx: IntakeContext, aggregate: AggregateRecord, kind: string, host: string | null, message: string): Promise<void> {
+    await ctx.store.appendEvent({ kind, aggregateId: aggregate.id, host, message });
   }
 
   /** Announces once per episode. */
-  private announce(episode: Episode, aggregate: AggregateRecord, kind: string, message: string): void {
+  private announce(ctx: IntakeContext, episode: Episode, aggregate: AggregateRecord, kind: string, message: string): void {
     if (episode.announced.has(kind)) return;
     episode.announced.add(kind);
-    this.event(aggregate, kind, episode.master, message);
+    this.event(ctx, aggregate, kind, episode.master, message);
   }
 
-  private async check(aggregate: AggregateRecord, operations: OperationRecord[]): Promise<void> {
-    const { store } = this.ctx;
+  private async check(ctx: IntakeContext, aggregate: AggregateRecord, operations: OperationRecord[]): Promise<void> {
+    const { store } = ctx;
     if (this.stop.signal.aborted) return;
     if (!aggregate.masterHost) return void this.episodes.delete(aggregate.id);
     const master = await store.hosts.get(aggregate.masterHost);
     if (!master) return;
-    for (const h of await store.hosts.members(aggregate.id)) this.ctx.knownCapacity.observe(h);
+    for (const h of await store.hosts.members(aggregate.id)) ctx.knownCapacity.observe(h);
     // A recovery is under way, or another operation is handing the master role over.
     if (operations.some((o) => o.kind === "RECOVER_MASTER")) return;
     if (operations.some(isHandingOverMaster)) return;
 
-    const heartbeat = heartbeatEvidence(master, this.ctx.heartbeatIntervalMs);
-    if (!heartbeat.down) return this.healthy(aggregate, master, undefined);
-    const probe = await probeMaster(this.ctx, this.ctx.agents, master, { signal: this.stop.signal, timeoutMs: this.settings.probeTimeoutMs });
-    if (verdictOf(probe) === "healthy") return this.healthy(aggregate, master, probe);
+    const heartbeat = heartbeatEvidence(master, ctx.heartbeatIntervalMs);
+    if (!heartbeat.down) return this.healthy(ctx, aggregate, master, undefined);
+    const probe = await probeMaster(ctx, ctx.agents, master, { signal: this.stop.signal, timeoutMs: this.settings.probeTimeoutMs });
+    if (verdictOf(probe) === "healthy") return this.healthy(ctx, aggregate, master, probe);
 
     let episode = this.episodes.get(aggregate.id);
     if (!episode || episode.master !== master.name) {
       episode = { master: master.name, since: Date.now(), announced: new Set() };
       this.episodes.set(aggregate.id, episode);
-      this.ctx.metrics.masterFailureEpisodeBegan();
+      ctx.metrics.masterFailureEpisodeBegan();
     }
     const thresholdS = (this.settings.failureThresholdMs / 1000).toFixed(1);
-    this.announce(episode, aggregate, "pool.master-unreachable", `the controller cannot reach pool master ${master.name} of aggregate ${aggregate.id} (${describeEvidence(probe)}); asking the members in ${thresholdS} s unless it answers again`);
+    this.announce(ctx, episode, aggregate, "pool.master-unreachable", `the controller cannot reach pool master ${master.name} of aggregate ${aggregate.id} (${describeEvidence(probe)}); asking the members in ${thresholdS} s unless it answers again`);
     if (Date.now() - episode.since < this.settings.failureThresholdMs) return;
 
-    const members = await askMembers(this.ctx.agents, aggregate, await survivingMembers(this.ctx, aggregate), { signal: this.stop.signal, timeoutMs: this.settings.probeTimeoutMs });
+    const members = await askMembers(ctx.agents, aggregate, await survivingMembers(ctx, aggregate), { signal: this.stop.signal, timeoutMs: this.settings.probeTimeoutMs });
     if (this.stop.signal.aborted) return;
     const verdict = verdictOf(probe, members);
     if (verdict === "partition") {
-      return this.announce(episode, aggregate, "pool.master-partition", `pool master ${master.name} of aggregate ${aggregate.id} is unreachable from the controller, but members still reach it: no promotion (${describeEvidence(probe, members)})`);
+      return this.announce(ctx, episode, aggregate, "pool.master-partition", `pool master ${master.name} of aggregate ${aggregate.id} is unreachable from the controller, but members still reach it: no promotion (${describeEvidence(probe, members)})`);
     }
     if (verdict !== "failed") {
-      return this.announce(episode, aggregate, "pool.master-unconfirmed", `pool master ${master.name} of aggregate ${aggregate.id} is unreachable, but no surviving member could confirm it: no promotion (${describeEvidence(probe, members)})`);
+      return this.announce(ctx, episode, aggregate, "pool.master-unconfirmed", `pool master ${master.name} of aggregate ${aggregate.id} is unreachable, but no surviving member could confirm it: no promotion (${describeEvidence(probe, members)})`);
     }
-    await this.failed(aggregate, master, episode, probe, members);
+    await this.failed(ctx, aggregate, master, episode, probe, members);
   }
 
   /** The master answers (or its heartbeats are fine): end an episode, clear the condition, fence, prune lost VMs. */
-  private async healthy(aggregate: AggregateRecord, master: HostRecord, probe: MasterProbe | undefined): Promise<Promise<void> | void> {
+  private async healthy(ctx: IntakeContext, aggregate: AggregateRecord, master: HostRecord, probe: MasterProbe | undefined): Promise<Promise<void> | void> {
     const episode = this.episodes.get(aggregate.id);
     if (episode) {
       this.episodes.delete(aggregate.id);
-      if (episode.announced.size > 0) this.event(aggregate, "pool.master-reachable", master.name, `pool master ${master.name} of aggregate ${aggregate.id} is reachable again`);
+      if (episode.announced.size > 0) this.event(ctx, aggregate, "pool.master-reachable", master.name, `pool master ${master.name} of aggregate ${aggregate.id} is reachable again`);
     }
     if (isMasterFailureError(aggregate.lastError)) {
-      const { store } = this.ctx;
+      const { store } = ctx;
       await store.transaction(async () => {
         const current = (await store.aggregates.get(aggregate.id))!;
         if (!isMasterFailureError(current.lastError)) return;
@@ -252,39 +255,39 @@ export class MasterFailureDetector implements HostReportListener {
       });
     }
     if (probe && probe.role !== undefined && probe.role !== HostRole.MASTER) return; // not the master it is recorded as: the reconciler reports the drift
-    if (await this.fenceReturning(aggregate, master)) return;
+    if (await this.fenceReturning(ctx, aggregate, master)) return;
     if (aggregate.lostVms.length > 0 && Date.now() - (this.lostVmsCheckedAt.get(aggregate.id) ?? 0) >= this.settings.lostVmCheckIntervalMs) {
       this.lostVmsCheckedAt.set(aggregate.id, Date.now());
-      return pruneLostVms(this.ctx, aggregate, master, { signal: this.stop.signal, timeoutMs: this.settings.probeTimeoutMs });
+      return pruneLostVms(ctx, aggregate, master, { signal: this.stop.signal, timeoutMs: this.settings.probeTimeoutMs });
     }
   }
 
   /** Starts fencing the aggregate's candidates not being fenced yet; false when there are none. */
-  private async fenceReturning(aggregate: AggregateRecord, master: HostRecord): Promise<boolean> {
-    const candidates = (await fencingCandidates(this.ctx, aggregate, master)).filter((c) => !this.fencing.has(c.host.name));
+  private async fenceReturning(ctx: IntakeContext, aggregate: AggregateRecord, master: HostRecord): Promise<boolean> {
+    const candidates = (await fencingCandidates(ctx, aggregate, master)).filter((c) => !this.fencing.has(c.host.name));
     if (candidates.length === 0) return false;
-    await this.startFencing(aggregate, master, candidates);
+    await this.startFencing(ctx, aggregate, master, candidates);
     return true;
   }
 
   /** Starts fencing in the background (a repointing waits for a toolstack restart). */
-  private async startFencing(aggregate: AggregateRecord, master: HostRecord, candidates: FencingCandidate[]): Promise<void> {
+  private async startFencing(ctx: IntakeContext, aggregate: AggregateRecord, master: HostRecord, candidates: FencingCandidate[]): Promise<void> {
     // Fence only behind a master that really answers as the master.
-    const probe = await probeMaster(this.ctx, this.ctx.agents, master, { signal: this.stop.signal, timeoutMs: this.settings.probeTimeoutMs });
+    const probe = await probeMaster(ctx, ctx.agents, master, { signal: this.stop.signal, timeoutMs: this.settings.probeTimeoutMs });
     if (!probe.answers || probe.role !== HostRole.MASTER) return;
-    const f: FencingContext = { ctx: this.ctx, signal: this.stop.signal, probeTimeoutMs: this.settings.probeTimeoutMs, fenceTimeoutMs: this.settings.fenceTimeoutMs };
+    const f: FencingContext = { ctx: ctx, signal: this.stop.signal, probeTimeoutMs: this.settings.probeTimeoutMs, fenceTimeoutMs: this.settings.fenceTimeoutMs };
     for (const candidate of candidates) {
       const name = candidate.host.name;
       if (this.fencing.has(name)) continue;
       const task = fence(f, aggregate, master, candidate)
         .then((done) => {
-          if (done) this.ctx.log.info("fenced a host", { aggregate: aggregate.id, host: name, how: done });
+          if (done) ctx.log.info("fenced a host", { aggregate: aggregate.id, host: name, how: done });
         })
         .catch((err: unknown) => {
           if (this.stop.signal.aborted) return;
           const message = err instanceof Error ? err.message : String(err);
-          this.ctx.log.warn("fencing failed; retrying on the next pass", { aggregate: aggregate.id, host: name, error: message });
-          this.event(aggregate, "host.fencing-failed", name, `fencing ${name} failed (retried on the next pass): ${message}`);
+          ctx.log.warn("fencing failed; retrying on the next pass", { aggregate: aggregate.id, host: name, error: message });
+          this.event(ctx, aggregate, "host.fencing-failed", name, `fencing ${name} failed (retried on the next pass): ${message}`);
         })
         .finally(() => this.fencing.delete(name));
       this.fencing.set(name, task);
@@ -292,8 +295,8 @@ export class MasterFailureDetector implements HostReportListener {
   }
 
   /** A confirmed failure: start the recovery, or show the condition and wait for an operator. */
-  private async failed(seen: AggregateRecord, master: HostRecord, episode: Episode, probe: MasterProbe, members: MemberReport[]): Promise<void> {
-    const { store } = this.ctx;
+  private async failed(ctx: IntakeContext, seen: AggregateRecord, master: HostRecord, episode: Episode, probe: MasterProbe, members: MemberReport[]): Promise<void> {
+    const { store } = ctx;
     const aggregate = await store.aggregates.get(seen.id);
     if (!aggregate || aggregate.masterHost !== master.name) return;
     const evidence = `unreachable for ${((Date.now() - episode.since) / 1000).toFixed(1)} s; ${describeEvidence(probe, members)}`;
@@ -303,18 +306,18 @@ export class MasterFailureDetector implements HostReportListener {
     const waiting = isMasterFailureError(aggregate.lastError) || failedRecovery?.kind === "RECOVER_MASTER";
     if (!episode.confirmed) {
       episode.confirmed = true;
-      this.ctx.metrics.masterFailureConfirmed(auto && !waiting ? "automatic" : "operator");
+      ctx.metrics.masterFailureConfirmed(auto && !waiting ? "automatic" : "operator");
     }
     if (auto && !waiting) {
-      this.announce(episode, aggregate, "pool.master-failed", `pool master ${master.name} of aggregate ${aggregate.id} failed (${evidence}); starting the automatic recovery`);
+      this.announce(ctx, episode, aggregate, "pool.master-failed", `pool master ${master.name} of aggregate ${aggregate.id} failed (${evidence}); starting the automatic recovery`);
       try {
-        const { id } = await recoverMaster(this.ctx, aggregate.id, undefined, { master: master.name, evidence });
+        const { id } = await recoverMaster(ctx, aggregate.id, undefined, { master: master.name, evidence });
         this.episodes.delete(aggregate.id);
-        this.ctx.log.info("master recovery started", { aggregate: aggregate.id, master: master.name, operation: id });
+        ctx.log.info("master recovery started", { aggregate: aggregate.id, master: master.name, operation: id });
       } catch (err) {
         const message = err instanceof Error ? err.message : String(err);
-        this.ctx.log.warn("could not start the master recovery", { aggregate: aggregate.id, error: message });
-        this.announce(episode, aggregate, "pool.master-recovery-refused", `pool master ${master.name} of aggregate ${aggregate.id} failed, but the recovery could not start: ${message}`);
+        ctx.log.warn("could not start the master recovery", { aggregate: aggregate.id, error: message });
+        this.announce(ctx, episode, aggregate, "pool.master-recovery-refused", `pool master ${master.name} of aggregate ${aggregate.id} failed, but the recovery could not start: ${message}`);
       }
       return;
     }

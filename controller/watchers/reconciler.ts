@@ -4,10 +4,14 @@
  * operation runs on the aggregate it corrects a member's enabled flag in XenServer to the
  * record's (enabled-drift.ts) and repoints a member that follows another master at the recorded
  * one (stale-followers.ts), and makes a host in no aggregate that runs a pool with hosts that
- * left it standalone again (strays.ts). It never ejects or joins a host.
+ * left it standalone again (strays.ts). It never ejects or joins a host. It acts on an aggregate
+ * only under its lease (on the replica that holds or takes it), and on hosts in no aggregate, or
+ * silent ones, under the fleet lease: one replica acts on each.
  */
 import { PeriodicPass, slicesOfAggregatesWithHosts } from "./periodic-pass.js";
 import type { ControllerContext } from "../context.js";
+import { underLease } from "../leases/leased-context.js";
+import { fleetLeaseId } from "../leases/lease-ids.js";
 import { silent } from "../model/lifecycle.js";
 import { nowIso, type AggregateRecord, type HostRecord } from "../model/records.js";
 import { memberOf, readPool } from "../pool/pool-view.js";
@@ -76,38 +80,44 @@ export class Reconciler {
   }
 
   private async pass(): Promise<void> {
-    const { store } = this.ctx;
-    await this.markSilentHosts();
-    for await (const slice of slicesOfAggregatesWithHosts(store.aggregates)) {
+    await underLease(this.ctx, fleetLeaseId, (ctx) => this.markSilentHosts(ctx));
+    for await (const slice of slicesOfAggregatesWithHosts(this.ctx.store.aggregates)) {
       for (const aggregate of slice) {
         if (this.stop.signal.aborted) return;
         if (aggregate.poolState !== "ACTIVE" || aggregate.members.length === 0) continue;
-        let found: Inspection;
-        try {
-          found = await driftOf(this.ctx, aggregate, this.stop.signal);
-        } catch (err) {
-          if (this.stop.signal.aborted) return; // shutting down: not drift
-          found = { drift: [`cannot read the pool: ${err instanceof Error ? err.message : String(err)}`], enabled: [], followers: [] };
-        }
-        const current = await store.aggregates.get(aggregate.id);
-        if (!current || current.poolState !== "ACTIVE") continue; // an operation started meanwhile
-        if (found.masterMoved && current.masterHost === aggregate.masterHost) await this.adoptMaster(current, found.masterMoved);
-        const drift = [...found.drift, ...(await this.repoint(current, found.followers)), ...(await this.correct(current, found.enabled))];
-        if (this.stop.signal.aborted) return;
-        const changed = JSON.stringify(drift) !== JSON.stringify(current.drift);
-        await store.transaction(async () => {
-          await store.aggregates.updatePool(aggregate.id, { drift, checkedAt: nowIso() }, current.updatedAt);
-          if (changed) {
-            await store.events.append({
-              kind: drift.length ? "pool.drift" : "pool.drift-resolved",
-              aggregateId: aggregate.id,
-              message: drift.length ? `aggregate ${aggregate.id} drifted from its pool: ${drift.join("; ")}` : `aggregate ${aggregate.id} matches its pool again`,
-            });
-          }
-        });
+        await underLease(this.ctx, aggregate.id, (ctx) => this.reconcile(ctx, aggregate));
       }
     }
-    await makeStraysStandalone(this.ctx, this.strays, this.stop.signal);
+    if (this.stop.signal.aborted) return;
+    await underLease(this.ctx, fleetLeaseId, (ctx) => makeStraysStandalone(ctx, this.strays, this.stop.signal));
+  }
+
+  /** Compares one aggregate with its pool and corrects what it may (ctx: under the aggregate's lease). */
+  private async reconcile(ctx: ControllerContext, aggregate: AggregateRecord): Promise<void> {
+    const { store } = ctx;
+    let found: Inspection;
+    try {
+      found = await driftOf(ctx, aggregate, this.stop.signal);
+    } catch (err) {
+      if (this.stop.signal.aborted) return; // shutting down: not drift
+      found = { drift: [`cannot read the pool: ${err instanceof Error ? err.message : String(err)}`], enabled: [], followers: [] };
+    }
+    const current = await store.aggregates.get(aggregate.id);
+    if (!current || current.poolState !== "ACTIVE") return; // an operation started meanwhile
+    if (found.masterMoved && current.masterHost === aggregate.masterHost) await this.adoptMaster(ctx, current, found.masterMoved);
+    const drift = [...found.drift, ...(await this.repoint(ctx, current, found.followers)), ...(await this.correct(ctx, current, found.enabled))];
+    if (this.stop.signal.aborted) return;
+    const changed = JSON.stringify(drift) !== JSON.stringify(current.drift);
+    await store.transaction(async () => {
+      await store.aggregates.updatePool(aggregate.id, { drift, checkedAt: nowIso() }, current.updatedAt);
+      if (changed) {
+        await store.events.append({
+          kind: drift.length ? "pool.drift" : "pool.drift-resolved",
+          aggregateId: aggregate.id,
+          message: drift.length ? `aggregate ${aggregate.id} drifted from its pool: ${drift.join("; ")}` : `aggregate ${aggregate.id} matches its pool again`,
+        });
+      }
+    });
   }
 
   /**
@@ -115,8 +125,8 @@ export class Reconciler {
    * XenServer's fact, so the record follows it — e.g. a hand-over whose pool.designate_new_master
    * answered an error after the pool had taken the new master.
    */
-  private async adoptMaster(aggregate: AggregateRecord, master: HostRecord): Promise<void> {
-    const { store } = this.ctx;
+  private async adoptMaster(ctx: ControllerContext, aggregate: AggregateRecord, master: HostRecord): Promise<void> {
+    const { store } = ctx;
     await store.transaction(async () => {
       await store.aggregates.updatePool(aggregate.id, { masterHost: master.name }, nowIso());
       await store.events.append({
@@ -129,33 +139,33 @@ export class Reconciler {
   }
 
   /** Repoints members that follow another master (still members of this aggregate); returns what is left as drift. */
-  private async repoint(aggregate: AggregateRecord, followers: StaleFollower[]): Promise<string[]> {
+  private async repoint(ctx: ControllerContext, aggregate: AggregateRecord, followers: StaleFollower[]): Promise<string[]> {
     const left: string[] = [];
     for (const f of followers) {
-      const now = await this.ctx.store.hosts.get(f.host.name);
+      const now = await ctx.store.hosts.get(f.host.name);
       if (!now || now.aggregateId !== aggregate.id || now.membership !== "MEMBER" || this.stop.signal.aborted) continue;
-      const failed = await repointFollower(this.ctx, aggregate, f, this.stop.signal);
+      const failed = await repointFollower(ctx, aggregate, f, this.stop.signal);
       if (failed) left.push(failed);
     }
     return left;
   }
 
   /** Corrects enabled flags whose host record has not changed since the comparison; returns what is left as drift. */
-  private async correct(aggregate: AggregateRecord, drifts: EnabledDrift[]): Promise<string[]> {
+  private async correct(ctx: ControllerContext, aggregate: AggregateRecord, drifts: EnabledDrift[]): Promise<string[]> {
     const left: string[] = [];
     for (const d of drifts) {
-      const now = await this.ctx.store.hosts.get(d.host.name);
+      const now = await ctx.store.hosts.get(d.host.name);
       const unchanged = now && now.aggregateId === aggregate.id && now.membership === d.host.membership && now.enabled === d.host.enabled && now.maintenance === d.host.maintenance;
       if (!unchanged || this.stop.signal.aborted) continue;
-      const failed = await correctEnabledDrift(this.ctx, aggregate, d, this.stop.signal);
+      const failed = await correctEnabledDrift(ctx, aggregate, d, this.stop.signal);
       if (failed) left.push(failed);
     }
     return left;
   }
 
-  /** Hosts silent for three heartbeat intervals become UNREACHABLE. */
-  private async markSilentHosts(): Promise<void> {
-    const { store } = this.ctx;
+  /** Hosts silent for three heartbeat intervals become UNREACHABLE (ctx: under the fleet lease). */
+  private async markSilentHosts(ctx: ControllerContext): Promise<void> {
+    const { store } = ctx;
     const cutoff = new Date(Date.now() - 3 * this.settings.heartbeatIntervalMs).toISOString();
     for (const name of await store.hosts.silentSince(cutoff)) {
       await store.transaction(async () => {

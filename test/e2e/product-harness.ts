@@ -34,6 +34,8 @@ export interface ProductOptions {
   controllerProcess?: boolean;
   /** Environment for the controller process (e.g. AGGREGATES_TEST_CRASH). */
   controllerEnv?: Record<string, string>;
+  /** More flags of the controller process (e.g. --lease-ttl). */
+  controllerArgs?: string[];
   /** Serve /metrics: the in-process controller on an HTTP port, every agent on a metrics listener. */
   metrics?: boolean;
   /** Heartbeat interval of the in-process controller and the agents (default 200 ms). */
@@ -49,6 +51,10 @@ export interface ProductOptions {
    * in a temp dir, or a PostgreSQL database with AGGREGATES_TEST_DB=postgres.
    */
   db?: string;
+  /** Replica id of the in-process controller (default HOSTNAME:PORT). */
+  replicaId?: string;
+  /** Lease TTL of the in-process controllers (default 10 s). */
+  leaseTtlMs?: number;
 }
 
 /** Admin clients of the controller (the same bundle aggctl uses). */
@@ -69,11 +75,11 @@ export class ControllerProcess {
   ) {}
 
   /** Starts it (on the previous port when restarted) and resolves once it serves. */
-  async start(extraEnv: Record<string, string> = {}): Promise<void> {
+  async start(extraEnv: Record<string, string> = {}, extraArgs: string[] = []): Promise<void> {
     const listen = this.endpoint || "127.0.0.1:0";
     const child = spawn(
       join(root, "bin/aggregates-controller"),
-      ["--listen", listen, "--http-listen", "off", "--db", this.dbPath, "--reconcile-interval", "0", "--step-timeout", "30", "--heartbeat-interval", "0.2", ...this.args],
+      ["--listen", listen, "--http-listen", "off", "--db", this.dbPath, "--reconcile-interval", "0", "--step-timeout", "30", "--heartbeat-interval", "0.2", ...this.args, ...extraArgs],
       { env: { ...process.env, ...this.env, ...extraEnv }, stdio: ["ignore", "pipe", "pipe"] },
     );
     this.child = child;
@@ -130,6 +136,8 @@ export interface Product {
   addHost(aggregateId: bigint, host: string): Promise<Operation>;
   /** Waits for a condition on the controller, polling. */
   waitFor<T>(probe: () => Promise<T | undefined | false>, timeoutMs?: number, what?: string): Promise<T>;
+  /** Starts another in-process controller on the same database (a replica; the agents report to the first), closed with the product. */
+  startReplica(replicaId: string): Promise<Controller>;
   close(): Promise<void>;
 }
 
@@ -159,7 +167,7 @@ export async function startProduct(options: ProductOptions): Promise<Product> {
   });
   let controller: Controller | undefined;
   let controllerProcess: ControllerProcess | undefined;
-  let endpoint: string;
+  let endpoint = "";
   const db = options.db ?? (await testDatabaseFromEnv()) ?? join(dir, "controller.db");
   if (options.controllerProcess) {
     controllerProcess = new ControllerProcess(db, {
@@ -167,13 +175,14 @@ export async function startProduct(options: ProductOptions): Promise<Product> {
       AGGREGATES_AGENT_TOKEN: agentToken,
       AGGREGATES_LOG_LEVEL: "warn",
       ...options.controllerEnv,
-    });
+    }, options.controllerArgs);
     await controllerProcess.start();
     endpoint = controllerProcess.endpoint;
-  } else {
-    controller = await startController({
+  }
+  const inProcess = (replicaId: string | undefined, metrics: boolean) =>
+    startController({
       grpcListen: "127.0.0.1:0",
-      httpListen: options.metrics ? "127.0.0.1:0" : undefined,
+      httpListen: metrics ? "127.0.0.1:0" : undefined,
       dbPath: db,
       tokens: new TokenRegistry().add(adminToken, "admin").add(agentToken, "agent").add(metricsToken, "metrics"),
       agentCredentials: { token: agentToken },
@@ -183,9 +192,14 @@ export async function startProduct(options: ProductOptions): Promise<Product> {
       retryDelayMs: 50,
       reconcileIntervalMs: 0,
       log: silentLogger,
+      replicaId,
+      leaseTtlMs: options.leaseTtlMs,
     });
+  if (!controllerProcess) {
+    controller = await inProcess(options.replicaId, options.metrics === true);
     endpoint = formatHostPort(controller.grpcAddress);
   }
+  const replicas: Controller[] = [];
   const agents: Agent[] = [];
   for (const host of sim.hosts) {
     agents.push(
@@ -231,6 +245,11 @@ export async function startProduct(options: ProductOptions): Promise<Product> {
     },
     waitOperation,
     waitFor,
+    async startReplica(replicaId) {
+      const replica = await inProcess(replicaId, false);
+      replicas.push(replica);
+      return replica;
+    },
     async waitRegistered(names, timeoutMs = 20_000) {
       await waitFor(async () => {
         const { hosts } = await api.hosts.listHosts({ pageSize: 1000 });
@@ -245,6 +264,7 @@ export async function startProduct(options: ProductOptions): Promise<Product> {
     },
     async close() {
       await Promise.allSettled(agents.map((a) => a.close()));
+      await Promise.allSettled(replicas.map((r) => r.close(1000)));
       await controller?.close(1000);
       await controllerProcess?.kill("SIGKILL");
       await sim.close();
