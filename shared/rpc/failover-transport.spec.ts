@@ -66,6 +66,13 @@ describe("createFailoverTransport", () => {
     expect(w.calls).toEqual(["a"]);
   });
 
+  it("does not send a timed-out call again, but sends the next call to the next endpoint", async () => {
+    const w = world({ a: () => new ConnectError("the operation timed out", Code.DeadlineExceeded), b: "up" });
+    await expect(w.call()).rejects.toThrow("the operation timed out");
+    expect(await w.call()).toBe("b");
+    expect(w.calls).toEqual(["a", "b"]);
+  });
+
   it("fails UNAVAILABLE naming every endpoint and why when none answers", async () => {
     const w = world({ a: refused, b: reset });
     const err = await w.call().then(

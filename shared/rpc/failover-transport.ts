@@ -2,7 +2,9 @@
  * A transport over several endpoints of one service (controller replicas): calls go to the one that
  * last answered; a call that fails before any server answered it (connection refused, reset or
  * unreachable) is sent to the next endpoint, each tried once, and the one that answers is kept. When
- * none answers, the call fails UNAVAILABLE naming every endpoint and why. A reset can come after the
+ * none answers, the call fails UNAVAILABLE naming every endpoint and why. A call that timed out with
+ * no answer (a frozen or overloaded server accepts connections but says nothing) is not sent again,
+ * but the next call goes to the next endpoint. A reset can come after the
  * request was sent, so a call moved then may have reached the server that died: agents' calls are
  * idempotent; an operator's repeated intake meets the state the first one left (e.g. the operation
  * already queued) and is judged against it.
@@ -30,6 +32,9 @@ export function isConnectionFailure(err: unknown): boolean {
   return err.code === Code.Unavailable || causeCodes(err).some((c) => connectionCodes.has(c));
 }
 
+/** True when a call ran out of time with no answer from the server. */
+const isSilentTimeout = (err: unknown): boolean => err instanceof ConnectError && err.code === Code.DeadlineExceeded && !answeredByPeer(err);
+
 /** A transport that moves between `endpoints` (at least one) as described above; `transportTo` makes each endpoint's transport. */
 export function createFailoverTransport(endpoints: readonly string[], transportTo: (endpoint: string) => Transport): Transport {
   if (endpoints.length === 0) throw new Error("no endpoint");
@@ -56,7 +61,7 @@ export function createFailoverTransport(endpoints: readonly string[], transportT
         return result;
       } catch (err) {
         if (signal?.aborted || !isConnectionFailure(err)) {
-          current = index;
+          current = isSilentTimeout(err) && !signal?.aborted ? (index + 1) % endpoints.length : index;
           throw err;
         }
         last = err;
