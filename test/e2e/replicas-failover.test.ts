@@ -22,7 +22,7 @@ describeOnPostgres("replicas: the replica running an operation is SIGKILLed at e
   let aggregateId: bigint;
   const api = (): ApiClients => c.api();
   beforeAll(async () => {
-    c = await ReplicaCluster.start({ hosts: 3, baseAddress: "127.0.21.10", timeScale: 0.005, leaseTtlSeconds: 2, heartbeatSeconds: 1 });
+    c = await ReplicaCluster.start({ hosts: 3, baseAddress: "127.0.21.10", timeScale: 0.005, leaseTtlSeconds: 2, heartbeatSeconds: 2 });
     aggregateId = (await api().aggregates.createAggregate({ name: "ha-pool" })).id;
     for (const host of ["xs1", "xs2"]) expect((await finish((await api().aggregates.addHost({ aggregateId, host })).id)).state).toBe(OperationState.SUCCEEDED);
   }, 90_000);

@@ -26,7 +26,7 @@ interface AcceptedChange {
 describeOnPostgres("replicas: racing, a paused leader, a PostgreSQL restart", () => {
   let c: ReplicaCluster;
   beforeAll(async () => {
-    c = await ReplicaCluster.start({ hosts: 6, baseAddress: "127.0.22.10", timeScale: 0.005, leaseTtlSeconds: 2, heartbeatSeconds: 1 });
+    c = await ReplicaCluster.start({ hosts: 6, baseAddress: "127.0.22.10", timeScale: 0.005, leaseTtlSeconds: 2, heartbeatSeconds: 2 });
   }, 60_000);
   afterAll(async () => c?.close());
 
