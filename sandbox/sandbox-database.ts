@@ -16,15 +16,18 @@ export interface SandboxDatabase {
   close(): Promise<void>;
 }
 
-/** Picks (and for replicas without --db, starts) the database of `replicas` controllers; throws when replicas cannot have PostgreSQL. */
-export async function sandboxDatabase(stateDir: string, replicas: number, db: string | undefined): Promise<SandboxDatabase> {
+/**
+ * Picks (and for replicas without --db, starts) the database of `replicas` controllers; throws when
+ * replicas cannot have PostgreSQL (`findBinDir`: where initdb/pg_ctl are, undefined when not installed).
+ */
+export async function sandboxDatabase(stateDir: string, replicas: number, db: string | undefined, findBinDir: () => string | undefined = findPostgresBinDir): Promise<SandboxDatabase> {
   const none = async () => {};
   if (db !== undefined) {
     if (replicas > 1 && !isPostgresUrl(db)) throw new Error(`--replicas ${replicas} needs PostgreSQL: --db must be a postgres:// URL, got "${db}"`);
     return { location: db, close: none };
   }
   if (replicas === 1) return { location: join(stateDir, "controller.db"), close: none };
-  if (!findPostgresBinDir()) throw new Error(`--replicas ${replicas} needs PostgreSQL: give --db postgres://USER@HOST:PORT/DB, or install it for a cluster in the state directory (${postgresMissingReason})`);
+  if (!findBinDir()) throw new Error(`--replicas ${replicas} needs PostgreSQL: give --db postgres://USER@HOST:PORT/DB, or install it for a cluster in the state directory: ${postgresMissingReason}`);
   // As root the cluster belongs to the postgres user, who must be able to pass through the state directory.
   if (process.getuid?.() === 0) chmodSync(stateDir, 0o711);
   const cluster = await startPostgresCluster({ dir: join(stateDir, "postgres"), removeOnStop: false });

@@ -11,6 +11,7 @@ import { afterAll, expect, it } from "vitest";
 import { connect } from "../../cli/api-clients.js";
 import { aggctlWith } from "../cli/aggctl-process.js";
 import { describeOnPostgres } from "../support/postgres.js";
+import { sandboxDatabase } from "../../sandbox/sandbox-database.js";
 import { SandboxProcess } from "./interruption-harness.js";
 
 const root = new URL("../..", import.meta.url).pathname;
@@ -63,4 +64,10 @@ it("--replicas with a SQLite --db is a usage error naming PostgreSQL", () => {
   expect(result.status).toBe(2);
   expect(result.stderr).toContain('sandbox: --replicas 2 needs PostgreSQL: --db must be a postgres:// URL, got "x.db"');
   expect(result.stderr).toContain("usage: npm start");
+});
+
+it("--replicas without --db where PostgreSQL is not installed is refused, naming what to install", async () => {
+  await expect(sandboxDatabase(join(stateDir, "no-pg"), 3, undefined, () => undefined)).rejects.toThrow(
+    "--replicas 3 needs PostgreSQL: give --db postgres://USER@HOST:PORT/DB, or install it for a cluster in the state directory: initdb/pg_ctl not found on PATH or under /usr/lib/postgresql/*/bin (install Debian's package postgresql)",
+  );
 });
