@@ -3,6 +3,7 @@ import { readFileSync } from "node:fs";
 import type { ParseArgsConfig } from "node:util";
 import { parseHostPort } from "../shared/address.js";
 import { parseArgsWithConfig } from "../shared/config-file.js";
+import { parseHostPortList } from "../shared/rpc/endpoint-list.js";
 import { loadClientTls, loadServerTls } from "../shared/tls.js";
 import type { AgentOptions } from "./index.js";
 import { parseHookFlags } from "./service/run-hook.js";
@@ -11,7 +12,7 @@ import { parseXapiUrl } from "./xapi/endpoint.js";
 /** Usage text. */
 export const usage = `usage: aggregates-agent [--config FILE] --listen HOST:PORT --host-name NAME --xapi-url URL
        [--xapi-username root] (--xapi-password-file F | env XAPI_PASSWORD)
-       --controller HOST:PORT (--token-file F | env AGGREGATES_AGENT_TOKEN)
+       --controller HOST:PORT[,HOST:PORT…] (--token-file F | env AGGREGATES_AGENT_TOKEN)
        [--controller-token-file F | env AGGREGATES_CONTROLLER_TOKEN]
        [--advertise-endpoint HOST:PORT] [--availability-zone AZ] [--heartbeat-interval SECONDS]
        [--poll-interval SECONDS] [--call-timeout SECONDS]
@@ -26,7 +27,8 @@ export const usage = `usage: aggregates-agent [--config FILE] --listen HOST:PORT
   --host-name           name of this host in the controller (^[a-zA-Z0-9-._]{1,255}$)
   --xapi-url            this host's XAPI, e.g. https://10.0.0.5/
   --xapi-password-file  file holding the XAPI password (or env XAPI_PASSWORD)
-  --controller          controller gRPC address
+  --controller          controller gRPC address; with replicas, a comma-separated list of them: the
+                        agent uses one that answers and moves to the next when it cannot be reached
   --token-file          file holding the agent token (or env AGGREGATES_AGENT_TOKEN); callers of this
                         agent must present it too, unless --controller-token-file is given
   --controller-token-file  file holding the controller's own token (or env AGGREGATES_CONTROLLER_TOKEN):
@@ -122,7 +124,11 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv): CliReq
     }
   };
   checkAddress(listen, "--listen");
-  checkAddress(controller, "--controller");
+  try {
+    parseHostPortList(controller, "--controller");
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
   if (values["advertise-endpoint"]) checkAddress(values["advertise-endpoint"], "--advertise-endpoint");
   if (values["metrics-listen"] !== undefined) checkAddress(values["metrics-listen"], "--metrics-listen");
   const hostName = required(values["host-name"], "--host-name");

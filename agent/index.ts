@@ -6,11 +6,12 @@
 import { hostname } from "node:os";
 import { AgentRegistryService } from "../gen/hostaggregates/v1/agent_registry_pb.js";
 import { PoolAgentService } from "../gen/hostaggregates/agent/v1/pool_agent_pb.js";
-import { formatHostPort, parseHostPort, type HostPort } from "../shared/address.js";
+import { formatHostPort, type HostPort } from "../shared/address.js";
 import { TokenRegistry, tokenAuthenticator } from "../shared/auth.js";
 import { createLogger, type Logger } from "../shared/logging.js";
 import { startMetricsServer, type MetricsServer } from "../shared/metrics/http.js";
 import { createRpcClient } from "../shared/rpc/client.js";
+import { parseHostPortList } from "../shared/rpc/endpoint-list.js";
 import { startRpcServer } from "../shared/rpc/server.js";
 import { registerService } from "../shared/rpc/service-registration.js";
 import type { ClientTls, ServerTls } from "../shared/tls.js";
@@ -46,7 +47,7 @@ export interface AgentOptions {
   xapiUrl: string;
   xapiUsername: string;
   xapiPassword: string;
-  /** Controller gRPC endpoint "HOST:PORT". */
+  /** Controller gRPC endpoint "HOST:PORT", or a comma-separated list of replicas' (the agent moves to the next one that answers). */
   controller: string;
   /** Agent token: sent to the controller, and (unless controllerToken is set) required from callers of this agent. */
   token: string;
@@ -103,7 +104,7 @@ const hostNamePattern = /^[a-zA-Z0-9-._]{1,255}$/;
 export async function startAgent(options: AgentOptions): Promise<Agent> {
   if (!hostNamePattern.test(options.hostName)) throw new Error(`host name must match ${hostNamePattern.source}`);
   if (options.token.trim() === "") throw new Error("agent token is empty");
-  parseHostPort(options.controller, "controller");
+  parseHostPortList(options.controller, "controller");
   const credentials = new XapiCredentials(options.xapiUsername, options.xapiPassword);
   const baseLog = options.log ?? createLogger("agent");
   const log = scrubbingLogger(baseLog, (text) => credentials.scrub(text)).child({ host: options.hostName });

@@ -6,12 +6,14 @@ import type { ApiClients } from "./api-clients.js";
 import { commandCatalog, commandGroups } from "./catalog.js";
 import type { CommandHandler, CommandIo, CommandSpec } from "./command.js";
 import { describeUsageError, UsageError } from "./usage-error.js";
+import { parseEndpointList } from "../shared/rpc/endpoint-list.js";
 
 const commands: readonly CommandSpec[] = commandCatalog;
 
-const globalUsage = `usage: aggctl [--endpoint HOST:PORT] [--token TOKEN] [--json] [--ca F --cert F --key F] COMMAND [ARGS]
+const globalUsage = `usage: aggctl [--endpoint HOST:PORT[,HOST:PORT…]] [--token TOKEN] [--json] [--ca F --cert F --key F] COMMAND [ARGS]
 
 Environment: AGGREGATES_ENDPOINT (default 127.0.0.1:50051), AGGREGATES_TOKEN (an admin token).
+A comma-separated list names controller replicas: aggctl calls the first that answers.
 
 Commands:
 ${commands.map((c) => `  ${c.usage}\n      ${c.summary}`).join("\n")}`;
@@ -41,6 +43,11 @@ let endpoint = process.env.AGGREGATES_ENDPOINT ?? "127.0.0.1:50051";
 async function main(argv: string[]): Promise<number> {
   const { global, rest } = splitArgs(argv);
   if (typeof global.endpoint === "string") endpoint = global.endpoint;
+  try {
+    parseEndpointList(endpoint, global.endpoint === undefined ? "AGGREGATES_ENDPOINT" : "--endpoint");
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
   const [name, ...args] = rest;
   if (!name || name === "help" || (global.help && !name)) {
     console.log(globalUsage);

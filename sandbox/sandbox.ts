@@ -1,6 +1,7 @@
 /**
  * The whole product on one machine: the fake XAPI simulator, one agent per simulated host,
- * and the controller, with their state kept in one directory so a restart keeps everything.
+ * and the controller (or several replicas of it on one PostgreSQL database), with their state kept
+ * in one directory so a restart keeps everything.
  */
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -14,6 +15,7 @@ import { startController, type Controller } from "../controller/server.js";
 import { startSimulator, type Simulator } from "../simulator/index.js";
 import { acquirePidLock } from "../shared/pid-lock.js";
 import { onSavedPort, simulatorControlPortFile } from "./saved-port.js";
+import { sandboxDatabase, type SandboxDatabase } from "./sandbox-database.js";
 
 /** Options of the sandbox. */
 export interface SandboxOptions {
@@ -21,8 +23,12 @@ export interface SandboxOptions {
   hosts: number;
   /** Running VMs per host on first start (default 2). */
   vmsPerHost: number;
-  /** Controller gRPC port (default 50051); Connect/JSON and REST listen on port + 1. */
+  /** Controller gRPC port (default 50051); Connect/JSON and REST listen on port + 1; replica i (from 0) on port + 2i and + 2i + 1. */
   port: number;
+  /** Controller replicas on one PostgreSQL database (default 1). */
+  replicas?: number;
+  /** A postgres:// URL; without it the controller uses SQLite, and replicas a cluster of their own in the state directory. */
+  db?: string;
   /** Where the database, the simulator state and the tokens live. */
   stateDir: string;
   /** Simulator clock: real duration = nominal × timeScale (default 0.1: a join takes ~3 s). */
@@ -36,7 +42,10 @@ export interface SandboxOptions {
 
 /** What sandbox.json tells clients. */
 export interface SandboxInfo {
+  /** The first controller's gRPC endpoint. */
   controller: string;
+  /** Every controller replica's gRPC endpoint, the first one first. */
+  controllers: string[];
   http: string;
   /** The web console (same origin as Connect/JSON). */
   console: string;
@@ -49,7 +58,10 @@ export interface SandboxInfo {
 /** A running sandbox. */
 export interface Sandbox {
   info: SandboxInfo;
+  /** The first controller. */
   controller: Controller;
+  /** Every controller replica. */
+  controllers: Controller[];
   simulator: Simulator;
   agents: Agent[];
   close(): Promise<void>;
@@ -104,27 +116,36 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       }
     });
   }
-  const started: { controller?: Controller; agents: Agent[] } = { agents: [] };
+  const started: { database?: SandboxDatabase; controllers: Controller[]; agents: Agent[] } = { controllers: [], agents: [] };
   const close = async () => {
     await Promise.allSettled(started.agents.map((a) => a.close()));
-    await started.controller?.close();
+    await Promise.allSettled(started.controllers.map((c) => c.close()));
+    await started.database?.close();
     await simulator.close();
     releaseStateDir();
   };
   try {
+    const replicas = options.replicas ?? 1;
+    const database = (started.database = await sandboxDatabase(options.stateDir, replicas, options.db));
     const tokens = new TokenRegistry().add(adminToken, "admin").add(agentToken, "agent");
-    const controller = await startController({
-      grpcListen: `127.0.0.1:${options.port}`,
-      httpListen: `127.0.0.1:${options.port === 0 ? 0 : options.port + 1}`,
-      dbPath: join(options.stateDir, "controller.db"),
-      tokens,
-      agentCredentials: { token: controllerToken },
-      heartbeatIntervalMs: 5000,
-      reconcileIntervalMs: 30_000,
-      log: log.child({ component: "controller" }),
-    });
-    started.controller = controller;
-    const controllerEndpoint = formatHostPort(controller.grpcAddress);
+    const portOf = (i: number, offset: number) => (options.port === 0 ? 0 : options.port + 2 * i + offset);
+    for (let i = 0; i < replicas; i++) {
+      started.controllers.push(
+        await startController({
+          grpcListen: `127.0.0.1:${portOf(i, 0)}`,
+          httpListen: `127.0.0.1:${portOf(i, 1)}`,
+          dbPath: database.location,
+          tokens,
+          agentCredentials: { token: controllerToken },
+          heartbeatIntervalMs: 5000,
+          reconcileIntervalMs: 30_000,
+          ...(replicas > 1 ? { replicaId: `replica-${i + 1}` } : {}),
+          log: log.child({ component: "controller", ...(replicas > 1 ? { replica: `replica-${i + 1}` } : {}) }),
+        }),
+      );
+    }
+    const controller = started.controllers[0]!;
+    const controllerEndpoints = started.controllers.map((c) => formatHostPort(c.grpcAddress));
     for (const host of simulator.hosts) {
       started.agents.push(
         await startAgent({
@@ -133,7 +154,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
           xapiUrl: host.url,
           xapiUsername: username,
           xapiPassword,
-          controller: controllerEndpoint,
+          controller: controllerEndpoints.join(","),
           token: agentToken,
           controllerToken,
           heartbeatIntervalMs: 5000,
@@ -156,7 +177,8 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       await new Promise((r) => setTimeout(r, 100)); // poll interval
     }
     const info: SandboxInfo = {
-      controller: controllerEndpoint,
+      controller: controllerEndpoints[0]!,
+      controllers: controllerEndpoints,
       http: formatHostPort(controller.httpAddress!),
       console: `http://${formatHostPort(controller.httpAddress!)}/ui/`,
       adminToken,
@@ -165,7 +187,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       xapi: { username, password: xapiPassword },
     };
     writeFileSync(join(options.stateDir, "sandbox.json"), JSON.stringify(info, null, 2) + "\n", { mode: 0o600 });
-    return { info, controller, simulator, agents: started.agents, close };
+    return { info, controller, controllers: started.controllers, simulator, agents: started.agents, close };
   } catch (err) {
     await close();
     throw err;

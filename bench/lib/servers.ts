@@ -28,6 +28,8 @@ export interface ControllerProcess {
 export interface ControllerProcessOptions {
   /** Directory for the database (created). */
   dir: string;
+  /** The database instead (a postgres:// URL); default a SQLite file in dir. */
+  db?: string;
   /** Extra command-line flags. */
   args?: string[];
   /** Write a V8 CPU profile of the controller into this directory when it exits. */
@@ -41,7 +43,7 @@ export interface ControllerProcessOptions {
 /** Starts `bin/aggregates-controller` (gRPC only, reconciler off) and waits until it serves. */
 export async function startControllerProcess(options: ControllerProcessOptions): Promise<ControllerProcess> {
   mkdirSync(options.dir, { recursive: true });
-  const dbPath = join(options.dir, "controller.db");
+  const dbPath = options.db ?? join(options.dir, "controller.db");
   const { adminToken, agentToken } = options.tokens ?? { adminToken: randomBytes(24).toString("base64url"), agentToken: randomBytes(24).toString("base64url") };
   const env: NodeJS.ProcessEnv = {
     ...process.env,

@@ -4,6 +4,7 @@ import { evacuationSection } from "./evacuation.js";
 import { fleetSection } from "./fleet.js";
 import { novaSection } from "./nova.js";
 import { readApiSection } from "./read-api.js";
+import { replicasSection } from "./replicas.js";
 import { rollingSection } from "./rolling.js";
 
-export const sections: BenchSection[] = [readApiSection, novaSection, evacuationSection, rollingSection, fleetSection];
+export const sections: BenchSection[] = [readApiSection, novaSection, evacuationSection, rollingSection, fleetSection, replicasSection];

@@ -3,10 +3,15 @@ import type { DescService } from "@bufbuild/protobuf";
 import { createClient, type Client, type Interceptor, type Transport } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import type { ClientTls } from "../tls.js";
+import { parseEndpointList } from "./endpoint-list.js";
+import { createFailoverTransport } from "./failover-transport.js";
 
 /** How to reach a server. */
 export interface RpcClientOptions {
-  /** "HOST:PORT", or a full http(s):// URL. */
+  /**
+   * "HOST:PORT", or a full http(s):// URL; or a comma-separated list of them (replicas of one
+   * service): calls then move to the next when one cannot be reached (failover-transport.ts).
+   */
   endpoint: string;
   /** Bearer token sent with every call. */
   token?: string;
@@ -16,10 +21,12 @@ export interface RpcClientOptions {
   defaultTimeoutMs?: number;
 }
 
-/** A transport to one server; share it between clients of several services. Extra interceptors run first. */
+/** A transport to the server (or servers, for a list); share it between clients of several services. Extra interceptors run first. */
 export function createRpcTransport(options: RpcClientOptions, extraInterceptors: Interceptor[] = []): Transport {
+  const endpoints = parseEndpointList(options.endpoint);
+  if (endpoints.length > 1) return createFailoverTransport(endpoints, (endpoint) => createRpcTransport({ ...options, endpoint }, extraInterceptors));
   const scheme = options.tls ? "https" : "http";
-  const baseUrl = /^https?:\/\//.test(options.endpoint) ? options.endpoint : `${scheme}://${options.endpoint}`;
+  const baseUrl = /^https?:\/\//.test(endpoints[0]!) ? endpoints[0]! : `${scheme}://${endpoints[0]!}`;
   const interceptors: Interceptor[] = [...extraInterceptors];
   if (options.token) {
     const header = `Bearer ${options.token}`;

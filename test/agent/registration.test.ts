@@ -102,6 +102,38 @@ describe("registration", () => {
   });
 });
 
+describe("a list of controllers (--controller A,B)", () => {
+  it("registers and heartbeats through the second when the first is down, and moves when its current one dies", async () => {
+    const down = `127.0.0.1:${await freePort()}`;
+    const first = await w.addAgent("xs3", { controller: `${down},${w.controller.grpcEndpoint}`, hostName: "xs3-listed" });
+    try {
+      await eventually("the agent to register through the second endpoint", () => first.agent.stats().registrations > 0);
+      const beats = first.agent.stats().heartbeats;
+      await eventually("heartbeats through the second endpoint", () => first.agent.stats().heartbeats > beats + 1);
+      // The first endpoint is tried once, then the live one is kept: no call failed.
+      expect(first.agent.stats().failures).toBe(0);
+      expect((await getHost("xs3-listed")).agentEndpoint).toBe(first.agent.endpoint);
+    } finally {
+      await first.agent.close();
+    }
+
+    const other = await startTestController({ heartbeatIntervalMs: 200 });
+    const moving = await w.addAgent("xs3", { controller: `${other.grpcEndpoint},${w.controller.grpcEndpoint}`, hostName: "xs3-moving" });
+    try {
+      await eventually("the agent to register with the first endpoint", async () => (await other.hosts.getHost({ name: "xs3-moving" }).catch(() => undefined))?.agentEndpoint);
+      await expectRpcError(getHost("xs3-moving"), Code.NotFound);
+      await other.close();
+      const host = await eventually("the agent to move to the other controller", () => getHost("xs3-moving").catch(() => undefined));
+      expect(host.agentEndpoint).toBe(moving.agent.endpoint);
+      const beats = moving.agent.stats().heartbeats;
+      await eventually("heartbeats there", () => moving.agent.stats().heartbeats > beats + 1);
+    } finally {
+      await moving.agent.close();
+      await other.close();
+    }
+  });
+});
+
 describe("a second agent under a live host's name", () => {
   // Heartbeats every 5 s: the liveness window (15 s) outlasts the whole test, so every takeover below
   // is decided by the registered endpoint answering or not, never by the window running out.

@@ -167,3 +167,29 @@ describe("UNAVAILABLE hints", () => {
     expect(r.stderr).not.toContain("is the controller running");
   });
 });
+
+describe("a list of endpoints (controller replicas)", () => {
+  it("uses a live endpoint when the first is down, for calls and for streams", async () => {
+    const listed = { AGGREGATES_ENDPOINT: `127.0.0.1:1,${h.grpcEndpoint}`, AGGREGATES_TOKEN: h.adminToken };
+    const r = await aggctlWith(listed, "--json", "aggregate-list");
+    expect(r.code, r.stderr).toBe(0);
+    expect((JSON.parse(r.stdout) as { name: string }[]).map((a) => a.name)).toEqual(expect.arrayContaining(["pool-a", "pool-b"]));
+    const flag = await aggctlWith({ AGGREGATES_TOKEN: h.adminToken }, "--endpoint", `127.0.0.1:1,${h.grpcEndpoint}`, "--json", "event-list", "--limit", "1");
+    expect(flag.code, flag.stderr).toBe(0);
+    expect(JSON.parse(flag.stdout)).toHaveLength(1);
+  });
+
+  it("names every endpoint when none answers", async () => {
+    const r = await aggctlWith({ AGGREGATES_ENDPOINT: "127.0.0.1:1,127.0.0.1:2", AGGREGATES_TOKEN: h.adminToken }, "aggregate-list");
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("ERROR (UNAVAILABLE): none of the endpoints 127.0.0.1:1,127.0.0.1:2 answered (127.0.0.1:1: ");
+    expect(r.stderr).toContain("; 127.0.0.1:2: ");
+    expect(r.stderr).toContain("check AGGREGATES_ENDPOINT / --endpoint (127.0.0.1:1,127.0.0.1:2)");
+  });
+
+  it("an empty item in the list is a usage error (exit 2)", async () => {
+    const r = await aggctlWith({ AGGREGATES_ENDPOINT: `${h.grpcEndpoint},,127.0.0.1:2`, AGGREGATES_TOKEN: h.adminToken }, "aggregate-list");
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("AGGREGATES_ENDPOINT: expected HOST:PORT or a comma-separated list of them");
+  });
+});
