@@ -44,9 +44,12 @@ describe("a member that was down during a hand-over", () => {
       const h = p.sim.control.host("xs3");
       return h.toolstack === "up" && h.role === "slave" && h.master === "xs2" && h.connected ? h : undefined;
     }, 30_000, "xs3 repointed at xs2");
-    const { events } = await p.api.events.listEvents({ aggregateId: id, pageSize: 1000 });
+    // The repointed event is written once the agent's call returned, which may be a moment after the simulator shows it.
+    const events = await p.waitFor(async () => {
+      const { events } = await p.api.events.listEvents({ aggregateId: id, pageSize: 1000 });
+      return events.some((e) => e.kind === "host.repointed" && e.host === "xs3") ? events : undefined;
+    }, 20_000, "the host.repointed event of xs3");
     expect(events.some((e) => e.kind === "host.repointing" && e.host === "xs3" && /xs1|127\.0\.9\.40/.test(e.message))).toBe(true);
-    expect(events.some((e) => e.kind === "host.repointed" && e.host === "xs3")).toBe(true);
     await p.waitFor(async () => {
       await p.controller!.reconciler.tick();
       const agg = await p.api.aggregates.getAggregate({ id });
