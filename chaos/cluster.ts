@@ -4,6 +4,7 @@
  * (so registered endpoints stay valid). A process that exits without being told to is recorded.
  */
 import { randomBytes } from "node:crypto";
+import { waitRegistered } from "./wait-registered.js";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -150,18 +151,8 @@ export class Cluster {
 
   /** Waits until the controller knows every host with its agent's current endpoint. */
   async waitRegistered(timeoutMs: number): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      try {
-        const { hosts } = await this.api.hosts.listHosts({ pageSize: 1000 });
-        const missing = this.hostNames.filter((n) => hosts.find((h) => h.name === n)?.agentEndpoint !== this.agents[n]!.endpoint);
-        if (missing.length === 0) return;
-        if (Date.now() > deadline) throw new Error(`agents not registered within ${timeoutMs} ms: ${missing.join(", ")}`);
-      } catch (err) {
-        if (Date.now() > deadline) throw err;
-      }
-      await new Promise((r) => setTimeout(r, 100)); // poll interval
-    }
+    const list = async () => (await this.api.hosts.listHosts({ pageSize: 1000 })).hosts;
+    await waitRegistered(list, (hosts) => this.hostNames.filter((n) => hosts.find((h) => h.name === n)?.agentEndpoint !== this.agents[n]!.endpoint), timeoutMs);
   }
 
   /** Stops everything and removes the state directory. */

@@ -7,6 +7,7 @@
  * acceptance tests and the failover benchmark.
  */
 import { randomBytes } from "node:crypto";
+import { waitRegistered } from "./wait-registered.js";
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -229,18 +230,8 @@ export class ReplicaCluster {
 
   /** Waits until the database knows every host. */
   async waitRegistered(timeoutMs: number): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      try {
-        const { hosts } = await this.api().hosts.listHosts({ pageSize: 1000 });
-        const missing = this.hostNames.filter((n) => !hosts.some((h) => h.name === n));
-        if (missing.length === 0) return;
-        if (Date.now() > deadline) throw new Error(`agents not registered within ${timeoutMs} ms: ${missing.join(", ")}`);
-      } catch (err) {
-        if (Date.now() > deadline) throw err;
-      }
-      await new Promise((r) => setTimeout(r, 100)); // poll interval
-    }
+    const list = async () => (await this.api().hosts.listHosts({ pageSize: 1000 })).hosts;
+    await waitRegistered(list, (hosts) => this.hostNames.filter((n) => !hosts.some((h) => h.name === n)), timeoutMs);
   }
 
   /** Stops everything (SIGCONT first: a stopped process cannot die) and removes the directory. */

@@ -58,6 +58,16 @@ describe("a member that was down during a hand-over", () => {
   }, 120_000);
 });
 
+/** Waits until xs3 follows xs2 again (no reconciler pass: the detector's fencing) and checks the repointing was recorded. */
+async function repointedAtXs2(p: Product, id: bigint): Promise<void> {
+  await p.waitFor(async () => {
+    const h = p.sim.control.host("xs3");
+    return h.toolstack === "up" && h.role === "slave" && h.master === "xs2" && h.connected ? h : undefined;
+  }, 30_000, "xs3 repointed at xs2");
+  const { events } = await p.api.events.listEvents({ aggregateId: id, pageSize: 1000 });
+  expect(events.some((e) => e.kind === "host.repointing" && e.host === "xs3")).toBe(true);
+}
+
 describe("a member that was down during a hand-over and ends in emergency mode", () => {
   let p: Product;
   let id: bigint;
@@ -77,12 +87,7 @@ describe("a member that was down during a hand-over and ends in emergency mode",
     // HOST_STILL_BOOTING: xs3 gave up on xs1 (a slave now) and sits in emergency mode.
     await p.sim.control.waitFor((s) => s.hosts.find((h) => h.name === "xs3" && h.toolstack === "up" && h.master === "xs1" && h.emergency), 20_000);
     // No reconciler pass: the detector (every heartbeat interval) repoints it.
-    await p.waitFor(async () => {
-      const h = p.sim.control.host("xs3");
-      return h.toolstack === "up" && h.role === "slave" && h.master === "xs2" && h.connected ? h : undefined;
-    }, 30_000, "xs3 repointed at xs2");
-    const { events } = await p.api.events.listEvents({ aggregateId: id, pageSize: 1000 });
-    expect(events.some((e) => e.kind === "host.repointing" && e.host === "xs3")).toBe(true);
+    await repointedAtXs2(p, id);
   }, 120_000);
 });
 
@@ -108,11 +113,6 @@ describe("a member that sits in emergency mode behind an agent that restarted me
       const facts = (await p.api.hosts.getHost({ name: "xs3" })).pool;
       return facts?.emergencyMode && facts.masterAddress === "" ? facts : undefined;
     }, 20_000, "xs3's new agent to report emergency mode with no known master");
-    await p.waitFor(async () => {
-      const h = p.sim.control.host("xs3");
-      return h.toolstack === "up" && h.role === "slave" && h.master === "xs2" && h.connected ? h : undefined;
-    }, 30_000, "xs3 repointed at xs2");
-    const { events } = await p.api.events.listEvents({ aggregateId: id, pageSize: 1000 });
-    expect(events.some((e) => e.kind === "host.repointing" && e.host === "xs3")).toBe(true);
+    await repointedAtXs2(p, id);
   }, 120_000);
 });
