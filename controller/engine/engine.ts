@@ -4,7 +4,8 @@
  * lost. Intake on any replica only records an operation and pokes the engine; every replica looks
  * for unfinished operations it does not run yet (at start, on each poke and every pollMs), takes the
  * aggregate's lease when it can, and runs them from their last journaled step — so a dead replica's
- * operations resume wherever its leases go. It changes pools only through the operation specs it is
+ * operations resume wherever its leases go, and a run cut off by a lost database resumes here once
+ * it answers. It changes pools only through the operation specs it is
  * given (operations/).
  */
 import type { ControllerContext, OperationScheduler } from "../context.js";
@@ -13,6 +14,7 @@ import { LeaseLost } from "../leases/leased-context.js";
 import { leaseIdOf } from "../leases/lease-ids.js";
 import { isRemedy } from "../model/lifecycle.js";
 import { isPaused, type OperationRecord } from "../model/records.js";
+import { isStoreLoss } from "./failures.js";
 import { OperationRunner, type RunnerSettings } from "./runner.js";
 import type { OperationSpecs } from "./step-spec.js";
 
@@ -118,6 +120,11 @@ export class Engine implements OperationScheduler {
         if (this.stopping.signal.aborted) return;
         if (err instanceof LeaseLost || held.signal.aborted) {
           this.ctx.log.warn("operation interrupted: the lease was lost", { operation: op.id, aggregate: held.lease.aggregateId });
+          return;
+        }
+        // A journal write whose COMMIT may or may not have landed: nothing is recorded on top of it; the next pass resumes from the journal.
+        if (isStoreLoss(err)) {
+          this.ctx.log.warn("operation interrupted: the database was lost; it resumes from its journal once the database answers", { operation: op.id, error: err instanceof Error ? err.message : String(err) });
           return;
         }
         this.ctx.log.error("operation runner failed", { operation: op.id, error: err instanceof Error ? err.stack : String(err) });

@@ -5,6 +5,7 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { codeName, xapiErrorOf } from "../../shared/errors.js";
 import type { OperationErrorRecord } from "../model/records.js";
+import { StoreUnavailable } from "../store/store-unavailable.js";
 
 /** The operation cannot go on, found before this step acted (the pool is as the step found it). */
 export class Refused extends Error {
@@ -38,8 +39,19 @@ export class Paused extends Error {}
 /** True for errors worth retrying until the step's deadline (agent or XAPI briefly unreachable, transient refusals). */
 export function isTransient(err: unknown): boolean {
   if (err instanceof RetryLater) return true;
+  // Not retried in the step: the run is interrupted and resumes from the journal (isStoreLoss).
+  if (err instanceof StoreUnavailable) return false;
   if (!(err instanceof ConnectError)) return false;
   return err.code === Code.Unavailable || err.code === Code.Aborted || (err.code === Code.DeadlineExceeded && !xapiErrorOf(err));
+}
+
+/**
+ * True when the database was lost (unreachable, or a COMMIT's outcome unknown): nothing can be
+ * recorded, so the run is interrupted as by a restart; the step stays RUNNING in the journal and
+ * runs again from there once the database answers.
+ */
+export function isStoreLoss(err: unknown): boolean {
+  return err instanceof StoreUnavailable;
 }
 
 /** True when what a failing step threw shows it did not change the pool (a refusal found first, or XenAPI refused the call). */

@@ -3,7 +3,9 @@
  * The runner alone decides how a step ends. A step counts as DONE only when it returned while its
  * run was never interrupted: if the controller began shutting down or lost the aggregate's lease at
  * any point of the step, the step stays RUNNING in the journal and resumes from there (after a
- * restart, or on whichever replica takes the lease) — whatever the step returned or threw. An
+ * restart, or on whichever replica takes the lease) — whatever the step returned or threw. So does
+ * a step that lost the database (isStoreLoss); a journal write that lost it throws out of run()
+ * and the engine treats it as an interruption too. An
  * operation runs under its aggregate's lease: every journal write is fenced by it, and so are the
  * steps' own writes and agent calls (leases/leased-context.ts). A cancellation ends the step CANCELLED and
  * the operation CANCELLED; a deadline ends it FAILED. Each step's end and each operation's end
@@ -16,7 +18,7 @@ import { leasedContext } from "../leases/leased-context.js";
 import { errorAfterFailure, refusalWhileError } from "../model/lifecycle.js";
 import { isTerminal, nowIso, type OperationErrorRecord, type OperationRecord, type OperationStateName } from "../model/records.js";
 import type { CrashHook } from "./crash-hook.js";
-import { Cancelled, isTransient, leftPoolAsItWas, operationError, Paused } from "./failures.js";
+import { Cancelled, isStoreLoss, isTransient, leftPoolAsItWas, operationError, Paused } from "./failures.js";
 import { specOf, stepSpecOf, type OperationSpec, type OperationSpecs, type StepContext, type StepResult } from "./step-spec.js";
 
 /** Settings of the runner. */
@@ -156,7 +158,7 @@ export class OperationRunner {
     } catch (err) {
       outcome = { ok: false, err };
     }
-    if (interruption.aborted) return { kind: "interrupted" };
+    if (interruption.aborted || (!outcome.ok && isStoreLoss(outcome.err))) return { kind: "interrupted" };
     if (!outcome.ok && outcome.err instanceof Cancelled) return { kind: "cancelled", message: outcome.err.message };
     if (!outcome.ok && outcome.err instanceof Paused) return { kind: "paused", message: outcome.err.message };
     if (timeout.aborted) {

@@ -6,6 +6,9 @@ import { migrations } from "./migrations.js";
 import { advisoryLocks, idleInTransactionMs } from "./postgres-database.js";
 import { openPostgresStore, type PostgresStore } from "./postgres-store.js";
 import { storeSuite } from "../../test/support/store-suite.js";
+import { cutOffCommit } from "../../test/support/commit-cutoff.js";
+import { Code } from "@connectrpc/connect";
+import { StoreUnavailable } from "./store-unavailable.js";
 
 const now = () => new Date().toISOString();
 
@@ -143,6 +146,27 @@ describeOnPostgres("PostgresStore", () => {
       expect((await store.hosts.get("h1"))!.lastHeartbeatAt).toBe("2030-01-01T00:00:00.000Z");
       expect((await store.aggregates.get(id))!.name).toBe("survivor-2");
       await store.probe();
+    });
+
+    it("a connection lost during COMMIT is StoreUnavailable (UNAVAILABLE) and the body is never run again; the next transaction runs", async () => {
+      const url = await cluster.createDatabase();
+      const store = await openPostgresStore(url);
+      opened.push(store);
+      const cut = await cutOffCommit(url, "events", "INSERT");
+      let runs = 0;
+      const write = store.transaction(async (t) => (runs++, t.events.append({ kind: "test.cut", message: "cut off" })));
+      const failure = await write.then(
+        () => undefined,
+        (err: unknown) => err,
+      );
+      await cut.done;
+      expect(failure).toBeInstanceOf(StoreUnavailable);
+      expect((failure as StoreUnavailable).code).toBe(Code.Unavailable);
+      expect(String(failure)).toMatch(/during COMMIT/);
+      expect(runs).toBe(1);
+      await store.transaction(async (t) => t.events.append({ kind: "test.after", message: "after" }));
+      // Cut off before it completed, that COMMIT was rolled back here: the store could not have known.
+      expect((await store.events.list({ beforeId: Number.MAX_SAFE_INTEGER, limit: 10 })).map((e) => e.kind)).toEqual(["test.after"]);
     });
 
     it("with a replica id, it takes its lock again after the server restarted; a second one of that id is still refused", async () => {

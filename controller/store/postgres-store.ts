@@ -34,6 +34,7 @@ import { PgLeaseRepo } from "./pg-lease-repo.js";
 import { PgOperationRepo } from "./pg-operation-repo.js";
 import type { PgSession } from "./pg-session.js";
 import { isConnectionLoss, retryOnConnectionLoss } from "./pg-reconnect.js";
+import { StoreUnavailable } from "./store-unavailable.js";
 import { PgVmOriginRepo } from "./pg-vm-origin-repo.js";
 import { printableDatabase } from "./database-url.js";
 import { acquireControllerLock, type ControllerLock } from "./controller-lock.js";
@@ -48,6 +49,15 @@ interface OpenTransaction {
 
 /** Rolls the attempt back and runs it again once the controller lock is held again (classified as a lost connection). */
 const lockBeingRetaken = () => Object.assign(new Error("the controller lock's connection was lost; taking it again"), { code: "08006" });
+
+/** A connection still lost once the reconnection budget ran out becomes the port's StoreUnavailable. */
+async function unavailableWhenLost<T>(work: Promise<T>): Promise<T> {
+  try {
+    return await work;
+  } catch (err) {
+    throw isConnectionLoss(err) ? new StoreUnavailable(`the database did not answer: ${String(err)}`, err) : err;
+  }
+}
 
 /** Methods of an object, each run through `run`. */
 function viewOf<T extends object, K extends keyof T>(repo: T, names: readonly K[], run: <R>(fn: () => Promise<R>) => Promise<R>): Pick<T, K> {
@@ -109,7 +119,7 @@ export class PostgresStore implements Store {
   ) {
     // Inside a transaction a lost connection fails the statement (the transaction is run again); outside, the statement is.
     const query = (sql: string, params: unknown[] | undefined) =>
-      this.joining() ? this.connection().query(sql, params?.map(boundParam)) : retryOnConnectionLoss(() => this.pool.query(sql, params?.map(boundParam)), this.reconnectMs);
+      this.joining() ? this.connection().query(sql, params?.map(boundParam)) : unavailableWhenLost(retryOnConnectionLoss(() => this.pool.query(sql, params?.map(boundParam)), this.reconnectMs));
     const session: PgSession = {
       rows: async (sql, params) => (await query(sql, params)).rows,
       run: async (sql, params) => (await query(sql, params)).rowCount ?? 0,
@@ -223,7 +233,7 @@ export class PostgresStore implements Store {
         this.announcements = [];
         await client.query("ROLLBACK").catch(() => (broken = true));
         // Lost during COMMIT, the transaction may or may not have been applied: never run it again.
-        if (committing && isConnectionLoss(err)) throw new Error(`the database connection was lost during COMMIT (the transaction may have been applied): ${String(err)}`);
+        if (committing && isConnectionLoss(err)) throw new StoreUnavailable(`the database connection was lost during COMMIT (the transaction may have been applied): ${String(err)}`, err);
         throw err;
       } finally {
         this.running = undefined;
@@ -233,7 +243,7 @@ export class PostgresStore implements Store {
       }
     };
     // A transaction that lost its connection before COMMIT was rolled back by the server: run it again once the database answers.
-    const run = () => retryOnConnectionLoss(attempt, this.reconnectMs);
+    const run = () => unavailableWhenLost(retryOnConnectionLoss(attempt, this.reconnectMs));
     this.queued++;
     const result = this.queue.then(run, run);
     this.queue = result.then(

@@ -7,10 +7,11 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Code } from "@connectrpc/connect";
 import { PoolState } from "../../gen/hostaggregates/v1/aggregate_pb.js";
-import { OperationState } from "../../gen/hostaggregates/v1/operation_pb.js";
+import { OperationState, StepState } from "../../gen/hostaggregates/v1/operation_pb.js";
 import { describeOnPostgres, startPostgres, type PostgresCluster } from "../support/postgres.js";
 import { expectRpcError } from "../support/rpc-errors.js";
 import { ControllerProcess, startProduct, type Product } from "./product-harness.js";
+import { cutOffCommit } from "../support/commit-cutoff.js";
 
 /** The simulator's pool of a master, with its members sorted. */
 function simulatedPool(p: Product, master: string) {
@@ -98,6 +99,32 @@ describeOnPostgres("the controller on PostgreSQL", () => {
       // Intake works again.
       await p.api.aggregates.updateAggregate({ id: agg.id, name: "pg-restarted" });
       expect((await p.api.aggregates.getAggregate({ id: agg.id })).name).toBe("pg-restarted");
+    });
+  });
+
+  describe("a journal COMMIT cut off", () => {
+    let p: Product;
+    let url: string;
+    beforeAll(async () => {
+      url = await cluster.createDatabase();
+      p = await startProduct({ hosts: 2, baseAddress: "127.0.9.190", db: url });
+    }, 60_000);
+    afterAll(async () => p?.close());
+
+    it("an AddHost whose journal write lost its connection during COMMIT is interrupted, not failed: it resumes from the journal and SUCCEEDS", async () => {
+      const agg = await p.api.aggregates.createAggregate({ name: "pg-cut" });
+      await p.addHost(agg.id, "xs1");
+      // The next COMMIT that updates an operation (a journal write of the AddHost below, not its intake) loses its connection.
+      const cut = await cutOffCommit(url, "operations", "UPDATE");
+      const op = await p.api.aggregates.addHost({ aggregateId: agg.id, host: "xs2" });
+      await cut.done;
+      const done = await p.waitOperation(op.id, 60_000);
+      expect(done.state, done.error?.message).toBe(OperationState.SUCCEEDED);
+      expect(done.steps.every((s) => s.state === StepState.DONE || s.state === StepState.SKIPPED)).toBe(true);
+      expect(simulatedPool(p, "xs1")).toEqual({ name: "pg-cut", members: ["xs1", "xs2"] });
+      const record = await p.api.aggregates.getAggregate({ id: agg.id });
+      expect(record.hosts).toEqual(["xs1", "xs2"]);
+      expect(record.pool?.state).toBe(PoolState.ACTIVE);
     });
   });
 

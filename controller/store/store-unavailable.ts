@@ -1,0 +1,15 @@
+/**
+ * The store port's one failure that says nothing about the data: the database could not be reached
+ * within the store's reconnection budget, or the connection was lost while a COMMIT was on its way,
+ * so whether that transaction was applied is unknown. Whoever gets it must not record anything on
+ * the strength of it; an operation's run is interrupted (not failed) and resumes from its journal
+ * once the database answers (engine/runner.ts). Answered to API clients as UNAVAILABLE.
+ */
+import { Code, ConnectError } from "@connectrpc/connect";
+
+/** The database is unreachable, or a COMMIT's outcome is unknown. */
+export class StoreUnavailable extends ConnectError {
+  constructor(message: string, cause: unknown) {
+    super(message, Code.Unavailable, undefined, undefined, cause);
+  }
+}
