@@ -1,7 +1,8 @@
 /**
  * DesignateNewMaster: pool.designate_new_master sent to the master, then a wait until the new
  * master answers a login as master and reports itself as the pool's master, and the old master
- * answers HOST_IS_SLAVE naming it (both restarted).
+ * answers HOST_IS_SLAVE naming it (both restarted). A XenAPI error read during that wait is
+ * answered UNAVAILABLE (error-mapping.ts afterAccepted).
  */
 import { invalidArgument, notFound } from "../../shared/errors.js";
 import { XapiUnreachableError } from "../xapi/errors.js";
@@ -9,6 +10,7 @@ import { notYet, ready, waitUntil } from "../xapi/wait.js";
 import type { AgentContext } from "./agent-context.js";
 import { poolInfo, type PoolInfoInit } from "./convert.js";
 import { Deadline, sameAddress } from "./deadline.js";
+import { afterAccepted } from "./error-mapping.js";
 import { readCurrentPool } from "./current-pool.js";
 import { hostByUuid, masterOf } from "./pool-snapshot.js";
 import { probePool } from "./pool-probe.js";
@@ -35,6 +37,8 @@ export async function designateNewMaster(ctx: AgentContext, hostUuid: string, si
   }
 
   const newMasterUrl = ctx.xapi.endpointOf(target.address);
+  // From here on the designation was sent: a XenAPI error of the wait is no refusal of it.
+  const sent = `pool.designate_new_master of ${target.name} was sent`;
   return waitUntil(
     { what: `${target.name} (${target.address}) to answer as the pool master`, timeoutMs: deadline.remaining(), intervalMs: ctx.timings.pollIntervalMs, signal },
     async (probe) => {
@@ -48,5 +52,7 @@ export async function designateNewMaster(ctx: AgentContext, hostUuid: string, si
       if (!read.done) return read;
       return masterOf(read.value)?.uuid === uuid ? ready(poolInfo(read.value)) : notYet("pool reports another master");
     },
-  );
+  ).catch((err: unknown) => {
+    throw afterAccepted(err, sent);
+  });
 }

@@ -1,4 +1,7 @@
-/** EjectHost: pool.eject sent to the master, then a wait until the master no longer lists the host. */
+/**
+ * EjectHost: pool.eject sent to the master, then a wait until the master no longer lists the host.
+ * A XenAPI error read during that wait is answered UNAVAILABLE (error-mapping.ts afterAccepted).
+ */
 import { invalidArgument } from "../../shared/errors.js";
 import { XapiUnreachableError } from "../xapi/errors.js";
 import { notYet, ready, waitUntil } from "../xapi/wait.js";
@@ -6,6 +9,7 @@ import type { AgentContext } from "./agent-context.js";
 import { poolInfo, type PoolInfoInit } from "./convert.js";
 import { readCurrentPool } from "./current-pool.js";
 import { Deadline } from "./deadline.js";
+import { afterAccepted } from "./error-mapping.js";
 import { hostByUuid, type PoolSnapshot } from "./pool-snapshot.js";
 import { probePool } from "./pool-probe.js";
 
@@ -30,6 +34,8 @@ export async function ejectHost(ctx: AgentContext, hostUuid: string, signal: Abo
     ctx.log.warn("eject: connection lost during the call; checking the outcome", { error: err.message });
   }
   let lastOfPool: PoolSnapshot = before;
+  // From here on pool.eject was sent: a XenAPI error of the wait is no refusal of it.
+  const sent = `pool.eject of ${target.name} was sent`;
   return waitUntil(
     { what: `the master to drop host ${uuid}`, timeoutMs: deadline.remaining(), intervalMs: ctx.timings.pollIntervalMs, signal },
     async (probe) => {
@@ -44,5 +50,7 @@ export async function ejectHost(ctx: AgentContext, hostUuid: string, signal: Abo
       lastOfPool = snapshot;
       return hostByUuid(snapshot, uuid) ? notYet("still listed") : ready(poolInfo(snapshot));
     },
-  );
+  ).catch((err: unknown) => {
+    throw afterAccepted(err, sent);
+  });
 }
