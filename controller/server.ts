@@ -101,11 +101,12 @@ export async function startController(options: ControllerOptions): Promise<Contr
   // SQLite's lock file proves every earlier controller on the file dead: its leases are taken over at once.
   const leases = new LeaseKeeper(store.leases, { ttlMs: options.leaseTtlMs ?? 10_000, takeOverAtOnce: !isPostgresUrl(options.dbPath) }, log);
   const metrics = createControllerMetrics({ store, tokens: options.tokens, processMetrics: options.processMetrics });
+  const agents = new AgentDirectory(options.agentCredentials ?? {});
   const base: ControllerContext = {
     store,
     log,
     heartbeatIntervalMs: options.heartbeatIntervalMs ?? 10_000,
-    agents: new AgentDirectory(options.agentCredentials ?? {}),
+    agents,
     knownCapacity: new KnownCapacity(),
     metrics: metrics.port,
     leases,
@@ -160,6 +161,7 @@ export async function startController(options: ControllerOptions): Promise<Contr
   try {
     await store.claimReplica(replicaId);
     await leases.start(replicaId);
+    agents.actFor(replicaId);
   } catch (err) {
     await server.close(0);
     await store.close();

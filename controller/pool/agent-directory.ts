@@ -77,11 +77,18 @@ function callsOf(transport: Transport, options: AgentCallOptions): Transport {
 /** Finds the agent of a host. */
 export class AgentDirectory implements AgentLookup {
   private readonly transports = new Map<string, Transport>();
+  private replicaId?: string;
 
   constructor(private readonly credentials: AgentCredentials) {}
 
+  /** Names this replica on every call from now on, also on calls made outside an operation's lease (intake, reads). */
+  actFor(replicaId: string): void {
+    this.replicaId = replicaId;
+  }
+
   /** The client of a host's agent. */
-  forHost(host: Pick<HostRecord, "name" | "agentEndpoint">, options?: AgentCallOptions): AgentClient {
+  forHost(host: Pick<HostRecord, "name" | "agentEndpoint">, given?: AgentCallOptions): AgentClient {
+    const options = this.replicaId === undefined ? given : { replicaId: this.replicaId, ...given };
     if (!host.agentEndpoint) throw agentUnavailable(`host "${host.name}" has no agent endpoint`, [host.name]);
     let transport = this.transports.get(host.agentEndpoint);
     if (!transport) {

@@ -112,6 +112,17 @@ describeOnPostgres("controller replicas on one PostgreSQL database", () => {
     expect(await checkedAt()).not.toBe(before);
   });
 
+  it("an agent call made outside any operation (an intake's SetHostEnabled) names the replica that made it", async () => {
+    const id = (await p.api.aggregates.listAggregates({})).aggregates.find((x) => x.name === "raced")!.id;
+    const holder = (await holderOf(id))!;
+    const other = holder === "replica-a" ? "replica-b" : "replica-a";
+    const since = Date.now();
+    await api(other).hosts.setHostEnabled({ name: "xs3", enabled: false });
+    await api(holder).hosts.setHostEnabled({ name: "xs3", enabled: true });
+    const calls = accepted.filter((c) => c.at >= since && c.call === "SetHostEnabled").map((c) => c.replica);
+    expect(calls).toEqual([other, holder]);
+  });
+
   it("the holder loses its lease in a hung pool.join: the step stays RUNNING, it writes and calls nothing more, the new holder resumes and the op SUCCEEDS", async () => {
     const agg = await p.api.aggregates.createAggregate({ name: "taken-over" });
     await p.addHost(agg.id, "xs4");
