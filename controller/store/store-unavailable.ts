@@ -12,4 +12,13 @@ export class StoreUnavailable extends ConnectError {
   constructor(message: string, cause: unknown) {
     super(message, Code.Unavailable, undefined, undefined, cause);
   }
+
+  /**
+   * The prototype chain decides, as for any class: ConnectError's own check accepts every error
+   * shaped like a ConnectError, which subclasses inherit — `x instanceof StoreUnavailable` would
+   * then hold for every ConnectError (an agent's UNAVAILABLE, a XenAPI refusal…).
+   */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return Function.prototype[Symbol.hasInstance].call(this, value);
+  }
 }
