@@ -1,7 +1,7 @@
-import { create, fromBinary } from "@bufbuild/protobuf";
+import { create, fromBinary, toJsonString } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
 import { AggregateSchema, ListAggregatesResponseSchema } from "../../gen/hostaggregates/v1/aggregate_pb.js";
-import { repeatedMessageField } from "../../shared/rpc/encoded-message.js";
+import { repeatedMessageField, repeatedMessageJson } from "../../shared/rpc/encoded-message.js";
 import type { AggregateRecord } from "../model/records.js";
 import { aggregateRecord } from "../../test/support/records.js";
 import { AggregateEncodings, viewMessage } from "./aggregate-encodings.js";
@@ -42,6 +42,27 @@ describe("AggregateEncodings", () => {
     const encodings = new AggregateEncodings(3);
     for (let id = 1; id <= 10; id++) encodings.bytes({ record: record(id) });
     expect(encodings.size).toBeLessThanOrEqual(3);
+  });
+
+  it("keeps the JSON text that toJsonString writes for the message, and renews it with the bytes", () => {
+    const encodings = new AggregateEncodings();
+    const lease = { aggregateId: 7, holder: "a:1", epoch: 3, expiresAt: "2026-12-02T07:00:00.000Z" };
+    const view = { record: record(7, { metadata: { owner: "ops" } }), headroom: 2, lease };
+    const json = encodings.json(view);
+    expect(json).toBe(toJsonString(AggregateSchema, create(AggregateSchema, viewMessage(view))));
+    expect(encodings.json({ ...view, record: record(7, { metadata: { owner: "ops" } }) })).toBe(json);
+    const renamed = { ...view, record: record(7, { name: "renamed" }) };
+    expect(JSON.parse(encodings.json(renamed)).name).toBe("renamed");
+    expect(encodings.bytes(renamed)).toEqual(encodings.bytes(renamed));
+  });
+
+  it("builds a list answer's JSON from the entries' texts as toJsonString writes the list message (empty list and token left out)", () => {
+    const encodings = new AggregateEncodings();
+    const views = [{ record: record(1) }, { record: record(2, { members: [], poolState: "EMPTY", masterHost: null }) }];
+    const expected = (aggregates: typeof views, nextPageToken: string) =>
+      toJsonString(ListAggregatesResponseSchema, create(ListAggregatesResponseSchema, { aggregates: aggregates.map(viewMessage), nextPageToken }));
+    const built = (aggregates: typeof views, token: string) => repeatedMessageJson("aggregates", aggregates.map((v) => encodings.json(v)), [["nextPageToken", token]]);
+    for (const [list, token] of [[views, "next"], [views, ""], [[], ""], [[], "t"]] as const) expect(built([...list], token)).toBe(expected([...list], token));
   });
 
   it("builds a list answer from the entries' bytes that decodes as the list message", () => {

@@ -1,6 +1,6 @@
 /** AggregateService handlers: decode → intake, or a read → convert. */
 import type { ServiceImpl } from "@connectrpc/connect";
-import { AggregateService } from "../../gen/hostaggregates/v1/aggregate_pb.js";
+import { AggregateSchema, AggregateService, ListAggregatesResponseSchema } from "../../gen/hostaggregates/v1/aggregate_pb.js";
 import type { IntakeContext } from "../context.js";
 import { addHost } from "../intake/add-host.js";
 import { createAggregate } from "../intake/create-aggregate.js";
@@ -17,9 +17,9 @@ import { listAggregates } from "../reads/list-aggregates.js";
 import { headroomOf } from "../reads/maintenance-headroom.js";
 import type { AggregateRecord, RollingActionName } from "../model/records.js";
 import type { Lease } from "../store/store.js";
-import { AggregateEncodings, viewMessage, type AggregateView } from "./aggregate-encodings.js";
+import { AggregateEncodings, type AggregateView } from "./aggregate-encodings.js";
 import { leasedAggregateMessage, leasedOperationMessage } from "./lease-view.js";
-import { EncodedMessage, repeatedMessageField, servedAsBytes } from "../../shared/rpc/encoded-message.js";
+import { encodedAnswer, preEncoded, repeatedMessageField, repeatedMessageJson } from "../../shared/rpc/encoded-message.js";
 
 /** Handlers of AggregateService. */
 export function aggregateService(ctx: IntakeContext): ServiceImpl<typeof AggregateService> {
@@ -32,19 +32,20 @@ export function aggregateService(ctx: IntakeContext): ServiceImpl<typeof Aggrega
     async createAggregate(req) {
       return await leasedAggregateMessage(store, await createAggregate(store, { name: req.name, availabilityZone: req.availabilityZone, validateOnly: req.validateOnly }));
     },
-    async getAggregate(req, call) {
+    async getAggregate(req) {
       const record = await requireAggregate(store, idFrom(req.id));
       const view = await viewOf(record, await store.leases.current(record.id));
-      return servedAsBytes(call) ? new EncodedMessage(encodings.bytes(view)).as() : viewMessage(view);
+      return encodedAnswer(AggregateSchema, preEncoded(encodings.bytes(view), () => encodings.json(view)));
     },
-    async listAggregates(req, call) {
+    async listAggregates(req) {
       const page = await listAggregates(store, { availabilityZone: req.availabilityZone, pageSize: req.pageSize, pageToken: req.pageToken });
       const first = page.aggregates[0]?.id ?? 0;
       const leases = new Map((await store.leases.currentBetween(first, page.aggregates.at(-1)?.id ?? first)).map((l) => [l.aggregateId, l]));
       const views = await Promise.all(page.aggregates.map((a) => viewOf(a, leases.get(a.id))));
-      if (!servedAsBytes(call)) return { aggregates: views.map(viewMessage), nextPageToken: page.nextPageToken };
-      // ListAggregatesResponse: aggregates = 1 (repeated Aggregate), next_page_token = 2.
-      return new EncodedMessage(repeatedMessageField(1, views.map((v) => encodings.bytes(v)), [[2, page.nextPageToken]])).as();
+      // ListAggregatesResponse: aggregates = 1 (repeated Aggregate, JSON "aggregates"), next_page_token = 2 (JSON "nextPageToken").
+      const token = page.nextPageToken;
+      const bytes = repeatedMessageField(1, views.map((v) => encodings.bytes(v)), [[2, token]]);
+      return encodedAnswer(ListAggregatesResponseSchema, preEncoded(bytes, () => repeatedMessageJson("aggregates", views.map((v) => encodings.json(v)), [["nextPageToken", token]])));
     },
     async updateAggregate(req) {
       return await leasedAggregateMessage(store, await updateAggregate(store, { id: idFrom(req.id), name: req.name, availabilityZone: req.availabilityZone }));

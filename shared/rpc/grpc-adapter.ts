@@ -6,7 +6,7 @@ import { setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
 import { principalKey, type Authenticator } from "../auth.js";
 import { invalidArgument, toConnectError } from "../errors.js";
 import type { Logger } from "../logging.js";
-import { EncodedMessage } from "./encoded-message.js";
+import { encodingsOf } from "./encoded-message.js";
 import { GrpcCallContext, metadataValue, type SurfaceCall } from "./grpc-call-context.js";
 import type { ServiceRegistration } from "./service-registration.js";
 
@@ -43,7 +43,10 @@ export function addGrpcService(server: grpc.Server, registration: ServiceRegistr
   for (const method of service.methods) {
     const impl = (registration.impl as unknown as Record<string, AnyImpl>)[method.localName]!;
     const path = `/${service.typeName}/${method.name}`;
-    const serialize = (schema: DescMessage) => (m: unknown) => (m instanceof EncodedMessage ? Buffer.from(m.bytes.buffer, m.bytes.byteOffset, m.bytes.byteLength) : Buffer.from(toBinary(schema, m as never)));
+    const serialize = (schema: DescMessage) => (m: unknown) => {
+      const bytes = encodingsOf(m)?.binary() ?? toBinary(schema, m as never);
+      return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    };
     const deserialize = (schema: DescMessage) => (b: Buffer) => fromBinary(schema, b);
     // Requests arrive as bytes and are decoded in the handler, so malformed input is INVALID_ARGUMENT.
     const keepBytes = (b: Buffer) => b;
@@ -158,7 +161,7 @@ function makeHandler(
       try {
         ctx = contextFor(call);
         const result = await impl(decode(method.input, call.request), ctx);
-        callback(null, result instanceof EncodedMessage ? result : create(output, result as never));
+        callback(null, create(output, result as never));
       } catch (err) {
         callback(fail(err));
       } finally {

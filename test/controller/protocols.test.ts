@@ -6,7 +6,14 @@ import * as grpc from "@grpc/grpc-js";
 import { timestampMs } from "@bufbuild/protobuf/wkt";
 import { Code } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { PoolState } from "../../gen/hostaggregates/v1/aggregate_pb.js";
+import { create, fromBinary, toBinary, toJsonString, type DescMessage, type MessageInitShape } from "@bufbuild/protobuf";
+import {
+  AggregateSchema,
+  GetAggregateRequestSchema,
+  ListAggregatesRequestSchema,
+  ListAggregatesResponseSchema,
+  PoolState,
+} from "../../gen/hostaggregates/v1/aggregate_pb.js";
 import { startTestController, type TestController } from "../support/controller-harness.js";
 import { grpcurl, grpcurlMissing } from "../support/grpcurl-mini.js";
 
@@ -48,7 +55,51 @@ function rawCall(path: string, request = Buffer.alloc(0)): Promise<grpc.status> 
   });
 }
 
+/** The answer's bytes of a unary call over grpc-js (admin token). */
+function grpcBytes(path: string, request: Uint8Array): Promise<Uint8Array> {
+  const client = new grpc.Client(h.grpcEndpoint, grpc.credentials.createInsecure());
+  const metadata = new grpc.Metadata();
+  metadata.set("authorization", `Bearer ${h.adminToken}`);
+  return new Promise((resolve, reject) => {
+    client.makeUnaryRequest(path, (b: Buffer) => b, (b: Buffer) => b, Buffer.from(request), metadata, (err, answer) => {
+      client.close();
+      if (err || !answer) reject(err ?? new Error("no answer"));
+      else resolve(new Uint8Array(answer));
+    });
+  });
+}
+
+/** The answer's body of a Connect unary call in the given encoding (admin token). */
+async function connectBody(method: string, contentType: "application/proto" | "application/json", body: Uint8Array | string): Promise<Uint8Array> {
+  const res = await fetch(`${h.httpUrl}/hostaggregates.v1.${method}`, { method: "POST", headers: { "content-type": contentType, authorization: `Bearer ${h.adminToken}` }, body: typeof body === "string" ? body : Buffer.from(body) });
+  expect(res.status, await res.clone().text()).toBe(200);
+  return new Uint8Array(await res.arrayBuffer());
+}
+
 describe("Connect/JSON and gRPC serve the same handlers", () => {
+  it("GetAggregate and ListAggregates answer the same bytes on gRPC and Connect binary, and on Connect/JSON the message's canonical JSON", async () => {
+    const a = await h.aggregates.createAggregate({ name: "same-1", availabilityZone: "az-same" });
+    await h.aggregates.setAggregateMetadata({ id: a.id, metadata: { tier: "gold", owner: "ops" } });
+    await h.aggregates.createAggregate({ name: "same-2", availabilityZone: "az-same" });
+    const check = async <I extends DescMessage, O extends DescMessage>(method: string, input: I, output: O, request: MessageInitShape<I>) => {
+      const bytes = toBinary(input, create(input, request));
+      const viaGrpc = await grpcBytes(`/hostaggregates.v1.${method}`, bytes);
+      expect(await connectBody(method, "application/proto", bytes)).toEqual(viaGrpc);
+      const json = new TextDecoder().decode(await connectBody(method, "application/json", toJsonString(input, create(input, request))));
+      expect(json).toBe(toJsonString(output, fromBinary(output, viaGrpc)));
+      return fromBinary(output, viaGrpc);
+    };
+    expect((await check("AggregateService/GetAggregate", GetAggregateRequestSchema, AggregateSchema, { id: a.id })).metadata).toEqual({ tier: "gold", owner: "ops" });
+    const firstPage = await check("AggregateService/ListAggregates", ListAggregatesRequestSchema, ListAggregatesResponseSchema, { availabilityZone: "az-same", pageSize: 1 });
+    expect(firstPage.aggregates.map((x) => x.name)).toEqual(["same-1"]);
+    expect(firstPage.nextPageToken).not.toBe("");
+    const rest = await check("AggregateService/ListAggregates", ListAggregatesRequestSchema, ListAggregatesResponseSchema, { availabilityZone: "az-same", pageToken: firstPage.nextPageToken });
+    expect(rest.aggregates.map((x) => x.name)).toEqual(["same-2"]);
+    const none = await check("AggregateService/ListAggregates", ListAggregatesRequestSchema, ListAggregatesResponseSchema, { availabilityZone: "az-nothing-here" });
+    expect(none.aggregates).toEqual([]);
+  });
+
+
   it("creates over Connect/JSON, reads back over Connect/JSON (int64 as a JSON string) and over gRPC", async () => {
     const created = await connectCall("AggregateService/CreateAggregate", { name: "json-1", availabilityZone: "az-json" });
     expect(created.status).toBe(200);
