@@ -41,7 +41,12 @@ export function aggregateService(ctx: IntakeContext): ServiceImpl<typeof Aggrega
       const page = await listAggregates(store, { availabilityZone: req.availabilityZone, pageSize: req.pageSize, pageToken: req.pageToken });
       const first = page.aggregates[0]?.id ?? 0;
       const leases = new Map((await store.leases.currentBetween(first, page.aggregates.at(-1)?.id ?? first)).map((l) => [l.aggregateId, l]));
-      const views = await Promise.all(page.aggregates.map((a) => viewOf(a, leases.get(a.id))));
+      // The members of the page's pooled aggregates in one read, for their headroom.
+      const members = await store.hosts.membersOfAggregates(page.aggregates.filter((a) => a.members.length > 0).map((a) => a.id));
+      const views = page.aggregates.map((a): AggregateView => {
+        const hosts = members.get(a.id);
+        return hosts ? { record: a, lease: leases.get(a.id), headroom: headroomOf(hosts) } : { record: a, lease: leases.get(a.id) };
+      });
       // ListAggregatesResponse: aggregates = 1 (repeated Aggregate, JSON "aggregates"), next_page_token = 2 (JSON "nextPageToken").
       const token = page.nextPageToken;
       const bytes = repeatedMessageField(1, views.map((v) => encodings.bytes(v)), [[2, token]]);

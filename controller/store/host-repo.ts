@@ -29,6 +29,7 @@ export class HostRepo {
   private readonly listAll: Statement<[string, number], HostRow>;
   private readonly listOf: Statement<[number, string, number], HostRow>;
   private readonly membersOf: Statement<[number], HostRow>;
+  private readonly membersOfMany: Statement<[string], HostRow>;
   private readonly silentRows: Statement<[string], string>;
 
   constructor(
@@ -36,6 +37,7 @@ export class HostRepo {
     private readonly hooks: HostRepoHooks,
   ) {
     this.membersOf = db.prepare("SELECT * FROM hosts WHERE aggregate_id = ? ORDER BY member_seq, name");
+    this.membersOfMany = db.prepare("SELECT * FROM hosts WHERE aggregate_id IN (SELECT value FROM json_each(?)) ORDER BY aggregate_id, member_seq, name");
     this.byName = db.prepare("SELECT * FROM hosts WHERE name = ?");
     this.existsRow = db.prepare("SELECT 1 FROM hosts WHERE name = ?").pluck() as Statement<[string], number>;
     this.beatFieldsRow = db.prepare("SELECT capacity, pool_facts, uuid, last_heartbeat_at, liveness FROM hosts WHERE name = ?");
@@ -71,6 +73,14 @@ export class HostRepo {
   /** The hosts of an aggregate, in the order they were added. */
   members(aggregateId: number): HostRecord[] {
     return this.membersOf.all(aggregateId).map((r) => this.hooks.withPending(hydrateHost(r)));
+  }
+
+  /** The members of each of these aggregates, in one statement (members' order within each). */
+  membersOfAggregates(aggregateIds: readonly number[]): Map<number, HostRecord[]> {
+    const byAggregate = new Map<number, HostRecord[]>(aggregateIds.map((id) => [id, []]));
+    if (aggregateIds.length === 0) return byAggregate;
+    for (const row of this.membersOfMany.all(JSON.stringify(aggregateIds))) byAggregate.get(row.aggregate_id!)?.push(this.hooks.withPending(hydrateHost(row)));
+    return byAggregate;
   }
 
   /** Names of live hosts whose last heartbeat is older than the cutoff. */

@@ -54,6 +54,16 @@ export class PgHostRepo {
     return (await this.db.rows<HostRow>("SELECT * FROM hosts WHERE aggregate_id = $1 ORDER BY member_seq, name", [aggregateId])).map(hydrateHost);
   }
 
+  /** The members of each of these aggregates, in one statement (members' order within each). */
+  async membersOfAggregates(aggregateIds: readonly number[]): Promise<Map<number, HostRecord[]>> {
+    const byAggregate = new Map<number, HostRecord[]>(aggregateIds.map((id) => [id, []]));
+    if (aggregateIds.length === 0) return byAggregate;
+    await this.hooks.beforeRead();
+    const rows = await this.db.rows<HostRow>("SELECT * FROM hosts WHERE aggregate_id = ANY($1::bigint[]) ORDER BY aggregate_id, member_seq, name", [aggregateIds]);
+    for (const row of rows) byAggregate.get(Number(row.aggregate_id))?.push(hydrateHost(row));
+    return byAggregate;
+  }
+
   /** Names of live hosts whose last heartbeat is older than the cutoff. */
   async silentSince(cutoffIso: string): Promise<string[]> {
     await this.hooks.beforeRead();

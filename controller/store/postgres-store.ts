@@ -157,7 +157,7 @@ export class PostgresStore implements Store {
     });
     const view = (run: <R>(fn: () => Promise<R>) => Promise<R>): StoreTx => ({
       aggregates: viewOf(this.repos.aggregates, ["get", "idByName", "list", "withHosts", "insert", "update", "setMetadata", "updatePool", "setError", "touch", "delete"], run),
-      hosts: viewOf(this.repos.hosts, ["get", "list", "members", "silentSince", "register", "apply", "delete"], run),
+      hosts: viewOf(this.repos.hosts, ["get", "list", "members", "membersOfAggregates", "silentSince", "register", "apply", "delete"], run),
       operations: viewOf(this.repos.operations, ["get", "insert", "save", "unfinished", "list"], run),
       events: viewOf(this.repos.events, ["append", "list", "since", "lastId"], run),
       vmOrigins: viewOf(this.repos.vmOrigins, ["record", "fromHost", "byVm", "forget"], run),

@@ -99,6 +99,8 @@ export interface HostStore {
   list(options: { aggregateId?: number; afterName: string; limit: number }): Promise<HostRecord[]>;
   /** The hosts of an aggregate, in the order they were added. */
   members(aggregateId: number): Promise<HostRecord[]>;
+  /** The members of each of these aggregates (in members' order) in one read; one without members maps to []. */
+  membersOfAggregates(aggregateIds: readonly number[]): Promise<Map<number, HostRecord[]>>;
   /** Names of live hosts whose last heartbeat is older than the cutoff. */
   silentSince(cutoffIso: string): Promise<string[]>;
   /** Inserts a new host (disabled) or refreshes a known one; true when new. */

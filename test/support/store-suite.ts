@@ -171,6 +171,23 @@ export function storeSuite(name: string, open: () => Promise<OpenedStore>): void
       expect((await store.operations.get("op-1"))!.progress).toBe(1);
     });
 
+    it("reads the members of several aggregates in one call, each as members() reads them, with a pending heartbeat", async () => {
+      const [one, two, none] = await store.transaction(async (t) => [await t.aggregates.insert("many-1", null, now()), await t.aggregates.insert("many-2", null, now()), await t.aggregates.insert("many-3", null, now())]);
+      await store.transaction(async (t) => {
+        for (const h of ["m-c", "m-a", "m-b", "m-d"]) await t.hosts.register(registration(h), now());
+        for (const h of ["m-c", "m-a"]) await t.hosts.apply(h, beginJoin(one!));
+        for (const h of ["m-b"]) await t.hosts.apply(h, beginJoin(two!));
+      });
+      expect(await store.heartbeat("m-a", { memoryTotalBytes: 64, memoryFreeBytes: 32, runningVms: 1, cpuVendor: "GenuineIntel" }, null, "2030-01-01T00:00:00.000Z")).toBe(true);
+      const read = await store.hosts.membersOfAggregates([two!, one!, none!]);
+      expect([...read.keys()].sort()).toEqual([one!, two!, none!].sort());
+      for (const id of [one!, two!, none!]) expect(read.get(id)).toEqual(await store.hosts.members(id));
+      expect(read.get(one!)!.map((h) => h.name)).toEqual(["m-c", "m-a"]);
+      expect(read.get(one!)![1]!.lastHeartbeatAt).toBe("2030-01-01T00:00:00.000Z");
+      expect(read.get(none!)).toEqual([]);
+      expect((await store.hosts.membersOfAggregates([])).size).toBe(0);
+    });
+
     it("a page of aggregates read again after each write shows that write (rename, metadata, members, operations, delete, rollback)", async () => {
       const id = (await store.transaction(async (t) => t.aggregates.insert("paged", "az1", now())))!;
       const page = async () => (await store.aggregates.list({ afterId: 0, limit: 10 })).map((a) => [a.name, a.metadata, a.poolState, a.members.map((m) => m.host)]);
