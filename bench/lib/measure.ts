@@ -53,6 +53,17 @@ export interface Compared {
 export interface Subject {
   name: string;
   spec: LoadSpec | ((round: number) => LoadSpec);
+  /**
+   * CPU the server spends meanwhile on work these calls do not cause (e.g. a fleet's heartbeats),
+   * in µs per second, measured beforehand with no calls: taken out of its server CPU per call.
+   */
+  backgroundCpuUsPerSecond?: number;
+}
+
+/** A round's result with the server's background CPU taken out of its CPU per call (a round of R calls/s carries background/R µs per call). */
+export function withoutBackground(result: LoadResult, backgroundCpuUsPerSecond = 0): LoadResult {
+  if (backgroundCpuUsPerSecond <= 0 || result.serverCpuUsPerCall === undefined || !(result.callsPerSecond > 0)) return result;
+  return { ...result, serverCpuUsPerCall: Math.max(0, result.serverCpuUsPerCall - backgroundCpuUsPerSecond / result.callsPerSecond) };
 }
 
 /**
@@ -77,7 +88,7 @@ export async function alternate(
       const resolved = typeof spec === "function" ? spec(round) : spec;
       // The first round warms each server up fully; later rounds only refill the pipeline.
       const warmupCalls = round === 0 ? resolved.warmupCalls : Math.ceil(resolved.warmupCalls / 4);
-      const result = await load.run({ ...resolved, warmupCalls });
+      const result = withoutBackground(await load.run({ ...resolved, warmupCalls }), subjects[i]!.backgroundCpuUsPerSecond);
       results[i]!.push(result);
       onRound?.(round, subjects[i]!, result);
     }
