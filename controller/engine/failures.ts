@@ -39,8 +39,8 @@ export class Paused extends Error {}
 /** True for errors worth retrying until the step's deadline (agent or XAPI briefly unreachable, transient refusals). */
 export function isTransient(err: unknown): boolean {
   if (err instanceof RetryLater) return true;
-  // Not retried in the step: the run is interrupted and resumes from the journal (isStoreLoss).
-  if (err instanceof StoreUnavailable) return false;
+  // Not retried in the step (it is UNAVAILABLE too): the run is interrupted and resumes from the journal.
+  if (isStoreLoss(err)) return false;
   if (!(err instanceof ConnectError)) return false;
   return err.code === Code.Unavailable || err.code === Code.Aborted || (err.code === Code.DeadlineExceeded && !xapiErrorOf(err));
 }

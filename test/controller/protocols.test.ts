@@ -35,38 +35,29 @@ async function connectCall(method: string, body: unknown, token = h.adminToken):
   return { status: res.status, json: (await res.json()) as Record<string, unknown> };
 }
 
-/** Calls a method path with raw request bytes over grpc-js (admin token); resolves with the status code. */
-function rawCall(path: string, request = Buffer.alloc(0)): Promise<grpc.status> {
+/** A unary call with raw request bytes over grpc-js (admin token): its status, and the answer's bytes when OK. */
+function rawUnary(path: string, request: Uint8Array = new Uint8Array()): Promise<{ code: grpc.status; answer?: Uint8Array }> {
   const client = new grpc.Client(h.grpcEndpoint, grpc.credentials.createInsecure());
   const metadata = new grpc.Metadata();
   metadata.set("authorization", `Bearer ${h.adminToken}`);
-  return new Promise<grpc.status>((resolve) => {
-    client.makeUnaryRequest(
-      path,
-      (b: Buffer) => b,
-      (b: Buffer) => b,
-      request,
-      metadata,
-      (err) => {
-        client.close();
-        resolve(err ? err.code : grpc.status.OK);
-      },
-    );
+  return new Promise((resolve) => {
+    client.makeUnaryRequest(path, (b: Buffer) => b, (b: Buffer) => b, Buffer.from(request), metadata, (err, answer) => {
+      client.close();
+      resolve(err ? { code: err.code } : { code: grpc.status.OK, answer: answer && new Uint8Array(answer) });
+    });
   });
 }
 
+/** Calls a method path with raw request bytes over grpc-js (admin token); resolves with the status code. */
+async function rawCall(path: string, request?: Uint8Array): Promise<grpc.status> {
+  return (await rawUnary(path, request)).code;
+}
+
 /** The answer's bytes of a unary call over grpc-js (admin token). */
-function grpcBytes(path: string, request: Uint8Array): Promise<Uint8Array> {
-  const client = new grpc.Client(h.grpcEndpoint, grpc.credentials.createInsecure());
-  const metadata = new grpc.Metadata();
-  metadata.set("authorization", `Bearer ${h.adminToken}`);
-  return new Promise((resolve, reject) => {
-    client.makeUnaryRequest(path, (b: Buffer) => b, (b: Buffer) => b, Buffer.from(request), metadata, (err, answer) => {
-      client.close();
-      if (err || !answer) reject(err ?? new Error("no answer"));
-      else resolve(new Uint8Array(answer));
-    });
-  });
+async function grpcBytes(path: string, request: Uint8Array): Promise<Uint8Array> {
+  const { code, answer } = await rawUnary(path, request);
+  expect(code).toBe(grpc.status.OK);
+  return answer!;
 }
 
 /** The answer's body of a Connect unary call in the given encoding (admin token). */
@@ -98,7 +89,6 @@ describe("Connect/JSON and gRPC serve the same handlers", () => {
     const none = await check("AggregateService/ListAggregates", ListAggregatesRequestSchema, ListAggregatesResponseSchema, { availabilityZone: "az-nothing-here" });
     expect(none.aggregates).toEqual([]);
   });
-
 
   it("creates over Connect/JSON, reads back over Connect/JSON (int64 as a JSON string) and over gRPC", async () => {
     const created = await connectCall("AggregateService/CreateAggregate", { name: "json-1", availabilityZone: "az-json" });

@@ -5,6 +5,7 @@
  * at that moment does. The trigger is dropped once it has served.
  */
 import pg from "pg";
+import { eventually } from "./eventually.js";
 
 /** A cut-off armed on a table. */
 export interface CommitCutoff {
@@ -20,15 +21,8 @@ export async function cutOffCommit(url: string, table: string, on: "INSERT" | "U
   await admin.query(`CREATE CONSTRAINT TRIGGER test_slow_commit AFTER ${on} ON ${table} DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION test_slow_commit()`);
   const done = (async () => {
     try {
-      const giveUpAt = Date.now() + timeoutMs;
-      for (;;) {
-        const cut = await admin.query(
-          "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND state = 'active' AND query = 'COMMIT' AND wait_event = 'PgSleep'",
-        );
-        if (cut.rowCount) break;
-        if (Date.now() > giveUpAt) throw new Error(`no COMMIT writing to ${table} within ${timeoutMs} ms`);
-        await new Promise((resolve) => setTimeout(resolve, 10));
-      }
+      const terminated = "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND state = 'active' AND query = 'COMMIT' AND wait_event = 'PgSleep'";
+      await eventually(`a COMMIT writing to ${table}, cut off`, async () => ((await admin.query(terminated)).rowCount ?? 0) > 0, timeoutMs);
       await admin.query(`DROP TRIGGER test_slow_commit ON ${table}`);
     } finally {
       await admin.end();
