@@ -97,6 +97,11 @@ export class HeartbeatBatcher {
     return beat ? withBeat(host, beat) : host;
   }
 
+  /** Forgets the host's pending heartbeat (the host is deleted; if that is rolled back, its next heartbeat rewrites what was lost). */
+  drop(name: string): void {
+    this.pending.delete(name);
+  }
+
   /** When the host's pending heartbeat was sent, if one is pending. */
   pendingAt(name: string): string | undefined {
     return this.pending.get(name)?.at;

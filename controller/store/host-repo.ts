@@ -18,6 +18,8 @@ export interface HostRepoHooks {
   aggregateTouched(id: number | null): void;
   /** Throws unless a transaction is open. */
   requireTransaction(): void;
+  /** The host is being deleted: a heartbeat of it still pending must not be accepted as if it were registered. */
+  deleted(name: string): void;
 }
 
 /** Data access for hosts. */
@@ -31,6 +33,8 @@ export class HostRepo {
   private readonly membersOf: Statement<[number], HostRow>;
   private readonly membersOfMany: Statement<[string], HostRow>;
   private readonly silentRows: Statement<[string], string>;
+  /** Names found registered by a read outside any transaction, forgotten when deleted: every heartbeat asks exists(), so a known host skips the query. */
+  private readonly known = new Set<string>();
 
   constructor(
     private readonly db: Db,
@@ -58,7 +62,11 @@ export class HostRepo {
 
   /** True when a host of this name is registered (no heartbeat flush: the batcher asks). */
   exists(name: string): boolean {
-    return this.existsRow.get(name) !== undefined;
+    if (this.known.has(name)) return true;
+    const found = this.existsRow.get(name) !== undefined;
+    // Only a committed row is remembered: one seen inside a transaction could still be rolled back.
+    if (found && !this.db.inTransaction) this.known.add(name);
+    return found;
   }
 
   /** A page of hosts with name > afterName, optionally of one aggregate, ordered by name. */
@@ -165,6 +173,8 @@ export class HostRepo {
   delete(name: string): void {
     this.hooks.requireTransaction();
     const before = this.byName.get(name);
+    this.known.delete(name);
+    this.hooks.deleted(name);
     this.db.prepare("DELETE FROM hosts WHERE name = ?").run(name);
     if (before) this.hooks.aggregateTouched(before.aggregate_id);
   }

@@ -127,6 +127,7 @@ export class SqliteStore implements Store {
           aggregateTouched(id);
         },
         requireTransaction,
+        deleted: (name) => this.heartbeats.drop(name),
       }),
       operations: new OperationRepo(db, { aggregateTouched, requireTransaction, operationChanged: (id) => announce(() => this.changes.operationChanged(id)) }),
       events: new EventRepo(db, { requireTransaction, eventsAppended: () => announce(() => this.changes.eventsAppended()) }),

@@ -227,6 +227,8 @@ describe("GetHost / SetHostEnabled / ForgetHost", () => {
 
   it("ForgetHost deletes a host in no aggregate; its next heartbeat asks it to re-register", async () => {
     await h.registry.registerHost(hostRegistration("forget-me"));
+    // A heartbeat before: the store then knows the host without asking the database, and must forget that too.
+    expect((await h.registry.heartbeat({ name: "forget-me" })).reregister).toBe(false);
     await h.hosts.forgetHost({ name: "forget-me" });
     await expectRpcError(h.hosts.getHost({ name: "forget-me" }), Code.NotFound);
     expect((await h.registry.heartbeat({ name: "forget-me" })).reregister).toBe(true);
