@@ -52,14 +52,15 @@ export async function startControllerProcess(options: ControllerProcessOptions):
     AGGREGATES_LOG_LEVEL: "warn",
   };
   const flags = ["--listen", "127.0.0.1:0", "--http-listen", options.rest ? "127.0.0.1:0" : "off", "--db", dbPath, "--reconcile-interval", "0", ...(options.args ?? [])];
-  // The launcher is `exec node --import tsx controller/main.ts`; --cpu-prof is not allowed in
-  // NODE_OPTIONS, so a profiled controller is started the launcher's way with the flag added.
+  // --cpu-prof is not allowed in NODE_OPTIONS, so a profiled controller is started the way the
+  // launcher would start it (dist/ when built, else the sources through tsx) with the flag added.
   let command = join(repoRoot, "bin/aggregates-controller");
   let args = flags;
   if (options.cpuProfileDir) {
     mkdirSync(options.cpuProfileDir, { recursive: true });
     command = process.execPath;
-    args = ["--cpu-prof", `--cpu-prof-dir=${options.cpuProfileDir}`, "--import", "tsx", join(repoRoot, "controller/main.ts"), ...flags];
+    const entry = controllerBuild() === "tsx (sources)" ? ["--import", "tsx", join(repoRoot, "controller/main.ts")] : [join(repoRoot, "dist/controller/main.js")];
+    args = ["--cpu-prof", `--cpu-prof-dir=${options.cpuProfileDir}`, ...entry, ...flags];
   }
   // The HTTP address is printed after the gRPC one; with `rest`, readiness is that later line.
   let grpcAddress = "";

@@ -244,7 +244,7 @@ export const fleetSection: BenchSection = {
         [`GetAggregate, one client, paced every ${1000 / heartbeatRate} ms`, num(getAtRate.calls), num(getAtRate.serverCpuUsPerCall ?? NaN)],
       ],
     );
-    const mode = options.cpuProfileDir ? "tsx (sources, profiled)" : `bin/aggregates-controller: ${controllerBuild()}`;
+    const mode = `bin/aggregates-controller: ${controllerBuild()}${options.cpuProfileDir ? ", profiled" : ""}`;
     report.table(
       ["controller resident memory", "VmRSS MiB", "VmHWM MiB"],
       [

@@ -3,7 +3,7 @@ import { randomUUID } from "node:crypto";
 import { SqliteError, type Statement } from "better-sqlite3";
 import type { PoolErrorChange } from "../model/lifecycle.js";
 import type { AggregateRecord, MemberRecord, MembershipName, PoolErrorRecord, PoolStateName } from "../model/records.js";
-import type { Db } from "./database.js";
+import { statement, type Db } from "./database.js";
 import { toJson } from "./json-column.js";
 import { hydrateAggregate, poolFactsOf, poolUpdateColumns, type AggregateRow } from "./rows.js";
 import type { PoolUpdate } from "./store.js";
@@ -156,7 +156,7 @@ export class AggregateRepo {
     const sets: string[] = ["updated_at = @now"];
     if (changes.name !== undefined) sets.push("name = @name");
     if (changes.availabilityZone !== undefined) sets.push("availability_zone = @az, az_from_host = 0");
-    this.db.prepare(`UPDATE aggregates SET ${sets.join(", ")} WHERE id = @id`).run({
+    statement(this.db, `UPDATE aggregates SET ${sets.join(", ")} WHERE id = @id`).run({
       id,
       now,
       name: changes.name,
@@ -183,14 +183,14 @@ export class AggregateRepo {
       sets.push(`${name} = @${name}`);
       params[name] = value;
     }
-    this.db.prepare(`UPDATE aggregates SET ${sets.join(", ")} WHERE id = @id`).run(params);
+    statement(this.db, `UPDATE aggregates SET ${sets.join(", ")} WHERE id = @id`).run(params);
   }
 
   /** Records a life-cycle change of the aggregate's error (model/lifecycle is the only maker of one). */
   setError(id: number, change: PoolErrorChange, now: string): void {
     this.hooks.requireTransaction();
     this.invalidate();
-    this.db.prepare("UPDATE aggregates SET last_error = ?, updated_at = ? WHERE id = ?").run(toJson(change.lastError), now, id);
+    statement(this.db, "UPDATE aggregates SET last_error = ?, updated_at = ? WHERE id = ?").run(toJson(change.lastError), now, id);
     this.hooks.aggregateTouched(id);
   }
 
@@ -201,7 +201,7 @@ export class AggregateRepo {
     const state = derive(poolFactsOf(this.membersOf.all(id), row.last_error));
     if (state === row.pool_state) return;
     this.invalidate();
-    this.db.prepare("UPDATE aggregates SET pool_state = ?, updated_at = ? WHERE id = ?").run(state, now, id);
+    statement(this.db, "UPDATE aggregates SET pool_state = ?, updated_at = ? WHERE id = ?").run(state, now, id);
   }
 
   /** Bumps updated_at (membership changes). */
@@ -215,7 +215,7 @@ export class AggregateRepo {
   delete(id: number): void {
     this.hooks.requireTransaction();
     this.invalidate();
-    this.db.prepare("DELETE FROM aggregates WHERE id = ?").run(id);
-    this.db.prepare("DELETE FROM aggregate_leases WHERE aggregate_id = ?").run(id);
+    statement(this.db, "DELETE FROM aggregates WHERE id = ?").run(id);
+    statement(this.db, "DELETE FROM aggregate_leases WHERE aggregate_id = ?").run(id);
   }
 }

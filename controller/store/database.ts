@@ -6,6 +6,22 @@ import { sqliteDialect } from "./sql-dialect.js";
 /** An open database handle. */
 export type Db = Database.Database;
 
+/** The statements prepared on each open database, by SQL text. */
+const preparedStatements = new WeakMap<Db, Map<string, Database.Statement>>();
+
+/**
+ * The statement of this SQL text on db, prepared the first time it is asked for and reused after:
+ * preparing parses and plans the SQL, which costs more than running most of the controller's statements.
+ * For SQL built at run time, only from a bounded set of pieces (column lists, optional filters).
+ */
+export function statement(db: Db, sql: string): Database.Statement {
+  let byText = preparedStatements.get(db);
+  if (!byText) preparedStatements.set(db, (byText = new Map()));
+  let prepared = byText.get(sql);
+  if (!prepared) byText.set(sql, (prepared = db.prepare(sql)));
+  return prepared;
+}
+
 /** Opens (creating if needed) the database at path (":memory:" for a throw-away one) and migrates it. */
 export function openDatabase(path: string): Db {
   const db = new Database(path);

@@ -1,6 +1,6 @@
 /** The event log in SQLite. */
 import { nowIso, type EventRecord } from "../model/records.js";
-import type { Db } from "./database.js";
+import { statement, type Db } from "./database.js";
 import { hydrateEvent, type EventRow } from "./rows.js";
 import type { EventInput } from "./store.js";
 
@@ -17,8 +17,7 @@ export class EventRepo {
     const e = { time: nowIso(), kind: input.kind, message: input.message, aggregateId: input.aggregateId ?? null, host: input.host ?? null, operationId: input.operationId ?? null };
     this.hooks.eventsAppended();
     const id = Number(
-      this.db
-        .prepare("INSERT INTO events (time, kind, aggregate_id, host, operation_id, message) VALUES (?, ?, ?, ?, ?, ?)")
+      statement(this.db, "INSERT INTO events (time, kind, aggregate_id, host, operation_id, message) VALUES (?, ?, ?, ?, ?, ?)")
         .run(e.time, e.kind, e.aggregateId, e.host, e.operationId, e.message).lastInsertRowid,
     );
     return { ...e, id };
@@ -28,8 +27,8 @@ export class EventRepo {
   list(filter: { aggregateId?: number; beforeId: number; limit: number }): EventRecord[] {
     const rows =
       filter.aggregateId !== undefined
-        ? this.db.prepare("SELECT * FROM events WHERE aggregate_id = ? AND id < ? ORDER BY id DESC LIMIT ?").all(filter.aggregateId, filter.beforeId, filter.limit)
-        : this.db.prepare("SELECT * FROM events WHERE id < ? ORDER BY id DESC LIMIT ?").all(filter.beforeId, filter.limit);
+        ? statement(this.db, "SELECT * FROM events WHERE aggregate_id = ? AND id < ? ORDER BY id DESC LIMIT ?").all(filter.aggregateId, filter.beforeId, filter.limit)
+        : statement(this.db, "SELECT * FROM events WHERE id < ? ORDER BY id DESC LIMIT ?").all(filter.beforeId, filter.limit);
     return (rows as EventRow[]).map(hydrateEvent);
   }
 
@@ -37,13 +36,13 @@ export class EventRepo {
   since(afterId: number, aggregateId?: number): EventRecord[] {
     const rows =
       aggregateId !== undefined
-        ? this.db.prepare("SELECT * FROM events WHERE id > ? AND aggregate_id = ? ORDER BY id LIMIT 1000").all(afterId, aggregateId)
-        : this.db.prepare("SELECT * FROM events WHERE id > ? ORDER BY id LIMIT 1000").all(afterId);
+        ? statement(this.db, "SELECT * FROM events WHERE id > ? AND aggregate_id = ? ORDER BY id LIMIT 1000").all(afterId, aggregateId)
+        : statement(this.db, "SELECT * FROM events WHERE id > ? ORDER BY id LIMIT 1000").all(afterId);
     return (rows as EventRow[]).map(hydrateEvent);
   }
 
   /** The newest event id (0 when none). */
   lastId(): number {
-    return (this.db.prepare("SELECT COALESCE(MAX(id), 0) AS id FROM events").get() as { id: number }).id;
+    return (statement(this.db, "SELECT COALESCE(MAX(id), 0) AS id FROM events").get() as { id: number }).id;
   }
 }

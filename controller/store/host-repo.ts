@@ -2,7 +2,7 @@
 import type { Statement } from "better-sqlite3";
 import { reportedLiveness, type HostChange } from "../model/lifecycle.js";
 import type { CapacityRecord, HostRecord, LivenessName, PoolFactsRecord } from "../model/records.js";
-import type { Db } from "./database.js";
+import { statement, type Db } from "./database.js";
 import { withBeat, type BeatFields } from "./heartbeat-batcher.js";
 import { parseJson, toJson } from "./json-column.js";
 import { hostChangeColumns, hydrateHost, type HostRow } from "./rows.js";
@@ -103,22 +103,20 @@ export class HostRepo {
     const liveness = reportedLiveness(r.poolFacts);
     const existing = this.byName.get(r.name);
     if (!existing) {
-      this.db
-        .prepare(
-          `INSERT INTO hosts (name, uuid, xapi_address, agent_endpoint, az_hint, enabled, capacity, pool_facts, liveness, last_heartbeat_at, registered_at)
-           VALUES (?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?)`,
-        )
-        .run(r.name, r.uuid, r.xapiAddress, r.agentEndpoint, r.azHint, toJson(r.capacity), toJson(r.poolFacts), liveness, now, now);
+      statement(
+        this.db,
+        `INSERT INTO hosts (name, uuid, xapi_address, agent_endpoint, az_hint, enabled, capacity, pool_facts, liveness, last_heartbeat_at, registered_at)
+         VALUES (?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?)`,
+      ).run(r.name, r.uuid, r.xapiAddress, r.agentEndpoint, r.azHint, toJson(r.capacity), toJson(r.poolFacts), liveness, now, now);
       return true;
     }
-    this.db
-      .prepare(
-        `UPDATE hosts SET uuid = COALESCE(?, uuid), xapi_address = ?, agent_endpoint = ?, az_hint = ?,
-           capacity = COALESCE(?, capacity), pool_facts = COALESCE(?, pool_facts),
-           liveness = CASE WHEN liveness = 'FAILED' THEN liveness ELSE ? END, last_heartbeat_at = ?
-         WHERE name = ?`,
-      )
-      .run(r.uuid, r.xapiAddress, r.agentEndpoint, r.azHint, toJson(r.capacity), toJson(r.poolFacts), liveness, now, r.name);
+    statement(
+      this.db,
+      `UPDATE hosts SET uuid = COALESCE(?, uuid), xapi_address = ?, agent_endpoint = ?, az_hint = ?,
+         capacity = COALESCE(?, capacity), pool_facts = COALESCE(?, pool_facts),
+         liveness = CASE WHEN liveness = 'FAILED' THEN liveness ELSE ? END, last_heartbeat_at = ?
+       WHERE name = ?`,
+    ).run(r.uuid, r.xapiAddress, r.agentEndpoint, r.azHint, toJson(r.capacity), toJson(r.poolFacts), liveness, now, r.name);
     return false;
   }
 
@@ -162,7 +160,7 @@ export class HostRepo {
       );
     }
     if (sets.length === 0) return;
-    this.db.prepare(`UPDATE hosts SET ${sets.join(", ")} WHERE name = @name`).run(params);
+    statement(this.db, `UPDATE hosts SET ${sets.join(", ")} WHERE name = @name`).run(params);
     if (change.aggregateId !== undefined || change.membership !== undefined) {
       this.hooks.aggregateTouched(before.aggregate_id);
       if (change.aggregateId !== undefined) this.hooks.aggregateTouched(change.aggregateId);
@@ -175,7 +173,7 @@ export class HostRepo {
     const before = this.byName.get(name);
     this.known.delete(name);
     this.hooks.deleted(name);
-    this.db.prepare("DELETE FROM hosts WHERE name = ?").run(name);
+    statement(this.db, "DELETE FROM hosts WHERE name = ?").run(name);
     if (before) this.hooks.aggregateTouched(before.aggregate_id);
   }
 }

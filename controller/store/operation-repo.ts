@@ -1,6 +1,6 @@
 /** The operation journal in SQLite. Callers wrap writes in a transaction. */
 import type { OperationKindName, OperationOf, OperationRecord, OperationStateName } from "../model/records.js";
-import type { Db } from "./database.js";
+import { statement, type Db } from "./database.js";
 import { hydrateOperation, operationSaveValues, type OperationRow } from "./rows.js";
 import type { NewOperation } from "./store.js";
 
@@ -21,19 +21,18 @@ export class OperationRepo {
 
   /** One operation, or undefined. */
   get(id: string): OperationRecord | undefined {
-    const row = this.db.prepare("SELECT * FROM operations WHERE id = ?").get(id) as OperationRow | undefined;
+    const row = statement(this.db, "SELECT * FROM operations WHERE id = ?").get(id) as OperationRow | undefined;
     return row ? hydrateOperation(row) : undefined;
   }
 
   /** Records a PENDING operation. */
   insert<K extends OperationKindName>(op: NewOperation<K>, now: string): OperationOf<K> {
     this.hooks.requireTransaction();
-    this.db
-      .prepare(
-        `INSERT INTO operations (id, kind, aggregate_id, host, state, steps, params, created_at, updated_at)
-         VALUES (?, ?, ?, ?, 'PENDING', ?, ?, ?, ?)`,
-      )
-      .run(op.id, op.kind, op.aggregateId, op.host, JSON.stringify(op.steps), JSON.stringify(op.params), now, now);
+    statement(
+      this.db,
+      `INSERT INTO operations (id, kind, aggregate_id, host, state, steps, params, created_at, updated_at)
+       VALUES (?, ?, ?, ?, 'PENDING', ?, ?, ?, ?)`,
+    ).run(op.id, op.kind, op.aggregateId, op.host, JSON.stringify(op.steps), JSON.stringify(op.params), now, now);
     this.hooks.aggregateTouched(op.aggregateId);
     this.hooks.operationChanged(op.id);
     return this.get(op.id) as OperationOf<K>;
@@ -42,12 +41,11 @@ export class OperationRepo {
   /** Saves the mutable fields of an operation. A cancellation request, once recorded, is never cleared. */
   save(op: OperationRecord, now: string): void {
     this.hooks.requireTransaction();
-    this.db
-      .prepare(
-        `UPDATE operations SET state = ?, progress = ?, steps = ?, params = ?, error = ?, evacuation = ?, cancel_requested = MAX(cancel_requested, ?),
-           updated_at = ?, finished_at = ? WHERE id = ?`,
-      )
-      .run(...operationSaveValues(op), now, op.finishedAt, op.id);
+    statement(
+      this.db,
+      `UPDATE operations SET state = ?, progress = ?, steps = ?, params = ?, error = ?, evacuation = ?, cancel_requested = MAX(cancel_requested, ?),
+         updated_at = ?, finished_at = ? WHERE id = ?`,
+    ).run(...operationSaveValues(op), now, op.finishedAt, op.id);
     this.hooks.aggregateTouched(op.aggregateId);
     this.hooks.operationChanged(op.id);
   }
@@ -56,15 +54,14 @@ export class OperationRepo {
   unfinished(aggregateId?: number): OperationRecord[] {
     const rows =
       aggregateId === undefined
-        ? this.db.prepare("SELECT * FROM operations WHERE state IN ('PENDING', 'RUNNING') ORDER BY seq").all()
-        : this.db.prepare("SELECT * FROM operations WHERE state IN ('PENDING', 'RUNNING') AND aggregate_id = ? ORDER BY seq").all(aggregateId);
+        ? statement(this.db, "SELECT * FROM operations WHERE state IN ('PENDING', 'RUNNING') ORDER BY seq").all()
+        : statement(this.db, "SELECT * FROM operations WHERE state IN ('PENDING', 'RUNNING') AND aggregate_id = ? ORDER BY seq").all(aggregateId);
     return (rows as OperationRow[]).map(hydrateOperation);
   }
 
   /** Kinds of an aggregate's operations not yet ended. */
   unfinishedKinds(aggregateId: number): OperationKindName[] {
-    return this.db
-      .prepare("SELECT kind FROM operations WHERE aggregate_id = ? AND state IN ('PENDING', 'RUNNING')")
+    return statement(this.db, "SELECT kind FROM operations WHERE aggregate_id = ? AND state IN ('PENDING', 'RUNNING')")
       .pluck()
       .all(aggregateId) as OperationKindName[];
   }
@@ -75,9 +72,7 @@ export class OperationRepo {
     if (filter.aggregateId !== undefined) where.push("aggregate_id = @aggregateId");
     if (filter.host !== undefined) where.push("host = @host");
     if (filter.state !== undefined) where.push("state = @state");
-    const rows = this.db
-      .prepare(`SELECT * FROM operations WHERE ${where.join(" AND ")} ORDER BY seq DESC LIMIT @limit`)
-      .all(filter) as OperationRow[];
+    const rows = statement(this.db, `SELECT * FROM operations WHERE ${where.join(" AND ")} ORDER BY seq DESC LIMIT @limit`).all(filter) as OperationRow[];
     return rows.map(hydrateOperation);
   }
 }
