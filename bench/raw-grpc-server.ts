@@ -6,24 +6,36 @@
  * the same pre-built messages the echo server sends (files of protobuf binary). Echo / raw is what
  * our adapter costs per call on top of grpc-js itself.
  *
- * Usage: node --import tsx bench/raw-grpc-server.ts --aggregate FILE --list FILE [--listen 127.0.0.1:0]
+ * With --as-bytes the answers are the files' bytes, sent as they are (no encoding per call): the floor
+ * of a server that keeps its answers encoded, as the controller does. With --db FILE it is also the
+ * floor of a durable write: UpdateAggregate, SetAggregateMetadata and DeleteAggregate are served too,
+ * and each write (CreateAggregate included) first commits one row in its own transaction on a SQLite
+ * file opened as the controller opens its own (WAL, synchronous=FULL), so a write costs grpc-js, the
+ * request's decoding and one durable commit, and nothing else.
+ *
+ * Usage: node --import tsx bench/raw-grpc-server.ts --aggregate FILE --list FILE [--as-bytes] [--db FILE] [--listen 127.0.0.1:0]
  * Prints "raw grpc-js serving gRPC on HOST:PORT" when ready; ends on SIGTERM/SIGINT.
  */
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import * as grpc from "@grpc/grpc-js";
-import { fromBinary, toBinary, type DescMessage } from "@bufbuild/protobuf";
+import Database from "better-sqlite3";
+import { create, fromBinary, toBinary, type DescMessage } from "@bufbuild/protobuf";
+import { EmptySchema } from "@bufbuild/protobuf/wkt";
 import {
   AggregateSchema,
   CreateAggregateRequestSchema,
+  DeleteAggregateRequestSchema,
   GetAggregateRequestSchema,
   ListAggregatesRequestSchema,
   ListAggregatesResponseSchema,
+  SetAggregateMetadataRequestSchema,
+  UpdateAggregateRequestSchema,
 } from "../gen/hostaggregates/v1/aggregate_pb.js";
 
 const servicePath = "/hostaggregates.v1.AggregateService/";
 
-/** A unary method definition with protobuf-es codecs. */
+/** A unary method definition with protobuf-es codecs (answers given as a Buffer are sent as they are). */
 function unary(name: string, input: DescMessage, output: DescMessage): grpc.MethodDefinition<unknown, unknown> {
   return {
     path: servicePath + name,
@@ -32,33 +44,58 @@ function unary(name: string, input: DescMessage, output: DescMessage): grpc.Meth
     responseStream: false,
     requestSerialize: (m) => Buffer.from(toBinary(input, m as never)),
     requestDeserialize: (b: Buffer) => fromBinary(input, b),
-    responseSerialize: (m) => Buffer.from(toBinary(output, m as never)),
+    responseSerialize: (m) => (Buffer.isBuffer(m) ? m : Buffer.from(toBinary(output, m as never))),
     responseDeserialize: (b: Buffer) => fromBinary(output, b),
   };
 }
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { listen: { type: "string", default: "127.0.0.1:0" }, aggregate: { type: "string" }, list: { type: "string" } },
+    options: { listen: { type: "string", default: "127.0.0.1:0" }, aggregate: { type: "string" }, list: { type: "string" }, db: { type: "string" }, "as-bytes": { type: "boolean", default: false } },
     strict: true,
   });
   if (!values.aggregate || !values.list) throw new Error("--aggregate FILE and --list FILE are required");
-  const aggregate = fromBinary(AggregateSchema, readFileSync(values.aggregate));
-  const page = fromBinary(ListAggregatesResponseSchema, readFileSync(values.list));
+  const asBytes = values["as-bytes"];
+  const answer = (file: string, schema: DescMessage) => (asBytes ? readFileSync(file) : fromBinary(schema, readFileSync(file)));
+  const aggregate = answer(values.aggregate, AggregateSchema);
+  const page = answer(values.list, ListAggregatesResponseSchema);
 
   const server = new grpc.Server({ "grpc.max_receive_message_length": 4 * 1024 * 1024 });
-  server.addService(
-    {
-      GetAggregate: unary("GetAggregate", GetAggregateRequestSchema, AggregateSchema),
-      ListAggregates: unary("ListAggregates", ListAggregatesRequestSchema, ListAggregatesResponseSchema),
-      CreateAggregate: unary("CreateAggregate", CreateAggregateRequestSchema, AggregateSchema),
-    },
-    {
-      GetAggregate: (_call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => callback(null, aggregate),
-      ListAggregates: (_call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => callback(null, page),
-      CreateAggregate: (_call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => callback(null, aggregate),
-    },
-  );
+  type Handler = (call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => void;
+  const definitions: Record<string, grpc.MethodDefinition<unknown, unknown>> = {
+    GetAggregate: unary("GetAggregate", GetAggregateRequestSchema, AggregateSchema),
+    ListAggregates: unary("ListAggregates", ListAggregatesRequestSchema, ListAggregatesResponseSchema),
+    CreateAggregate: unary("CreateAggregate", CreateAggregateRequestSchema, AggregateSchema),
+  };
+  const handlers: Record<string, Handler> = {
+    GetAggregate: (_call, callback) => callback(null, aggregate),
+    ListAggregates: (_call, callback) => callback(null, page),
+    CreateAggregate: (_call, callback) => callback(null, aggregate),
+  };
+  if (values.db) {
+    const db = new Database(values.db);
+    db.pragma("journal_mode = WAL");
+    db.pragma("synchronous = FULL");
+    db.exec("CREATE TABLE IF NOT EXISTS writes (id INTEGER PRIMARY KEY, method TEXT NOT NULL, at INTEGER NOT NULL)");
+    const insert = db.prepare("INSERT INTO writes (method, at) VALUES (?, ?)");
+    // BEGIN IMMEDIATE, the insert, COMMIT: one fsync per write, as a controller write that shares its commit with no other.
+    const commit = db.transaction((method: string) => insert.run(method, Date.now())).immediate;
+    const empty = asBytes ? Buffer.alloc(0) : create(EmptySchema);
+    const writes: [string, DescMessage, DescMessage, unknown][] = [
+      ["CreateAggregate", CreateAggregateRequestSchema, AggregateSchema, aggregate],
+      ["UpdateAggregate", UpdateAggregateRequestSchema, AggregateSchema, aggregate],
+      ["SetAggregateMetadata", SetAggregateMetadataRequestSchema, AggregateSchema, aggregate],
+      ["DeleteAggregate", DeleteAggregateRequestSchema, EmptySchema, empty],
+    ];
+    for (const [name, input, output, answer] of writes) {
+      definitions[name] = unary(name, input, output);
+      handlers[name] = (call, callback) => {
+        commit(name);
+        callback(null, answer);
+      };
+    }
+  }
+  server.addService(definitions, handlers);
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync(values.listen, grpc.ServerCredentials.createInsecure(), (err, bound) => (err ? reject(err) : resolve(bound))),
   );

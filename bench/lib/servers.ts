@@ -99,12 +99,18 @@ export async function startEchoProcess(files: { aggregate?: string; list?: strin
   return { child, address: child.ready[1]! };
 }
 
-/** Starts the raw grpc-js server (bench/raw-grpc-server.ts) answering these pre-built messages. */
-export async function startRawGrpcProcess(files: { aggregate: string; list: string }): Promise<EchoProcess> {
+/**
+ * Starts the raw grpc-js server (bench/raw-grpc-server.ts) answering these pre-built messages: decoded and
+ * encoded again on every call, or with `asBytes` sent as they are; with `db`, each write also commits a row to that SQLite file first.
+ */
+export async function startRawGrpcProcess(files: { aggregate: string; list: string; db?: string; asBytes?: boolean }): Promise<EchoProcess> {
+  const args = ["--import", "tsx", join(repoRoot, "bench/raw-grpc-server.ts"), "--listen", "127.0.0.1:0", "--aggregate", files.aggregate, "--list", files.list];
+  if (files.db) args.push("--db", files.db);
+  if (files.asBytes) args.push("--as-bytes");
   const child = await startChild({
-    name: "raw grpc-js server",
+    name: files.db ? "raw grpc-js server with a SQLite commit per write" : "raw grpc-js server",
     command: process.execPath,
-    args: ["--import", "tsx", join(repoRoot, "bench/raw-grpc-server.ts"), "--listen", "127.0.0.1:0", "--aggregate", files.aggregate, "--list", files.list],
+    args,
     cwd: repoRoot,
     env: process.env,
     readyPattern: /raw grpc-js serving gRPC on (\S+)/,
