@@ -9,9 +9,8 @@
  * With --as-bytes the answers are the files' bytes, sent as they are (no encoding per call): the floor
  * of a server that keeps its answers encoded, as the controller does. With --db FILE it is also the
  * floor of a durable write: UpdateAggregate, SetAggregateMetadata and DeleteAggregate are served too,
- * and each write (CreateAggregate included) first commits one row in its own transaction on a SQLite
- * file opened as the controller opens its own (WAL, synchronous=FULL), so a write costs grpc-js, the
- * request's decoding and one durable commit, and nothing else.
+ * and each write (CreateAggregate included) first commits one row (bench/lib/floor-commit.ts), so a
+ * write costs grpc-js, the request's decoding and one durable commit, and nothing else.
  *
  * Usage: node --import tsx bench/raw-grpc-server.ts --aggregate FILE --list FILE [--as-bytes] [--db FILE] [--listen 127.0.0.1:0]
  * Prints "raw grpc-js serving gRPC on HOST:PORT" when ready; ends on SIGTERM/SIGINT.
@@ -19,7 +18,6 @@
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import * as grpc from "@grpc/grpc-js";
-import Database from "better-sqlite3";
 import { create, fromBinary, toBinary, type DescMessage } from "@bufbuild/protobuf";
 import { EmptySchema } from "@bufbuild/protobuf/wkt";
 import {
@@ -32,6 +30,7 @@ import {
   SetAggregateMetadataRequestSchema,
   UpdateAggregateRequestSchema,
 } from "../gen/hostaggregates/v1/aggregate_pb.js";
+import { openFloorCommit } from "./lib/floor-commit.js";
 
 const servicePath = "/hostaggregates.v1.AggregateService/";
 
@@ -73,13 +72,7 @@ async function main(): Promise<void> {
     CreateAggregate: (_call, callback) => callback(null, aggregate),
   };
   if (values.db) {
-    const db = new Database(values.db);
-    db.pragma("journal_mode = WAL");
-    db.pragma("synchronous = FULL");
-    db.exec("CREATE TABLE IF NOT EXISTS writes (id INTEGER PRIMARY KEY, method TEXT NOT NULL, at INTEGER NOT NULL)");
-    const insert = db.prepare("INSERT INTO writes (method, at) VALUES (?, ?)");
-    // BEGIN IMMEDIATE, the insert, COMMIT: one fsync per write, as a controller write that shares its commit with no other.
-    const commit = db.transaction((method: string) => insert.run(method, Date.now())).immediate;
+    const commit = openFloorCommit(values.db);
     const empty = asBytes ? Buffer.alloc(0) : create(EmptySchema);
     const writes: [string, DescMessage, DescMessage, unknown][] = [
       ["CreateAggregate", CreateAggregateRequestSchema, AggregateSchema, aggregate],
@@ -87,11 +80,11 @@ async function main(): Promise<void> {
       ["SetAggregateMetadata", SetAggregateMetadataRequestSchema, AggregateSchema, aggregate],
       ["DeleteAggregate", DeleteAggregateRequestSchema, EmptySchema, empty],
     ];
-    for (const [name, input, output, answer] of writes) {
+    for (const [name, input, output, reply] of writes) {
       definitions[name] = unary(name, input, output);
       handlers[name] = (call, callback) => {
         commit(name);
-        callback(null, answer);
+        callback(null, reply);
       };
     }
   }

@@ -117,3 +117,18 @@ export async function startRawGrpcProcess(files: { aggregate: string; list: stri
   });
   return { child, address: child.ready[1]! };
 }
+
+/** Starts the raw node:http server (bench/raw-http-server.ts) answering these JSON files as they are; with `db`, each write also commits a row first. Its address is its base URL (http://HOST:PORT). */
+export async function startRawHttpProcess(files: { aggregate: string; list: string; db?: string }): Promise<EchoProcess> {
+  const args = ["--import", "tsx", join(repoRoot, "bench/raw-http-server.ts"), "--listen", "127.0.0.1:0", "--aggregate", files.aggregate, "--list", files.list];
+  if (files.db) args.push("--db", files.db);
+  const child = await startChild({
+    name: "raw node:http server",
+    command: process.execPath,
+    args,
+    cwd: repoRoot,
+    env: process.env,
+    readyPattern: /raw node:http serving HTTP on (\S+)/,
+  });
+  return { child, address: child.ready[1]! };
+}

@@ -8,9 +8,10 @@
  * facade, in alternating rounds with the same load shape, at concurrency 1 (a CLI, a script) and
  * at --concurrency. The ×Nova ratios of calls/s and of server CPU per call are printed; the
  * targets (docs/benchmarks.md §Targets): read API ≥ 20× Nova's calls/s, and server CPU per call
- * ≥ 20× less than Nova's on every call (issue 13), on both protocols. Each write is also measured on
- * its floor: a bare grpc-js server that commits one row per write (bench/raw-grpc-server.ts --db),
- * i.e. what any durable write over gRPC costs here before the controller's own work.
+ * ≥ 20× less than Nova's on every call (issue 13), on both protocols. Each call is also measured on
+ * its floors, a bare grpc-js server and a bare node:http server sending the controller's answer bytes
+ * and committing one SQLite row per write (bench/raw-grpc-server.ts, bench/raw-http-server.ts): what
+ * the call costs on each protocol here before any of the controller's own work.
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -23,7 +24,7 @@ import { novaCall, startNovaPeer, type NovaPeer } from "../lib/nova-peer.js";
 import { num, ratio } from "../lib/report.js";
 import type { BenchContext, BenchSection } from "../lib/section.js";
 import { adminClient, inPool, seedAggregate, seedController } from "../lib/seed.js";
-import { startControllerProcess, startRawGrpcProcess, type ControllerProcess } from "../lib/servers.js";
+import { startControllerProcess, startRawGrpcProcess, startRawHttpProcess, type ControllerProcess } from "../lib/servers.js";
 import { seededAggregates } from "./read-api.js";
 
 /** Read API throughput must reach this multiple of Nova's (docs/benchmarks.md §Targets). */
@@ -114,6 +115,15 @@ export const novaSection: BenchSection = {
     writeFileSync(join(floorDir, "aggregate.bin"), toBinary(AggregateSchema, await api.getAggregate({ id: BigInt(ids[0]!) })));
     writeFileSync(join(floorDir, "list.bin"), toBinary(ListAggregatesResponseSchema, await api.listAggregates({ pageSize: seededAggregates })));
     const floor = await startRawGrpcProcess({ aggregate: join(floorDir, "aggregate.bin"), list: join(floorDir, "list.bin"), db: join(floorDir, "writes.db"), asBytes: true });
+    const restHeaders = { "x-auth-token": controller.adminToken, "x-openstack-nova-api-version": "2.41" };
+    const restText = async (path: string) => {
+      const res = await fetch(`${controller.restBaseUrl!}${path}`, { headers: restHeaders });
+      if (!res.ok) throw new Error(`GET ${path} on the controller's REST facade: HTTP ${res.status}`);
+      return res.text();
+    };
+    writeFileSync(join(floorDir, "aggregate.json"), await restText(`/os-aggregates/${ids[0]!}`));
+    writeFileSync(join(floorDir, "list.json"), await restText("/os-aggregates"));
+    const restFloor = await startRawHttpProcess({ aggregate: join(floorDir, "aggregate.json"), list: join(floorDir, "list.json"), db: join(floorDir, "rest-writes.db") });
 
     const levels = [...new Set([1, options.concurrency])];
     const toDelete = new Map<string, number[]>();
@@ -181,7 +191,6 @@ export const novaSection: BenchSection = {
       },
     ];
 
-    const restHeaders = { "x-auth-token": controller.adminToken, "x-openstack-nova-api-version": "2.41" };
     const shape = (c: number, warmupCalls: number, call: HttpCall | GrpcCall, consumesIds = false): LoadShape => ({
       concurrency: c,
       warmupCalls: consumesIds ? 0 : warmupCalls,
@@ -210,7 +219,7 @@ export const novaSection: BenchSection = {
           return { target: "http", baseUrl: controller.restBaseUrl!, headers: restHeaders, serverPids: [controller.child.process.pid!], call: http, ...shape(c, call.warmup.controller, http, call.consumesIds) };
         },
       },
-      // At 1 in flight only for a write: with more, the controller's writes share commits and the floor's do not.
+      // The floors; for a write at 1 in flight only: with more, the controller's writes share commits and the floors' do not.
       ...(!call.write || c === 1
         ? [
             {
@@ -218,6 +227,13 @@ export const novaSection: BenchSection = {
               spec: (round: number): LoadSpec => {
                 const grpc = call.grpc(round, c);
                 return { target: "grpc", address: floor.address, serverPids: [floor.child.process.pid!], call: grpc, ...shape(c, call.warmup.controller, grpc, call.consumesIds) };
+              },
+            },
+            {
+              name: "floor: bare node:http",
+              spec: (round: number): LoadSpec => {
+                const http = call.rest(round, c);
+                return { target: "http", baseUrl: `${restFloor.address}/v2.1`, headers: restHeaders, serverPids: [restFloor.child.process.pid!], call: http, ...shape(c, call.warmup.controller, http, call.consumesIds) };
               },
             },
           ]
@@ -247,20 +263,16 @@ export const novaSection: BenchSection = {
 
     report.line("\n× Nova, measured in this run — calls/s: median of the per-round ratios; CPU: Nova's server CPU per call / the controller's (> 1: cheaper)");
     report.table(
-      ["call", "gRPC calls/s × Nova", "gRPC CPU × Nova", "REST calls/s × Nova", "REST CPU × Nova", "floor CPU × Nova", "gRPC CPU − floor µs"],
-      rows.map(({ label, result }) => [
-        label,
-        ratio(throughputRatio(result, 1)),
-        ratio(cpuRatio(result, 1)),
-        ratio(throughputRatio(result, 2)),
-        ratio(cpuRatio(result, 2)),
-        result.measured[3] ? ratio(cpuRatio(result, 3)) : "–",
-        result.measured[3] ? num((result.measured[1]!.serverCpuUsPerCall ?? NaN) - (result.measured[3].serverCpuUsPerCall ?? NaN)) : "–",
-      ]),
+      ["call", "gRPC calls/s × Nova", "gRPC CPU × Nova", "REST calls/s × Nova", "REST CPU × Nova", "gRPC floor CPU × Nova", "REST floor CPU × Nova", "gRPC / REST CPU − floor µs"],
+      rows.map(({ label, result }) => {
+        const above = (api: number, floorAt: number) => num((result.measured[api]!.serverCpuUsPerCall ?? NaN) - (result.measured[floorAt]!.serverCpuUsPerCall ?? NaN));
+        const floors = result.measured[3] ? [ratio(cpuRatio(result, 3)), ratio(cpuRatio(result, 4)), `${above(1, 3)} / ${above(2, 4)}`] : ["–", "–", "–"];
+        return [label, ratio(throughputRatio(result, 1)), ratio(cpuRatio(result, 1)), ratio(throughputRatio(result, 2)), ratio(cpuRatio(result, 2)), ...floors];
+      }),
     );
     report.line(
-      "(floor: a bare grpc-js server sending the controller's answer bytes as they are, and for a write first committing one SQLite row, WAL and synchronous=FULL like the controller — " +
-        "no gRPC call here costs less, and at 1 in flight no durable write; at more in flight the controller's writes share commits, so writes have no floor row there)",
+      "(floors: a bare grpc-js server and a bare node:http server sending the controller's answer bytes as they are, and for a write first committing one SQLite row, WAL and " +
+        "synchronous=FULL like the controller — no call here costs less, and at 1 in flight no durable write; at more in flight the controller's writes share commits, so writes have no floor there)",
     );
     const show = rows.find((r) => r.call === calls[0] && r.concurrency === options.concurrency)!.result;
     report.check(
@@ -271,10 +283,10 @@ export const novaSection: BenchSection = {
       `CPU cost ratio ${ratio(cpuRatio(show))}`,
     );
     for (const { label, result, call } of rows) {
-      const floorRatio = result.measured[3] ? ratio(cpuRatio(result, 3)) : undefined;
-      for (const [i, api] of [[1, "gRPC"], [2, "REST"]] as const) {
-        const floorNote = i === 1 && floorRatio ? `; its floor, bare grpc-js${call.write ? " + 1 commit" : ""}: ${floorRatio}` : "";
-        report.check(`${label} ${api}: Nova server CPU per call ÷ the controller's`, cpuRatio(result, i), novaCpuTarget, `(${perRound(result, i, 1)} calls/s ratios${floorNote})`, i === 1 && floorRatio ? `gRPC floor ${floorRatio}` : undefined);
+      for (const [i, api, floorAt, floorName] of [[1, "gRPC", 3, "grpc-js"], [2, "REST", 4, "node:http"]] as const) {
+        const floorRatio = result.measured[floorAt] ? ratio(cpuRatio(result, floorAt)) : undefined;
+        const floorNote = floorRatio ? `; its floor, bare ${floorName}${call.write ? " + 1 commit" : ""}: ${floorRatio}` : "";
+        report.check(`${label} ${api}: Nova server CPU per call ÷ the controller's`, cpuRatio(result, i), novaCpuTarget, `(${perRound(result, i, 1)} calls/s ratios${floorNote})`, floorRatio ? `floor ${floorRatio}` : undefined);
       }
     }
     for (const { label, result } of rows) {
@@ -286,10 +298,10 @@ export const novaSection: BenchSection = {
         grpcCpuRatio: cpuRatio(result, 1),
         restRatio: throughputRatio(result, 2),
         restCpuRatio: cpuRatio(result, 2),
-        ...(result.measured[3] ? { floor: result.measured[3], floorCpuRatio: cpuRatio(result, 3) } : {}),
+        ...(result.measured[3] ? { grpcFloor: result.measured[3], grpcFloorCpuRatio: cpuRatio(result, 3), restFloor: result.measured[4], restFloorCpuRatio: cpuRatio(result, 4) } : {}),
       });
     }
 
-    await Promise.all([controller.child.stop(), floor.child.stop(), nova.stop()]);
+    await Promise.all([controller.child.stop(), floor.child.stop(), restFloor.child.stop(), nova.stop()]);
   },
 };
