@@ -19,8 +19,10 @@ export async function setNovaMetadata(store: Store, id: number, metadata: [strin
   const set = Object.fromEntries(rest.filter((e): e is [string, string] => e[1] !== null));
   const remove = rest.filter(([, value]) => value === null).map(([key]) => key);
   return store.transaction(async () => {
-    if (zone) await updateAggregate(store, { id, availabilityZone: zone[1] ?? "" });
-    if (rest.length > 0) await setAggregateMetadata(store, { id, set, remove });
-    return requireAggregate(store, id);
+    // Each step answers the aggregate as it left it: the last one's answer is the result.
+    let after: AggregateRecord | undefined;
+    if (zone) after = await updateAggregate(store, { id, availabilityZone: zone[1] ?? "" });
+    if (rest.length > 0) after = await setAggregateMetadata(store, { id, set, remove });
+    return after ?? (await requireAggregate(store, id));
   });
 }
