@@ -106,9 +106,9 @@ export const novaSection: BenchSection = {
     report.progress(`seeding the controller with ${seededAggregates} aggregates`);
     const ids = await seedController(controller, seededAggregates);
 
-    // The floor of each gRPC call: bare grpc-js answering the controller's own messages (the same bytes), and
-    // committing one SQLite row per write.
-    report.progress("starting the raw grpc-js server (the floor)");
+    // The floors of each call: bare grpc-js and bare node:http answering the controller's own answers (the
+    // same bytes), committing one SQLite row per write.
+    report.progress("starting the floors: the raw grpc-js and node:http servers");
     const api = adminClient(controller);
     const floorDir = join(ctx.tmpDir, "nova-floor");
     mkdirSync(floorDir, { recursive: true });
