@@ -35,11 +35,10 @@ export function aggregateIdFrom(raw: string): number {
   return idFrom(BigInt(raw));
 }
 
-const one = (a: AggregateRecord, v: Microversion, brief = false): NovaReply => ({ status: 200, body: { aggregate: aggregateView(a, v, { brief }) } });
-
 /** The os-aggregates handlers of one controller. */
 export class AggregateHandlers {
-  private readonly listed = new AggregateJson();
+  /** The JSON of full aggregate bodies, per record object (shows and lists of a record the store hands out again reuse it). */
+  private readonly bodies = new AggregateJson();
 
   constructor(private readonly ctx: IntakeContext) {}
 
@@ -55,22 +54,28 @@ export class AggregateHandlers {
       all.push(...page.aggregates);
       pageToken = page.nextPageToken;
     } while (pageToken !== "");
-    return { status: 200, body: new JsonText(`{"aggregates":[${all.map((a) => this.listed.text(a, v)).join(",")}]}`) };
+    return { status: 200, body: new JsonText(`{"aggregates":[${all.map((a) => this.bodies.text(a, v)).join(",")}]}`) };
+  }
+
+  /** `{"aggregate": …}`: the full body, or the brief one (no hosts, no metadata) a create answers. */
+  private one(a: AggregateRecord, v: Microversion, brief = false): NovaReply {
+    if (brief) return { status: 200, body: { aggregate: aggregateView(a, v, { brief }) } };
+    return { status: 200, body: new JsonText(`{"aggregate":${this.bodies.text(a, v)}}`) };
   }
 
   /** POST /os-aggregates: 200 (not 201) with the aggregate minus hosts and metadata. */
   async create(v: Microversion, input: { name: string; availabilityZone?: string }): Promise<NovaReply> {
-    return one(await createAggregate(this.ctx.store, input), v, true);
+    return this.one(await createAggregate(this.ctx.store, input), v, true);
   }
 
   /** GET /os-aggregates/{id}. */
   async show(v: Microversion, id: number): Promise<NovaReply> {
-    return one(await requireAggregate(this.ctx.store, id), v);
+    return this.one(await requireAggregate(this.ctx.store, id), v);
   }
 
   /** PUT /os-aggregates/{id}. */
   async update(v: Microversion, id: number, input: { name?: string; availabilityZone?: string }): Promise<NovaReply> {
-    return one(await updateAggregate(this.ctx.store, { id, ...input }), v);
+    return this.one(await updateAggregate(this.ctx.store, { id, ...input }), v);
   }
 
   /** DELETE /os-aggregates/{id}: 200 with an empty body. */
@@ -83,7 +88,7 @@ export class AggregateHandlers {
   async action(v: Microversion, id: number, action: AggregateAction): Promise<NovaReply> {
     switch (action.action) {
       case "set_metadata":
-        return one(await setNovaMetadata(this.ctx.store, id, action.metadata), v);
+        return this.one(await setNovaMetadata(this.ctx.store, id, action.metadata), v);
       case "add_host":
       case "remove_host":
         return this.changeHost(v, id, action.action, action.host);
@@ -93,6 +98,6 @@ export class AggregateHandlers {
   /** add_host / remove_host: answered once the operation is accepted, with the aggregate listing the new membership. */
   private async changeHost(v: Microversion, id: number, action: "add_host" | "remove_host", host: string): Promise<NovaReply> {
     const op = action === "add_host" ? await addHost(this.ctx, BigInt(id), host) : await removeHost(this.ctx, BigInt(id), host);
-    return { ...one(await requireAggregate(this.ctx.store, op.aggregateId!), v), headers: { [operationIdHeader]: op.id } };
+    return { ...this.one(await requireAggregate(this.ctx.store, op.aggregateId!), v), headers: { [operationIdHeader]: op.id } };
   }
 }
