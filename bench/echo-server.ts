@@ -30,6 +30,7 @@ import { unimplemented } from "../shared/errors.js";
 import { createLogger } from "../shared/logging.js";
 import { startRpcServer } from "../shared/rpc/server.js";
 import { registerService } from "../shared/rpc/service-registration.js";
+import { closeOnSignals, runServer } from "./lib/server-main.js";
 
 /** An aggregate like the ones the benchmark seeds (three metadata keys, a zone, no hosts). */
 export function syntheticAggregate(id: number): Aggregate {
@@ -88,12 +89,7 @@ async function main(): Promise<void> {
   server.health.setServing();
   console.log(`echo serving gRPC on ${formatHostPort(server.grpcAddress)}`);
 
-  const stop = () => void server.close(1000).then(() => process.exit(0));
-  process.once("SIGTERM", stop);
-  process.once("SIGINT", stop);
+  closeOnSignals(() => server.close(1000));
 }
 
-main().catch((err: unknown) => {
-  console.error(`echo-server: ${err instanceof Error ? err.message : String(err)}`);
-  process.exit(1);
-});
+runServer("echo-server", main);

@@ -31,6 +31,7 @@ import {
   UpdateAggregateRequestSchema,
 } from "../gen/hostaggregates/v1/aggregate_pb.js";
 import { openFloorCommit } from "./lib/floor-commit.js";
+import { closeOnSignals, runServer } from "./lib/server-main.js";
 
 const servicePath = "/hostaggregates.v1.AggregateService/";
 
@@ -94,12 +95,7 @@ async function main(): Promise<void> {
   );
   console.log(`raw grpc-js serving gRPC on 127.0.0.1:${port}`);
 
-  const stop = () => server.tryShutdown(() => process.exit(0));
-  process.once("SIGTERM", stop);
-  process.once("SIGINT", stop);
+  closeOnSignals(() => new Promise<void>((resolve) => server.tryShutdown(() => resolve())));
 }
 
-main().catch((err: unknown) => {
-  console.error(`raw-grpc-server: ${err instanceof Error ? err.message : String(err)}`);
-  process.exit(1);
-});
+runServer("raw-grpc-server", main);

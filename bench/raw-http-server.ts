@@ -15,6 +15,7 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { parseArgs } from "node:util";
 import { openFloorCommit } from "./lib/floor-commit.js";
+import { closeOnSignals, runServer } from "./lib/server-main.js";
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -53,12 +54,7 @@ async function main(): Promise<void> {
   await new Promise<void>((resolve) => server.listen(port, host, resolve));
   console.log(`raw node:http serving HTTP on http://${host}:${(server.address() as AddressInfo).port}`);
 
-  const stop = () => server.close(() => process.exit(0));
-  process.once("SIGTERM", stop);
-  process.once("SIGINT", stop);
+  closeOnSignals(() => new Promise<void>((resolve) => server.close(() => resolve())));
 }
 
-main().catch((err: unknown) => {
-  console.error(`raw-http-server: ${err instanceof Error ? err.message : String(err)}`);
-  process.exit(1);
-});
+runServer("raw-http-server", main);

@@ -83,20 +83,25 @@ export interface EchoProcess {
   address: string;
 }
 
-/** Starts the echo server answering these pre-built messages (files of protobuf binary). */
-export async function startEchoProcess(files: { aggregate?: string; list?: string } = {}): Promise<EchoProcess> {
-  const args = ["--import", "tsx", join(repoRoot, "bench/echo-server.ts"), "--listen", "127.0.0.1:0"];
-  if (files.aggregate) args.push("--aggregate", files.aggregate);
-  if (files.list) args.push("--list", files.list);
+/** Starts one of the bench's own servers (bench/SCRIPT.ts, through tsx, on 127.0.0.1 port 0) and waits for its ready line. */
+async function startBenchServer(spec: { name: string; script: string; args: string[]; readyPattern: RegExp; env?: NodeJS.ProcessEnv }): Promise<EchoProcess> {
   const child = await startChild({
-    name: "echo server",
+    name: spec.name,
     command: process.execPath,
-    args,
+    args: ["--import", "tsx", join(repoRoot, `bench/${spec.script}.ts`), "--listen", "127.0.0.1:0", ...spec.args],
     cwd: repoRoot,
-    env: { ...process.env, AGGREGATES_LOG_LEVEL: "warn" },
-    readyPattern: /echo serving gRPC on (\S+)/,
+    env: spec.env ?? process.env,
+    readyPattern: spec.readyPattern,
   });
   return { child, address: child.ready[1]! };
+}
+
+/** Starts the echo server answering these pre-built messages (files of protobuf binary). */
+export async function startEchoProcess(files: { aggregate?: string; list?: string } = {}): Promise<EchoProcess> {
+  const args: string[] = [];
+  if (files.aggregate) args.push("--aggregate", files.aggregate);
+  if (files.list) args.push("--list", files.list);
+  return startBenchServer({ name: "echo server", script: "echo-server", args, readyPattern: /echo serving gRPC on (\S+)/, env: { ...process.env, AGGREGATES_LOG_LEVEL: "warn" } });
 }
 
 /**
@@ -104,31 +109,16 @@ export async function startEchoProcess(files: { aggregate?: string; list?: strin
  * encoded again on every call, or with `asBytes` sent as they are; with `db`, each write also commits a row to that SQLite file first.
  */
 export async function startRawGrpcProcess(files: { aggregate: string; list: string; db?: string; asBytes?: boolean }): Promise<EchoProcess> {
-  const args = ["--import", "tsx", join(repoRoot, "bench/raw-grpc-server.ts"), "--listen", "127.0.0.1:0", "--aggregate", files.aggregate, "--list", files.list];
+  const args = ["--aggregate", files.aggregate, "--list", files.list];
   if (files.db) args.push("--db", files.db);
   if (files.asBytes) args.push("--as-bytes");
-  const child = await startChild({
-    name: files.db ? "raw grpc-js server with a SQLite commit per write" : "raw grpc-js server",
-    command: process.execPath,
-    args,
-    cwd: repoRoot,
-    env: process.env,
-    readyPattern: /raw grpc-js serving gRPC on (\S+)/,
-  });
-  return { child, address: child.ready[1]! };
+  const name = files.db ? "raw grpc-js server with a SQLite commit per write" : "raw grpc-js server";
+  return startBenchServer({ name, script: "raw-grpc-server", args, readyPattern: /raw grpc-js serving gRPC on (\S+)/ });
 }
 
 /** Starts the raw node:http server (bench/raw-http-server.ts) answering these JSON files as they are; with `db`, each write also commits a row first. Its address is its base URL (http://HOST:PORT). */
 export async function startRawHttpProcess(files: { aggregate: string; list: string; db?: string }): Promise<EchoProcess> {
-  const args = ["--import", "tsx", join(repoRoot, "bench/raw-http-server.ts"), "--listen", "127.0.0.1:0", "--aggregate", files.aggregate, "--list", files.list];
+  const args = ["--aggregate", files.aggregate, "--list", files.list];
   if (files.db) args.push("--db", files.db);
-  const child = await startChild({
-    name: "raw node:http server",
-    command: process.execPath,
-    args,
-    cwd: repoRoot,
-    env: process.env,
-    readyPattern: /raw node:http serving HTTP on (\S+)/,
-  });
-  return { child, address: child.ready[1]! };
+  return startBenchServer({ name: "raw node:http server", script: "raw-http-server", args, readyPattern: /raw node:http serving HTTP on (\S+)/ });
 }

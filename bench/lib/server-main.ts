@@ -1,0 +1,16 @@
+/** The start and end of the bench's own server processes (echo, raw grpc-js, raw node:http). */
+
+/** Runs the server's main; a failure to start is printed as `NAME: message` and ends the process with status 1. */
+export function runServer(name: string, main: () => Promise<void>): void {
+  main().catch((err: unknown) => {
+    console.error(`${name}: ${err instanceof Error ? err.message : String(err)}`);
+    process.exit(1);
+  });
+}
+
+/** On SIGTERM or SIGINT: closes the server, then exits 0. */
+export function closeOnSignals(close: () => Promise<void>): void {
+  const stop = () => void close().then(() => process.exit(0));
+  process.once("SIGTERM", stop);
+  process.once("SIGINT", stop);
+}
