@@ -151,6 +151,34 @@ describe("SqliteStore group commit", () => {
     expect(await store.aggregates.idByName("dropped")).toBeUndefined();
   });
 
+  it("a sole member that throws is rolled back whole, and the next transaction commits", async () => {
+    const before = store.commits;
+    await expect(
+      store.transaction(async (t) => {
+        await t.aggregates.insert("alone-dropped", null, now());
+        throw new Error("the only member fails");
+      }),
+    ).rejects.toThrow("the only member fails");
+    expect(committed("alone-dropped")).toBe(false);
+    expect(await store.aggregates.idByName("alone-dropped")).toBeUndefined();
+    expect(store.commits).toBe(before);
+    await store.transaction(async (t) => t.aggregates.insert("alone-kept", null, now()));
+    expect([committed("alone-dropped"), committed("alone-kept")]).toEqual([false, true]);
+  });
+
+  it("calls through the store inside a body join its transaction, group after group", async () => {
+    for (const name of ["joined-1", "joined-2", "joined-3"]) {
+      const seen = await store.transaction(async () => {
+        // Through the store, not tx: outside a transaction this read would wait for the group to end.
+        const id = (await store.transaction(async () => store.aggregates.insert(name, null, now())))!;
+        return { id, read: await store.aggregates.idByName(name), committedInside: committed(name) };
+      });
+      expect(seen.read).toBe(seen.id);
+      expect(seen.committedInside).toBe(false);
+      expect(committed(name)).toBe(true);
+    }
+  });
+
   it("a read asked for while a group runs waits for its commit, and sees it", async () => {
     const write = store.transaction(async (t) => t.aggregates.insert("grouped", null, now()));
     const read = store.aggregates.idByName("grouped");

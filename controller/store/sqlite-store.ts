@@ -2,10 +2,11 @@
  * The store on SQLite (better-sqlite3: WAL, synchronous=FULL). The driver is synchronous and the
  * port is async, so transactions are serialized: their bodies run one at a time, in the order they
  * were asked for, and calls made inside one — through tx or through the store — join it
- * (AsyncLocalStorage tells which is which).
+ * (AsyncLocalStorage tells which is which; it is switched off between groups, so requests outside
+ * transactions do not pay its async hook).
  *
  * Group commit: the transactions waiting when one ends share one database transaction (BEGIN
- * IMMEDIATE, then each body inside its own SAVEPOINT, then one COMMIT, one fsync), and each caller
+ * IMMEDIATE, then each body inside its own SAVEPOINT when there are several, then one COMMIT, one fsync), and each caller
  * is answered only after that shared commit — so an answered write is durable, as with one commit
  * per write. A body that throws is rolled back to its savepoint alone; a failed COMMIT fails every
  * member. Reads from outside never see uncommitted rows: they run between groups, after the
@@ -102,6 +103,8 @@ export class SqliteStore implements Store {
   private commitCount = 0;
   /** Reads the first page of a table the controller needs: fails when the file or the schema cannot be read. */
   private readonly probeStatement: { get(): unknown };
+  /** The statements that open, divide and end a group's transaction (prepared once: parsing them cost more than running them). */
+  private readonly control: Record<"begin" | "savepoint" | "release" | "rollbackTo" | "commit" | "rollback", { run(): unknown }>;
 
   /** The driver handle: for store/ only (tests read pragmas through it). */
   constructor(
@@ -135,6 +138,14 @@ export class SqliteStore implements Store {
       leases: new LeaseRepo(db, { requireTransaction }),
     };
     this.probeStatement = db.prepare("SELECT 1 FROM aggregates LIMIT 1").pluck();
+    this.control = {
+      begin: db.prepare("BEGIN IMMEDIATE"),
+      savepoint: db.prepare("SAVEPOINT member"),
+      release: db.prepare("RELEASE member"),
+      rollbackTo: db.prepare("ROLLBACK TO member"),
+      commit: db.prepare("COMMIT"),
+      rollback: db.prepare("ROLLBACK"),
+    };
     this.heartbeats = new HeartbeatBatcher({
       exists: (name) => this.repos.hosts.exists(name),
       isOpen: () => this.db.open,
@@ -216,12 +227,20 @@ export class SqliteStore implements Store {
       while (this.waiting.length > 0) await this.runGroup(this.waiting.splice(0, maxGroup));
     } finally {
       this.draining = undefined;
+      // Between groups no body runs, so nothing needs the marker: switching the storage off spares
+      // every request's promises its async hook until the next group switches it on (run enables it).
+      this.inTransaction.disable();
       this.runReaders();
     }
   }
 
-  /** Runs the members in one database transaction, each in a savepoint, and answers them after its commit. */
+  /**
+   * Runs the members in one database transaction, each in a savepoint (a sole member needs none: its
+   * failure rolls the whole transaction back), and answers them after its commit.
+   */
   private async runGroup(members: Waiting[]): Promise<void> {
+    const { control } = this;
+    const sole = members.length === 1;
     const done: { member: Waiting; result: unknown; announcements: (() => void)[] }[] = [];
     const fail = (member: Waiting, err: unknown) => {
       this.ended++;
@@ -230,8 +249,8 @@ export class SqliteStore implements Store {
     for (const member of members) {
       try {
         // Also after an error of an earlier member made the database roll the whole transaction back.
-        if (!this.db.inTransaction) this.db.exec("BEGIN IMMEDIATE");
-        this.db.exec("SAVEPOINT member");
+        if (!this.db.inTransaction) control.begin.run();
+        if (!sole) control.savepoint.run();
       } catch (err) {
         fail(member, err);
         continue;
@@ -240,15 +259,17 @@ export class SqliteStore implements Store {
       try {
         const result = await this.inTransaction.run(marker, () => member.fn(this.tx));
         marker.open = false;
-        this.db.exec("RELEASE member");
+        if (!sole) control.release.run();
         done.push({ member, result, announcements: this.announcements });
       } catch (err) {
         marker.open = false;
         // A rolled-back write may have been read inside the transaction: forget cached reads.
         this.repos.aggregates.invalidate();
-        if (this.db.inTransaction) {
-          this.db.exec("ROLLBACK TO member");
-          this.db.exec("RELEASE member");
+        if (this.db.inTransaction && sole) {
+          control.rollback.run();
+        } else if (this.db.inTransaction) {
+          control.rollbackTo.run();
+          control.release.run();
         } else {
           // The whole transaction is gone: so are the writes of the members before this one.
           for (const d of done.splice(0)) fail(d.member, err);
@@ -259,11 +280,11 @@ export class SqliteStore implements Store {
     }
     try {
       if (this.db.inTransaction) {
-        this.db.exec("COMMIT");
+        control.commit.run();
         this.commitCount++;
       }
     } catch (err) {
-      if (this.db.inTransaction) this.db.exec("ROLLBACK");
+      if (this.db.inTransaction) control.rollback.run();
       this.repos.aggregates.invalidate();
       for (const d of done) fail(d.member, err);
       this.runReaders();
