@@ -11,6 +11,7 @@ import type { ControllerMetrics } from "../context.js";
 import type { Store } from "../store/store.js";
 import { PromControllerMetrics } from "./counters.js";
 import { scrapeAccess } from "./scrape-access.js";
+import { poolStateFamily } from "./pool-state-family.js";
 import { registerStoreGauges } from "./store-gauges.js";
 
 /** A controller's metrics. */
@@ -27,5 +28,7 @@ export function createControllerMetrics(options: { store: Store; tokens: TokenRe
   const registry = newRegistry({ processMetrics: options.processMetrics });
   const port = new PromControllerMetrics(registry);
   registerStoreGauges(registry, options.store);
-  return { registry, port, route: metricsRoute(registry, scrapeAccess(options.tokens)) };
+  // The registry's families, then the pool state of every aggregate (written apart: pool-state-family.ts).
+  const source = { contentType: registry.contentType, metrics: async () => `${await registry.metrics()}\n${await poolStateFamily(options.store.aggregates)}` };
+  return { registry, port, route: metricsRoute(source, scrapeAccess(options.tokens)) };
 }

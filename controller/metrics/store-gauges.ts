@@ -1,35 +1,26 @@
 /**
  * Gauges read from the store when /metrics is scraped (collect callbacks over the async store
- * port), so no part of the controller writes them: pool state per aggregate, hosts by liveness,
- * heartbeat age per host, unfinished operations, migrations in flight. The callbacks of one scrape
- * share one read of the store.
+ * port), so no part of the controller writes them: hosts by liveness, heartbeat age per host,
+ * unfinished operations, migrations in flight. The callbacks of one scrape share one read of the
+ * store. (The pool state per aggregate is too many series for a gauge: pool-state-family.ts.)
  */
 import { Gauge, type Registry } from "prom-client";
 import { metricPrefix } from "../../shared/metrics/registry.js";
-import type { AggregateRecord, HostRecord, LivenessName, OperationKindName, OperationRecord, PoolStateName } from "../model/records.js";
+import type { HostRecord, LivenessName, OperationKindName, OperationRecord } from "../model/records.js";
 import type { Store } from "../store/store.js";
 
-const poolStates: readonly PoolStateName[] = ["EMPTY", "CHANGING", "ACTIVE", "ERROR"];
 const livenesses: readonly LivenessName[] = ["ALIVE", "XAPI_UNREACHABLE", "UNREACHABLE", "FAILED"];
 const kinds: readonly OperationKindName[] = ["ADD_HOST", "REMOVE_HOST", "START_MAINTENANCE", "STOP_MAINTENANCE", "RECOVER_MASTER", "ROLLING_MAINTENANCE"];
 const pageSize = 500;
 
 /** What one scrape reads. */
 interface Snapshot {
-  aggregates: AggregateRecord[];
   hosts: HostRecord[];
   unfinished: OperationRecord[];
   at: number;
 }
 
 async function readSnapshot(store: Store): Promise<Snapshot> {
-  const aggregates: AggregateRecord[] = [];
-  for (let afterId = 0; ; ) {
-    const page = await store.aggregates.list({ afterId, limit: pageSize });
-    aggregates.push(...page);
-    if (page.length < pageSize) break;
-    afterId = page.at(-1)!.id;
-  }
   const hosts: HostRecord[] = [];
   for (let afterName = ""; ; ) {
     const page = await store.hosts.list({ afterName, limit: pageSize });
@@ -37,7 +28,7 @@ async function readSnapshot(store: Store): Promise<Snapshot> {
     if (page.length < pageSize) break;
     afterName = page.at(-1)!.name;
   }
-  return { aggregates, hosts, unfinished: await store.operations.unfinished(), at: Date.now() };
+  return { hosts, unfinished: await store.operations.unfinished(), at: Date.now() };
 }
 
 /** Registers the store-backed gauges in the registry. */
@@ -46,20 +37,6 @@ export function registerStoreGauges(registry: Registry, store: Store): void {
   // Every collect of one scrape starts before the first read settles, so they share it.
   const snapshot = () => (pending ??= readSnapshot(store).finally(() => (pending = undefined)));
   const registers = [registry];
-
-  new Gauge({
-    name: `${metricPrefix}aggregate_pool_state`,
-    help: "Pool state of each aggregate: 1 for its current state (EMPTY, CHANGING, ACTIVE, ERROR), 0 for the others.",
-    labelNames: ["aggregate_id", "aggregate", "state"],
-    registers,
-    async collect() {
-      const { aggregates } = await snapshot();
-      this.reset();
-      for (const a of aggregates) {
-        for (const state of poolStates) this.set({ aggregate_id: String(a.id), aggregate: a.name, state }, a.poolState === state ? 1 : 0);
-      }
-    },
-  });
 
   new Gauge({
     name: `${metricPrefix}hosts`,

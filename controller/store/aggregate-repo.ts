@@ -6,7 +6,7 @@ import type { AggregateRecord, MemberRecord, MembershipName, PoolErrorRecord, Po
 import { statement, type Db } from "./database.js";
 import { toJson } from "./json-column.js";
 import { hydrateAggregate, poolFactsOf, poolUpdateColumns, type AggregateRow } from "./rows.js";
-import type { PoolUpdate } from "./store.js";
+import type { AggregatePoolState, PoolUpdate } from "./store.js";
 
 /** Data access for aggregates. */
 export class AggregateRepo {
@@ -23,6 +23,7 @@ export class AggregateRepo {
   private readonly withHostsRows: Statement<[number, number], AggregateRow>;
   private readonly withHostsMetadata: Statement<[number, number], { aggregate_id: number; key: string; value: string }>;
   private readonly withHostsMembers: Statement<[number, number], { aggregate_id: number; name: string; membership: MembershipName }>;
+  private readonly poolStateRows: Statement<[number, number], { id: number; name: string; pool_state: PoolStateName }>;
   private readonly deleteKey: Statement<[number, string]>;
   private readonly putKey: Statement<[number, string, string]>;
   /**
@@ -47,6 +48,7 @@ export class AggregateRepo {
     this.withHostsRows = db.prepare(`SELECT * FROM aggregates WHERE id IN (${withHostsIds}) ORDER BY id`);
     this.withHostsMetadata = db.prepare(`SELECT aggregate_id, key, value FROM aggregate_metadata WHERE aggregate_id IN (${withHostsIds}) ORDER BY key`);
     this.withHostsMembers = db.prepare(`SELECT aggregate_id, name, membership FROM hosts WHERE aggregate_id IN (${withHostsIds}) ORDER BY member_seq, name`);
+    this.poolStateRows = db.prepare("SELECT id, name, pool_state FROM aggregates WHERE id > ? ORDER BY id LIMIT ?");
     this.deleteKey = db.prepare("DELETE FROM aggregate_metadata WHERE aggregate_id = ? AND key = ?");
     this.putKey = db.prepare(
       "INSERT INTO aggregate_metadata (aggregate_id, key, value) VALUES (?, ?, ?) ON CONFLICT(aggregate_id, key) DO UPDATE SET value = excluded.value",
@@ -118,6 +120,11 @@ export class AggregateRepo {
     const rows = this.withHostsRows.all(options.afterId, options.limit);
     if (rows.length === 0) return [];
     return this.assemble(rows, this.withHostsMetadata.all(options.afterId, options.limit), this.withHostsMembers.all(options.afterId, options.limit));
+  }
+
+  /** A page of every aggregate's id, name and pool state, with id > afterId, ordered by id (read from the table alone, never cached). */
+  poolStates(options: { afterId: number; limit: number }): AggregatePoolState[] {
+    return this.poolStateRows.all(options.afterId, options.limit).map((r) => ({ id: r.id, name: r.name, poolState: r.pool_state }));
   }
 
   /** Records from aggregate rows and the metadata and member rows read for them. */

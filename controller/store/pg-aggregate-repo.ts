@@ -10,7 +10,7 @@ import { toJson } from "./json-column.js";
 import { setList, type PgSession } from "./pg-session.js";
 import { hydrateAggregate, poolFactsOf, poolUpdateColumns, type AggregateRow } from "./rows.js";
 import { postgresDialect } from "./sql-dialect.js";
-import type { PoolUpdate } from "./store.js";
+import type { AggregatePoolState, PoolUpdate } from "./store.js";
 
 type HydratableRow = AggregateRow & { metadata: { key: string; value: string }[]; members: MemberRecord[] };
 
@@ -66,6 +66,15 @@ export class PgAggregateRepo {
       [options.afterId, options.limit],
     );
     return rows.map(hydrate);
+  }
+
+  /** A page of every aggregate's id, name and pool state, with id > afterId, ordered by id (the aggregates table alone). */
+  async poolStates(options: { afterId: number; limit: number }): Promise<AggregatePoolState[]> {
+    const rows = await this.db.rows<{ id: number; name: string; pool_state: PoolStateName }>(
+      "SELECT id, name, pool_state FROM aggregates WHERE id > $1 ORDER BY id LIMIT $2",
+      [options.afterId, options.limit],
+    );
+    return rows.map((r) => ({ id: r.id, name: r.name, poolState: r.pool_state }));
   }
 
   /** Inserts an aggregate and returns its id; undefined when the name is taken (no error: it would abort the transaction). */

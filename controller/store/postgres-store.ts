@@ -156,7 +156,7 @@ export class PostgresStore implements Store {
       write: (batch) => this.repos.hosts.heartbeats(batch),
     });
     const view = (run: <R>(fn: () => Promise<R>) => Promise<R>): StoreTx => ({
-      aggregates: viewOf(this.repos.aggregates, ["get", "idByName", "list", "withHosts", "insert", "update", "setMetadata", "updatePool", "setError", "touch", "delete"], run),
+      aggregates: viewOf(this.repos.aggregates, ["get", "idByName", "list", "withHosts", "poolStates", "insert", "update", "setMetadata", "updatePool", "setError", "touch", "delete"], run),
       hosts: viewOf(this.repos.hosts, ["get", "list", "members", "membersOfAggregates", "silentSince", "register", "apply", "delete"], run),
       operations: viewOf(this.repos.operations, ["get", "insert", "save", "unfinished", "list"], run),
       events: viewOf(this.repos.events, ["append", "list", "since", "lastId"], run),

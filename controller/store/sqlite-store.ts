@@ -161,7 +161,7 @@ export class SqliteStore implements Store {
       },
     });
     const view = (run: <R>(fn: () => R) => Promise<R>): StoreTx => ({
-      aggregates: asyncView(this.repos.aggregates, ["get", "idByName", "list", "withHosts", "insert", "update", "setMetadata", "updatePool", "setError", "touch", "delete"], run),
+      aggregates: asyncView(this.repos.aggregates, ["get", "idByName", "list", "withHosts", "poolStates", "insert", "update", "setMetadata", "updatePool", "setError", "touch", "delete"], run),
       hosts: asyncView(this.repos.hosts, ["get", "list", "members", "membersOfAggregates", "silentSince", "register", "apply", "delete"], run),
       operations: asyncView(this.repos.operations, ["get", "insert", "save", "unfinished", "list"], run) as OperationStore,
       events: asyncView(this.repos.events, ["append", "list", "since", "lastId"], run),

@@ -17,6 +17,7 @@ import type {
   OperationRecord,
   OperationStateName,
   PoolFactsRecord,
+  PoolStateName,
   StepRecord,
 } from "../model/records.js";
 import type { ChangeFeed } from "./change-feed.js";
@@ -72,6 +73,13 @@ export interface VmOrigin {
   movedAt: string;
 }
 
+/** An aggregate's pool state, with what names it. */
+export interface AggregatePoolState {
+  id: number;
+  name: string;
+  poolState: PoolStateName;
+}
+
 /** Aggregates and their metadata. Records may be shared: treat them as read-only. */
 export interface AggregateStore {
   get(id: number): Promise<AggregateRecord | undefined>;
@@ -80,6 +88,8 @@ export interface AggregateStore {
   list(options: { availabilityZone?: string; afterId: number; limit: number }): Promise<AggregateRecord[]>;
   /** A page of the aggregates that have at least one host, with id > afterId, ordered by id (for periodic passes: empty aggregates are never read). */
   withHosts(options: { afterId: number; limit: number }): Promise<AggregateRecord[]>;
+  /** A page of every aggregate's id, name and pool state, with id > afterId, ordered by id (for /metrics: no record is built or cached). */
+  poolStates(options: { afterId: number; limit: number }): Promise<AggregatePoolState[]>;
   /** Inserts an aggregate; undefined when the name is taken. */
   insert(name: string, availabilityZone: string | null, now: string): Promise<number | undefined>;
   update(id: number, changes: { name?: string; availabilityZone?: string }, now: string): Promise<void>;

@@ -25,8 +25,11 @@ function pathOf(req: http.IncomingMessage): string {
   return q < 0 ? url : url.slice(0, q);
 }
 
-/** A route answering GET/HEAD /metrics with the registry in the Prometheus text format; other paths pass. */
-export function metricsRoute(registry: Registry, access?: ScrapeAccess): HttpRoute {
+/** What a scrape reads: a prom-client registry, or anything that writes the text format as one does. */
+export type MetricsSource = Pick<Registry, "contentType" | "metrics">;
+
+/** A route answering GET/HEAD /metrics with the source's metrics in the Prometheus text format; other paths pass. */
+export function metricsRoute(registry: MetricsSource, access?: ScrapeAccess): HttpRoute {
   return async (req, res) => {
     if (pathOf(req) !== metricsPath) return false;
     const plain = (status: number, message: string, headers: Record<string, string> = {}) => {
