@@ -6,7 +6,8 @@
  *
  * - read p50/p99/max of GetAggregate, ListAggregates pages, ListHosts pages and GetHost, each a paced
  *   stream during the heartbeat load, and stalls: gaps > 50 ms between the answers of a GetAggregate
- *   made every 5 ms (an event-loop stall inside the controller cannot be seen from outside otherwise);
+ *   made every 5 ms (an event-loop stall inside the controller cannot be seen from outside otherwise),
+ *   beside the controller's own event-loop delay over the window (its /metrics: max and p99);
  * - resident memory (VmRSS, /proc) of a controller idle on an empty database, and with the fleet;
  * - restart on that database: SIGTERM until it exited, then start until the first successful call;
  * - server CPU per Heartbeat vs per GetAggregate: at the production rate, each alone (controller CPU
@@ -58,6 +59,23 @@ const probeIntervalMs = 5;
 
 const sleep = (msToWait: number) => new Promise((resolve) => setTimeout(resolve, msToWait));
 
+/**
+ * The controller's event-loop delay since the last call (prom-client's monitorEventLoopDelay histogram,
+ * which every scrape of /metrics reads and resets), from its HTTP port with the admin token.
+ */
+async function eventLoopDelay(controller: ControllerProcess): Promise<{ maxMs: number; p99Ms: number }> {
+  const url = `${controller.restBaseUrl!.replace(/\/v2\.1$/, "")}/metrics`;
+  const res = await fetch(url, { headers: { authorization: `Bearer ${controller.adminToken}` } });
+  if (!res.ok) throw new Error(`GET ${url}: HTTP ${res.status}`);
+  const text = await res.text();
+  const seconds = (name: string) => {
+    const value = new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, "m").exec(text)?.[1];
+    if (value === undefined) throw new Error(`${name} is not in the controller's /metrics`);
+    return Number(value) * 1000;
+  };
+  return { maxMs: seconds("nodejs_eventloop_lag_max_seconds"), p99Ms: seconds("nodejs_eventloop_lag_p99_seconds") };
+}
+
 /** Makes GetAggregate calls until one succeeds; resolves with when it did (performance.now()). */
 async function firstSuccessfulCall(controller: ControllerProcess, id: number, deadlineMs: number): Promise<number> {
   const api = adminClient(controller);
@@ -98,8 +116,8 @@ export const fleetSection: BenchSection = {
     const smallDir = join(dir, "small");
     const smallIds = await seedFleetDatabase(join(smallDir, "controller.db"), smallAggregates);
 
-    // 3. The fleet registers and heartbeats.
-    let controller = await startControllerProcess({ dir: bigDir, cpuProfileDir: options.cpuProfileDir });
+    // 3. The fleet registers and heartbeats. The controller also serves HTTP, for its own event-loop delay (/metrics).
+    let controller = await startControllerProcess({ dir: bigDir, cpuProfileDir: options.cpuProfileDir, rest: true });
     const seededMemory = residentMiB(pid(controller));
     report.progress(`fleet: registering ${num(fleetLayout.hosts)} simulated agents`);
     const registeredAt = performance.now();
@@ -140,9 +158,11 @@ export const fleetSection: BenchSection = {
       },
     ];
     const loadStats = agents.stats();
+    await eventLoopDelay(controller); // resets the controller's histogram: what it reports next is this window's
     const loadCpuBefore = processCpuUs(pid(controller))!;
     const results = await load.runTogether(reads.map((r) => r.spec));
     const loadCpuUs = processCpuUs(pid(controller))! - loadCpuBefore;
+    const loopDelay = await eventLoopDelay(controller);
     const loadedMemory = residentMiB(pid(controller));
     const afterLoad = agents.stats();
     const probe = results[results.length - 1]!;
@@ -168,6 +188,10 @@ export const fleetSection: BenchSection = {
     reads.forEach((r, i) => {
       if (results[i]!.errors > 0) report.line(`WARNING: ${r.label}: ${results[i]!.errors} failed calls; first: ${results[i]!.firstError}`);
     });
+    report.line(
+      `the controller's own event-loop delay, from the scrape before the reads to the one after (nodejs_eventloop_lag_*, its /metrics): ` +
+        `max ${ms(loopDelay.maxMs)} ms, p99 ${ms(loopDelay.p99Ms)} ms (it counts time the process waited for a core too)`,
+    );
 
     // 6. Restart on that database (the agents keep heartbeating, as they would).
     report.progress("fleet: restarting the controller");
@@ -287,6 +311,7 @@ export const fleetSection: BenchSection = {
       seedMs,
       registerMs,
       reads: reads.map((r, i) => ({ label: r.label, ...results[i] })),
+      eventLoopDelayMs: loopDelay,
       loadCpuUs,
       heartbeats: { window: afterLoad.heartbeats - loadStats.heartbeats, failed: afterLoad.failed - loadStats.failed, maxMs: afterLoad.maxMs },
       productionBeatUs,
