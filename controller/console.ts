@@ -12,10 +12,11 @@ import type { HttpRoute } from "../shared/rpc/server.js";
 
 /**
  * Where `npm run build:ui` writes the console (dist/ui/ at the repository root), from the sources
- * (controller/console.ts) or from the build (dist/controller/console.js).
+ * (controller/console.ts) or from the build (dist/controller/console.js, or the controller's bundle
+ * dist/controller/main.js).
  */
 export const defaultConsoleDir = fileURLToPath(
-  new URL(/[\\/]dist[\\/]controller[\\/]console\.js$/.test(fileURLToPath(import.meta.url)) ? "../ui/" : "../dist/ui/", import.meta.url),
+  new URL(/[\\/]dist[\\/]controller[\\/][^\\/]+\.js$/.test(fileURLToPath(import.meta.url)) ? "../ui/" : "../dist/ui/", import.meta.url),
 );
 
 /** The URL prefix of the console. */

@@ -6,7 +6,8 @@
  * The repository's own dist/ is never touched, so suites running meanwhile are not disturbed.
  */
 import { execFile, spawn } from "node:child_process";
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, realpathSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, realpathSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { isBuiltin } from "node:module";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
@@ -79,8 +80,10 @@ beforeAll(async () => {
   mkdirSync(dir);
   cpSync(join(repo, "bin"), join(root, "bin"), { recursive: true });
   symlinkSync(realpathSync(join(repo, "node_modules")), join(root, "node_modules"));
+  // What `npm run build` runs: tsc, then the daemons' entries bundled in place.
   const tsc = join(repo, "node_modules/typescript/bin/tsc");
   await promisify(execFile)(process.execPath, [tsc, "-p", "tsconfig.build.json", "--outDir", join(root, "dist")], { cwd: repo });
+  await promisify(execFile)(process.execPath, ["--import", "tsx", join(repo, "build/bundle.ts"), join(root, "dist")], { cwd: repo });
 }, 240_000);
 
 afterAll(async () => {
@@ -93,6 +96,14 @@ describe("the build", () => {
     expect(readdirSync(join(root, "dist")).sort()).toEqual(["agent", "cli", "controller", "gen", "sandbox", "shared", "simulator"]);
     const files = readdirSync(join(root, "dist"), { recursive: true }).map(String);
     expect(files.filter((f) => f.endsWith(".ts") || f.includes(".spec."))).toEqual([]);
+    // The daemons run one bundled file each: it loads only Node's own modules, better-sqlite3 and
+    // (never installed here, pg asks for it only when told to go native) pg-native.
+    for (const entry of ["controller/main.js", "agent/main.js", "simulator/main.js"]) {
+      const text = readFileSync(join(root, "dist", entry), "utf8");
+      const loaded = [/^import\b[^"\n]*"([^"]+)"/gm, /\bimport\("([^"]+)"\)/g, /\b__require\("([^"]+)"\)/g].flatMap((re) => [...text.matchAll(re)].map((m) => m[1]!));
+      expect(loaded.length, entry).toBeGreaterThan(0);
+      expect(loaded.filter((spec) => !isBuiltin(spec) && spec !== "better-sqlite3" && spec !== "pg-native"), entry).toEqual([]);
+    }
     const help = start("aggctl", ["--help"]);
     expect(await help.exited).toBe(0);
     expect(help.output()).toMatch(/^usage: aggctl [\s\S]*aggregate-add-host ID HOST/);
