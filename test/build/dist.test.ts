@@ -96,14 +96,22 @@ describe("the build", () => {
     expect(readdirSync(join(root, "dist")).sort()).toEqual(["agent", "cli", "controller", "gen", "sandbox", "shared", "simulator"]);
     const files = readdirSync(join(root, "dist"), { recursive: true }).map(String);
     expect(files.filter((f) => f.endsWith(".ts") || f.includes(".spec."))).toEqual([]);
-    // The daemons run one bundled file each: it loads only Node's own modules, better-sqlite3 and
-    // (never installed here, pg asks for it only when told to go native) pg-native.
+    // The daemons run one bundled file each, aggctl its entry and chunks in cli/chunks/: they load only
+    // Node's own modules, better-sqlite3, pg-native (never installed here; pg asks for it only when told
+    // to go native) and, for aggctl, its chunks.
+    const loadedBy = (file: string) => {
+      const text = readFileSync(join(root, "dist", file), "utf8");
+      return [/^import\b[^"\n]*"([^"]+)"/gm, /\bimport\("([^"]+)"\)/g, /\b__require\("([^"]+)"\)/g].flatMap((re) => [...text.matchAll(re)].map((m) => m[1]!));
+    };
+    const outside = (spec: string) => !isBuiltin(spec) && spec !== "better-sqlite3" && spec !== "pg-native";
     for (const entry of ["controller/main.js", "agent/main.js", "simulator/main.js"]) {
-      const text = readFileSync(join(root, "dist", entry), "utf8");
-      const loaded = [/^import\b[^"\n]*"([^"]+)"/gm, /\bimport\("([^"]+)"\)/g, /\b__require\("([^"]+)"\)/g].flatMap((re) => [...text.matchAll(re)].map((m) => m[1]!));
-      expect(loaded.length, entry).toBeGreaterThan(0);
-      expect(loaded.filter((spec) => !isBuiltin(spec) && spec !== "better-sqlite3" && spec !== "pg-native"), entry).toEqual([]);
+      expect(loadedBy(entry).length, entry).toBeGreaterThan(0);
+      expect(loadedBy(entry).filter(outside), entry).toEqual([]);
     }
+    const chunks = readdirSync(join(root, "dist/cli/chunks")).filter((f) => f.endsWith(".js"));
+    expect(chunks.length).toBeGreaterThan(0);
+    expect(loadedBy("cli/main.js").filter(outside).every((spec) => spec.startsWith("./chunks/"))).toBe(true);
+    for (const chunk of chunks) expect(loadedBy(`cli/chunks/${chunk}`).filter(outside).every((spec) => /^\.\/[^/]+\.js$/.test(spec)), chunk).toBe(true);
     const help = start("aggctl", ["--help"]);
     expect(await help.exited).toBe(0);
     expect(help.output()).toMatch(/^usage: aggctl [\s\S]*aggregate-add-host ID HOST/);
