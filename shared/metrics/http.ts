@@ -29,7 +29,7 @@ function pathOf(req: http.IncomingMessage): string {
 export type MetricsSource = Pick<Registry, "contentType" | "metrics">;
 
 /** A route answering GET/HEAD /metrics with the source's metrics in the Prometheus text format; other paths pass. */
-export function metricsRoute(registry: MetricsSource, access?: ScrapeAccess): HttpRoute {
+export function metricsRoute(source: MetricsSource, access?: ScrapeAccess): HttpRoute {
   return async (req, res) => {
     if (pathOf(req) !== metricsPath) return false;
     const plain = (status: number, message: string, headers: Record<string, string> = {}) => {
@@ -45,8 +45,8 @@ export function metricsRoute(registry: MetricsSource, access?: ScrapeAccess): Ht
       plain(refusal.status, refusal.message, refusal.headers);
       return true;
     }
-    const body = await registry.metrics();
-    res.writeHead(200, { "content-type": registry.contentType, "cache-control": "no-store" });
+    const body = await source.metrics();
+    res.writeHead(200, { "content-type": source.contentType, "cache-control": "no-store" });
     res.end(req.method === "HEAD" ? undefined : body);
     return true;
   };

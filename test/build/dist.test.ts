@@ -110,8 +110,8 @@ describe("the build", () => {
     }
     const chunks = readdirSync(join(root, "dist/cli/chunks")).filter((f) => f.endsWith(".js"));
     expect(chunks.length).toBeGreaterThan(0);
-    expect(loadedBy("cli/main.js").filter(outside).every((spec) => spec.startsWith("./chunks/"))).toBe(true);
-    for (const chunk of chunks) expect(loadedBy(`cli/chunks/${chunk}`).filter(outside).every((spec) => /^\.\/[^/]+\.js$/.test(spec)), chunk).toBe(true);
+    expect(loadedBy("cli/main.js").filter((spec) => outside(spec) && !/^\.\/chunks\/[^/]+\.js$/.test(spec))).toEqual([]);
+    for (const chunk of chunks) expect(loadedBy(`cli/chunks/${chunk}`).filter((spec) => outside(spec) && !/^\.\/[^/]+\.js$/.test(spec)), chunk).toEqual([]);
     const help = start("aggctl", ["--help"]);
     expect(await help.exited).toBe(0);
     expect(help.output()).toMatch(/^usage: aggctl [\s\S]*aggregate-add-host ID HOST/);
