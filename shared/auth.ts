@@ -1,5 +1,5 @@
 /** Bearer-token authentication with roles, compared in constant time. */
-import { createHash, timingSafeEqual } from "node:crypto";
+import { hash, timingSafeEqual } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { createContextKey } from "@connectrpc/connect";
 import { ConnectError, Code } from "@connectrpc/connect";
@@ -18,7 +18,8 @@ export interface Principal {
 /** Context key under which handlers find the authenticated caller. */
 export const principalKey = createContextKey<Principal | undefined>(undefined, { description: "principal" });
 
-const digest = (token: string) => createHash("sha256").update(token, "utf8").digest();
+/** SHA-256 of the token's UTF-8 bytes (the one-shot hash: half the cost of a Hash object, on every call). */
+const digest = (token: string): Buffer => hash("sha256", token, "buffer");
 
 /** A set of accepted tokens and their roles. Tokens are kept only as SHA-256 digests. */
 export class TokenRegistry {

@@ -1,4 +1,4 @@
-/** CreateAggregate: validate, refuse a duplicate name, insert — one transaction. */
+/** CreateAggregate: validate, insert (a duplicate name is refused by the insert) — one transaction. */
 import { alreadyExists } from "../../shared/errors.js";
 import { nowIso, type AggregateRecord } from "../model/records.js";
 import { checkAggregateName, checkAvailabilityZone, violations } from "../model/validation.js";
@@ -14,8 +14,9 @@ export async function createAggregate(store: Store, input: { name: string; avail
     ),
   );
   return await store.transaction(async () => {
-    if (await store.aggregates.idByName(input.name) !== undefined) throw alreadyExists(`an aggregate named "${input.name}" already exists`);
+    const taken = () => alreadyExists(`an aggregate named "${input.name}" already exists`);
     if (input.validateOnly) {
+      if (await store.aggregates.idByName(input.name) !== undefined) throw taken();
       const now = nowIso();
       return {
         id: 0, uuid: "", name: input.name, availabilityZone: input.availabilityZone ?? null, azFromHost: false, poolState: "EMPTY",
@@ -24,7 +25,8 @@ export async function createAggregate(store: Store, input: { name: string; avail
       } satisfies AggregateRecord;
     }
     const id = await store.aggregates.insert(input.name, input.availabilityZone ?? null, nowIso());
-    if (id === undefined) throw alreadyExists(`an aggregate named "${input.name}" already exists`);
+    // The name's uniqueness is the table's: a taken name makes the insert refuse, with no look-up first.
+    if (id === undefined) throw taken();
     return (await store.aggregates.get(id))!;
   });
 }
