@@ -116,6 +116,16 @@ export async function startRawGrpcProcess(files: { aggregate: string; list: stri
   return startBenchServer({ name, script: "raw-grpc-server", args, readyPattern: /raw grpc-js serving gRPC on (\S+)/ });
 }
 
+/**
+ * Starts the raw node:http2 gRPC responder (bench/raw-h2-grpc-server.ts) answering these files' bytes, with no
+ * gRPC library; with `db`, each write also commits a row first.
+ */
+export async function startRawH2GrpcProcess(files: { aggregate: string; list: string; db?: string }): Promise<EchoProcess> {
+  const args = ["--aggregate", files.aggregate, "--list", files.list];
+  if (files.db) args.push("--db", files.db);
+  return startBenchServer({ name: "raw node:http2 gRPC server", script: "raw-h2-grpc-server", args, readyPattern: /raw node:http2 serving gRPC on (\S+)/ });
+}
+
 /** Starts the raw node:http server (bench/raw-http-server.ts) answering these JSON files as they are; with `db`, each write also commits a row first. Its address is its base URL (http://HOST:PORT). */
 export async function startRawHttpProcess(files: { aggregate: string; list: string; db?: string }): Promise<EchoProcess> {
   const args = ["--aggregate", files.aggregate, "--list", files.list];

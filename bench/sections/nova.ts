@@ -11,7 +11,8 @@
  * ≥ 20× less than Nova's on every call (issue 13), on both protocols. Each call is also measured on
  * its floors, a bare grpc-js server and a bare node:http server sending the controller's answer bytes
  * and committing one SQLite row per write (bench/raw-grpc-server.ts, bench/raw-http-server.ts): what
- * the call costs on each protocol here before any of the controller's own work.
+ * the call costs on each protocol here before any of the controller's own work; and gRPC also on
+ * node:http2 with no gRPC library (bench/raw-h2-grpc-server.ts): the floor under grpc-js itself.
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -24,7 +25,7 @@ import { novaCall, startNovaPeer, type NovaPeer } from "../lib/nova-peer.js";
 import { num, ratio } from "../lib/report.js";
 import type { BenchContext, BenchSection } from "../lib/section.js";
 import { adminClient, inPool, seedAggregate, seedController } from "../lib/seed.js";
-import { startControllerProcess, startRawGrpcProcess, startRawHttpProcess, type ControllerProcess } from "../lib/servers.js";
+import { startControllerProcess, startRawGrpcProcess, startRawH2GrpcProcess, startRawHttpProcess, type ControllerProcess } from "../lib/servers.js";
 import { seededAggregates } from "./read-api.js";
 
 /** Read API throughput must reach this multiple of Nova's (docs/benchmarks.md §Targets). */
@@ -124,6 +125,7 @@ export const novaSection: BenchSection = {
     writeFileSync(join(floorDir, "aggregate.json"), await restText(`/os-aggregates/${ids[0]!}`));
     writeFileSync(join(floorDir, "list.json"), await restText("/os-aggregates"));
     const restFloor = await startRawHttpProcess({ aggregate: join(floorDir, "aggregate.json"), list: join(floorDir, "list.json"), db: join(floorDir, "rest-writes.db") });
+    const h2Floor = await startRawH2GrpcProcess({ aggregate: join(floorDir, "aggregate.bin"), list: join(floorDir, "list.bin"), db: join(floorDir, "h2-writes.db") });
 
     const levels = [...new Set([1, options.concurrency])];
     const toDelete = new Map<string, number[]>();
@@ -236,6 +238,13 @@ export const novaSection: BenchSection = {
                 return { target: "http", baseUrl: `${restFloor.address}/v2.1`, headers: restHeaders, serverPids: [restFloor.child.process.pid!], call: http, ...shape(c, call.warmup.controller, http, call.consumesIds) };
               },
             },
+            {
+              name: "floor: gRPC on bare node:http2",
+              spec: (round: number): LoadSpec => {
+                const grpc = call.grpc(round, c);
+                return { target: "grpc", address: h2Floor.address, serverPids: [h2Floor.child.process.pid!], call: grpc, ...shape(c, call.warmup.controller, grpc, call.consumesIds) };
+              },
+            },
           ]
         : []),
     ];
@@ -263,15 +272,15 @@ export const novaSection: BenchSection = {
 
     report.line("\n× Nova, measured in this run — calls/s: median of the per-round ratios; CPU: Nova's server CPU per call / the controller's (> 1: cheaper)");
     report.table(
-      ["call", "gRPC calls/s × Nova", "gRPC CPU × Nova", "REST calls/s × Nova", "REST CPU × Nova", "gRPC floor CPU × Nova", "REST floor CPU × Nova", "gRPC / REST CPU − floor µs"],
+      ["call", "gRPC calls/s × Nova", "gRPC CPU × Nova", "REST calls/s × Nova", "REST CPU × Nova", "gRPC floor CPU × Nova", "node:http2 floor CPU × Nova", "REST floor CPU × Nova", "gRPC / REST CPU − floor µs"],
       rows.map(({ label, result }) => {
         const above = (api: number, floorAt: number) => num((result.measured[api]!.serverCpuUsPerCall ?? NaN) - (result.measured[floorAt]!.serverCpuUsPerCall ?? NaN));
-        const floors = result.measured[3] ? [ratio(cpuRatio(result, 3)), ratio(cpuRatio(result, 4)), `${above(1, 3)} / ${above(2, 4)}`] : ["–", "–", "–"];
+        const floors = result.measured[3] ? [ratio(cpuRatio(result, 3)), ratio(cpuRatio(result, 5)), ratio(cpuRatio(result, 4)), `${above(1, 3)} / ${above(2, 4)}`] : ["–", "–", "–", "–"];
         return [label, ratio(throughputRatio(result, 1)), ratio(cpuRatio(result, 1)), ratio(throughputRatio(result, 2)), ratio(cpuRatio(result, 2)), ...floors];
       }),
     );
     report.line(
-      "(floors: a bare grpc-js server and a bare node:http server sending the controller's answer bytes as they are, and for a write first committing one SQLite row, WAL and " +
+      "(floors: a bare grpc-js server, gRPC answered on bare node:http2 with no gRPC library, and a bare node:http server, each sending the controller's answer bytes as they are, and for a write first committing one SQLite row, WAL and " +
         "synchronous=FULL like the controller — no call here costs less, and at 1 in flight no durable write; at more in flight the controller's writes share commits, so writes have no floor there)",
     );
     const show = rows.find((r) => r.call === calls[0] && r.concurrency === options.concurrency)!.result;
@@ -285,7 +294,8 @@ export const novaSection: BenchSection = {
     for (const { label, result, call } of rows) {
       for (const [i, api, floorAt, floorName] of [[1, "gRPC", 3, "grpc-js"], [2, "REST", 4, "node:http"]] as const) {
         const floorRatio = result.measured[floorAt] ? ratio(cpuRatio(result, floorAt)) : undefined;
-        const floorNote = floorRatio ? `; its floor, bare ${floorName}${call.write ? " + 1 commit" : ""}: ${floorRatio}` : "";
+        const h2Note = api === "gRPC" && result.measured[5] ? `, on bare node:http2 ${ratio(cpuRatio(result, 5))}` : "";
+        const floorNote = floorRatio ? `; its floor, bare ${floorName}${call.write ? " + 1 commit" : ""}: ${floorRatio}${h2Note}` : "";
         report.check(`${label} ${api}: Nova server CPU per call ÷ the controller's`, cpuRatio(result, i), novaCpuTarget, `(${perRound(result, i, 1)} calls/s ratios${floorNote})`, floorRatio ? `floor ${floorRatio}` : undefined);
       }
     }
@@ -298,10 +308,19 @@ export const novaSection: BenchSection = {
         grpcCpuRatio: cpuRatio(result, 1),
         restRatio: throughputRatio(result, 2),
         restCpuRatio: cpuRatio(result, 2),
-        ...(result.measured[3] ? { grpcFloor: result.measured[3], grpcFloorCpuRatio: cpuRatio(result, 3), restFloor: result.measured[4], restFloorCpuRatio: cpuRatio(result, 4) } : {}),
+        ...(result.measured[3]
+          ? {
+              grpcFloor: result.measured[3],
+              grpcFloorCpuRatio: cpuRatio(result, 3),
+              restFloor: result.measured[4],
+              restFloorCpuRatio: cpuRatio(result, 4),
+              h2Floor: result.measured[5],
+              h2FloorCpuRatio: cpuRatio(result, 5),
+            }
+          : {}),
       });
     }
 
-    await Promise.all([controller.child.stop(), floor.child.stop(), restFloor.child.stop(), nova.stop()]);
+    await Promise.all([controller.child.stop(), floor.child.stop(), restFloor.child.stop(), h2Floor.child.stop(), nova.stop()]);
   },
 };
