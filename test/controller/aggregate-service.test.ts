@@ -72,6 +72,23 @@ describe("CreateAggregate", () => {
     expect(err.rawMessage).toContain(a.name);
   });
 
+  it("concurrent creates of one name: one is created, the other gets ALREADY_EXISTS, and the burst's other create commits", async () => {
+    // The refusal is the insert's (the table's unique name): inside a shared group commit it must undo only its own statement.
+    const [first, second, other] = await Promise.allSettled([
+      h.aggregates.createAggregate({ name: "dup-burst" }),
+      h.aggregates.createAggregate({ name: "dup-burst" }),
+      h.aggregates.createAggregate({ name: "dup-burst-other" }),
+    ]);
+    const created = [first, second].filter((r) => r.status === "fulfilled");
+    const refused = [first, second].filter((r) => r.status === "rejected");
+    expect(created).toHaveLength(1);
+    expect(refused).toHaveLength(1);
+    await expectRpcError(Promise.reject(refused[0]!.reason), Code.AlreadyExists);
+    expect(other.status).toBe("fulfilled");
+    const listed = (await h.aggregates.listAggregates({ pageSize: 1000 })).aggregates.map((a) => a.name).filter((n) => n.startsWith("dup-burst"));
+    expect(listed.sort()).toEqual(["dup-burst", "dup-burst-other"]);
+  });
+
   it.each([
     ["a leading blank", " lead"],
     ["a trailing blank", "trail "],
