@@ -11,9 +11,9 @@
  */
 import { readFileSync } from "node:fs";
 import http2 from "node:http2";
-import type { AddressInfo } from "node:net";
 import { parseArgs } from "node:util";
 import { fromBinary, type DescMessage } from "@bufbuild/protobuf";
+import { encodeEnvelope } from "@connectrpc/connect/protocol";
 import {
   CreateAggregateRequestSchema,
   DeleteAggregateRequestSchema,
@@ -23,18 +23,12 @@ import {
   UpdateAggregateRequestSchema,
 } from "../gen/hostaggregates/v1/aggregate_pb.js";
 import { openFloorCommit } from "./lib/floor-commit.js";
-import { closeOnSignals, runServer } from "./lib/server-main.js";
+import { closeOnSignals, listenOn, runServer } from "./lib/server-main.js";
 
 const servicePath = "/hostaggregates.v1.AggregateService/";
 
-/** One gRPC message: the 5-byte prefix (not compressed, length) and the bytes. */
-function framed(message: Buffer): Buffer {
-  const out = Buffer.allocUnsafe(5 + message.length);
-  out[0] = 0;
-  out.writeUInt32BE(message.length, 1);
-  message.copy(out, 5);
-  return out;
-}
+/** One gRPC message: the 5-byte prefix (not compressed, length) and the bytes (the same envelope as Connect's streams). */
+const framed = (message: Uint8Array): Buffer => Buffer.from(encodeEnvelope(0, message));
 
 /** A unary method: how to decode its request, what to do first, and the answer's framed bytes. */
 interface Method {
@@ -90,19 +84,14 @@ async function main(): Promise<void> {
       stream.end(method.answer);
     });
   });
-  const [host, port] = [values.listen.slice(0, values.listen.lastIndexOf(":")), Number(values.listen.slice(values.listen.lastIndexOf(":") + 1))];
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(port, host, resolve);
-  });
-  console.log(`raw node:http2 serving gRPC on ${host}:${(server.address() as AddressInfo).port}`);
-
   // Closing waits for the sessions: the bench's clients are done when it stops a floor, so end them.
   const sessions = new Set<http2.ServerHttp2Session>();
   server.on("session", (session) => {
     sessions.add(session);
     session.once("close", () => sessions.delete(session));
   });
+  console.log(`raw node:http2 serving gRPC on ${await listenOn(server, values.listen)}`);
+
   closeOnSignals(
     () =>
       new Promise<void>((resolve) => {

@@ -12,10 +12,9 @@
  */
 import { readFileSync } from "node:fs";
 import http from "node:http";
-import type { AddressInfo } from "node:net";
 import { parseArgs } from "node:util";
 import { openFloorCommit } from "./lib/floor-commit.js";
-import { closeOnSignals, runServer } from "./lib/server-main.js";
+import { closeOnSignals, listenOn, runServer } from "./lib/server-main.js";
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -50,9 +49,7 @@ async function main(): Promise<void> {
       else send(res, aggregate);
     });
   });
-  const [host, port] = [values.listen.slice(0, values.listen.lastIndexOf(":")), Number(values.listen.slice(values.listen.lastIndexOf(":") + 1))];
-  await new Promise<void>((resolve) => server.listen(port, host, resolve));
-  console.log(`raw node:http serving HTTP on http://${host}:${(server.address() as AddressInfo).port}`);
+  console.log(`raw node:http serving HTTP on http://${await listenOn(server, values.listen)}`);
 
   closeOnSignals(() => new Promise<void>((resolve) => server.close(() => resolve())));
 }

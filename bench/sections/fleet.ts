@@ -29,6 +29,7 @@ import { ms, num, ratio } from "../lib/report.js";
 import { adminClient } from "../lib/seed.js";
 import type { BenchContext, BenchSection } from "../lib/section.js";
 import { controllerBuild, startControllerProcess, type ControllerProcess } from "../lib/servers.js";
+import { scrape } from "../../test/support/metrics-scrape.js";
 
 /** Aggregates on the fleet's controller, and on the small one it is compared with. */
 export const fleetAggregates = 10_200;
@@ -61,39 +62,40 @@ const probeIntervalMs = 5;
 
 const sleep = (msToWait: number) => new Promise((resolve) => setTimeout(resolve, msToWait));
 
-/**
- * The controller's event-loop delay since the last call (prom-client's monitorEventLoopDelay histogram,
- * which every scrape of /metrics reads and resets) and its major collections so far, from its HTTP
- * port with the admin token.
- */
-async function eventLoopDelay(controller: ControllerProcess): Promise<{ maxMs: number; p99Ms: number; majorGc: MajorGc }> {
-  const url = `${controller.restBaseUrl!.replace(/\/v2\.1$/, "")}/metrics`;
-  const res = await fetch(url, { headers: { authorization: `Bearer ${controller.adminToken}` } });
-  if (!res.ok) throw new Error(`GET ${url}: HTTP ${res.status}`);
-  const text = await res.text();
-  const seconds = (name: string) => {
-    const value = new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, "m").exec(text)?.[1];
-    if (value === undefined) throw new Error(`${name} is not in the controller's /metrics`);
-    return Number(value) * 1000;
-  };
-  return { maxMs: seconds("nodejs_eventloop_lag_max_seconds"), p99Ms: seconds("nodejs_eventloop_lag_p99_seconds"), majorGc: majorGcOf(text) };
-}
-
-/** The controller's major (mark-compact) collections so far: how many, their pauses' total, and how many paused ≥ 10 ms. */
+/** The controller's major (mark-compact) collections: how many, their pauses' total, and how many paused ≥ 10 ms. */
 interface MajorGc {
   count: number;
   totalMs: number;
   atLeast10Ms: number;
 }
 
-/** Reads MajorGc from /metrics text (prom-client's nodejs_gc_duration_seconds histogram, kind="major"). */
-function majorGcOf(text: string): MajorGc {
-  const value = (series: string, extra = "") => {
-    const line = text.split("\n").find((l) => l.startsWith(`${series}{`) && l.includes('kind="major"') && l.includes(extra));
-    return line ? Number(line.slice(line.lastIndexOf(" ") + 1)) : 0;
+/** What the controller's /metrics says of its event loop and its collections (see eventLoopDelay). */
+interface LoopAndGc {
+  maxMs: number;
+  p99Ms: number;
+  /** Since the process started. */
+  majorGc: MajorGc;
+}
+
+/**
+ * The controller's event-loop delay since the last call (prom-client's monitorEventLoopDelay histogram,
+ * which every scrape of /metrics reads and resets) and its major collections so far (prom-client's
+ * nodejs_gc_duration_seconds, kind="major"), from its HTTP port with the admin token.
+ */
+async function eventLoopDelay(controller: ControllerProcess): Promise<LoopAndGc> {
+  const metrics = await scrape(`${controller.restBaseUrl!.replace(/\/v2\.1$/, "")}/metrics`, controller.adminToken);
+  const major = metrics.families.find((f) => f.name === "nodejs_gc_duration_seconds")?.metrics.find((m) => m.labels?.kind === "major");
+  const count = Number(major?.count ?? 0);
+  return {
+    maxMs: metrics.value("nodejs_eventloop_lag_max_seconds") * 1000,
+    p99Ms: metrics.value("nodejs_eventloop_lag_p99_seconds") * 1000,
+    majorGc: { count, totalMs: Number(major?.sum ?? 0) * 1000, atLeast10Ms: count - Number(major?.buckets?.["0.01"] ?? 0) },
   };
-  const count = value("nodejs_gc_duration_seconds_count");
-  return { count, totalMs: value("nodejs_gc_duration_seconds_sum") * 1000, atLeast10Ms: count - value("nodejs_gc_duration_seconds_bucket", 'le="0.01"') };
+}
+
+/** The major collections between two readings. */
+function majorGcSince(before: MajorGc, after: MajorGc): MajorGc {
+  return { count: after.count - before.count, totalMs: after.totalMs - before.totalMs, atLeast10Ms: after.atLeast10Ms - before.atLeast10Ms };
 }
 
 /** Makes GetAggregate calls until one succeeds; resolves with when it did (performance.now()). */
@@ -185,11 +187,10 @@ export const fleetSection: BenchSection = {
     const results = [...streamResults, probeResult];
     const loadCpuUs = processCpuUs(pid(controller))! - loadCpuBefore;
     const loopDelay = await eventLoopDelay(controller);
-    const majorGc = { count: loopDelay.majorGc.count - gcBefore.count, totalMs: loopDelay.majorGc.totalMs - gcBefore.totalMs, atLeast10Ms: loopDelay.majorGc.atLeast10Ms - gcBefore.atLeast10Ms };
+    const majorGc = majorGcSince(gcBefore, loopDelay.majorGc);
     const loadedMemory = residentMiB(pid(controller));
     const afterLoad = agents.stats();
-    const probe = probeResult;
-    await probeLoad.stop();
+    await probeLoad.stop(); // after the window's figures: its connection's close is not the window's work
 
     report.line(
       `${num(fleetLayout.hosts)} simulated agents (${fleetLayout.pooledHosts} pooled in ${fleetLayout.pooledHosts / 2} aggregates), one connection each, ` +
@@ -309,7 +310,7 @@ export const fleetSection: BenchSection = {
     for (const [i, r] of reads.slice(0, 4).entries()) {
       report.checkAtMost(`${r.label.replace(/ \(.*\)$/, "")} p99 during the load`, results[i]!.p99Ms, fleetTargets.readP99Ms, "ms");
     }
-    report.checkAtMost(`stalls > ${fleetTargets.stallMs} ms (gaps between stall-probe answers)`, probe.longGaps, 0, "", `(longest gap ${ms(probe.maxGapMs)} ms)`);
+    report.checkAtMost(`stalls > ${fleetTargets.stallMs} ms (gaps between stall-probe answers)`, probeResult.longGaps, 0, "", `(longest gap ${ms(probeResult.maxGapMs)} ms)`);
     report.checkAtMost("controller RSS with the fleet", loadedMemory.rss, fleetTargets.rssMiB, "MiB");
     report.checkAtMost("restart (SIGTERM → first successful call)", stopMs + startMs, fleetTargets.restartMs, "ms");
     report.check(
