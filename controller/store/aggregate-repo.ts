@@ -14,7 +14,7 @@ export class AggregateRepo {
   private readonly byName: Statement<[string], AggregateRow>;
   private readonly metadataOf: Statement<[number], { key: string; value: string }>;
   private readonly membersOf: Statement<[number], { name: string; membership: MembershipName }>;
-  private readonly insertRow: Statement<[string, string, string | null, string, string]>;
+  private readonly insertRow: Statement<[string, string, string | null, string, string], AggregateRow>;
   private readonly touchRow: Statement<[string, number]>;
   private readonly listAll: Statement<[number, number], AggregateRow>;
   private readonly listZone: Statement<[string, number, number], AggregateRow>;
@@ -27,12 +27,17 @@ export class AggregateRepo {
   private readonly deleteKey: Statement<[number, string]>;
   private readonly putKey: Statement<[number, string, string]>;
   /**
-   * Aggregates read outside transactions, by id. The controller is the only writer: every write
-   * through this repo (and every membership change, via invalidate()) clears it, and reads inside
-   * a transaction bypass it, so a rolled-back write can never leave a stale entry.
+   * Committed aggregates, by id. The controller is the only writer: every write to an aggregate (its
+   * row, metadata or members: changed(id)) drops its entry at once, so an entry is the aggregate as
+   * the database holds it, also inside a transaction, which reads it from here too.
    */
   private readonly cache = new Map<number, AggregateRecord>();
-  /** Pages of list() read outside transactions, by zone, afterId and limit; cleared with the cache. */
+  /**
+   * Aggregates as the open transaction wrote them (read back after its writes, or inserted): they
+   * join the cache when it commits (committed()); a rollback drops them (invalidate()).
+   */
+  private readonly written = new Map<number, AggregateRecord>();
+  /** Pages of list() read outside transactions, by zone, afterId and limit; cleared by every write. */
   private readonly pages = new Map<string, AggregateRecord[]>();
 
   constructor(
@@ -58,32 +63,46 @@ export class AggregateRepo {
     this.metadataOf = db.prepare("SELECT key, value FROM aggregate_metadata WHERE aggregate_id = ? ORDER BY key");
     this.membersOf = db.prepare("SELECT name, membership FROM hosts WHERE aggregate_id = ? ORDER BY member_seq, name");
     this.insertRow = db.prepare(
-      "INSERT INTO aggregates (uuid, name, availability_zone, created_at, updated_at) VALUES (?, ?, ?, ?, ?)",
+      "INSERT INTO aggregates (uuid, name, availability_zone, created_at, updated_at) VALUES (?, ?, ?, ?, ?) RETURNING *",
     );
     this.touchRow = db.prepare("UPDATE aggregates SET updated_at = ? WHERE id = ?");
   }
 
-  /** Forgets cached aggregates (called on every write that changes an aggregate or its members). */
+  /** Forgets every cached aggregate and page, and what the open transaction wrote (after a rollback). */
   invalidate(): void {
     this.cache.clear();
+    this.written.clear();
     this.pages.clear();
+  }
+
+  /** Forgets one aggregate (written now: its row, metadata or members) and every page. */
+  changed(id: number): void {
+    this.cache.delete(id);
+    this.written.delete(id);
+    this.pages.clear();
+  }
+
+  /** The open transaction committed: what it wrote is what the database holds now. */
+  committed(): void {
+    for (const [id, record] of this.written) this.remember(this.cache, id, record);
+    this.written.clear();
+  }
+
+  private remember(into: Map<number, AggregateRecord>, id: number, record: AggregateRecord): void {
+    if (into.size >= 10_000) into.clear();
+    into.set(id, record);
   }
 
   /** One aggregate, or undefined. Treat the record as read-only: it may be shared. */
   get(id: number): AggregateRecord | undefined {
-    const cacheable = !this.db.inTransaction;
-    if (cacheable) {
-      const hit = this.cache.get(id);
-      if (hit) return hit;
-    }
+    const inTransaction = this.db.inTransaction;
+    const hit = (inTransaction ? this.written.get(id) : undefined) ?? this.cache.get(id);
+    if (hit) return hit;
     const row = this.byId.get(id);
     if (!row) return undefined;
     const members = this.membersOf.all(id).map((m) => ({ host: m.name, state: m.membership }));
     const record = hydrateAggregate(row, this.metadataOf.all(id), members);
-    if (cacheable) {
-      if (this.cache.size >= 10_000) this.cache.clear();
-      this.cache.set(id, record);
-    }
+    this.remember(inTransaction ? this.written : this.cache, id, record);
     return record;
   }
 
@@ -147,19 +166,23 @@ export class AggregateRepo {
   /** Inserts an aggregate and returns its id; undefined when the name is taken. */
   insert(name: string, availabilityZone: string | null, now: string): number | undefined {
     this.hooks.requireTransaction();
-    this.invalidate();
+    this.pages.clear();
+    let row: AggregateRow;
     try {
-      return Number(this.insertRow.run(randomUUID(), name, availabilityZone, now, now).lastInsertRowid);
+      row = this.insertRow.get(randomUUID(), name, availabilityZone, now, now)!;
     } catch (err) {
       if (err instanceof SqliteError && err.code.startsWith("SQLITE_CONSTRAINT")) return undefined;
       throw err;
     }
+    // A new aggregate has no metadata and no members: the inserted row is all of it.
+    this.remember(this.written, row.id, hydrateAggregate(row, [], []));
+    return row.id;
   }
 
   /** Sets name and/or zone and bumps updated_at. */
   update(id: number, changes: { name?: string; availabilityZone?: string }, now: string): void {
     this.hooks.requireTransaction();
-    this.invalidate();
+    this.changed(id);
     const sets: string[] = ["updated_at = @now"];
     if (changes.name !== undefined) sets.push("name = @name");
     if (changes.availabilityZone !== undefined) sets.push("availability_zone = @az, az_from_host = 0");
@@ -174,7 +197,7 @@ export class AggregateRepo {
   /** Upserts and removes metadata keys and bumps updated_at. */
   setMetadata(id: number, set: Record<string, string>, remove: string[], now: string): void {
     this.hooks.requireTransaction();
-    this.invalidate();
+    this.changed(id);
     for (const key of remove) this.deleteKey.run(id, key);
     for (const [key, value] of Object.entries(set)) this.putKey.run(id, key, value);
     this.touchRow.run(now, id);
@@ -183,7 +206,7 @@ export class AggregateRepo {
   /** Updates pool bookkeeping fields (and updated_at). */
   updatePool(id: number, update: PoolUpdate, now: string): void {
     this.hooks.requireTransaction();
-    this.invalidate();
+    this.changed(id);
     const sets: string[] = ["updated_at = @now"];
     const params: Record<string, unknown> = { id, now };
     for (const [name, value] of poolUpdateColumns(update)) {
@@ -196,7 +219,7 @@ export class AggregateRepo {
   /** Records a life-cycle change of the aggregate's error (model/lifecycle is the only maker of one). */
   setError(id: number, change: PoolErrorChange, now: string): void {
     this.hooks.requireTransaction();
-    this.invalidate();
+    this.changed(id);
     statement(this.db, "UPDATE aggregates SET last_error = ?, updated_at = ? WHERE id = ?").run(toJson(change.lastError), now, id);
     this.hooks.aggregateTouched(id);
   }
@@ -207,21 +230,21 @@ export class AggregateRepo {
     if (!row) return;
     const state = derive(poolFactsOf(this.membersOf.all(id), row.last_error));
     if (state === row.pool_state) return;
-    this.invalidate();
+    this.changed(id);
     statement(this.db, "UPDATE aggregates SET pool_state = ?, updated_at = ? WHERE id = ?").run(state, now, id);
   }
 
   /** Bumps updated_at (membership changes). */
   touch(id: number, now: string): void {
     this.hooks.requireTransaction();
-    this.invalidate();
+    this.changed(id);
     this.touchRow.run(now, id);
   }
 
   /** Deletes an aggregate, its metadata and its lease. */
   delete(id: number): void {
     this.hooks.requireTransaction();
-    this.invalidate();
+    this.changed(id);
     statement(this.db, "DELETE FROM aggregates WHERE id = ?").run(id);
     statement(this.db, "DELETE FROM aggregate_leases WHERE aggregate_id = ?").run(id);
   }

@@ -125,8 +125,9 @@ export class SqliteStore implements Store {
       hosts: new HostRepo(db, {
         withPending: (host) => this.heartbeats.overlay(host),
         pendingAt: (name) => this.heartbeats.pendingAt(name),
+        // A host joining, leaving or deleted changes the members of the aggregate it was or is in.
         aggregateTouched: (id) => {
-          aggregates.invalidate();
+          if (id !== null) aggregates.changed(id);
           aggregateTouched(id);
         },
         requireTransaction,
@@ -282,6 +283,7 @@ export class SqliteStore implements Store {
       if (this.db.inTransaction) {
         control.commit.run();
         this.commitCount++;
+        this.repos.aggregates.committed();
       }
     } catch (err) {
       if (this.db.inTransaction) control.rollback.run();
