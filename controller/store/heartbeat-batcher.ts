@@ -12,18 +12,31 @@
  * what came in meanwhile).
  */
 import { reportedLiveness } from "../model/lifecycle.js";
-import type { CapacityRecord, HostRecord, PoolFactsRecord } from "../model/records.js";
+import type { CapacityRecord, HostRecord, LivenessName, PoolFactsRecord } from "../model/records.js";
 
 /** A value now, or later. */
 export type MaybePromise<T> = T | Promise<T>;
 
 const isPromise = <T>(value: MaybePromise<T>): value is Promise<T> => value instanceof Promise;
 
-/** One heartbeat not yet written. */
+/** One heartbeat not yet written (or several of one host's, merged: mergeBeats). */
 export interface PendingBeat {
   capacity: CapacityRecord | null;
   facts: PoolFactsRecord | null;
   at: string;
+  /** The liveness the newest report implies; null once a newer life-cycle change decided the host's liveness. */
+  liveness: LivenessName | null;
+}
+
+/** A heartbeat as received. */
+export function beatOf(capacity: CapacityRecord | null, facts: PoolFactsRecord | null, at: string): PendingBeat {
+  return { capacity, facts, at, liveness: reportedLiveness(facts) };
+}
+
+/** Two unwritten beats of one host as one, as writing them one after the other would leave the record: the newer wins, and what it leaves out the older gives. */
+export function mergeBeats(a: PendingBeat, b: PendingBeat): PendingBeat {
+  const [older, newer] = b.at < a.at ? [b, a] : [a, b];
+  return { capacity: newer.capacity ?? older.capacity, facts: newer.facts ?? older.facts, at: newer.at, liveness: newer.liveness };
 }
 
 /** The fields of a host record that a heartbeat reads and changes. */
@@ -32,7 +45,8 @@ export type BeatFields = Pick<HostRecord, "capacity" | "poolFacts" | "uuid" | "l
 /**
  * A host record (or just its BeatFields) after a heartbeat: the one rule, used both to write a beat
  * and to serve a pending one. What the beat leaves out is kept; a FAILED host stays FAILED until it
- * is fenced (model/lifecycle: reportedLiveness); a beat older than the record's last report (a
+ * is fenced (model/lifecycle: reportedLiveness), and a beat whose liveness a newer life-cycle change
+ * decided leaves it as that change wrote it; a beat older than the record's last report (a
  * registration written after it) changes nothing: the same object is returned.
  */
 export function withBeat<H extends BeatFields>(host: H, beat: PendingBeat): H {
@@ -43,7 +57,7 @@ export function withBeat<H extends BeatFields>(host: H, beat: PendingBeat): H {
     poolFacts: beat.facts ?? host.poolFacts,
     uuid: beat.facts?.hostUuid || host.uuid,
     lastHeartbeatAt: beat.at,
-    liveness: host.liveness === "FAILED" ? host.liveness : reportedLiveness(beat.facts),
+    liveness: host.liveness === "FAILED" || beat.liveness === null ? host.liveness : beat.liveness,
   };
 }
 
@@ -78,14 +92,15 @@ export class HeartbeatBatcher {
 
   /** Queues a heartbeat; returns false when the host is unknown (it must register again). */
   record(name: string, capacity: CapacityRecord | null, facts: PoolFactsRecord | null, at: string): MaybePromise<boolean> {
-    const beat = { capacity, facts, at };
+    const beat = beatOf(capacity, facts, at);
     if (this.pending.has(name)) return this.queue(name, beat);
     const known = this.sink.exists(name);
     return isPromise(known) ? known.then((k) => k && this.queue(name, beat)) : known && this.queue(name, beat);
   }
 
   private queue(name: string, beat: PendingBeat): true {
-    this.pending.set(name, beat);
+    const earlier = this.pending.get(name);
+    this.pending.set(name, earlier ? mergeBeats(earlier, beat) : beat);
     if (this.pending.size >= this.maxPending) this.sink.whenIdle(() => this.flush());
     else this.timer ??= setTimeout(() => this.sink.whenIdle(() => this.flush()), this.intervalMs).unref();
     return true;
@@ -100,6 +115,16 @@ export class HeartbeatBatcher {
   /** Forgets the host's pending heartbeat (the host is deleted; if that is rolled back, its next heartbeat rewrites what was lost). */
   drop(name: string): void {
     this.pending.delete(name);
+  }
+
+  /**
+   * A life-cycle change is writing the host's liveness (e.g. the fence of a FAILED former master): its
+   * pending heartbeat, older, no longer decides it (its capacity and facts still apply). If the change
+   * is rolled back, the host's next heartbeat reports its liveness again.
+   */
+  livenessDecided(name: string): void {
+    const beat = this.pending.get(name);
+    if (beat) this.pending.set(name, { ...beat, liveness: null });
   }
 
   /** When the host's pending heartbeat was sent, if one is pending. */
@@ -141,9 +166,15 @@ export class HeartbeatBatcher {
     return writing;
   }
 
-  /** A batch that was not written: its beats are kept (newer ones recorded meanwhile win), so reads still see them and the next flush retries. */
-  private keep(batch: ReadonlyMap<string, PendingBeat>): void {
-    for (const [name, beat] of batch) if (!this.pending.has(name)) this.pending.set(name, beat);
+  /**
+   * A batch that was not written, or whose transaction did not commit: its beats are kept (merged
+   * with those recorded meanwhile), so reads still see them and the next flush writes them.
+   */
+  keep(batch: ReadonlyMap<string, PendingBeat>): void {
+    for (const [name, beat] of batch) {
+      const later = this.pending.get(name);
+      this.pending.set(name, later ? mergeBeats(beat, later) : beat);
+    }
     this.timer ??= setTimeout(() => this.sink.whenIdle(() => this.flush()), this.intervalMs).unref();
   }
 }

@@ -3,7 +3,7 @@ import type { Statement } from "better-sqlite3";
 import { reportedLiveness, type HostChange } from "../model/lifecycle.js";
 import type { CapacityRecord, HostRecord, LivenessName, PoolFactsRecord } from "../model/records.js";
 import { statement, type Db } from "./database.js";
-import { withBeat, type BeatFields } from "./heartbeat-batcher.js";
+import { withBeat, type BeatFields, type PendingBeat } from "./heartbeat-batcher.js";
 import { parseJson, toJson } from "./json-column.js";
 import { hostChangeColumns, hydrateHost, type HostRow } from "./rows.js";
 import type { Registration } from "./store.js";
@@ -20,6 +20,8 @@ export interface HostRepoHooks {
   requireTransaction(): void;
   /** The host is being deleted: a heartbeat of it still pending must not be accepted as if it were registered. */
   deleted(name: string): void;
+  /** A life-cycle change writes the host's liveness: a heartbeat of it still pending, older, no longer decides it. */
+  livenessDecided(name: string): void;
 }
 
 /** Data access for hosts. */
@@ -120,9 +122,10 @@ export class HostRepo {
     return false;
   }
 
-  /** Records a heartbeat; returns false when the host is unknown. */
-  heartbeat(name: string, capacity: CapacityRecord | null, facts: PoolFactsRecord | null, now: string): boolean {
+  /** Writes a heartbeat; returns false when the host is unknown. */
+  heartbeat(name: string, beat: PendingBeat): boolean {
     this.hooks.requireTransaction();
+    const { capacity, facts } = beat;
     const row = this.beatFieldsRow.get(name);
     if (!row) return false;
     // Only the fields a beat touches are read, and the stored JSON only where the beat leaves it as it is
@@ -134,9 +137,9 @@ export class HostRepo {
       lastHeartbeatAt: row.last_heartbeat_at,
       liveness: row.liveness,
     };
-    const after = withBeat(before, { capacity, facts, at: now });
+    const after = withBeat(before, beat);
     if (after === before) return true; // older than the record's last report: nothing to write
-    this.heartbeatRow.run({ name, capacity: toJson(after.capacity), facts: toJson(after.poolFacts), uuid: after.uuid, liveness: after.liveness, now: after.lastHeartbeatAt ?? now });
+    this.heartbeatRow.run({ name, capacity: toJson(after.capacity), facts: toJson(after.poolFacts), uuid: after.uuid, liveness: after.liveness, now: after.lastHeartbeatAt ?? beat.at });
     return true;
   }
 
@@ -160,6 +163,7 @@ export class HostRepo {
       );
     }
     if (sets.length === 0) return;
+    if (change.liveness !== undefined) this.hooks.livenessDecided(name);
     statement(this.db, `UPDATE hosts SET ${sets.join(", ")} WHERE name = @name`).run(params);
     if (change.aggregateId !== undefined || change.membership !== undefined) {
       this.hooks.aggregateTouched(before.aggregate_id);

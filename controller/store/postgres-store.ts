@@ -26,7 +26,7 @@ import type pg from "pg";
 import { poolStateOf } from "../model/lifecycle.js";
 import { nowIso, type CapacityRecord, type PoolFactsRecord } from "../model/records.js";
 import { ChangeFeed } from "./change-feed.js";
-import { HeartbeatBatcher } from "./heartbeat-batcher.js";
+import { HeartbeatBatcher, type PendingBeat } from "./heartbeat-batcher.js";
 import { PgAggregateRepo } from "./pg-aggregate-repo.js";
 import { PgEventRepo } from "./pg-event-repo.js";
 import { PgHostRepo } from "./pg-host-repo.js";
@@ -45,6 +45,8 @@ import type { AggregateStore, EventInput, EventStore, HostStore, LeaseStore, Ope
 interface OpenTransaction {
   open: boolean;
   client: pg.PoolClient;
+  /** Heartbeat batches written in it: kept again if it does not commit. */
+  heartbeats: ReadonlyMap<string, PendingBeat>[];
 }
 
 /** Rolls the attempt back and runs it again once the controller lock is held again (classified as a lost connection). */
@@ -153,7 +155,10 @@ export class PostgresStore implements Store {
       // A failed timer flush loses one interval of telemetry, which the next heartbeat rewrites; the health probe reports the outage.
       whenIdle: (fn) => void this.transaction(async () => fn()).catch(() => {}),
       // Only ever called inside a store transaction (flushHeartbeats, whenIdle).
-      write: (batch) => this.repos.hosts.heartbeats(batch),
+      write: (batch) => {
+        this.inTransaction.getStore()?.heartbeats.push(batch);
+        return this.repos.hosts.heartbeats(batch);
+      },
     });
     const view = (run: <R>(fn: () => Promise<R>) => Promise<R>): StoreTx => ({
       aggregates: viewOf(this.repos.aggregates, ["get", "idByName", "list", "withHosts", "poolStates", "insert", "update", "setMetadata", "updatePool", "setError", "touch", "delete"], run),
@@ -211,7 +216,7 @@ export class PostgresStore implements Store {
       // Checked out, the pool no longer listens: a connection lost between two statements would be an uncaught error.
       const ignore = () => {};
       client.on("error", ignore);
-      const open: OpenTransaction = { open: true, client };
+      const open: OpenTransaction = { open: true, client, heartbeats: [] };
       let broken = false;
       let committing = false;
       this.running = open;
@@ -232,6 +237,8 @@ export class PostgresStore implements Store {
         open.open = false;
         this.announcements = [];
         await client.query("ROLLBACK").catch(() => (broken = true));
+        // The beats it wrote are not in the table (or, lost during COMMIT, maybe are: writing them again changes nothing).
+        for (const batch of open.heartbeats) this.heartbeats.keep(batch);
         // Lost during COMMIT, the transaction may or may not have been applied: never run it again.
         if (committing && isConnectionLoss(err)) throw new StoreUnavailable(`the database connection was lost during COMMIT (the transaction may have been applied): ${String(err)}`, err);
         throw err;

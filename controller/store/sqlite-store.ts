@@ -132,6 +132,7 @@ export class SqliteStore implements Store {
         },
         requireTransaction,
         deleted: (name) => this.heartbeats.drop(name),
+        livenessDecided: (name) => this.heartbeats.livenessDecided(name),
       }),
       operations: new OperationRepo(db, { aggregateTouched, requireTransaction, operationChanged: (id) => announce(() => this.changes.operationChanged(id)) }),
       events: new EventRepo(db, { requireTransaction, eventsAppended: () => announce(() => this.changes.eventsAppended()) }),
@@ -156,7 +157,7 @@ export class SqliteStore implements Store {
       // event loop never blocks on the disk for them (every other write stays synchronous=FULL).
       write: (batch) => {
         commitWithoutSync(this.db, () => {
-          for (const [name, beat] of batch) this.repos.hosts.heartbeat(name, beat.capacity, beat.facts, beat.at);
+          for (const [name, beat] of batch) this.repos.hosts.heartbeat(name, beat);
         });
         this.commitCount++;
       },

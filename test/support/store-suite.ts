@@ -5,7 +5,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { eventually } from "./eventually.js";
-import { beginJoin, confirmMember, markFailed } from "../../controller/model/lifecycle.js";
+import { beginJoin, confirmMember, fenced, markFailed } from "../../controller/model/lifecycle.js";
 import type { Registration, Store } from "../../controller/store/store.js";
 
 const now = () => new Date().toISOString();
@@ -252,6 +252,53 @@ export function storeSuite(name: string, open: () => Promise<OpenedStore>): void
       expect(await store.hosts.get("late")).toMatchObject(expected);
       expect(await store.transaction(async (t) => t.hosts.get("late"))).toMatchObject(expected);
       expect((await store.hosts.list({ afterName: "", limit: 10 }))[0]).toMatchObject(expected);
+    });
+
+    it("a pending heartbeat survives a failing transaction that read a host", async () => {
+      await store.transaction(async (t) => {
+        await t.hosts.register(registration("kept"), now());
+        await t.hosts.register(registration("read"), now());
+      });
+      const capacity = { memoryTotalBytes: 8, memoryFreeBytes: 7, runningVms: 0, cpuVendor: "GenuineIntel" };
+      expect(await store.heartbeat("kept", capacity, null, now())).toBe(true);
+      // A refused AddHost reads its host and throws.
+      await expect(
+        store.transaction(async (t) => {
+          await t.hosts.get("read");
+          throw new Error("refused");
+        }),
+      ).rejects.toThrow("refused");
+      expect((await store.hosts.get("kept"))!.capacity).toEqual(capacity);
+      await store.transaction(async (t) => t.hosts.get("read"));
+      expect((await store.hosts.get("kept"))!.capacity).toEqual(capacity);
+    });
+
+    it("a heartbeat pending from while the host was FAILED does not decide its liveness once it is fenced", async () => {
+      await store.transaction(async (t) => {
+        await t.hosts.register(registration("fenced"), now());
+        await t.hosts.apply("fenced", markFailed("master failed"));
+      });
+      // Its agent reports XAPI unreachable while the host is FAILED: it stays FAILED.
+      expect(await store.heartbeat("fenced", null, facts, now())).toBe(true);
+      expect((await store.hosts.get("fenced"))!.liveness).toBe("FAILED");
+      // The fence, later, records it ALIVE (watchers/fencing.ts).
+      await store.transaction(async (t) => t.hosts.apply("fenced", fenced("repointed")));
+      expect((await store.hosts.get("fenced"))!.liveness).toBe("ALIVE");
+      expect((await store.transaction(async (t) => t.hosts.get("fenced")))!.liveness).toBe("ALIVE");
+      // The next report decides it again.
+      expect(await store.heartbeat("fenced", null, facts, now())).toBe(true);
+      expect((await store.hosts.get("fenced"))!.liveness).toBe("XAPI_UNREACHABLE");
+    });
+
+    it("heartbeats pending together leave the record as written one after the other (what the newer leaves out, the older gives)", async () => {
+      const capacity = (free: number) => ({ memoryTotalBytes: 8, memoryFreeBytes: free, runningVms: 0, cpuVendor: "GenuineIntel" });
+      await store.transaction(async (t) => t.hosts.register({ ...registration("twice"), capacity: capacity(1) }, "2030-01-01T00:00:00.000Z"));
+      expect(await store.heartbeat("twice", capacity(9), facts, "2030-01-01T00:00:01.000Z")).toBe(true);
+      expect(await store.heartbeat("twice", null, { ...facts, xapiReachable: true }, "2030-01-01T00:00:02.000Z")).toBe(true);
+      const expected = { capacity: capacity(9), liveness: "ALIVE", lastHeartbeatAt: "2030-01-01T00:00:02.000Z" };
+      expect(await store.hosts.get("twice")).toMatchObject(expected);
+      // Inside a transaction (PostgreSQL: once written) the same.
+      expect(await store.transaction(async (t) => t.hosts.get("twice"))).toMatchObject(expected);
     });
 
     it("pages hosts by name in byte order, events newest first, and operations by filter", async () => {
