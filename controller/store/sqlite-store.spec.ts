@@ -5,6 +5,7 @@ import Database from "better-sqlite3";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { markFailed } from "../model/lifecycle.js";
 import { openSqliteStore, type SqliteStore } from "./sqlite-store.js";
+import { eventually } from "../../test/support/eventually.js";
 import { storeSuite } from "../../test/support/store-suite.js";
 
 const now = () => new Date().toISOString();
@@ -97,6 +98,40 @@ describe("SqliteStore heartbeats", () => {
     expect(stored()).toEqual({ capacity: JSON.stringify(capacity(2)), pool_facts: JSON.stringify(facts(true)), uuid: "uuid-hb" });
   });
 
+  it("a batch the timer cannot write (another connection holds the file's write lock) is kept and written later, with no unhandled rejection", async () => {
+    store.db.pragma("busy_timeout = 50");
+    const attempts: string[] = [];
+    const pragma = store.db.pragma.bind(store.db);
+    store.db.pragma = ((source: string, options?: Database.PragmaOptions) => {
+      if (source.startsWith("synchronous =")) attempts.push(source);
+      return pragma(source, options);
+    }) as typeof store.db.pragma;
+    // vitest's own listeners would fail the run without saying which call rejected: listen instead of them for a while.
+    const unhandled: unknown[] = [];
+    const listener = (reason: unknown) => void unhandled.push(reason);
+    const vitestListeners = process.listeners("unhandledRejection");
+    process.removeAllListeners("unhandledRejection");
+    process.on("unhandledRejection", listener);
+    const locker = new Database(join(dir, "controller.db"));
+    const at = now();
+    try {
+      locker.exec("BEGIN IMMEDIATE"); // an operator's sqlite3 shell, a backup
+      expect(await store.heartbeat("hb", capacity(4), null, at)).toBe(true);
+      // The timer's flush set synchronous=NORMAL, failed to begin, and set FULL again.
+      await eventually("a flush to fail", () => attempts.includes("synchronous = FULL"));
+      await new Promise((resolve) => setImmediate(resolve)); // an unhandled rejection is reported after the microtasks of a turn
+      expect(unhandled.map(String)).toEqual([]);
+      expect((await store.hosts.get("hb"))!.capacity).toEqual(capacity(4));
+    } finally {
+      locker.exec("ROLLBACK");
+      locker.close();
+      process.off("unhandledRejection", listener);
+      for (const l of vitestListeners) process.on("unhandledRejection", l);
+    }
+    await eventually("the kept batch to be written", () => committed().last_heartbeat_at === at);
+    expect(JSON.parse(committed().capacity)).toEqual(capacity(4));
+  });
+
   it("a FAILED host stays FAILED through a heartbeat, pending or written", async () => {
     await store.transaction(async (t) => t.hosts.apply("hb", markFailed("spec")));
     await store.heartbeat("hb", null, facts(true), now());
@@ -164,6 +199,26 @@ describe("SqliteStore group commit", () => {
     expect(store.commits).toBe(before);
     await store.transaction(async (t) => t.aggregates.insert("alone-kept", null, now()));
     expect([committed("alone-dropped"), committed("alone-kept")]).toEqual([false, true]);
+  });
+
+  it("a write whose statement made the database roll the whole transaction back fails, though its body caught the error", async () => {
+    // RAISE(ROLLBACK) ends the whole transaction, as SQLite does itself on some I/O errors or a full disk.
+    store.db.exec("CREATE TEMP TRIGGER refuse_boom BEFORE INSERT ON events WHEN NEW.kind = 'boom' BEGIN SELECT RAISE(ROLLBACK, 'boom'); END");
+    const swallowing = (name: string) =>
+      store.transaction(async (t) => {
+        await t.aggregates.insert(name, null, now());
+        await t.events.append({ kind: "boom", message: "refused" }).catch(() => {});
+        return "answered";
+      });
+    await expect(swallowing("alone-gone")).rejects.toThrow(/rolled the transaction back/);
+    // In a group, the members before it lost their writes too: they fail with it; the members after it commit.
+    const results = await Promise.allSettled([
+      store.transaction(async (t) => t.aggregates.insert("before-gone", null, now())),
+      swallowing("grouped-gone"),
+      store.transaction(async (t) => t.aggregates.insert("after-kept", null, now())),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(["rejected", "rejected", "fulfilled"]);
+    expect(["alone-gone", "before-gone", "grouped-gone", "after-kept"].map(committed)).toEqual([false, false, false, true]);
   });
 
   it("calls through the store inside a body join its transaction, group after group", async () => {

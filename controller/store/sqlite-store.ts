@@ -151,7 +151,9 @@ export class SqliteStore implements Store {
     this.heartbeats = new HeartbeatBatcher({
       exists: (name) => this.repos.hosts.exists(name),
       isOpen: () => this.db.open,
-      whenIdle: (fn) => void this.read(fn),
+      // A flush that fails (the file locked by another connection, the disk full) keeps its beats for the
+      // next one (HeartbeatBatcher.keep); a database that stays unusable shows in the health probe.
+      whenIdle: (fn) => void this.read(fn).catch(() => {}),
       // Runs when no transaction is open (the timer, via whenIdle), when the batch is full, and at close.
       // Heartbeats are telemetry the next one rewrites: their commit does not wait for an fsync, so the
       // event loop never blocks on the disk for them (every other write stays synchronous=FULL).
@@ -170,7 +172,8 @@ export class SqliteStore implements Store {
       vmOrigins: asyncView(this.repos.vmOrigins, ["record", "fromHost", "byVm", "forget"], run),
       leases: asyncView(this.repos.leases, ["acquire", "renew", "lapseAll", "release", "current", "currentBetween", "holds"], run),
     });
-    this.tx = view(now);
+    // Work a body started that outlives it runs as outside (its writes refused): never inside a later transaction.
+    this.tx = view((fn) => (this.joining() ? now(fn) : this.read(fn)));
     const outside = view((fn) => this.read(fn));
     this.aggregates = outside.aggregates;
     this.hosts = outside.hosts;
@@ -260,6 +263,8 @@ export class SqliteStore implements Store {
       const marker = { open: true };
       try {
         const result = await this.inTransaction.run(marker, () => member.fn(this.tx));
+        // A statement that made the database roll the whole transaction back, whose error the body caught, left nothing to commit.
+        if (!this.db.inTransaction) throw new Error("the database rolled the transaction back");
         marker.open = false;
         if (!sole) control.release.run();
         done.push({ member, result, announcements: this.announcements });

@@ -6,7 +6,7 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { eventually } from "./eventually.js";
 import { beginJoin, confirmMember, fenced, markFailed } from "../../controller/model/lifecycle.js";
-import type { Registration, Store } from "../../controller/store/store.js";
+import type { Registration, Store, StoreTx } from "../../controller/store/store.js";
 
 const now = () => new Date().toISOString();
 
@@ -111,6 +111,31 @@ export function storeSuite(name: string, open: () => Promise<OpenedStore>): void
       });
       expect(second).toBeUndefined();
       expect(await store.aggregates.idByName("still-writable")).toBeDefined();
+    });
+
+    it("a body's handle used after the body returned writes into no later transaction: the write is refused", async () => {
+      const id = (await store.transaction(async (t) => t.aggregates.insert("late", null, now())))!;
+      let kept!: StoreTx;
+      await store.transaction(async (t) => void (kept = t));
+      let release!: () => void;
+      const held = new Promise<void>((resolve) => (release = resolve));
+      let written = false;
+      // A later, unrelated transaction, open while the kept handle is used, and then failing.
+      const other = store.transaction(async (t) => {
+        await t.aggregates.setMetadata(id, { other: "1" }, [], now());
+        written = true;
+        await held;
+        throw new Error("the other transaction fails");
+      });
+      await eventually("the other transaction to write", () => written);
+      const late = kept.aggregates.setMetadata(id, { late: "1" }, [], now()).then(
+        () => "written",
+        (err: Error) => `refused: ${err.message}`,
+      );
+      release();
+      await expect(other).rejects.toThrow("the other transaction fails");
+      expect(await late).toMatch(/^refused: .*inside store.transaction/);
+      expect((await store.aggregates.get(id))!.metadata).toEqual({});
     });
 
     it("announces an operation change only once its transaction committed", async () => {
