@@ -17,7 +17,7 @@ import { eventually } from "../support/eventually.js";
 import { testDatabaseFromEnv } from "../support/postgres.js";
 import { startController, type Controller } from "../../controller/server.js";
 import { startSimulator, type Simulator, type SimulatorOptions } from "../../simulator/index.js";
-import { OperationState, type Operation } from "../../gen/hostaggregates/v1/operation_pb.js";
+import { OperationState, StepState, type Operation } from "../../gen/hostaggregates/v1/operation_pb.js";
 
 const root = new URL("../..", import.meta.url).pathname;
 
@@ -138,6 +138,12 @@ export interface Product {
   restartAgent(host: string): Promise<void>;
   /** Waits for a condition on the controller, polling. */
   waitFor<T>(probe: () => Promise<T | undefined | false>, timeoutMs?: number, what?: string): Promise<T>;
+  /**
+   * Waits until the controller process exits, killed by its crash hook (AGGREGATES_TEST_CRASH) at `point`
+   * of operation `id`. The hook fires only when the step at its point ends well: if the operation ends
+   * first, or nothing happens for timeoutMs, this fails at once with the journal and the controller's output.
+   */
+  killedByHook(id: string, point: string, timeoutMs?: number): Promise<void>;
   /** Starts another in-process controller on the same database (a replica; the agents report to the first), closed with the product. */
   startReplica(replicaId: string): Promise<Controller>;
   close(): Promise<void>;
@@ -244,6 +250,22 @@ export async function startProduct(options: ProductOptions): Promise<Product> {
     },
     waitOperation,
     waitFor,
+    async killedByHook(id, point, timeoutMs = 120_000) {
+      const cp = controllerProcess!;
+      let exited = false;
+      void cp.exited().then(() => (exited = true));
+      const current = () => api.operations.getOperation({ id }).catch(() => undefined);
+      const seen = await waitFor(
+        async () => (exited ? ("exited" as const) : ((o) => (o && terminal.has(o.state) ? o : undefined))(await current())),
+        timeoutMs,
+        `the crash hook to kill the controller at ${point}`,
+      ).catch(async (err: Error) => {
+        const o = await current();
+        throw new Error(`${err.message}; the journal: ${o?.steps.map((st) => `${st.name}=${StepState[st.state]}`).join(" ")}\n${cp.output.slice(-3000)}`);
+      });
+      if (seen !== "exited") throw new Error(`operation ${id} ended ${OperationState[seen.state]} (${seen.error?.message ?? "no error"}) before the crash hook's point ${point}:\n${cp.output.slice(-3000)}`);
+      if (cp.child!.signalCode !== "SIGKILL") throw new Error(`the controller exited (${cp.child!.exitCode ?? cp.child!.signalCode}) but not by the crash hook at ${point}:\n${cp.output.slice(-3000)}`);
+    },
     async startReplica(replicaId) {
       const replica = await inProcess(replicaId, false);
       replicas.push(replica);
