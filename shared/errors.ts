@@ -16,11 +16,19 @@ export interface FieldViolation {
 /** ErrorInfo domain for XenAPI failures. */
 export const xapiErrorDomain = "xenapi";
 
-/** INVALID_ARGUMENT with a BadRequest detail listing every violation. */
+/** Most violations one INVALID_ARGUMENT lists, and the longest field or description in it: an error travels in HTTP/2 trailers, which a peer refuses past a few KiB. */
+export const maxListedViolations = 20;
+const maxViolationText = 300;
+
+const clipped = (text: string) => (text.length > maxViolationText ? `${text.slice(0, maxViolationText)}… (${text.length} characters)` : text);
+
+/** INVALID_ARGUMENT with a BadRequest detail listing the violations (the first 20, each clipped, and how many more there are). */
 export function invalidArgument(violations: FieldViolation[]): ConnectError {
-  const message = violations.map((v) => `${v.field}: ${v.description}`).join("; ");
+  const listed = violations.slice(0, maxListedViolations).map((v) => ({ field: clipped(v.field), description: clipped(v.description) }));
+  if (violations.length > listed.length) listed.push({ field: "", description: `and ${violations.length - listed.length} more violations` });
+  const message = listed.map((v) => (v.field ? `${v.field}: ${v.description}` : v.description)).join("; ");
   return new ConnectError(message, Code.InvalidArgument, undefined, [
-    { desc: BadRequestSchema, value: { fieldViolations: violations } },
+    { desc: BadRequestSchema, value: { fieldViolations: listed } },
   ]);
 }
 

@@ -10,15 +10,16 @@ import { alreadyExists, failedPrecondition, type FieldViolation } from "../../sh
 import type { ControllerContext, IntakeContext } from "../context.js";
 import { heartbeatAgeMs, heartbeatsFresh } from "../model/liveness.js";
 import { nowIso, type HostRecord } from "../model/records.js";
-import { checkAvailabilityZone, checkHostName, violations } from "../model/validation.js";
+import { checkAvailabilityZone, checkCapacity, checkHostName, violations } from "../model/validation.js";
 import { askRegisteredAgent } from "../pool/agent-holder.js";
 import { capacityRecord, poolFactsRecord } from "./host-reports.js";
 import { assertValid } from "./lookups.js";
 
 /** Validates RegisterHost fields. */
-function validateRegistration(r: { name: string; xapiAddress: string; agentEndpoint: string; availabilityZoneHint: string }): void {
+function validateRegistration(r: Pick<MessageShape<typeof RegisterHostRequestSchema>, "name" | "xapiAddress" | "agentEndpoint" | "availabilityZoneHint" | "capacity">): void {
   const found: FieldViolation[] = violations(
     checkHostName(r.name, "name"),
+    checkCapacity(r.capacity),
     r.availabilityZoneHint !== "" ? checkAvailabilityZone(r.availabilityZoneHint, "availability_zone_hint") : undefined,
   );
   if (r.xapiAddress.length === 0 || r.xapiAddress.length > 255 || /\s/.test(r.xapiAddress)) {

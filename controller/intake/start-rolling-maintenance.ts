@@ -4,7 +4,7 @@
  * estimate it; a dry run answers the plan as an unsaved operation; otherwise one transaction
  * records the intent, then the engine runs it. A turn that cannot be made refuses the whole run.
  */
-import { failedPrecondition, notFound, type FieldViolation } from "../../shared/errors.js";
+import { failedPrecondition, invalidArgument, notFound, type FieldViolation } from "../../shared/errors.js";
 import { hookNamePattern } from "../../shared/hook-name.js";
 import type { IntakeContext } from "../context.js";
 import { refusalWhileError } from "../model/lifecycle.js";
@@ -29,12 +29,19 @@ export interface StartRollingMaintenanceRequest {
   skipReturn: boolean;
 }
 
+/** Most hosts one rolling maintenance may name (a XenServer pool holds at most 64). */
+const maxRollingHosts = 1000;
+
 function validate(req: StartRollingMaintenanceRequest): void {
+  if (req.hosts.length > maxRollingHosts) {
+    throw invalidArgument([{ field: "hosts", description: `at most ${maxRollingHosts} hosts (got ${req.hosts.length})` }]);
+  }
   const found: FieldViolation[] = violations(checkId(req.aggregateId, "aggregate_id"), ...req.hosts.map((h, i) => checkHostName(h, `hosts[${i}]`)));
   if (!req.action) found.push({ field: "action", description: "action is required: ROLLING_ACTION_REBOOT, ROLLING_ACTION_PAUSE or ROLLING_ACTION_HOOK" });
   if (req.action === "HOOK" && !hookNamePattern.test(req.hook)) found.push({ field: "hook", description: `hook must name a hook configured on the agents (${hookNamePattern.source})` });
   if (req.action !== "HOOK" && req.hook !== "") found.push({ field: "hook", description: "hook is only for ROLLING_ACTION_HOOK" });
-  const dup = req.hosts.find((h, i) => req.hosts.indexOf(h) !== i);
+  const seen = new Set<string>();
+  const dup = req.hosts.find((h) => seen.size === seen.add(h).size);
   if (dup) found.push({ field: "hosts", description: `host "${dup}" is listed twice` });
   assertValid(found);
 }

@@ -37,6 +37,18 @@ export function checkAvailabilityZone(value: string, field = "availability_zone"
   return undefined;
 }
 
+/** An agent's capacity report: byte counts and the VM count within what a record holds exactly (0 … 2^53 − 1), a vendor of at most 255 characters. */
+export function checkCapacity(c: { memoryTotalBytes: bigint; memoryFreeBytes: bigint; runningVms: number; cpuVendor: string } | undefined, field = "capacity"): FieldViolation | undefined {
+  if (!c) return undefined;
+  const limit = BigInt(Number.MAX_SAFE_INTEGER);
+  for (const [name, value] of [["memory_total_bytes", c.memoryTotalBytes], ["memory_free_bytes", c.memoryFreeBytes]] as const) {
+    if (value < 0n || value > limit) return { field: `${field}.${name}`, description: `${name} must be 0 … ${limit} (got ${value})` };
+  }
+  if (c.runningVms < 0) return { field: `${field}.running_vms`, description: `running_vms must not be negative (got ${c.runningVms})` };
+  if (length(c.cpuVendor) > maxFieldLength) return { field: `${field}.cpu_vendor`, description: `cpu_vendor must be at most ${maxFieldLength} characters` };
+  return undefined;
+}
+
 /** Host name: ^[a-zA-Z0-9-._]{1,255}$. */
 export function checkHostName(value: string, field = "host"): FieldViolation | undefined {
   if (value.length === 0) return { field, description: "host name is required" };

@@ -7,7 +7,7 @@ import { timestampMs } from "@bufbuild/protobuf/wkt";
 import { Code } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MembershipState, PoolState, type Aggregate } from "../../gen/hostaggregates/v1/aggregate_pb.js";
-import { OperationKind, OperationState } from "../../gen/hostaggregates/v1/operation_pb.js";
+import { OperationKind, OperationState, RollingAction } from "../../gen/hostaggregates/v1/operation_pb.js";
 import { clockPast, hostRegistration, putHostInAggregate, startTestController, type TestController } from "../support/controller-harness.js";
 import { expectInvalidField, expectRpcError, violatedFields } from "../support/rpc-errors.js";
 import { errorAfterFailure } from "../../controller/model/lifecycle.js";
@@ -322,6 +322,17 @@ describe("UpdateAggregate", () => {
   });
 });
 
+describe("StartRollingMaintenance validation", () => {
+  it("refuses more hosts than any pool has, and a host listed twice, before reading anything", async () => {
+    const a = await create("rolling-bounds");
+    const many = Array.from({ length: 1001 }, (_, i) => `h${i}`);
+    const err = await expectInvalidField(h.aggregates.startRollingMaintenance({ aggregateId: a.id, action: RollingAction.REBOOT, hosts: many }), "hosts");
+    expect(err.rawMessage).toBe("hosts: at most 1000 hosts (got 1001)");
+    const twice = await expectInvalidField(h.aggregates.startRollingMaintenance({ aggregateId: a.id, action: RollingAction.REBOOT, hosts: ["x1", "x2", "x1"] }), "hosts");
+    expect(twice.rawMessage).toContain('host "x1" is listed twice');
+  });
+});
+
 describe("SetAggregateMetadata", () => {
   it("sets keys, removes keys, and advances updated_at each time", async () => {
     const a = await create("meta");
@@ -335,6 +346,17 @@ describe("SetAggregateMetadata", () => {
     expect(changed.metadata).toEqual({ a: "one", c: "3", "x-y_z:w. v": "ok", empty: "" });
     expect(updatedMs(changed)).toBeGreaterThan(updatedMs(set));
     expect((await get(a.id)).metadata).toEqual(changed.metadata);
+  });
+
+  it("answers many or long violations with a bounded INVALID_ARGUMENT (an unbounded one was too large for the trailers: the call hung, its connection stopped answering)", async () => {
+    const a = await create("meta-many-bad");
+    const many = await expectRpcError(h.aggregates.setAggregateMetadata({ id: a.id, removeKeys: Array.from({ length: 1000 }, () => "!") }, { timeoutMs: 10_000 }), Code.InvalidArgument);
+    expect(violatedFields(many)).toHaveLength(21);
+    expect(many.rawMessage).toMatch(/and 980 more violations$/);
+    const long = await expectRpcError(h.aggregates.setAggregateMetadata({ id: a.id, metadata: { ["!".repeat(100_000)]: "v" } }, { timeoutMs: 10_000 }), Code.InvalidArgument);
+    expect(long.rawMessage.length).toBeLessThan(1000);
+    // The same connection still answers.
+    expect((await get(a.id)).id).toBe(a.id);
   });
 
   it("treats removing an absent key as a no-op", async () => {

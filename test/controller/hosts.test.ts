@@ -132,6 +132,18 @@ describe("Heartbeat", () => {
   it("refuses a malformed name", async () => {
     await expectInvalidField(h.registry.heartbeat({ name: "bad:host" }), "name");
   });
+
+  it("refuses byte counts a record cannot hold exactly (a report near 2^63 made every later host read INTERNAL)", async () => {
+    const huge = { memoryTotalBytes: 9223372036854775807n, memoryFreeBytes: 1n };
+    await expectInvalidField(h.registry.registerHost(hostRegistration("cap-huge", { capacity: huge })), "capacity.memory_total_bytes");
+    await h.registry.registerHost(hostRegistration("cap-beat"));
+    await expectInvalidField(h.registry.heartbeat({ name: "cap-beat", capacity: huge }), "capacity.memory_total_bytes");
+    await expectInvalidField(h.registry.heartbeat({ name: "cap-beat", capacity: { memoryFreeBytes: -1n } }), "capacity.memory_free_bytes");
+    const limit = BigInt(Number.MAX_SAFE_INTEGER);
+    await h.registry.heartbeat({ name: "cap-beat", capacity: { memoryTotalBytes: limit, memoryFreeBytes: limit } });
+    expect((await h.hosts.getHost({ name: "cap-beat" })).capacity?.memoryTotalBytes).toBe(limit);
+    expect((await h.hosts.listHosts({ pageSize: 1000 })).hosts.some((x) => x.name === "cap-beat")).toBe(true);
+  });
 });
 
 describe("ListHosts", () => {
