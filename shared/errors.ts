@@ -22,11 +22,11 @@ const maxViolationText = 300;
 
 const clipped = (text: string) => (text.length > maxViolationText ? `${text.slice(0, maxViolationText)}… (${text.length} characters)` : text);
 
-/** INVALID_ARGUMENT with a BadRequest detail listing the violations (the first 20, each clipped, and how many more there are). */
+/** INVALID_ARGUMENT with a BadRequest detail listing the violations (the first 20, each clipped, then a "request" entry counting the rest). */
 export function invalidArgument(violations: FieldViolation[]): ConnectError {
   const listed = violations.slice(0, maxListedViolations).map((v) => ({ field: clipped(v.field), description: clipped(v.description) }));
-  if (violations.length > listed.length) listed.push({ field: "", description: `and ${violations.length - listed.length} more violations` });
-  const message = listed.map((v) => (v.field ? `${v.field}: ${v.description}` : v.description)).join("; ");
+  if (violations.length > listed.length) listed.push({ field: "request", description: `${violations.length - listed.length} more violations not listed` });
+  const message = listed.map((v) => `${v.field}: ${v.description}`).join("; ");
   return new ConnectError(message, Code.InvalidArgument, undefined, [
     { desc: BadRequestSchema, value: { fieldViolations: listed } },
   ]);

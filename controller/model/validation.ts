@@ -37,7 +37,7 @@ export function checkAvailabilityZone(value: string, field = "availability_zone"
   return undefined;
 }
 
-/** An agent's capacity report: byte counts and the VM count within what a record holds exactly (0 … 2^53 − 1), a vendor of at most 255 characters. */
+/** An agent's capacity report: byte counts within what a record holds exactly (0 … 2^53 − 1), no negative VM count, a vendor of at most 255 characters. */
 export function checkCapacity(c: { memoryTotalBytes: bigint; memoryFreeBytes: bigint; runningVms: number; cpuVendor: string } | undefined, field = "capacity"): FieldViolation | undefined {
   if (!c) return undefined;
   const limit = BigInt(Number.MAX_SAFE_INTEGER);

@@ -24,6 +24,16 @@ describe("SqliteStore heartbeats", () => {
   /** What a second connection reads from the file: only what was committed. */
   const committed = () => other.prepare("SELECT capacity, liveness, last_heartbeat_at FROM hosts WHERE name = 'hb'").get() as { capacity: string; liveness: string; last_heartbeat_at: string };
   const dataVersion = () => other.pragma("data_version", { simple: true }) as number;
+  /** Every synchronous= setting the store makes from now on, in order. */
+  const synchronousSettings = (): string[] => {
+    const settings: string[] = [];
+    const pragma = store.db.pragma.bind(store.db);
+    store.db.pragma = ((source: string, options?: Database.PragmaOptions) => {
+      if (source.startsWith("synchronous =")) settings.push(source);
+      return pragma(source, options);
+    }) as typeof store.db.pragma;
+    return settings;
+  };
 
   beforeEach(async () => {
     dir = mkdtempSync(join(tmpdir(), "store-spec-"));
@@ -73,12 +83,7 @@ describe("SqliteStore heartbeats", () => {
   });
 
   it("a heartbeat batch is committed without an fsync (synchronous=NORMAL); every other transaction with one", async () => {
-    const settings: unknown[] = [];
-    const pragma = store.db.pragma.bind(store.db);
-    store.db.pragma = ((source: string, options?: Database.PragmaOptions) => {
-      if (source.startsWith("synchronous =")) settings.push(source);
-      return pragma(source, options);
-    }) as typeof store.db.pragma;
+    const settings = synchronousSettings();
     await store.transaction(async (t) => t.aggregates.insert("synced", null, now()));
     expect(settings).toEqual([]);
     await store.heartbeat("hb", capacity(3), null, now());
@@ -100,12 +105,7 @@ describe("SqliteStore heartbeats", () => {
 
   it("a batch the timer cannot write (another connection holds the file's write lock) is kept and written later, with no unhandled rejection", async () => {
     store.db.pragma("busy_timeout = 50");
-    const attempts: string[] = [];
-    const pragma = store.db.pragma.bind(store.db);
-    store.db.pragma = ((source: string, options?: Database.PragmaOptions) => {
-      if (source.startsWith("synchronous =")) attempts.push(source);
-      return pragma(source, options);
-    }) as typeof store.db.pragma;
+    const attempts = synchronousSettings();
     // vitest's own listeners would fail the run without saying which call rejected: listen instead of them for a while.
     const unhandled: unknown[] = [];
     const listener = (reason: unknown) => void unhandled.push(reason);
