@@ -19,7 +19,11 @@ function enumValue<E extends Record<string, string | number>>(e: E, name: string
   return (name && name in e ? e[name as keyof E] : 0) as E[keyof E];
 }
 
-/** The lease fields of a message: who holds the lease and its epoch (empty and 0 when none). */
+/**
+ * The lease fields of a message: who holds the lease and its epoch (empty and 0 when none). Spread them
+ * last: on Node 20 an object literal that starts with a spread and adds a dozen properties after it
+ * costs about 10 µs to build, against 1 µs with the spread at its end (docs/benchmarks.md).
+ */
 function leaseFields(lease: Lease | undefined): { leaseHolder: string; leaseEpoch: bigint } {
   return { leaseHolder: lease?.holder ?? "", leaseEpoch: BigInt(lease?.epoch ?? 0) };
 }
@@ -27,7 +31,6 @@ function leaseFields(lease: Lease | undefined): { leaseHolder: string; leaseEpoc
 /** Aggregate record (and its current lease) → message. */
 export function aggregateMessage(a: AggregateRecord, lease?: Lease): MessageInitShape<typeof AggregateSchema> {
   return {
-    ...leaseFields(lease),
     id: BigInt(a.id),
     uuid: a.uuid,
     name: a.name,
@@ -54,6 +57,7 @@ export function aggregateMessage(a: AggregateRecord, lease?: Lease): MessageInit
       checkedAt: timestamp(a.checkedAt),
     },
     members: a.members.map((m) => ({ host: m.host, state: enumValue(MembershipState, m.state), master: m.host === a.masterHost })),
+    ...leaseFields(lease),
   };
 }
 
@@ -99,7 +103,6 @@ export function hostMessage(h: HostRecord): MessageInitShape<typeof HostSchema> 
 /** Operation record (and, while unfinished, its aggregate's current lease) → message. */
 export function operationMessage(op: OperationRecord, lease?: Lease): MessageInitShape<typeof OperationSchema> {
   return {
-    ...leaseFields(lease),
     id: op.id,
     kind: enumValue(OperationKind, op.kind),
     target: op.aggregateId !== null ? `aggregates/${op.aggregateId}${op.host ? `/hosts/${op.host}` : ""}` : `hosts/${op.host ?? ""}`,
@@ -123,6 +126,7 @@ export function operationMessage(op: OperationRecord, lease?: Lease): MessageIni
     cancelRequested: op.cancelRequested,
     evacuation: op.evacuation ? evacuationMessage(op.evacuation) : undefined,
     rolling: op.kind === "ROLLING_MAINTENANCE" ? rollingMessage(op.params) : undefined,
+    ...leaseFields(lease),
   };
 }
 
