@@ -18,7 +18,7 @@ import { headroomOf } from "../reads/maintenance-headroom.js";
 import type { AggregateRecord, RollingActionName } from "../model/records.js";
 import type { Lease } from "../store/store.js";
 import { AggregateEncodings, type AggregateView } from "./aggregate-encodings.js";
-import { leasedAggregateMessage, leasedOperationMessage } from "./lease-view.js";
+import { leasedOperationMessage } from "./lease-view.js";
 import { encodedAnswer, preEncoded, repeatedMessageField, repeatedMessageJson } from "../../shared/rpc/encoded-message.js";
 
 /** Handlers of AggregateService. */
@@ -28,14 +28,20 @@ export function aggregateService(ctx: IntakeContext): ServiceImpl<typeof Aggrega
   /** An aggregate with its lease and the headroom of its members (read from their last reports). */
   const viewOf = async (record: AggregateRecord, lease: Lease | undefined): Promise<AggregateView> =>
     record.members.length > 0 ? { record, lease, headroom: headroomOf(await store.hosts.members(record.id)) } : { record, lease };
+  /**
+   * The answer showing an aggregate as it is now (with its current lease and headroom): its kept
+   * encoding, so a write's answer and the reads after it share one encoding of the record.
+   */
+  const answerOf = async (record: AggregateRecord) => {
+    const view = await viewOf(record, await store.leases.current(record.id));
+    return encodedAnswer(AggregateSchema, preEncoded(encodings.bytes(view), () => encodings.json(view)));
+  };
   return {
     async createAggregate(req) {
-      return await leasedAggregateMessage(store, await createAggregate(store, { name: req.name, availabilityZone: req.availabilityZone, validateOnly: req.validateOnly }));
+      return await answerOf(await createAggregate(store, { name: req.name, availabilityZone: req.availabilityZone, validateOnly: req.validateOnly }));
     },
     async getAggregate(req) {
-      const record = await requireAggregate(store, idFrom(req.id));
-      const view = await viewOf(record, await store.leases.current(record.id));
-      return encodedAnswer(AggregateSchema, preEncoded(encodings.bytes(view), () => encodings.json(view)));
+      return await answerOf(await requireAggregate(store, idFrom(req.id)));
     },
     async listAggregates(req) {
       const page = await listAggregates(store, { availabilityZone: req.availabilityZone, pageSize: req.pageSize, pageToken: req.pageToken });
@@ -53,10 +59,10 @@ export function aggregateService(ctx: IntakeContext): ServiceImpl<typeof Aggrega
       return encodedAnswer(ListAggregatesResponseSchema, preEncoded(bytes, () => repeatedMessageJson("aggregates", views.map((v) => encodings.json(v)), [["nextPageToken", token]])));
     },
     async updateAggregate(req) {
-      return await leasedAggregateMessage(store, await updateAggregate(store, { id: idFrom(req.id), name: req.name, availabilityZone: req.availabilityZone }));
+      return await answerOf(await updateAggregate(store, { id: idFrom(req.id), name: req.name, availabilityZone: req.availabilityZone }));
     },
     async setAggregateMetadata(req) {
-      return await leasedAggregateMessage(store, await setAggregateMetadata(store, { id: idFrom(req.id), set: req.metadata, remove: req.removeKeys }));
+      return await answerOf(await setAggregateMetadata(store, { id: idFrom(req.id), set: req.metadata, remove: req.removeKeys }));
     },
     async deleteAggregate(req) {
       await deleteAggregate(store, idFrom(req.id));
@@ -69,7 +75,7 @@ export function aggregateService(ctx: IntakeContext): ServiceImpl<typeof Aggrega
       return await leasedOperationMessage(store, await removeHost(ctx, req.aggregateId, req.host));
     },
     async repairAggregate(req) {
-      return await leasedAggregateMessage(store, await repairAggregate(ctx, req.id));
+      return await answerOf(await repairAggregate(ctx, req.id));
     },
     async recoverMaster(req) {
       return await leasedOperationMessage(store, await recoverMaster(ctx, req.id, req.newMaster));

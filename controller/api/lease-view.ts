@@ -1,8 +1,8 @@
-/** Messages that show who acts: an operation or aggregate with the lease of its aggregate (read now). */
+/** Messages that show who acts: an operation with the lease of its aggregate (read now). */
 import { leaseIdOf } from "../leases/lease-ids.js";
-import { isTerminal, type AggregateRecord, type OperationRecord } from "../model/records.js";
+import { isTerminal, type OperationRecord } from "../model/records.js";
 import type { Lease, Store } from "../store/store.js";
-import { aggregateMessage, operationMessage } from "./convert.js";
+import { operationMessage } from "./convert.js";
 
 /** Reads a lease once per reader: a page of many operations of one aggregate reads its lease once. */
 export type LeaseReader = (leaseId: number) => Promise<Lease | undefined>;
@@ -20,9 +20,4 @@ export function leaseReader(store: Store): LeaseReader {
 /** The operation's message; while it is unfinished, with its aggregate's current lease (the replica running it). */
 export async function leasedOperationMessage(store: Store, op: OperationRecord, leases: LeaseReader = leaseReader(store)): Promise<ReturnType<typeof operationMessage>> {
   return operationMessage(op, isTerminal(op.state) ? undefined : await leases(leaseIdOf(op)));
-}
-
-/** The aggregate's message with its current lease. */
-export async function leasedAggregateMessage(store: Store, aggregate: AggregateRecord): Promise<ReturnType<typeof aggregateMessage>> {
-  return aggregateMessage(aggregate, await store.leases.current(aggregate.id));
 }

@@ -56,8 +56,11 @@ describe("host maintenance", () => {
     // xs2 is already in maintenance; of the two others, one can still go (256 GiB hosts, ~110 GiB of VMs).
     const details = await p.api.aggregates.getAggregate({ id: agg.id });
     expect(details.pool?.maintenanceHeadroom).toBe(1);
-    // ListAggregates tells the same (the console's overview shows it).
+    // ListAggregates tells the same (the console's overview shows it), and so does a write's answer.
     expect(agg.pool?.maintenanceHeadroom).toBe(1);
+    const written = await p.api.aggregates.setAggregateMetadata({ id: agg.id, metadata: { "headroom-check": "1" } });
+    expect(written.pool?.maintenanceHeadroom).toBe(1);
+    expect(written.metadata["headroom-check"]).toBe("1");
   });
 
   it("refuses a second start and re-enabling while in maintenance", async () => {
