@@ -65,9 +65,12 @@ const sleep = (msToWait: number) => new Promise((resolve) => setTimeout(resolve,
 /** The load client's heartbeats: every host of the fleet's layout, in turn. */
 const fleetHeartbeat = { method: "Heartbeat", hosts: fleetLayout.hosts, pooledHosts: fleetLayout.pooledHosts } as const;
 
-/** Unpaced calls that compile a path before it is measured (up to 1,000 in 3 s); failed calls are reported, not hidden. */
+/** How a warm-up runs: unpaced, unmeasured, up to 1,000 calls in 3 s. */
+const warmUpShape = { serverPids: undefined, pacedIntervalMs: undefined, warmupCalls: 0, maxCalls: 1000, maxSeconds: 3 } as const;
+
+/** Unpaced calls that compile a path before it is measured; failed calls are reported, not hidden. */
 async function warmUp(ctx: BenchContext, spec: LoadSpec, label: string): Promise<void> {
-  const r = await ctx.load.run({ ...spec, serverPids: undefined, pacedIntervalMs: undefined, warmupCalls: 0, maxCalls: 1000, maxSeconds: 3 });
+  const r = await ctx.load.run({ ...spec, ...warmUpShape });
   if (r.errors > 0) ctx.report.line(`WARNING: warming ${label}: ${r.errors} failed calls; first: ${r.firstError}`);
 }
 
@@ -160,7 +163,7 @@ export const fleetSection: BenchSection = {
     // Unpaced heartbeats first compile the heartbeat path, as unpaced calls do for GetAggregate in step 7:
     // at 100/s alone, a 5 s lead-in left compilation in the window (1.14 ms a beat, 0.68 after 12 s).
     // Then a lead-in as long as the window, so the window starts on the agents' beats alone.
-    await warmUp(ctx, { target: "grpc", address: controller.address, token: controller.agentToken, call: fleetHeartbeat, concurrency: 1, warmupCalls: 0, maxCalls: 1000, maxSeconds: 3 }, "Heartbeat");
+    await warmUp(ctx, { target: "grpc", address: controller.address, token: controller.agentToken, call: fleetHeartbeat, concurrency: 1, ...warmUpShape }, "Heartbeat");
     await sleep(heartbeatWindowSeconds * 1000);
     const beatsBefore = agents.stats().heartbeats;
     const cpuBefore = processCpuUs(pid(controller))!;
